@@ -1,0 +1,7 @@
+//! rivsim benches: one criterion target whose groups mirror `src/`.
+//! Run: `cargo bench --bench rivsim` (add `-- GROUP` to pick a group, e.g. `-- hydraulics`).
+use criterion::criterion_main;
+
+mod groups;
+
+criterion_main!(groups::hydraulics::benches);

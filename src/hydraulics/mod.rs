@@ -1,0 +1,165 @@
+//! Steady hydraulics: flow, depth and velocity in every cell, one steady field per flow period.
+//!
+//! Stage 3 of the pipeline (scenario → model → **hydraulics** → transport → assessment → report). The result
+//! is a [`Hydraulics`]: one [`FlowField`] per flow period (DESIGN.md §2 "Hydraulics"). Transport reads the
+//! fields and never changes them.
+//!
+//! Sign conventions: a face flow is positive from the reach's `from` node towards its `to` node. Within a reach
+//! `face_flow[i+1] = face_flow[i] + cell_lateral[i]` holds exactly by construction, where `cell_lateral` is the
+//! water added to the cell by outfalls minus what withdrawals along the reach take. At node `n`,
+//!
+//!   Σ_{reaches in} Q_to-face − Σ_{reaches out} Q_from-face + node_inject − node_exchange = residual ≈ 0,
+//!
+//! where `node_inject` is inflow minus node withdrawals and `node_exchange` is what leaves the network there
+//! through a held level or a free outfall (negative when a tidal river pushes water in).
+
+pub mod looped;
+pub mod tree;
+
+use crate::model::Model;
+use crate::network::Network;
+
+/// One steady flow field (one flow period).
+#[derive(Debug, Clone)]
+pub struct FlowField {
+    /// Period start, seconds since scenario start.
+    pub t_start_s: f64,
+    /// Period end, seconds since scenario start.
+    pub t_end_s: f64,
+    /// Water level at each node, m.
+    pub node_level_m: Vec<f64>,
+    /// Signed flow at every face (`Network::faces_of`), m³/s.
+    pub face_flow_m3s: Vec<f64>,
+    /// Water depth at each cell centre, m.
+    pub cell_depth_m: Vec<f64>,
+    /// Flow area at each cell centre, m².
+    pub cell_area_m2: Vec<f64>,
+    /// Top width at each cell centre, m.
+    pub cell_width_m: Vec<f64>,
+    /// Signed mean velocity in each cell (mean of its two face flows over its area), m/s.
+    pub cell_velocity_ms: Vec<f64>,
+    /// Water added to each cell by outfalls minus withdrawals along reaches, m³/s.
+    pub cell_lateral_m3s: Vec<f64>,
+    /// Net water injected at each node by inflows minus node withdrawals, m³/s.
+    pub node_inject_m3s: Vec<f64>,
+    /// Water leaving the network at each node through a held level or free outfall, m³/s (negative: entering).
+    pub node_exchange_m3s: Vec<f64>,
+    /// Continuity residual at each node, m³/s (see the module docs).
+    pub node_residual_m3s: Vec<f64>,
+    /// Storage nodes: pond volume, m³ (0 elsewhere).
+    pub node_volume_m3: Vec<f64>,
+    /// Largest |residual| divided by the largest flow through any node (0 on a dry network).
+    pub continuity_relative: f64,
+    /// Iterations the looped solver took (0 for a tree).
+    pub iterations: usize,
+}
+
+/// Steady fields for every flow period of a run.
+#[derive(Debug, Clone)]
+pub struct Hydraulics {
+    /// One field per flow period, in time order; `periods[0].t_start_s == 0`.
+    pub periods: Vec<FlowField>,
+    /// Notes for the run summary (e.g. a level below the bed clamped, a solver fallback).
+    pub warnings: Vec<String>,
+}
+
+impl Hydraulics {
+    /// Index of the period that holds time `t_s`.
+    pub fn period_at(&self, t_s: f64) -> usize {
+        self.periods
+            .partition_point(|p| p.t_start_s <= t_s)
+            .saturating_sub(1)
+    }
+}
+
+/// A hydraulic failure while running (the input was valid).
+#[derive(Debug, thiserror::Error)]
+pub enum HydraulicsError {
+    /// The looped iteration did not converge.
+    #[error(
+        "looped hydraulics did not converge in {iterations} iterations (period starting at {t_start_s} s): \
+         largest continuity residual {residual_m3s:e} m³/s at node(s) {nodes}"
+    )]
+    NotConverged {
+        /// Period start.
+        t_start_s: f64,
+        /// Iterations done.
+        iterations: usize,
+        /// Worst residual.
+        residual_m3s: f64,
+        /// The worst nodes, by id.
+        nodes: String,
+    },
+    /// A part of the network has no held level and no free outfall.
+    #[error("no fixed level in the part of the network containing node(s) {nodes}: {hint}")]
+    NoFixedLevel {
+        /// Some node ids of the part.
+        nodes: String,
+        /// What to do.
+        hint: String,
+    },
+    /// A number became NaN or infinite.
+    #[error("non-finite {what} at {place} (period starting at {t_start_s} s)")]
+    NonFinite {
+        /// Quantity.
+        what: String,
+        /// Node or reach id.
+        place: String,
+        /// Period start.
+        t_start_s: f64,
+    },
+}
+
+/// Solver settings.
+#[derive(Debug, Clone)]
+pub struct HydraulicsOptions {
+    /// Force the looped solver even on a tree.
+    pub force_looped: bool,
+    /// Maximum looped iterations.
+    pub max_iterations: usize,
+    /// Smallest depth used in conveyances, m (a dry reach keeps a trickle of conveyance).
+    pub min_depth_m: f64,
+}
+
+impl Default for HydraulicsOptions {
+    fn default() -> Self {
+        HydraulicsOptions {
+            force_looped: false,
+            max_iterations: 200,
+            min_depth_m: 0.01,
+        }
+    }
+}
+
+/// Solve every flow period of the model.
+pub fn solve(
+    model: &Model,
+    net: &Network,
+    opts: &HydraulicsOptions,
+) -> Result<Hydraulics, HydraulicsError> {
+    let starts = model.flow_period_starts();
+    let mut periods = Vec::with_capacity(starts.len());
+    let mut warnings = Vec::new();
+    for (k, &t0) in starts.iter().enumerate() {
+        let t1 = starts.get(k + 1).copied().unwrap_or(model.sim.end_s);
+        let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
+        periods.push(field);
+    }
+    Ok(Hydraulics { periods, warnings })
+}
+
+/// Solve one flow period `[t0_s, t1_s)`: the series are averaged over it.
+pub fn solve_period(
+    model: &Model,
+    net: &Network,
+    opts: &HydraulicsOptions,
+    t0_s: f64,
+    t1_s: f64,
+    warnings: &mut Vec<String>,
+) -> Result<FlowField, HydraulicsError> {
+    if net.is_forest && !opts.force_looped && tree::applies(model, net) {
+        tree::solve(model, net, opts, t0_s, t1_s, warnings)
+    } else {
+        looped::solve(model, net, opts, t0_s, t1_s, warnings)
+    }
+}

@@ -1,0 +1,11 @@
+//! rivsim: pollution in slow, looped, end-of-network plain river networks.
+//!
+//! The pipeline runs one way: **scenario file → model → hydraulics → transport → assessment → report**.
+//! See `ARCHITECTURE.md` for the map of files and DESIGN.md for the physics.
+#![deny(missing_docs)]
+
+pub mod hydraulics;
+pub mod model;
+pub mod network;
+pub mod scenario;
+pub mod transport;

@@ -1,0 +1,4 @@
+//! The `rivsim` command line (being written).
+fn main() {
+    println!("rivsim");
+}

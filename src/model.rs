@@ -1,0 +1,491 @@
+//! The validated model: what the user described, typed, checked and indexed.
+//!
+//! `scenario` turns an untrusted TOML/CSV/GeoJSON file set into a [`Model`]; every later stage reads a
+//! `Model` and never the raw file. Everything here is in SI units (metres, seconds, m³/s) except
+//! concentrations, which stay in mg/L (= g/m³, so `flow_m3s × conc_mg_l` is g/s), decay rates, kept in 1/day
+//! as the user wrote them, and loads in kg/day. Times are seconds since the scenario start.
+//!
+//! Items refer to each other by index (`usize` into the owning `Vec`), never by id string; the id strings are
+//! kept for reports and error messages.
+
+use chrono::NaiveDateTime;
+use std::path::PathBuf;
+
+/// A quantity that may vary in time: a constant, or a table of (time, value) pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Series {
+    /// The same value at every time.
+    Const(f64),
+    /// Values at sorted, distinct times (seconds since start). Before the first time the first value holds,
+    /// after the last the last value.
+    Table {
+        /// Seconds since the scenario start, strictly increasing.
+        times_s: Vec<f64>,
+        /// One value per time.
+        values: Vec<f64>,
+        /// `true`: linear between the points; `false`: each value holds until the next time (a step).
+        linear: bool,
+    },
+}
+
+impl Series {
+    /// The value at time `t_s` (seconds since start).
+    pub fn at(&self, t_s: f64) -> f64 {
+        match self {
+            Series::Const(v) => *v,
+            Series::Table {
+                times_s,
+                values,
+                linear,
+            } => {
+                if times_s.is_empty() {
+                    return 0.0;
+                }
+                // index of the last time <= t_s
+                let k = times_s.partition_point(|&t| t <= t_s);
+                if k == 0 {
+                    return values[0];
+                }
+                if k >= times_s.len() {
+                    return values[values.len() - 1];
+                }
+                if *linear {
+                    let (t0, t1) = (times_s[k - 1], times_s[k]);
+                    let (v0, v1) = (values[k - 1], values[k]);
+                    v0 + (v1 - v0) * (t_s - t0) / (t1 - t0)
+                } else {
+                    values[k - 1]
+                }
+            }
+        }
+    }
+
+    /// The mean value over `[t0_s, t1_s]` (exact for steps and linear pieces). For `t1_s <= t0_s` the value
+    /// at `t0_s`.
+    pub fn mean(&self, t0_s: f64, t1_s: f64) -> f64 {
+        match self {
+            Series::Const(v) => *v,
+            Series::Table { times_s, .. } => {
+                if t1_s <= t0_s {
+                    return self.at(t0_s);
+                }
+                // integrate piecewise between breakpoints inside the interval
+                let mut pts: Vec<f64> = vec![t0_s];
+                pts.extend(times_s.iter().copied().filter(|&t| t > t0_s && t < t1_s));
+                pts.push(t1_s);
+                let mut integral = 0.0;
+                for w in pts.windows(2) {
+                    let (a, b) = (w[0], w[1]);
+                    // on (a, b) the series is either constant (step) or linear: the midpoint value is exact
+                    integral += self.at(0.5 * (a + b)) * (b - a);
+                }
+                integral / (t1_s - t0_s)
+            }
+        }
+    }
+
+    /// Breakpoint times (empty for a constant).
+    pub fn breakpoints(&self) -> &[f64] {
+        match self {
+            Series::Const(_) => &[],
+            Series::Table { times_s, .. } => times_s,
+        }
+    }
+
+    /// `true` if this series is a constant.
+    pub fn is_const(&self) -> bool {
+        matches!(self, Series::Const(_))
+    }
+}
+
+/// How the run is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Time-stepping over the period.
+    Dynamic,
+    /// The steady state of each flow period.
+    Steady,
+}
+
+/// The initial concentration field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitialState {
+    /// The steady state of the first period's flows and loads (default).
+    Steady,
+    /// Zero everywhere.
+    Zero,
+    /// One value per pollutant (mg/L), everywhere.
+    Values(Vec<f64>),
+}
+
+/// Run settings from `[simulation]`.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    /// The scenario start (time zero).
+    pub start: NaiveDateTime,
+    /// The last simulated instant, seconds since start (> 0).
+    pub end_s: f64,
+    /// A fixed time step, if the user gave one (seconds).
+    pub time_step_s: Option<f64>,
+    /// Output interval (seconds).
+    pub output_interval_s: f64,
+    /// Warm-up excluded from statistics (seconds).
+    pub warmup_s: f64,
+    /// Dynamic or steady.
+    pub mode: Mode,
+}
+
+/// What a node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A confluence or bifurcation; may hold a level.
+    Junction,
+    /// An upstream boundary where water enters (with an `[[inflows]]` entry).
+    Boundary,
+    /// Where water leaves the network (to a tidal river or the sea); a held level or a normal-depth outfall.
+    Outlet,
+    /// A pond: a completely mixed volume.
+    Storage,
+}
+
+/// A network node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// User id.
+    pub id: String,
+    /// Kind.
+    pub kind: NodeKind,
+    /// Map coordinates (metres, any projected system), if given.
+    pub xy: Option<(f64, f64)>,
+    /// A held water level (m), constant or in time.
+    pub level_m: Option<Series>,
+    /// Invert (bed) level at the node, m, if given.
+    pub bed_m: Option<f64>,
+    /// Outlet only: the quality of water entering when flow reverses, one per pollutant (mg/L).
+    pub concentration: Vec<Series>,
+    /// Storage only: surface area (m²).
+    pub area_m2: Option<f64>,
+}
+
+/// Cross-section shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Section {
+    /// Vertical walls.
+    Rectangle {
+        /// Width, m.
+        width_m: f64,
+    },
+    /// Flat bottom, sloped banks (horizontal : vertical = `side_slope` : 1).
+    Trapezoid {
+        /// Bottom width, m.
+        bottom_width_m: f64,
+        /// Horizontal run per unit rise of each bank.
+        side_slope: f64,
+    },
+    /// A tabulated section: top width at increasing depths above the bed (piecewise linear); above the last
+    /// depth the walls are vertical.
+    Table {
+        /// Depths above the bed, m, strictly increasing, starting at 0.
+        depth_m: Vec<f64>,
+        /// Top width at each depth, m, non-decreasing and positive.
+        width_m: Vec<f64>,
+    },
+}
+
+/// Water body, for the GB 3838 limits that differ (TP, TN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaterBody {
+    /// River or canal.
+    River,
+    /// Lake or reservoir.
+    Lake,
+}
+
+/// River-chief level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChiefLevel {
+    /// District.
+    District,
+    /// Town.
+    Town,
+    /// Village.
+    Village,
+}
+
+/// A channel between two nodes.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    /// User id.
+    pub id: String,
+    /// Nominal upstream node (index into `Model::nodes`).
+    pub from: usize,
+    /// Nominal downstream node.
+    pub to: usize,
+    /// Length, m.
+    pub length_m: f64,
+    /// Cross-section.
+    pub section: Section,
+    /// Bed level at the `from` end, m.
+    pub bed_up_m: f64,
+    /// Bed level at the `to` end, m.
+    pub bed_down_m: f64,
+    /// Manning roughness, s/m^(1/3).
+    pub manning_n: f64,
+    /// Longitudinal dispersion, m²/s.
+    pub dispersion_m2s: f64,
+    /// First-order decay per pollutant, 1/day (at 20 °C).
+    pub decay_per_day: Vec<f64>,
+    /// Internal release over the bed area per pollutant, g/m²/day.
+    pub release_g_m2_day: Vec<f64>,
+    /// Target cell length, m.
+    pub cell_length_m: f64,
+    /// River or lake.
+    pub water_body: WaterBody,
+    /// Water-function zone (index into `Model::zones`).
+    pub zone: Option<usize>,
+    /// Jurisdiction name.
+    pub jurisdiction: Option<String>,
+    /// River-chief level.
+    pub level: Option<ChiefLevel>,
+    /// River name (for profiles and reports), if given.
+    pub river: Option<String>,
+    /// Geometry from GeoJSON (x, y), if given.
+    pub geometry: Vec<(f64, f64)>,
+}
+
+/// Water entering at a node.
+#[derive(Debug, Clone)]
+pub struct Inflow {
+    /// Node index.
+    pub node: usize,
+    /// Flow, m³/s.
+    pub flow_m3s: Series,
+    /// Concentration per pollutant, mg/L.
+    pub concentration: Vec<Series>,
+    /// Source group for apportionment.
+    pub group: String,
+}
+
+/// Where water is taken out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// At a node.
+    Node(usize),
+    /// Along a reach, `at_m` from its `from` node.
+    Reach {
+        /// Reach index.
+        reach: usize,
+        /// Distance from the from-node, m.
+        at_m: f64,
+    },
+}
+
+/// Water taken out.
+#[derive(Debug, Clone)]
+pub struct Withdrawal {
+    /// Where.
+    pub place: Place,
+    /// Flow taken, m³/s (positive).
+    pub flow_m3s: Series,
+}
+
+/// Kind of point discharge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutfallKind {
+    /// Domestic sewage.
+    Sewage,
+    /// Industrial effluent.
+    Industrial,
+    /// A rain outlet that discharges in dry weather (wrong connections).
+    RainDryWeather,
+    /// Rural (village) domestic sewage.
+    Rural,
+    /// Wastewater plant effluent.
+    Wwtp,
+    /// Sewer overflow.
+    Overflow,
+}
+
+impl OutfallKind {
+    /// The file spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            OutfallKind::Sewage => "sewage",
+            OutfallKind::Industrial => "industrial",
+            OutfallKind::RainDryWeather => "rain_dry_weather",
+            OutfallKind::Rural => "rural",
+            OutfallKind::Wwtp => "wwtp",
+            OutfallKind::Overflow => "overflow",
+        }
+    }
+}
+
+/// What an outfall discharges.
+#[derive(Debug, Clone)]
+pub enum Discharge {
+    /// Water with a concentration: adds water and mass.
+    Flow {
+        /// m³/s.
+        flow_m3s: Series,
+        /// mg/L per pollutant.
+        concentration: Vec<Series>,
+    },
+    /// Mass only, no water: kg/day per pollutant.
+    Load {
+        /// kg/day per pollutant.
+        kg_per_day: Vec<Series>,
+    },
+}
+
+/// A point discharge along a reach.
+#[derive(Debug, Clone)]
+pub struct Outfall {
+    /// User id.
+    pub id: String,
+    /// Reach index.
+    pub reach: usize,
+    /// Distance from the reach's from-node, m (0 ≤ at_m ≤ length).
+    pub at_m: f64,
+    /// What it discharges.
+    pub discharge: Discharge,
+    /// Kind.
+    pub kind: OutfallKind,
+    /// Source group.
+    pub group: String,
+}
+
+/// A load spread evenly along a stretch of a reach (mass only), kg/day per pollutant in total.
+#[derive(Debug, Clone)]
+pub struct LineLoad {
+    /// User id.
+    pub id: String,
+    /// Reach index.
+    pub reach: usize,
+    /// Start of the stretch, m from the from-node.
+    pub from_m: f64,
+    /// End of the stretch, m from the from-node.
+    pub to_m: f64,
+    /// kg/day per pollutant over the whole stretch.
+    pub kg_per_day: Vec<Series>,
+    /// Source group.
+    pub group: String,
+}
+
+/// Compliance method for a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplianceMethod {
+    /// Period mean against the target.
+    AnnualMean,
+    /// Share of samples meeting the target ≥ threshold.
+    Frequency,
+}
+
+/// A water-function zone.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    /// User id.
+    pub id: String,
+    /// Target class, 1 (I) … 5 (V).
+    pub target: u8,
+    /// Assessed parameters (pollutant indices); empty = the defaults for the water body.
+    pub parameters: Vec<usize>,
+    /// Method.
+    pub method: ComplianceMethod,
+    /// Frequency threshold in (0, 1].
+    pub threshold: f64,
+    /// Sections named by the zone (indices); empty = the sections on its reaches.
+    pub sections: Vec<usize>,
+}
+
+/// An assessment / monitoring section.
+#[derive(Debug, Clone)]
+pub struct SectionPoint {
+    /// User id.
+    pub id: String,
+    /// Reach index.
+    pub reach: usize,
+    /// Distance from the reach's from-node, m.
+    pub at_m: f64,
+}
+
+/// Temperature correction of decay: k(T) = k20 · θ^(T−20).
+#[derive(Debug, Clone)]
+pub struct Temperature {
+    /// Water temperature, °C.
+    pub water_c: Series,
+    /// θ per pollutant (1.0 = no correction).
+    pub theta: Vec<f64>,
+}
+
+/// The whole validated scenario.
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// Title.
+    pub title: String,
+    /// The scenario file this came from.
+    pub path: PathBuf,
+    /// Run settings.
+    pub sim: Simulation,
+    /// Pollutant names; a pollutant index is a position here.
+    pub pollutants: Vec<String>,
+    /// Initial state.
+    pub initial: InitialState,
+    /// Nodes.
+    pub nodes: Vec<Node>,
+    /// Reaches.
+    pub reaches: Vec<Reach>,
+    /// Boundary inflows and diversions.
+    pub inflows: Vec<Inflow>,
+    /// Withdrawals.
+    pub withdrawals: Vec<Withdrawal>,
+    /// Point discharges.
+    pub outfalls: Vec<Outfall>,
+    /// Distributed loads.
+    pub line_loads: Vec<LineLoad>,
+    /// Water-function zones.
+    pub zones: Vec<Zone>,
+    /// Sections.
+    pub sections: Vec<SectionPoint>,
+    /// Optional temperature correction of decay.
+    pub temperature: Option<Temperature>,
+}
+
+impl Model {
+    /// Index of a pollutant by name.
+    pub fn pollutant(&self, name: &str) -> Option<usize> {
+        self.pollutants.iter().position(|p| p == name)
+    }
+
+    /// The start of every flow period in `[0, end_s)`, seconds since start, sorted: 0 and every breakpoint of
+    /// a flow or level series inside the run. Loads given as concentrations ride on these flows.
+    pub fn flow_period_starts(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = vec![0.0];
+        let mut add = |s: &Series| {
+            t.extend(
+                s.breakpoints()
+                    .iter()
+                    .copied()
+                    .filter(|&x| x > 0.0 && x < self.sim.end_s),
+            )
+        };
+        for i in &self.inflows {
+            add(&i.flow_m3s);
+        }
+        for w in &self.withdrawals {
+            add(&w.flow_m3s);
+        }
+        for o in &self.outfalls {
+            if let Discharge::Flow { flow_m3s, .. } = &o.discharge {
+                add(flow_m3s);
+            }
+        }
+        for n in &self.nodes {
+            if let Some(l) = &n.level_m {
+                add(l);
+            }
+        }
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        t
+    }
+}

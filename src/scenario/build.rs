@@ -1914,6 +1914,7 @@ fn network_checks(
     ends_ok: &[bool],
 ) {
     let broken_nodes = rs.broken.iter().any(|(k, _)| *k == "node");
+    let broken_reaches = rs.broken.iter().any(|(k, _)| *k == "reach");
     if reaches.is_empty() && !rs.broken.iter().any(|(k, _)| *k == "reach") {
         b.push(
             top,
@@ -1936,7 +1937,7 @@ fn network_checks(
         );
         return;
     }
-    if ends_ok.iter().any(|ok| !ok) {
+    if broken_reaches || ends_ok.iter().any(|ok| !ok) {
         return; // parts cannot be judged while some reaches have unknown ends
     }
     // connected parts (undirected), union-find

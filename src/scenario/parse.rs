@@ -156,6 +156,17 @@ pub fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
     }
 }
 
+/// Make a serde message read as "what would be valid".
+pub fn friendly(msg: &str) -> String {
+    if msg.contains("number overflowed") {
+        return "a finite number (this one is too large for a 64-bit float)".to_string();
+    }
+    msg.replace("expected f64", "expected a number")
+        .replace("expected a sequence", "expected a list [ … ]")
+        .replace("expected a map", "expected a table { … }")
+        .replace("expected struct ", "expected a table: ")
+}
+
 fn backticked_after<'a>(msg: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = msg.strip_prefix(prefix)?;
     rest.split('`').next()
@@ -254,7 +265,7 @@ impl TomlCtx<'_> {
                         eline = *l;
                     }
                 }
-                probs.push(&self.file, Some(eline), label, field, "", msg);
+                probs.push(&self.file, Some(eline), label, field, "", friendly(&msg));
                 None
             }
         }
@@ -536,7 +547,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
     probs: &mut Problems,
 ) {
     let what = format!("a {kind} CSV file");
-    let item = format!("{kind}s CSV");
+    let item = if kind == "reach" { "reaches CSV".to_string() } else { format!("{kind}s CSV") };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
         return;
     };
@@ -650,7 +661,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(path, line, label(kind, id, ord), e.field, value, e.message);
+                probs.push(path, line, label(kind, id, ord), e.field, value, friendly(&e.message));
                 if let Some(id) = id {
                     broken.push((kind, id.to_string()));
                 }
@@ -779,7 +790,7 @@ pub fn read_geojson(
                     let field = backticked_after(&msg, "unknown field `")
                         .unwrap_or("")
                         .to_string();
-                    probs.push(path, None, &lab, field, "", msg);
+                    probs.push(path, None, &lab, field, "", friendly(&msg));
                     None
                 }
             },

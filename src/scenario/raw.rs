@@ -36,6 +36,12 @@ impl<'de> Deserialize<'de> for Id {
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Id, E> {
                 Ok(Id(v.to_string()))
             }
+            fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
+            fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Id, E> {
+                Ok(Id(v.to_string()))
+            }
         }
         d.deserialize_any(V)
     }

@@ -44,7 +44,7 @@
 //! minus its bed, floored at `min_depth_m` (with a warning naming the reach).
 
 use super::period::{
-    PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m, node_balance,
+    Geo, PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m, node_balance,
     node_bed_m,
 };
 use super::sparse::{Ldl, minimum_degree_order};
@@ -185,6 +185,20 @@ pub fn solve(
     let mut level = initial_levels(model, net, &inp, &b, min_depth);
     let mut q: Vec<f64> = vec![0.0; nr];
 
+    // ---- compact per-reach arrays for the iteration (the Reach structs are large and cold)
+    let lf: Vec<usize> = model.reaches.iter().map(|r| r.from).collect();
+    let lt: Vec<usize> = model.reaches.iter().map(|r| r.to).collect();
+    let active: Vec<bool> = (0..nr).map(active_link).collect();
+    let inv_len: Vec<f64> = model.reaches.iter().map(|r| 1.0 / r.length_m).collect();
+    let geo: Vec<Geo> = model
+        .reaches
+        .iter()
+        .map(|r| Geo::new(&r.section, r.manning_n))
+        .collect();
+    let ifr: Vec<usize> = lf.iter().map(|&n| idx[n]).collect();
+    let ito: Vec<usize> = lt.iter().map(|&n| idx[n]).collect();
+    let free_outfalls: Vec<usize> = (0..nn).filter(|&n| inp.free_outfall[n]).collect();
+
     // ---- Newton (GGA) iterations
     let sqrt_s = LINEAR_BELOW_GRADIENT.sqrt();
     let mut p = vec![0.0; nr];
@@ -199,23 +213,22 @@ pub fn solve(
     while iterations < opts.max_iterations {
         iterations += 1;
         for l in 0..nr {
-            if !active_link(l) {
+            if !active[l] {
                 continue;
             }
-            let r = &model.reaches[l];
-            let ya = (level[r.from] - bed_from[l]).max(min_depth);
-            let yb = (level[r.to] - bed_to[l]).max(min_depth);
-            let k = r
-                .section
-                .conveyance_m3s(0.5 * (ya + yb), r.manning_n)
+            let ya = (level[lf[l]] - bed_from[l]).max(min_depth);
+            let yb = (level[lt[l]] - bed_to[l]).max(min_depth);
+            let k = geo[l]
+                .conveyance(&model.reaches[l].section, 0.5 * (ya + yb))
                 .max(1e-12);
             kk[l] = k;
             let q_lin = k * sqrt_s;
-            if q[l].abs() > q_lin {
-                p[l] = k * k / (2.0 * r.length_m * q[l].abs());
+            let qa = q[l].abs();
+            if qa > q_lin {
+                p[l] = 0.5 * k * k * inv_len[l] / qa;
                 c[l] = 0.5 * q[l];
             } else {
-                p[l] = k / (r.length_m * sqrt_s);
+                p[l] = k * inv_len[l] / sqrt_s;
                 c[l] = 0.0;
             }
         }
@@ -224,23 +237,22 @@ pub fn solve(
             rhs[k] = b[n];
         }
         for l in 0..nr {
-            if !active_link(l) {
+            if !active[l] {
                 continue;
             }
-            let r = &model.reaches[l];
-            let (i, j) = (idx[r.from], idx[r.to]);
+            let (i, j) = (ifr[l], ito[l]);
             if i != NONE {
                 rhs[i] -= c[l];
                 ax[diag_slot[i]] += p[l];
                 if j == NONE {
-                    rhs[i] += p[l] * level[r.to];
+                    rhs[i] += p[l] * level[lt[l]];
                 }
             }
             if j != NONE {
                 rhs[j] += c[l];
                 ax[diag_slot[j]] += p[l];
                 if i == NONE {
-                    rhs[j] += p[l] * level[r.from];
+                    rhs[j] += p[l] * level[lf[l]];
                 }
             }
             if i != NONE && j != NONE {
@@ -262,28 +274,25 @@ pub fn solve(
         }
         let (mut dq_max, mut q_max) = (0.0f64, 0.0f64);
         for l in 0..nr {
-            if !active_link(l) {
+            if !active[l] {
                 continue;
             }
-            let r = &model.reaches[l];
-            let qn = c[l] + p[l] * (level[r.from] - level[r.to]);
+            let qn = c[l] + p[l] * (level[lf[l]] - level[lt[l]]);
             dq_max = dq_max.max((qn - q[l]).abs());
             q_max = q_max.max(qn.abs());
             q[l] = qn;
         }
-        for n in 0..nn {
-            if inp.free_outfall[n] {
-                let h = free_outfall_level_m(
-                    model,
-                    net,
-                    n,
-                    min_depth,
-                    |l| outflow_at(model, &inp, &q, l, n),
-                    &mut critical,
-                );
-                dh_max = dh_max.max((h - level[n]).abs());
-                level[n] = h;
-            }
+        for &n in &free_outfalls {
+            let h = free_outfall_level_m(
+                model,
+                net,
+                n,
+                min_depth,
+                |l| outflow_at(model, &inp, &q, l, n),
+                &mut critical,
+            );
+            dh_max = dh_max.max((h - level[n]).abs());
+            level[n] = h;
         }
         if !dq_max.is_finite() || !dh_max.is_finite() {
             return Err(HydraulicsError::NonFinite {

@@ -10,7 +10,7 @@
 //! y_c is used (Chow 1959, §9-1 and §10-1).
 
 use super::{FlowField, HydraulicsError};
-use crate::model::{Discharge, Model, NodeKind, Place};
+use crate::model::{Discharge, Model, NodeKind, Place, Section};
 use crate::network::Network;
 
 /// A period's water inputs and boundary levels.
@@ -294,4 +294,71 @@ pub(crate) fn finish(
         continuity_relative,
         iterations,
     })
+}
+
+/// Cross-section geometry in a compact, branch-light form for inner loops: rectangles and trapezoids in
+/// closed form (a rectangle is a trapezoid with z = 0), tabulated sections through [`Section`]'s methods.
+/// Conveyance uses R^(2/3) = cbrt(R²), cheaper than `powf` and equal to it to round-off.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Geo {
+    b: f64,
+    z: f64,
+    wall: f64,
+    inv_n: f64,
+    table: bool,
+}
+
+impl Geo {
+    pub fn new(section: &Section, manning_n: f64) -> Geo {
+        let (b, z, table) = match section {
+            Section::Rectangle { width_m } => (*width_m, 0.0, false),
+            Section::Trapezoid {
+                bottom_width_m,
+                side_slope,
+            } => (*bottom_width_m, *side_slope, false),
+            Section::Table { .. } => (0.0, 0.0, true),
+        };
+        Geo {
+            b,
+            z,
+            wall: 2.0 * (1.0 + z * z).sqrt(),
+            inv_n: 1.0 / manning_n,
+            table,
+        }
+    }
+
+    /// (area m², wetted perimeter m, top width m) at depth `y` (≥ 0).
+    #[inline]
+    pub fn apt(&self, section: &Section, y: f64) -> (f64, f64, f64) {
+        if self.table {
+            (
+                section.area_m2(y),
+                section.wetted_perimeter_m(y),
+                section.top_width_m(y),
+            )
+        } else {
+            (
+                (self.b + self.z * y) * y,
+                self.b + self.wall * y,
+                self.b + 2.0 * self.z * y,
+            )
+        }
+    }
+
+    /// Manning conveyance A·R^(2/3)/n (m³/s) at depth `y` (≥ 0).
+    #[inline]
+    pub fn conveyance(&self, section: &Section, y: f64) -> f64 {
+        let (a, p, _) = self.apt(section, y);
+        if a <= 0.0 || p <= 0.0 {
+            return 0.0;
+        }
+        let r = a / p;
+        a * (r * r).cbrt() * self.inv_n
+    }
+
+    /// 1/n.
+    #[inline]
+    pub fn inv_n(&self) -> f64 {
+        self.inv_n
+    }
 }

@@ -23,7 +23,7 @@
 //! starts its march there. Depths never fall below `min_depth_m` (a warning names the reach). Near-critical
 //! flow (Fr² > 0.9) limits the denominator to 0.1 and is reported: the method is for subcritical plain rivers.
 
-use super::period::{PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m};
+use super::period::{Geo, PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m};
 use super::{FlowField, HydraulicsError, HydraulicsOptions};
 use crate::model::{Model, NodeKind, Reach};
 use crate::network::Network;
@@ -165,6 +165,7 @@ pub fn solve(
         let down = if reach.from == n { reach.to } else { reach.from };
         let m = March {
             reach,
+            geo: Geo::new(&reach.section, reach.manning_n),
             net,
             l,
             min_depth_m: opts.min_depth_m,
@@ -201,6 +202,7 @@ pub fn solve(
 /// One reach's backwater march.
 struct March<'a> {
     reach: &'a Reach,
+    geo: Geo,
     net: &'a Network,
     l: usize,
     min_depth_m: f64,
@@ -212,13 +214,12 @@ impl March<'_> {
     #[inline]
     fn slope(&self, y: f64, q: f64, s0: f64, crit: &mut bool) -> f64 {
         let y = y.max(self.min_depth_m);
-        let sec = &self.reach.section;
-        let a = sec.area_m2(y);
-        let k = sec.conveyance_m3s(y, self.reach.manning_n);
-        let t = sec.top_width_m(y);
-        if a <= 0.0 || k <= 0.0 {
+        let (a, p, t) = self.geo.apt(&self.reach.section, y);
+        if a <= 0.0 || p <= 0.0 {
             return 0.0;
         }
+        let r = a / p;
+        let k = a * (r * r).cbrt() * self.geo.inv_n();
         let sf = q * q.abs() / (k * k);
         let fr2 = q * q * t / (G * a * a * a);
         let mut den = 1.0 - fr2;

@@ -298,7 +298,7 @@ pub(crate) fn finish(
 
 /// Cross-section geometry in a compact, branch-light form for inner loops: rectangles and trapezoids in
 /// closed form (a rectangle is a trapezoid with z = 0), tabulated sections through [`Section`]'s methods.
-/// Conveyance uses R^(2/3) = cbrt(R²), cheaper than `powf` and equal to it to round-off.
+/// (Rust's `cbrt` is a slow correctly-rounded software routine here; `powf` is the fast libm one.)
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Geo {
     b: f64,
@@ -353,7 +353,7 @@ impl Geo {
             return 0.0;
         }
         let r = a / p;
-        a * (r * r).cbrt() * self.inv_n
+        a * r.powf(2.0 / 3.0) * self.inv_n
     }
 
     /// 1/n.

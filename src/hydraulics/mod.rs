@@ -14,6 +14,8 @@
 //! through a held level or a free outfall (negative when a tidal river pushes water in).
 
 pub mod looped;
+mod period;
+pub mod sparse;
 pub mod tree;
 
 use crate::model::Model;

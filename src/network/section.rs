@@ -9,6 +9,8 @@
 //!   over the pieces below y (a symmetric section).
 //!
 //! Hydraulic radius R = A/P; Manning conveyance K = A·R^(2/3)/n (m³/s), so that Q = K·sqrt(S_f).
+//! Normal depth y_n solves K(y_n) = Q/sqrt(S0) (uniform flow, S_f = S0); critical depth y_c solves
+//! Q²·T(y_c) = g·A(y_c)³ (Froude number 1). Both by bisection on a bracket, K and A³/T being increasing in y.
 //! Reference: Chow, *Open-Channel Hydraulics* (1959), ch. 2 and 5.
 
 use crate::model::Section;
@@ -156,5 +158,57 @@ impl Section {
                 0.5 * (lo + hi)
             }
         }
+    }
+    /// Manning normal depth (m) of flow `flow_m3s` (its magnitude is used) on bed slope `slope` (m/m) with
+    /// roughness `manning_n`: the depth where K(y) = |Q|/sqrt(S0). `None` when the slope is not positive (no
+    /// uniform flow exists on a flat or adverse bed). 0 for zero flow.
+    pub fn normal_depth_m(&self, flow_m3s: f64, manning_n: f64, slope: f64) -> Option<f64> {
+        if !(slope > 0.0) || !flow_m3s.is_finite() || !(manning_n > 0.0) {
+            return None;
+        }
+        let target = flow_m3s.abs() / slope.sqrt();
+        if target == 0.0 {
+            return Some(0.0);
+        }
+        Some(self.bisect_increasing(|y| self.conveyance_m3s(y, manning_n), target))
+    }
+
+    /// Critical depth (m) of flow `flow_m3s` (its magnitude is used): Q²·T = g·A³. 0 for zero flow.
+    pub fn critical_depth_m(&self, flow_m3s: f64) -> f64 {
+        const G: f64 = 9.80665;
+        let q2 = flow_m3s * flow_m3s;
+        if q2 == 0.0 || !q2.is_finite() {
+            return 0.0;
+        }
+        // A³/T increases with depth for these shapes
+        self.bisect_increasing(
+            |y| {
+                let a = self.area_m2(y);
+                let t = self.top_width_m(y);
+                if t > 0.0 { G * a * a * a / t } else { 0.0 }
+            },
+            q2,
+        )
+    }
+
+    /// The depth where the increasing function `f` reaches `target` (> 0), to relative 1e-14.
+    fn bisect_increasing(&self, f: impl Fn(f64) -> f64, target: f64) -> f64 {
+        let mut hi = 1.0;
+        while f(hi) < target && hi < 1e6 {
+            hi *= 2.0;
+        }
+        let mut lo = 0.0;
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if f(mid) < target {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+            if hi - lo <= 1e-14 * hi {
+                break;
+            }
+        }
+        0.5 * (lo + hi)
     }
 }

@@ -358,3 +358,181 @@ fn yule_tree_is_binary() {
         assert_eq!(ups[x], want, "node {}", n.id);
     }
 }
+
+/// The bundled district scenario, read with the `toml` and `csv` crates (independently of the loader): the
+/// network and its items are consistent and within the ranges its README promises. Counts are exact; the
+/// ranges are the design ranges of issue 2 (depths 1.5–3.5 m and surface widths 8–40 m with the water at the
+/// lower held level, 2.30 m: the steady check in tools/build_district.py puts every surface within 2 cm of it).
+#[test]
+fn bundled_district_is_consistent() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/district");
+    let t: toml::Table = std::fs::read_to_string(dir.join("scenario.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let arr = |k: &str| t[k].as_array().unwrap().clone();
+    // nodes: CSV + inline
+    let mut nodes: HashMap<String, (String, Option<f64>)> = HashMap::new();
+    let mut rdr = csv::Reader::from_path(dir.join("network/nodes.csv")).unwrap();
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let lvl = (!rec[4].is_empty()).then(|| rec[4].parse::<f64>().unwrap());
+        assert!(
+            nodes
+                .insert(rec[0].to_string(), (rec[1].to_string(), lvl))
+                .is_none()
+        );
+    }
+    for n in arr("nodes") {
+        let id = n["id"].as_str().unwrap().to_string();
+        let lvl = n.get("level_m").and_then(|v| v.as_float());
+        let kind = n["kind"].as_str().unwrap().to_string();
+        assert!(nodes.insert(id, (kind, lvl)).is_none());
+    }
+    // reaches: CSV + inline -> (from, to, length, bottom width, side slope, bed_up, bed_down, river)
+    type Reach = (String, String, f64, f64, f64, f64, f64, String);
+    let mut reaches: HashMap<String, Reach> = HashMap::new();
+    let mut rdr = csv::Reader::from_path(dir.join("network/reaches.csv")).unwrap();
+    let hdr = rdr.headers().unwrap().clone();
+    let c = |n: &str| hdr.iter().position(|h| h == n).unwrap();
+    let f = |s: &str| s.parse::<f64>().unwrap();
+    for rec in rdr.records() {
+        let r = rec.unwrap();
+        let v = (
+            r[c("from")].to_string(),
+            r[c("to")].to_string(),
+            f(&r[c("length_m")]),
+            f(&r[c("section.bottom_width_m")]),
+            f(&r[c("section.side_slope")]),
+            f(&r[c("bed_up_m")]),
+            f(&r[c("bed_down_m")]),
+            r[c("river")].to_string(),
+        );
+        assert!(reaches.insert(r[c("id")].to_string(), v).is_none());
+    }
+    for r in arr("reaches") {
+        let s = r["section"].as_table().unwrap();
+        let v = (
+            r["from"].as_str().unwrap().to_string(),
+            r["to"].as_str().unwrap().to_string(),
+            r["length_m"].as_float().unwrap(),
+            s["bottom_width_m"].as_float().unwrap(),
+            s["side_slope"].as_float().unwrap(),
+            r["bed_up_m"].as_float().unwrap(),
+            r["bed_down_m"].as_float().unwrap(),
+            r["river"].as_str().unwrap().to_string(),
+        );
+        assert!(
+            reaches
+                .insert(r["id"].as_str().unwrap().to_string(), v)
+                .is_none()
+        );
+    }
+    assert_eq!((nodes.len(), reaches.len()), (29, 31));
+    // topology: one component, 3 independent loops, two held outlets a little apart
+    let w = Written {
+        nodes: nodes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect(),
+        reaches: reaches
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone(), v.1.clone(), v.2))
+            .collect(),
+        toml: toml::Table::new(),
+        files: vec![],
+    };
+    assert_eq!(cycle_rank(&w), (3, 1));
+    let outlets: Vec<f64> = nodes
+        .values()
+        .filter(|n| n.0 == "outlet")
+        .map(|n| n.1.unwrap())
+        .collect();
+    assert_eq!(outlets.len(), 2);
+    let surface = outlets.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut main_km = 0.0;
+    let mut cells = 0usize;
+    for (id, r) in &reaches {
+        assert!(nodes.contains_key(&r.0) && nodes.contains_key(&r.1), "{id}");
+        for bed in [r.5, r.6] {
+            let depth = surface - bed;
+            assert!((1.5..=3.5).contains(&depth), "{id}: depth {depth}");
+            let top = r.3 + 2.0 * r.4 * depth;
+            assert!((8.0..=40.0).contains(&top), "{id}: top width {top}");
+        }
+        if r.7 == "Hengli River" {
+            main_km += r.2 / 1000.0;
+        }
+        cells += ((r.2 / 100.0).round() as usize).max(1);
+    }
+    assert!((19.0..=22.0).contains(&main_km), "main river {main_km} km");
+    assert_eq!(cells, 716);
+    // outfalls: at least 40, every kind, positions inside their reaches, the university group
+    let outfalls = arr("outfalls");
+    assert!(outfalls.len() >= 40);
+    let mut kinds = HashSet::new();
+    for o in &outfalls {
+        let r = &reaches[o["reach"].as_str().unwrap()];
+        let at = o["at_m"].as_float().unwrap();
+        assert!((0.0..=r.2).contains(&at));
+        let kind = o["kind"].as_str().unwrap();
+        kinds.insert(kind.to_string());
+        if let Some(q) = o.get("flow_m3s").and_then(|v| v.as_float()) {
+            let ok = if kind == "wwtp" {
+                (0.002..=0.5).contains(&q)
+            } else {
+                (0.002..=0.05).contains(&q)
+            };
+            assert!(ok, "{} flow {q}", o["id"]);
+        }
+    }
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    assert_eq!(
+        outfalls
+            .iter()
+            .filter(|o| o["group"].as_str() == Some("university"))
+            .count(),
+        4
+    );
+    // sections inside reaches; every zone has a section on one of its reaches; targets III and IV
+    let sections = arr("sections");
+    assert!((6..=10).contains(&sections.len()));
+    let mut rdr = csv::Reader::from_path(dir.join("network/reaches.csv")).unwrap();
+    let mut zone_of: HashMap<String, String> = HashMap::new();
+    for rec in rdr.records() {
+        let r = rec.unwrap();
+        zone_of.insert(r[c("id")].to_string(), r[c("zone")].to_string());
+    }
+    zone_of.insert("ZG01".into(), "Z-SOUTH".into());
+    for s in &sections {
+        let r = &reaches[s["reach"].as_str().unwrap()];
+        assert!((0.0..=r.2).contains(&s["at_m"].as_float().unwrap()));
+    }
+    let targets: HashSet<String> = arr("zones")
+        .iter()
+        .map(|z| z["target"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        targets,
+        HashSet::from(["III".to_string(), "IV".to_string()])
+    );
+    for z in arr("zones") {
+        let id = z["id"].as_str().unwrap();
+        assert!(
+            sections
+                .iter()
+                .any(|s| zone_of[s["reach"].as_str().unwrap()] == id),
+            "zone {id} has no section"
+        );
+    }
+    // the cross-boundary inflow is worse than class V (GB 3838-2002 class V: COD 40, NH3-N 2.0, TP 0.4)
+    // every month
+    let mut rdr = csv::Reader::from_path(dir.join("ts/hightech_quality.csv")).unwrap();
+    let mut months = 0;
+    for rec in rdr.records() {
+        let r = rec.unwrap();
+        assert!(f(&r[1]) > 40.0 && f(&r[2]) > 2.0 && f(&r[3]) > 0.4, "{r:?}");
+        months += 1;
+    }
+    assert_eq!(months, 12);
+}

@@ -26,7 +26,13 @@ fn load_100k(c: &mut Criterion) {
         )
     });
     group.bench_function("generate/100k_reaches", |b| {
-        b.iter(|| black_box(generate(&GenerateOptions::new(REACHES, LOOPS, 2025)).reaches.len()))
+        b.iter(|| {
+            black_box(
+                generate(&GenerateOptions::new(REACHES, LOOPS, 2025))
+                    .reaches
+                    .len(),
+            )
+        })
     });
     group.finish();
 }

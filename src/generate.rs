@@ -23,8 +23,13 @@
 //! ## Hydraulic design
 //! - *Plain network* (default): the outlet holds a level (2.5 m); bed levels rise upstream at a small slope
 //!   (3·10⁻⁵, i.e. 3 cm per km) from −0.5 m at the outlet, so depths stay about 1.5–3 m; widths grow from 8 to
-//!   40 m with the number of headwaters upstream (trapezoids with 2:1 banks). The hydraulics stage computes the
-//!   backwater profile; velocities come out at centimetres per second.
+//!   40 m with the number of headwaters upstream (trapezoids with 2:1 banks). Headwater and outfall flows are
+//!   scaled down together if they would add up to more than 10 m³/s at the outlet (a district's outlet; a
+//!   100,000-reach tree would otherwise push thousands of m³/s through 40 m channels). The hydraulics stage
+//!   computes the backwater profile; velocities come out at centimetres per second.
+//! - *Ids*: nodes `N<index>` (outlet `N0`), reaches `L<index>`, outfalls `P<k>`, sections `S<k>`, zones `Z1`
+//!   (target IV, reaches of Strahler order ≥ 2) and `Z2` (target III, first-order reaches); jurisdictions
+//!   `Town A`–`Town D` by sector around the outlet; river-chief level by Strahler order.
 //! - *Fixed velocity* ([`GenerateOptions::velocity_ms`] = V): each link is a rectangle of width 20·y (written as
 //!   a trapezoid with `side_slope = 0`) whose Manning normal depth carries its design flow Q at exactly V:
 //!   A = Q/V, y = sqrt(A/20), R = A/(22·y), S = (V·n / R^(2/3))² (Manning: V = R^(2/3)·S^(1/2)/n). Bed levels
@@ -143,7 +148,7 @@ pub struct GenerateOptions {
     /// the fixed-velocity design uses it exactly.
     pub headwater_flow_m3s: f64,
     /// Plain networks: headwater and outfall flows are scaled down together when they would add up to more
-    /// than this at the outlet, m³/s (default 30, a district's outlet; a 100,000-reach tree would otherwise
+    /// than this at the outlet, m³/s (default 10, a district's outlet; a 100,000-reach tree would otherwise
     /// carry thousands of m³/s through 40 m channels). `None`: no cap.
     pub max_total_flow_m3s: Option<f64>,
     /// Pollutants (default COD, NH3N, TP).
@@ -160,9 +165,6 @@ pub struct GenerateOptions {
     pub days: u32,
     /// Output interval as a §6 duration (default "1h").
     pub output_interval: String,
-    /// Node ids are `N<index>`, reach ids `L<index>` (as the peer scripts name them). Always true; kept so
-    /// a caller can see the naming.
-    pub peer_names: bool,
     /// The exact peer tree, when read from a `tree_N.down.i32` file; replaces the random tree (and `reaches`).
     pub peer_tree: Option<PeerTree>,
 }
@@ -180,7 +182,7 @@ impl GenerateOptions {
             sections: None,
             velocity_ms: None,
             headwater_flow_m3s: 0.1,
-            max_total_flow_m3s: Some(30.0),
+            max_total_flow_m3s: Some(10.0),
             pollutants: vec![
                 PollutantSpec::new("COD", 20.0, 0.15),
                 PollutantSpec::new("NH3N", 1.0, 0.15),
@@ -192,7 +194,6 @@ impl GenerateOptions {
             outlet_level_m: 2.5,
             days: 10,
             output_interval: "1h".to_string(),
-            peer_names: true,
             peer_tree: None,
         }
     }
@@ -219,7 +220,6 @@ impl GenerateOptions {
             outlet_level_m: 0.0,
             days: 5,
             output_interval: "1h".to_string(),
-            peer_names: true,
             peer_tree: None,
         }
     }

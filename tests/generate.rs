@@ -226,8 +226,8 @@ fn ids_unique_references_valid_positions_inside() {
     }
 }
 
-/// A plain network of 400 reaches stays within the plain-river design ranges: widths 8–40 m, total flow at
-/// most the 30 m³/s cap (flows are scaled, then each rounded to 1e-7 m³/s, so the sum may exceed the cap by
+/// A plain network of 400 reaches stays within the plain-river design ranges: widths 8–40 m, total flow
+/// scaled to the 10 m³/s cap (flows are scaled, then each rounded to 1e-7 m³/s, so the sum may exceed the cap by
 /// at most 1e-7 per source), outlet level above every bed.
 #[test]
 fn plain_network_ranges() {
@@ -235,7 +235,8 @@ fn plain_network_ranges() {
     let total: f64 = g.inflows.iter().map(|i| i.flow_m3s).sum::<f64>()
         + g.outfalls.iter().map(|o| o.flow_m3s).sum::<f64>();
     let sources = (g.inflows.len() + g.outfalls.len()) as f64;
-    assert!(total <= 30.0 + 1e-7 * sources, "total {total}");
+    // ~200 headwaters at 0.05–0.15 m³/s alone exceed the cap, so the scaled total equals it
+    assert!((total - 10.0).abs() <= 1e-7 * sources, "total {total}");
     let lvl = g.nodes[0].level_m.unwrap();
     for r in &g.reaches {
         assert!(

@@ -127,7 +127,8 @@ impl PollutantSpec {
 /// What to generate. [`GenerateOptions::new`] gives sensible defaults for a plain river network.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
-    /// Number of reaches N (at least 1; loops and a distributary count among them).
+    /// Number of reaches N (at least 1; loops and a distributary count among them). With `peer_tree` set it is
+    /// ignored: N is then the tree's links, plus one for a second outlet, plus the loops.
     pub reaches: usize,
     /// Number of independent loops M (extra reaches on the tree; at most N − outlets, larger values are cut).
     pub loops: usize,
@@ -571,7 +572,8 @@ pub fn generate(opts: &GenerateOptions) -> GeneratedScenario {
     let outlets = opts.outlets.clamp(1, 2);
     let mut n_total = opts.reaches;
     if let Some(t) = &opts.peer_tree {
-        n_total = t.links() + opts.loops.min(t.links());
+        // the peer tree, plus a distributary for a second outlet, plus the loops
+        n_total = t.links() + (outlets - 1) + opts.loops;
     }
     if n_total < outlets {
         notes.push(format!(

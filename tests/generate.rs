@@ -326,6 +326,15 @@ fn peer_tree_file_is_reproduced_exactly() {
     );
     assert!(g.outfalls.is_empty());
 
+    // the same tree with a second outlet and two loops: 7 + 1 + 2 reaches, 2 independent cycles
+    let mut o2 = o.clone();
+    o2.outlets = 2;
+    o2.loops = 2;
+    let d2 = tempfile::tempdir().unwrap();
+    let w = write_and_read(&o2, d2.path());
+    assert_eq!(w.reaches.len(), 10);
+    assert_eq!(cycle_rank(&w), (2, 1));
+
     // broken files are clean errors naming the file
     std::fs::write(&f, [1u8, 2, 3]).unwrap();
     let e = read_peer_tree(&f).unwrap_err().to_string();

@@ -22,8 +22,9 @@
 //!
 //! ## Hydraulic design
 //! - *Plain network* (default): the outlet holds a level (2.5 m); bed levels rise upstream at a small slope
-//!   (3·10⁻⁵, i.e. 3 cm per km) from −0.5 m at the outlet, so depths stay about 1.5–3 m; widths grow from 8 to
-//!   40 m with the number of headwaters upstream (trapezoids with 2:1 banks). Headwater and outfall flows are
+//!   (2.5·10⁻⁵, i.e. 2.5 cm per km) from −0.5 m at the outlet, so depths stay about 1.5–3 m even 50 km up a
+//!   100,000-reach tree; bottom widths grow from 4 to 28 m with the number of headwaters upstream (trapezoids
+//!   with 2:1 banks, so 14–40 m at the surface). Headwater and outfall flows are
 //!   scaled down together if they would add up to more than 10 m³/s at the outlet (a district's outlet; a
 //!   100,000-reach tree would otherwise push thousands of m³/s through 40 m channels). The hydraulics stage
 //!   computes the backwater profile; velocities come out at centimetres per second.
@@ -810,7 +811,7 @@ pub fn generate(opts: &GenerateOptions) -> GeneratedScenario {
     let mut bed_node = vec![0.0f64; n_tree_nodes]; // bed at nodes (plain design)
     let mut depth_link = vec![0.0f64; n_yule];
     const PLAIN_OUTLET_BED_M: f64 = -0.5;
-    const PLAIN_SLOPE: f64 = 3e-5;
+    const PLAIN_SLOPE: f64 = 2.5e-5;
     bed_node[0] = PLAIN_OUTLET_BED_M;
     for j in 0..n_yule {
         let x = j + 1;
@@ -836,7 +837,7 @@ pub fn generate(opts: &GenerateOptions) -> GeneratedScenario {
             }
             None => {
                 bed_node[x] = round_dec(bed_node[d] + PLAIN_SLOPE * len, 3);
-                let w = 8.0 + 32.0 * (n_head[j] as f64).ln() / max_head.ln();
+                let w = 4.0 + 24.0 * (n_head[j] as f64).ln() / max_head.ln();
                 (round_dec(w, 1), 2.0, bed_node[x], bed_node[d])
             }
         };

@@ -226,7 +226,7 @@ fn ids_unique_references_valid_positions_inside() {
     }
 }
 
-/// A plain network of 400 reaches stays within the plain-river design ranges: widths 8–40 m, total flow
+/// A plain network of 400 reaches stays within the plain-river design ranges: bottom widths 4–28 m, total flow
 /// scaled to the 10 m³/s cap (flows are scaled, then each rounded to 1e-7 m³/s, so the sum may exceed the cap by
 /// at most 1e-7 per source), outlet level above every bed.
 #[test]
@@ -240,7 +240,7 @@ fn plain_network_ranges() {
     let lvl = g.nodes[0].level_m.unwrap();
     for r in &g.reaches {
         assert!(
-            (8.0..=40.0).contains(&r.bottom_width_m),
+            (4.0..=28.0).contains(&r.bottom_width_m),
             "{}",
             r.bottom_width_m
         );

@@ -7,7 +7,9 @@
 //!
 //! Face value (flow Q > 0; mirrored for Q < 0): C_f = C_U + ½(1 − ν)·L with ν = Q·Δt/V_U and the MC limited
 //! difference L = minmod(2(C_U − C_UU), ½(C_D − C_UU), 2(C_D − C_U)); face flux F = Q·C_f + D·(C_left −
-//! C_right). Update: C* = C + Δt/V·(F_left − F_right), then C_new = f·C* with the exact decay factor f.
+//! C_right). Update with Strang splitting of the decay: C** = h·(C + Δt/V·(F_left − F_right)), C_new = h·C**,
+//! h = exp(−k·Δt/2) the exact half-step factor. (Decaying a full step after transport would age the water
+//! entering a reach by a whole step in its first step, shifting a plug-flow profile by half a cell.)
 
 /// MC-limited difference for the upwind value `u`, far-upwind `uu` and downwind `d`:
 /// minmod(2(u − uu), ½(d − uu), 2(d − u)); 0 at an extremum.
@@ -44,7 +46,7 @@ pub(crate) struct StepData<'a> {
     /// Mass flux through the from-face (index 2r) and to-face (2r + 1) of every reach, g/s, from the node
     /// pass.
     pub bflux: &'a [f64],
-    /// Decay factor per reach for this step.
+    /// Half-step decay factor exp(−k·Δt/2) per reach.
     pub decay: &'a [f64],
     /// Extended index of cell 0 of each reach.
     pub base: &'a [usize],
@@ -85,14 +87,17 @@ pub(crate) fn step_chunk(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) 
     decayed
 }
 
-/// Cells `jlo..jhi` of reach `r`; `out[j − jlo]` receives cell j. Returns Σ V·C* (mass before decay), g.
+/// Cells `jlo..jhi` of reach `r`; `out[j − jlo]` receives cell j. Returns Σ V·(C + C**), g: the masses
+/// that the two half-step decays act on (Strang splitting: C** = h·C + Δt/V·h·(F_l − F_r), C_new = h·C**,
+/// h = exp(−kΔt/2); the fluxes are linear in C, so the interior fluxes of h·C are h times those of C, and the
+/// node pass hands in boundary fluxes already divided by h).
 #[inline]
 fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f64 {
     let n = s.n_cells[r];
     let b = s.base[r];
     let f0 = s.first_face[r];
     let dt = s.dt;
-    let f = s.decay[r];
+    let h = s.decay[r];
     // local views: cl[j + 1] = cell j, cl[0] = from ghost, cl[n + 1] = to ghost
     let cl = &s.c[b - 1..b + n + 1];
     let q = &s.q[f0..f0 + n + 1];
@@ -120,17 +125,19 @@ fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f
     let out = &mut out[..jhi - jlo];
     for j in jlo..last {
         let fr = flux(j + 1);
-        let cs = cl[j + 1] + dt * iv[j] * (fl - fr);
-        mass += v[j] * cs;
-        out[j - jlo] = f * cs;
+        let c0 = cl[j + 1];
+        let cs = h * (c0 + dt * iv[j] * (fl - fr));
+        mass += v[j] * (c0 + cs);
+        out[j - jlo] = h * cs;
         fl = fr;
     }
     if jhi == n {
         let j = n - 1;
         let fr = s.bflux[2 * r + 1];
-        let cs = cl[j + 1] + dt * iv[j] * (fl - fr);
-        mass += v[j] * cs;
-        out[j - jlo] = f * cs;
+        let c0 = cl[j + 1];
+        let cs = h * (c0 + dt * iv[j] * (fl - fr));
+        mass += v[j] * (c0 + cs);
+        out[j - jlo] = h * cs;
     }
     mass
 }

@@ -32,6 +32,7 @@ pub(crate) enum SourceKind {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Source {
     pub ext: usize,
+    pub reach: usize,
     pub kind: SourceKind,
 }
 
@@ -120,7 +121,11 @@ impl Layout {
                 Discharge::Flow { .. } => SourceKind::OutfallFlow(i),
                 Discharge::Load { .. } => SourceKind::OutfallLoad(i),
             };
-            sources.push(Source { ext, kind });
+            sources.push(Source {
+                ext,
+                reach: o.reach,
+                kind,
+            });
         }
         for (i, l) in model.line_loads.iter().enumerate() {
             let (a, b) = if l.from_m <= l.to_m {
@@ -142,6 +147,7 @@ impl Layout {
                 if share > 0.0 {
                     sources.push(Source {
                         ext: base[l.reach] + c,
+                        reach: l.reach,
                         kind: SourceKind::Line(i, share),
                     });
                     if len <= 0.0 {
@@ -156,6 +162,7 @@ impl Layout {
                 for c in 0..net.n_cells_of(r) {
                     sources.push(Source {
                         ext: base[r] + c,
+                        reach: r,
                         kind: SourceKind::Release(r, bed),
                     });
                 }

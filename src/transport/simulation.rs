@@ -182,13 +182,26 @@ impl<'a> Simulation<'a> {
             for p in 0..np {
                 sim.mass0_g[p] = sim.total_mass_g(p);
             }
-            sim.record_output();
-            sim.next_out = 1;
-            if sim.output_times.len() <= 1 {
-                sim.done = true;
-            }
         }
         Ok(sim)
+    }
+
+    /// Replace the initial concentration of pollutant `p` in global cell `g` (mg/L), e.g. to start from a
+    /// pulse. Only before the first [`Simulation::step`]: returns `false` (and changes nothing) once stepping
+    /// has begun, or for an index out of range.
+    pub fn set_initial_cell_conc(&mut self, p: usize, g: usize, conc_mg_l: f64) -> bool {
+        if self.next_out > 0
+            || self.done
+            || p >= self.conc.len()
+            || g >= self.net.n_cells
+            || self.model.sim.mode == Mode::Steady
+        {
+            return false;
+        }
+        let e = self.lay.ext(self.net, g);
+        self.mass0_g[p] += (conc_mg_l - self.conc[p][e]) * self.co.vol[e];
+        self.conc[p][e] = conc_mg_l;
+        true
     }
 
     /// Time reached, seconds since start.
@@ -224,6 +237,15 @@ impl<'a> Simulation<'a> {
         }
         if self.model.sim.mode == Mode::Steady {
             return self.step_steady();
+        }
+        if self.next_out == 0 {
+            // the output at time 0 is taken at the first step, so an initial state can still be set
+            self.record_output();
+            self.next_out = 1;
+            if self.output_times.len() <= 1 {
+                self.done = true;
+                return Ok(false);
+            }
         }
         // period in force at the current time
         let k = self.hyd.period_at(self.t_s);
@@ -436,7 +458,8 @@ impl<'a> Simulation<'a> {
             let theta = temp_factor(model, p, t_mid);
             for (r, f) in self.decay.iter_mut().enumerate() {
                 let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
-                *f = (-k * theta * dt).exp();
+                // clamped so that dividing by it (node pass) stays finite
+                *f = (-0.5 * k * theta * dt).exp().max(1e-150);
             }
             let led = &mut self.ledger_g[p];
             node_pass(
@@ -449,6 +472,7 @@ impl<'a> Simulation<'a> {
                 dt,
                 t_mid,
                 theta,
+                &self.decay,
                 &mut self.conc[p],
                 &mut self.node_c[p],
                 &mut self.bflux,
@@ -487,9 +511,12 @@ impl<'a> Simulation<'a> {
             let cn = &mut self.conc_new[p];
             let co = &self.co;
             for s in &self.lay.sources {
+                // entering at mid-step, a source's mass decays for half a step
                 let m = source_rate(model, flows, s, p, t_mid) * dt;
-                cn[s.ext] += m * co.inv_vol[s.ext];
+                let h = self.decay[s.reach];
+                cn[s.ext] += h * m * co.inv_vol[s.ext];
                 led[IN] += m;
+                led[DECAY] += (1.0 - h) * m;
             }
             for (i, &(ext, _)) in self.lay.cell_withdrawals.iter().enumerate() {
                 let want = co.cell_withdraw_q[i] * self.conc[p][ext] * dt;
@@ -587,6 +614,7 @@ fn node_pass(
     dt: f64,
     t_mid: f64,
     theta: f64,
+    half: &[f64],
     c: &mut [f64],
     node_c: &mut [f64],
     bflux: &mut [f64],
@@ -608,7 +636,8 @@ fn node_pass(
                 };
                 let nu = into * dt * co.inv_vol[iu];
                 let fv = face_value(uu, u, cn, nu);
-                rate += into * fv;
+                // the water leaves the reach after half a step of decay (Strang splitting)
+                rate += half[r] * into * fv;
                 bflux[2 * r + to_end as usize] = co.q_face[face] * fv;
             }
         }
@@ -659,7 +688,8 @@ fn node_pass(
         for &(r, to_end) in lay.ends(n) {
             let (face, into) = end_face(net, r, to_end, &co.q_face);
             if into <= 0.0 {
-                bflux[2 * r + to_end as usize] = co.q_face[face] * m;
+                // the kernel multiplies by h again: hand in the entering flux divided by h
+                bflux[2 * r + to_end as usize] = co.q_face[face] * m / half[r];
             }
         }
     }

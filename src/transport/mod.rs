@@ -75,8 +75,13 @@ pub struct MassBalance {
     /// Mass added (negative: removed) when a new flow period changed the cell and pond volumes while the
     /// concentrations were kept, kg (0 when every period has the same areas).
     pub volume_change_kg: f64,
+    /// Mass in the network (cells and ponds) at the start, kg.
+    pub initial_mass_kg: f64,
+    /// Mass in the network at the end, kg.
+    pub final_mass_kg: f64,
     /// |in − out − decayed + volume_change − storage_change| / max(in, out, decayed, |storage_change|,
-    /// |volume_change|, tiny).
+    /// |volume_change|, initial mass, final mass, tiny) — the masses are in the scale because the round-off of
+    /// summing the stored mass is relative to it.
     pub relative_error: f64,
 }
 
@@ -92,6 +97,8 @@ impl MassBalance {
             .max(self.decayed_kg.abs())
             .max(self.storage_change_kg.abs())
             .max(self.volume_change_kg.abs())
+            .max(self.initial_mass_kg.abs())
+            .max(self.final_mass_kg.abs())
             .max(1e-300);
         self.relative_error = imbalance.abs() / scale;
     }

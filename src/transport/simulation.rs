@@ -199,7 +199,6 @@ impl<'a> Simulation<'a> {
             return false;
         }
         let e = self.lay.ext(self.net, g);
-        self.mass0_g[p] += (conc_mg_l - self.conc[p][e]) * self.co.vol[e];
         self.conc[p][e] = conc_mg_l;
         true
     }
@@ -239,7 +238,11 @@ impl<'a> Simulation<'a> {
             return self.step_steady();
         }
         if self.next_out == 0 {
-            // the output at time 0 is taken at the first step, so an initial state can still be set
+            // the output at time 0 (and the initial mass) are taken at the first step, so an initial state
+            // can still be set
+            for p in 0..self.model.pollutants.len() {
+                self.mass0_g[p] = self.total_mass_g(p);
+            }
             self.record_output();
             self.next_out = 1;
             if self.output_times.len() <= 1 {
@@ -315,12 +318,15 @@ impl<'a> Simulation<'a> {
             let mut mb = Vec::with_capacity(np);
             for p in 0..np {
                 let l = self.ledger_g[p];
+                let end = self.total_mass_g(p);
                 let mut b = MassBalance {
                     in_kg: l[IN] / 1000.0,
                     out_kg: l[OUT] / 1000.0,
                     decayed_kg: l[DECAY] / 1000.0,
-                    storage_change_kg: (self.total_mass_g(p) - self.mass0_g[p]) / 1000.0,
+                    storage_change_kg: (end - self.mass0_g[p]) / 1000.0,
                     volume_change_kg: l[VOLUME] / 1000.0,
+                    initial_mass_kg: self.mass0_g[p] / 1000.0,
+                    final_mass_kg: end / 1000.0,
                     relative_error: 0.0,
                 };
                 b.close();

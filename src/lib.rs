@@ -7,5 +7,7 @@
 pub mod hydraulics;
 pub mod model;
 pub mod network;
+pub mod report;
 pub mod scenario;
+pub mod targets;
 pub mod transport;

@@ -26,7 +26,15 @@ fn node(id: &str, x: f64, y: f64) -> Node {
     }
 }
 
-fn reach(id: &str, from: usize, to: usize, length_m: f64, river: &str, level: ChiefLevel, jur: &str) -> Reach {
+fn reach(
+    id: &str,
+    from: usize,
+    to: usize,
+    length_m: f64,
+    river: &str,
+    level: ChiefLevel,
+    jur: &str,
+) -> Reach {
     Reach {
         id: id.into(),
         from,
@@ -109,15 +117,30 @@ fn sample() -> (Model, RunResults) {
         monthly,
     ];
     let sections = vec![
-        SectionPoint { id: "S1".into(), reach: 0, at_m: 2000.0 },
-        SectionPoint { id: "S2".into(), reach: 2, at_m: 2500.0 },
-        SectionPoint { id: "S3".into(), reach: 4, at_m: 3000.0 },
+        SectionPoint {
+            id: "S1".into(),
+            reach: 0,
+            at_m: 2000.0,
+        },
+        SectionPoint {
+            id: "S2".into(),
+            reach: 2,
+            at_m: 2500.0,
+        },
+        SectionPoint {
+            id: "S3".into(),
+            reach: 4,
+            at_m: 3000.0,
+        },
     ];
     let model = Model {
         title: "Sample district <two rivers & a loop>".into(),
         path: "scenarios/sample.toml".into(),
         sim: Simulation {
-            start: NaiveDate::from_ymd_opt(2025, 1, 1).unwrap().and_hms_opt(0, 0, 0).unwrap(),
+            start: NaiveDate::from_ymd_opt(2025, 1, 1)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap(),
             end_s: 364.0 * DAY,
             time_step_s: None,
             output_interval_s: DAY,
@@ -154,7 +177,11 @@ fn sample() -> (Model, RunResults) {
         output_times_s: (0..nt).map(|i| i as f64 * DAY).collect(),
         pollutants: model.pollutants.clone(),
         section_conc: (0..nt)
-            .map(|i| (0..12).map(|k| conc(i, reach_f[sec_reach[k / 4]], k % 4)).collect())
+            .map(|i| {
+                (0..12)
+                    .map(|k| conc(i, reach_f[sec_reach[k / 4]], k % 4))
+                    .collect()
+            })
             .collect(),
         reach_conc: (0..nt)
             .map(|i| (0..24).map(|k| conc(i, reach_f[k / 4], k % 4)).collect())
@@ -169,7 +196,12 @@ fn sample() -> (Model, RunResults) {
 /// (width, height) from a PNG's IHDR chunk.
 fn png_size(path: &Path) -> (u32, u32) {
     let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is not a PNG", path.display());
+    assert_eq!(
+        &b[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is not a PNG",
+        path.display()
+    );
     assert_eq!(&b[12..16], b"IHDR");
     let be = |k: usize| u32::from_be_bytes([b[k], b[k + 1], b[k + 2], b[k + 3]]);
     (be(16), be(20))
@@ -229,7 +261,16 @@ fn standard_plots_and_report() {
     );
     // sizes from each figure's layout: map 1100×900; bars 170 + 90·3; profiles 80 + 300·4 (COD, NH3N, TP, DO);
     // section time series 80 + 260 per assessed parameter (S3's zone asks for NH3N and TP).
-    let expect = [(1100, 900), (1100, 440), (1100, 1280), (1100, 1280), (1100, 1280), (1100, 1120), (1100, 1120), (1100, 600)];
+    let expect = [
+        (1100, 900),
+        (1100, 440),
+        (1100, 1280),
+        (1100, 1280),
+        (1100, 1280),
+        (1100, 1120),
+        (1100, 1120),
+        (1100, 600),
+    ];
     for (p, e) in plots.iter().zip(expect) {
         assert_eq!(png_size(&p.path), e, "{}", p.path.display());
         let len = std::fs::metadata(&p.path).unwrap().len();
@@ -242,7 +283,10 @@ fn standard_plots_and_report() {
     classes.sort();
     classes.dedup();
     for c in classes {
-        assert!(count_color(map, rgb(c)) > 300, "class {c:?} missing on the map");
+        assert!(
+            count_color(map, rgb(c)) > 300,
+            "class {c:?} missing on the map"
+        );
     }
     // R1 (upstream, factor 1.8) is worse than V on the period mean: NH3N 1.25·1.8 = 2.25 > 2.0 on average (the
     // cosine swing averages out over the year) — so red is on the map and in the V+ bar
@@ -250,7 +294,11 @@ fn standard_plots_and_report() {
     assert!(count_color(&plots[1].path, rgb(Some(Class::VPlus))) > 1000);
     // the red dashed target line on every section panel
     for p in &plots[5..] {
-        assert!(count_color(&p.path, [255, 0, 0]) > 500, "{}", p.path.display());
+        assert!(
+            count_color(&p.path, [255, 0, 0]) > 500,
+            "{}",
+            p.path.display()
+        );
     }
 
     // report
@@ -259,7 +307,10 @@ fn standard_plots_and_report() {
     warnings.extend(a.warnings.iter().cloned());
     let html = report_html(&model, &a, &images, &warnings);
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), plots.len());
+    assert_eq!(
+        html.matches("src=\"data:image/png;base64,").count(),
+        plots.len()
+    );
     assert!(html.contains("Sample district &lt;two rivers &amp; a loop&gt;"));
     for z in &model.zones {
         assert!(html.contains(&escape(&z.id)));
@@ -271,13 +322,27 @@ fn standard_plots_and_report() {
 #[test]
 fn svg_output_and_plain_data() {
     let dir = tempfile::tempdir().unwrap();
-    let before = ClassKm { km: [0.0, 1.0, 2.0, 3.0, 1.5, 4.0] };
-    let after = ClassKm { km: [0.0, 2.0, 5.0, 3.5, 1.0, 0.0] };
+    let before = ClassKm {
+        km: [0.0, 1.0, 2.0, 3.0, 1.5, 4.0],
+    };
+    let after = ClassKm {
+        km: [0.0, 2.0, 5.0, 3.5, 1.0, 0.0],
+    };
     let png = dir.path().join("bars.png");
-    class_km_bars_plot(&png, "Before and after", &[("before".into(), before), ("after".into(), after)]).unwrap();
+    class_km_bars_plot(
+        &png,
+        "Before and after",
+        &[("before".into(), before), ("after".into(), after)],
+    )
+    .unwrap();
     assert_eq!(png_size(&png), (1100, 350));
     let svg = dir.path().join("bars.svg");
-    class_km_bars_plot(&svg, "Before and after", &[("before".into(), before), ("after".into(), after)]).unwrap();
+    class_km_bars_plot(
+        &svg,
+        "Before and after",
+        &[("before".into(), before), ("after".into(), after)],
+    )
+    .unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.starts_with("<svg") && text.contains("before") && text.contains("class V+"));
     // an image embeds as a data URI even when hand-made
@@ -286,7 +351,11 @@ fn svg_output_and_plain_data() {
     let html = report_html(
         &model,
         &a,
-        &[Image { caption: "bars".into(), mime: "image/svg+xml".into(), bytes: text.into_bytes() }],
+        &[Image {
+            caption: "bars".into(),
+            mime: "image/svg+xml".into(),
+            bytes: text.into_bytes(),
+        }],
         &[],
     );
     assert!(html.contains("data:image/svg+xml;base64,PHN2Zy")); // "<svg" in base64
@@ -294,10 +363,20 @@ fn svg_output_and_plain_data() {
 
 #[test]
 fn an_unwritable_path_is_an_error_not_a_panic() {
-    let e = class_km_bars_plot(Path::new("/nonexistent-dir/x/bars.png"), "t", &[("a".into(), ClassKm::default())])
-        .unwrap_err();
+    let e = class_km_bars_plot(
+        Path::new("/nonexistent-dir/x/bars.png"),
+        "t",
+        &[("a".into(), ClassKm::default())],
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("/nonexistent-dir/x/bars.png"), "{e}");
-    let map = NetworkMap { title: "empty".into(), lines: vec![], nodes: vec![], sections: vec![], labels: true };
+    let map = NetworkMap {
+        title: "empty".into(),
+        lines: vec![],
+        nodes: vec![],
+        sections: vec![],
+        labels: true,
+    };
     let e = network_map_plot(Path::new("/tmp/never.png"), &map).unwrap_err();
     assert!(e.message.contains("no coordinates"), "{e}");
 }

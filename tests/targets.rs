@@ -120,7 +120,9 @@ fn results(
 ) -> RunResults {
     let np = m.pollutants.len();
     let nt = (m.sim.end_s / m.sim.output_interval_s).round() as usize + 1;
-    let times: Vec<f64> = (0..nt).map(|i| i as f64 * m.sim.output_interval_s).collect();
+    let times: Vec<f64> = (0..nt)
+        .map(|i| i as f64 * m.sim.output_interval_s)
+        .collect();
     let section_conc = (0..nt)
         .map(|i| {
             (0..m.sections.len() * np)
@@ -188,14 +190,29 @@ fn classification_at_and_around_every_limit() {
             for v in [l[k], l[k] * (1.0 + 1e-12), l[k] * (1.0 - 1e-12)] {
                 assert_eq!(classify(p, body, v), at, "{p} {body:?} class {k} value {v}");
             }
-            let beyond = if is_min { l[k] * (1.0 - 1e-6) } else { l[k] * (1.0 + 1e-6) };
+            let beyond = if is_min {
+                l[k] * (1.0 - 1e-6)
+            } else {
+                l[k] * (1.0 + 1e-6)
+            };
             let next = (k + 1..5)
                 .find(|&j| l[j] != l[k])
                 .map_or(Class::VPlus, |j| Class::ALL[j]);
-            assert_eq!(classify(p, body, beyond), next, "{p} {body:?} beyond class {k}");
+            assert_eq!(
+                classify(p, body, beyond),
+                next,
+                "{p} {body:?} beyond class {k}"
+            );
             // the better side stays in class k (or better)
-            let inside = if is_min { l[k] * (1.0 + 1e-6) } else { l[k] * (1.0 - 1e-6) };
-            assert!(classify(p, body, inside) <= at, "{p} {body:?} inside class {k}");
+            let inside = if is_min {
+                l[k] * (1.0 + 1e-6)
+            } else {
+                l[k] * (1.0 - 1e-6)
+            };
+            assert!(
+                classify(p, body, inside) <= at,
+                "{p} {body:?} inside class {k}"
+            );
         }
     }
 }
@@ -233,7 +250,9 @@ fn total_phosphorus_river_versus_lake() {
     assert_eq!(classify(Param::TP, WaterBody::River, 0.25), Class::IV);
     assert_eq!(classify(Param::TP, WaterBody::Lake, 0.25), Class::VPlus);
     // exceedance multiple of DESIGN.md §7's example: 0.45 against IV's 0.3 → 0.45/0.3 − 1 = 0.5
-    let e = limits(Param::TP, WaterBody::River).exceedance_multiple(0.45, Class::IV).unwrap();
+    let e = limits(Param::TP, WaterBody::River)
+        .exceedance_multiple(0.45, Class::IV)
+        .unwrap();
     assert!((e - 0.5).abs() < 1e-12, "{e}"); // two roundings of decimal inputs
 }
 
@@ -284,7 +303,11 @@ fn disagreeing() -> (Model, RunResults) {
     ];
     let a = [50.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.6, 1.6, 1.6];
     let b = [50.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 6.0];
-    let r = results(&m, |i, s, _| if s == 0 { a[i] } else { b[i] }, |_, _, _| 0.1);
+    let r = results(
+        &m,
+        |i, s, _| if s == 0 { a[i] } else { b[i] },
+        |_, _, _| 0.1,
+    );
     (m, r)
 }
 
@@ -350,12 +373,22 @@ fn monthly_sampling_picks_the_sampling_day() {
     // (index 45); 15 Mar is past the end. Day 31 in February falls back to 28 Feb (index 58).
     let mut m = model(&["NH3N"], &[1000.0], 59.0 * DAY, DAY);
     m.sections = vec![section("S", 0, 500.0)];
-    assert_eq!(monthly_sample_indices(&m, &results(&m, |_, _, _| 0.0, |_, _, _| 0.0), 15), [14, 45]);
-    assert_eq!(monthly_sample_indices(&m, &results(&m, |_, _, _| 0.0, |_, _, _| 0.0), 31), [30, 58]);
+    assert_eq!(
+        monthly_sample_indices(&m, &results(&m, |_, _, _| 0.0, |_, _, _| 0.0), 15),
+        [14, 45]
+    );
+    assert_eq!(
+        monthly_sample_indices(&m, &results(&m, |_, _, _| 0.0, |_, _, _| 0.0), 31),
+        [30, 58]
+    );
 
     // values: 3.0 (V+) every day except 0.4 (II) on the sampling days. Monthly sampling sees only the good
     // days: compliant with rate 1; every-output sampling sees the bad mean.
-    let r = results(&m, |i, _, _| if i == 14 || i == 45 { 0.4 } else { 3.0 }, |_, _, _| 0.0);
+    let r = results(
+        &m,
+        |i, _, _| if i == 14 || i == 45 { 0.4 } else { 3.0 },
+        |_, _, _| 0.0,
+    );
     let mut z = zone("Z", 3, ComplianceMethod::Frequency, vec![0]);
     z.sampling = Sampling::Monthly;
     m.zones = vec![z, zone("Zall", 3, ComplianceMethod::Frequency, vec![0])];
@@ -387,11 +420,21 @@ fn monthly_table_by_calendar_month() {
         |_, _, _| 0.0,
     );
     let a = assess(&m, &r).unwrap();
-    let rows: Vec<_> = a.monthly.iter().filter(|r| r.zone.is_some() && r.section.is_some()).collect();
+    let rows: Vec<_> = a
+        .monthly
+        .iter()
+        .filter(|r| r.zone.is_some() && r.section.is_some())
+        .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].month.to_string(), "2025-01");
-    assert_eq!((rows[0].samples, rows[0].class, rows[0].compliant), (31, Some(Class::II), true));
-    assert_eq!((rows[1].samples, rows[1].class, rows[1].compliant), (28, Some(Class::IV), false));
+    assert_eq!(
+        (rows[0].samples, rows[0].class, rows[0].compliant),
+        (31, Some(Class::II), true)
+    );
+    assert_eq!(
+        (rows[1].samples, rows[1].class, rows[1].compliant),
+        (28, Some(Class::IV), false)
+    );
     assert_eq!(rows[1].main_pollutants, ["NH3N"]);
     // 1 Mar: NH3N 0.1 is class I but TP 0.05 is class II on a river
     assert_eq!((rows[2].samples, rows[2].class), (1, Some(Class::II)));
@@ -405,8 +448,14 @@ fn monthly_table_by_calendar_month() {
         lines[0],
         "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants"
     );
-    assert!(lines.contains(&"Z,S,2025-02,28,III,IV,false,0,NH3N"), "{csv}");
-    assert!(lines.contains(&"Z,,2025-02,28,III,IV,false,0,NH3N"), "{csv}");
+    assert!(
+        lines.contains(&"Z,S,2025-02,28,III,IV,false,0,NH3N"),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"Z,,2025-02,28,III,IV,false,0,NH3N"),
+        "{csv}"
+    );
     assert_eq!(lines.len(), 1 + 3 * 2 + 3);
 }
 
@@ -419,9 +468,18 @@ fn zones_csv_rows() {
         lines[0],
         "zone,site,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing"
     );
-    assert_eq!(lines[1], "A-mean,,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,");
-    assert_eq!(lines[2], "A-mean,SA,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,");
-    assert_eq!(lines[7], "B-freq,,III,frequency,0.8,outputs,10,NH3N,IV,true,0.9,NH3N");
+    assert_eq!(
+        lines[1],
+        "A-mean,,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
+    );
+    assert_eq!(
+        lines[2],
+        "A-mean,SA,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
+    );
+    assert_eq!(
+        lines[7],
+        "B-freq,,III,frequency,0.8,outputs,10,NH3N,IV,true,0.9,NH3N"
+    );
 }
 
 #[test]
@@ -429,7 +487,11 @@ fn a_zone_without_sections_is_assessed_on_its_reaches_with_a_warning() {
     let mut m = model(&["TP"], &[1000.0, 2000.0], 2.0 * DAY, DAY);
     m.zones = vec![zone("Z", 4, ComplianceMethod::AnnualMean, vec![])];
     m.reaches[1].zone = Some(0);
-    let r = results(&m, |_, _, _| 0.0, |_, rr, _| if rr == 1 { 0.35 } else { 0.0 });
+    let r = results(
+        &m,
+        |_, _, _| 0.0,
+        |_, rr, _| if rr == 1 { 0.35 } else { 0.0 },
+    );
     let a = assess(&m, &r).unwrap();
     assert_eq!(a.zones[0].class, Some(Class::V));
     assert!(!a.zones[0].compliant);
@@ -453,17 +515,32 @@ fn results_that_do_not_fit_the_model_are_an_error() {
 fn kilometres_per_class_by_hand() {
     // TP on a river: R0 1 km at 0.05 (II), R1 2.5 km at 0.25 (IV), R2 4 km at 0.5 (V+), R3 0.5 km alternating
     // 0.1 (II) and 0.5 (V+) at each of 4 outputs (mean 0.3 → IV).
-    let mut m = model(&["TP", "Custom"], &[1000.0, 2500.0, 4000.0, 500.0], 3.0 * DAY, DAY);
+    let mut m = model(
+        &["TP", "Custom"],
+        &[1000.0, 2500.0, 4000.0, 500.0],
+        3.0 * DAY,
+        DAY,
+    );
     m.reaches[0].level = Some(ChiefLevel::District);
     m.reaches[1].level = Some(ChiefLevel::Town);
     m.reaches[2].level = Some(ChiefLevel::Town);
     m.reaches[2].jurisdiction = Some("Town A".into());
-    let r = results(&m, |_, _, _| 0.0, |i, rr, _| match rr {
-        0 => 0.05,
-        1 => 0.25,
-        2 => 0.5,
-        _ => if i % 2 == 0 { 0.1 } else { 0.5 },
-    });
+    let r = results(
+        &m,
+        |_, _, _| 0.0,
+        |i, rr, _| match rr {
+            0 => 0.05,
+            1 => 0.25,
+            2 => 0.5,
+            _ => {
+                if i % 2 == 0 {
+                    0.1
+                } else {
+                    0.5
+                }
+            }
+        },
+    );
     let a = assess(&m, &r).unwrap();
     let pm = &a.rivers.period_mean;
     // exact: sums of lengths given in whole metres / 1000
@@ -471,10 +548,16 @@ fn kilometres_per_class_by_hand() {
     assert_eq!(a.worse_than_v_km(), 4.0);
     assert_eq!(pm.by_level["town"].km, [0.0, 0.0, 0.0, 2.5, 0.0, 4.0]);
     assert_eq!(pm.by_level["unassigned"].km, [0.0, 0.0, 0.0, 0.5, 0.0, 0.0]);
-    assert_eq!(pm.by_jurisdiction["Town A"].km, [0.0, 0.0, 0.0, 0.0, 0.0, 4.0]);
+    assert_eq!(
+        pm.by_jurisdiction["Town A"].km,
+        [0.0, 0.0, 0.0, 0.0, 0.0, 4.0]
+    );
     assert_eq!(pm.share.get(Class::VPlus), 0.5);
     // time-weighted: R3's 0.5 km half II, half V+
-    assert_eq!(a.rivers.time_weighted.km.km, [0.0, 1.25, 0.0, 2.5, 0.0, 4.25]);
+    assert_eq!(
+        a.rivers.time_weighted.km.km,
+        [0.0, 1.25, 0.0, 2.5, 0.0, 4.25]
+    );
     // worst month (one month here): the month mean equals the period mean
     assert_eq!(a.rivers.worst_month.km.km, pm.km.km);
     let json = serde_json::to_value(a.classes_km()).unwrap();
@@ -488,24 +571,42 @@ fn kilometres_per_class_by_hand() {
 fn kilometre_sums_equal_the_network_length() {
     // 37 reaches of irregular length with pseudo-random concentrations, levels and jurisdictions, one lake
     // reach and one zone that assesses only a custom pollutant-free set; every view must add up.
-    let lengths: Vec<f64> = (0..37).map(|i| 300.0 + 97.3 * ((i * 7919) % 53) as f64).collect();
-    let mut m = model(&["COD", "NH3N", "TP", "DO"], &lengths, 62.0 * DAY, 0.5 * DAY);
+    let lengths: Vec<f64> = (0..37)
+        .map(|i| 300.0 + 97.3 * ((i * 7919) % 53) as f64)
+        .collect();
+    let mut m = model(
+        &["COD", "NH3N", "TP", "DO"],
+        &lengths,
+        62.0 * DAY,
+        0.5 * DAY,
+    );
     m.sim.warmup_s = 3.0 * DAY;
     for (i, r) in m.reaches.iter_mut().enumerate() {
-        r.level = [None, Some(ChiefLevel::District), Some(ChiefLevel::Town), Some(ChiefLevel::Village)][i % 4];
+        r.level = [
+            None,
+            Some(ChiefLevel::District),
+            Some(ChiefLevel::Town),
+            Some(ChiefLevel::Village),
+        ][i % 4];
         r.jurisdiction = ["A", "B", "C"].get(i % 4).map(|s| s.to_string());
         if i == 5 {
             r.water_body = WaterBody::Lake;
         }
     }
-    let hash = |i: usize, r: usize, p: usize| ((i * 31 + r * 17 + p * 13) * 2654435761usize % 1000) as f64 / 1000.0;
+    let hash = |i: usize, r: usize, p: usize| {
+        ((i * 31 + r * 17 + p * 13) * 2654435761usize % 1000) as f64 / 1000.0
+    };
     let scale = [45.0, 2.5, 0.5, 9.0];
     let res = results(&m, |_, _, _| 0.0, |i, r, p| scale[p] * hash(i, r, p));
     let a = assess(&m, &res).unwrap();
     let total: f64 = lengths.iter().sum::<f64>() / 1000.0;
     assert!((a.rivers.total_km - total).abs() < 1e-9);
     // tolerance: sums of ~40 fractions of kilometres in different orders, 1e-9 km is far below a metre
-    for b in [&a.rivers.period_mean, &a.rivers.time_weighted, &a.rivers.worst_month] {
+    for b in [
+        &a.rivers.period_mean,
+        &a.rivers.time_weighted,
+        &a.rivers.worst_month,
+    ] {
         assert!((b.km.total() + b.unclassified_km - total).abs() < 1e-9);
         assert_eq!(b.unclassified_km, 0.0);
         let lv: f64 = b.by_level.values().map(ClassKm::total).sum();
@@ -545,10 +646,23 @@ fn valid_zone_definitions_parse() {
     assert_eq!(f.target, 4);
     assert_eq!(f.parameters, [1, 2, 3]);
     assert_eq!(f.method, ComplianceMethod::Frequency);
-    assert_eq!((f.threshold, f.sampling, f.sampling_day), (1.0, Sampling::Monthly, 10));
-    let d = parse_zone(&ZoneSpec { target: "II", ..Default::default() }, &pol).unwrap();
+    assert_eq!(
+        (f.threshold, f.sampling, f.sampling_day),
+        (1.0, Sampling::Monthly, 10)
+    );
+    let d = parse_zone(
+        &ZoneSpec {
+            target: "II",
+            ..Default::default()
+        },
+        &pol,
+    )
+    .unwrap();
     assert_eq!(d.parameters, Vec::<usize>::new());
-    assert_eq!((d.method, d.threshold, d.sampling_day), (ComplianceMethod::AnnualMean, 0.8, 15));
+    assert_eq!(
+        (d.method, d.threshold, d.sampling_day),
+        (ComplianceMethod::AnnualMean, 0.8, 15)
+    );
 }
 
 #[test]
@@ -569,20 +683,78 @@ fn invalid_zone_definitions_give_every_problem() {
     let fields: Vec<&str> = probs.iter().map(|p| p.field).collect();
     assert_eq!(
         fields,
-        ["target", "parameters", "parameters", "method", "threshold", "sampling", "sampling_day"]
+        [
+            "target",
+            "parameters",
+            "parameters",
+            "method",
+            "threshold",
+            "sampling",
+            "sampling_day"
+        ]
     );
     assert!(probs[1].value.contains("Chlorophyll") && probs[1].expected.contains("GB 3838"));
     assert!(probs[2].value.contains("TP") && probs[2].expected.contains("simulated"));
     for t in [1.5, -0.1, f64::NAN] {
-        let pr = validate_zone(&ZoneSpec { target: "III", threshold: Some(t), ..Default::default() }, &pol);
+        let pr = validate_zone(
+            &ZoneSpec {
+                target: "III",
+                threshold: Some(t),
+                ..Default::default()
+            },
+            &pol,
+        );
         assert_eq!(pr.len(), 1, "{t}");
         assert_eq!(pr[0].field, "threshold");
     }
-    let pr = validate_zone(&ZoneSpec { target: "V+", ..Default::default() }, &pol);
+    let pr = validate_zone(
+        &ZoneSpec {
+            target: "V+",
+            ..Default::default()
+        },
+        &pol,
+    );
     assert_eq!(pr[0].field, "target");
     // a preset whose parameters are not simulated
     let two = names(&["two_factor"]);
-    let pr = validate_zone(&ZoneSpec { target: "III", parameters: &two, ..Default::default() }, &pol);
+    let pr = validate_zone(
+        &ZoneSpec {
+            target: "III",
+            parameters: &two,
+            ..Default::default()
+        },
+        &pol,
+    );
     assert_eq!(pr.len(), 1);
     assert!(pr[0].value.contains("CODMn"));
+}
+
+#[test]
+fn section_class_at_each_time_and_dissolved_oxygen_failing() {
+    // DO and NH3N at one section, target III (DO ≥ 5, NH3N ≤ 1.0), three samples:
+    //   t0: DO 6, NH3N 0.4 → worst(II, II) = II;  t1: DO 4, NH3N 0.4 → IV;  t2: DO 1, NH3N 2.5 → V+.
+    // Period means: DO 11/3 = 3.67 (IV), NH3N 3.3/3 = 1.1 (IV) → IV; failing both, DO without a multiple.
+    let mut m = model(&["DO", "NH3N"], &[1000.0], 2.0 * DAY, DAY);
+    m.sections = vec![section("S", 0, 100.0)];
+    m.zones = vec![zone("Z", 3, ComplianceMethod::AnnualMean, vec![0])];
+    let v = [[6.0, 0.4], [4.0, 0.4], [1.0, 2.5]];
+    let r = results(&m, |i, _, p| v[i][p], |_, _, _| 0.0);
+    let a = assess(&m, &r).unwrap();
+    let s = &a.sections[0];
+    assert_eq!(
+        s.sample_classes,
+        [Some(Class::II), Some(Class::IV), Some(Class::VPlus)]
+    );
+    assert_eq!(s.class, Some(Class::IV));
+    // most severe first: DO 5/3.667 = 1.36 beats NH3N 1.1/1.0 = 1.1
+    let names: Vec<&str> = s.failing.iter().map(|f| f.parameter.as_str()).collect();
+    assert_eq!(names, ["DO", "NH3N"]);
+    assert_eq!(s.failing[0].exceedance_multiple, None);
+    assert_eq!(s.failing[0].limit, 5.0);
+    // NH3N: 1.1/1.0 − 1 = 0.1 (three decimals summed: 1e-12)
+    assert!((s.failing[1].exceedance_multiple.unwrap() - 0.1).abs() < 1e-12);
+    let json = serde_json::to_value(s).unwrap();
+    assert_eq!(json["class"], "IV");
+    assert!(json["failing"][0]["exceedance_multiple"].is_null());
+    assert_eq!(json["failing"][0]["parameter"], "DO");
 }

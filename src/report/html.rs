@@ -30,7 +30,10 @@ pub fn load_images(plots: &[PlotFile]) -> Result<Vec<Image>, PlotError> {
                 path: p.path.clone(),
                 message: format!("cannot read the plot for the report: {e}"),
             })?;
-            let svg = p.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+            let svg = p
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
             Ok(Image {
                 caption: p.caption.clone(),
                 mime: if svg { "image/svg+xml" } else { "image/png" }.into(),
@@ -62,7 +65,11 @@ fn hex(c: Option<Class>) -> String {
 }
 
 fn badge(c: Option<Class>) -> String {
-    let fg = if matches!(c, Some(Class::IV)) { "#222" } else { "#fff" };
+    let fg = if matches!(c, Some(Class::IV)) {
+        "#222"
+    } else {
+        "#fff"
+    };
     format!(
         "<span class=\"badge\" style=\"background:{};color:{fg}\">{}</span>",
         hex(c),
@@ -85,13 +92,18 @@ fn failing_text(f: &[Failing]) -> String {
     f.iter()
         .map(|f| match f.exceedance_multiple {
             Some(e) => format!(
-                "{} {} mg/L (limit {}, exceeds ×{:.2})",
+                "{} {} mg/L (limit {}, exceedance multiple {})",
                 escape(&f.parameter),
                 sig(f.value),
                 f.limit,
-                e
+                sig(e)
             ),
-            None => format!("{} {} mg/L (minimum {})", escape(&f.parameter), sig(f.value), f.limit),
+            None => format!(
+                "{} {} mg/L (minimum {})",
+                escape(&f.parameter),
+                sig(f.value),
+                f.limit
+            ),
         })
         .collect::<Vec<_>>()
         .join("<br>")
@@ -115,7 +127,10 @@ fn km_row(out: &mut String, name: &str, km: &ClassKm, unclassified: f64) {
     for c in Class::ALL {
         let v = km.get(c);
         let share = if total > 0.0 { 100.0 * v / total } else { 0.0 };
-        let _ = write!(out, "<td>{v:.2}<span class=\"share\"> {share:.0}%</span></td>");
+        let _ = write!(
+            out,
+            "<td>{v:.2}<span class=\"share\"> {share:.0}%</span></td>"
+        );
     }
     let _ = write!(out, "<td>{total:.2}</td></tr>");
 }
@@ -146,7 +161,7 @@ th{background:#eef2f6}
 .badge{display:inline-block;min-width:30px;text-align:center;border-radius:4px;padding:1px 6px;font-weight:bold}
 .ok{color:#1e7d32;font-weight:bold}.fail{color:#c00000;font-weight:bold}
 .share{color:#777;font-size:12px}
-.grid td{text-align:center}
+.grid td{text-align:center;padding:5px 2px}.grid th{white-space:nowrap;padding:5px 3px}
 .miss{outline:2px solid #c00000;outline-offset:-2px}
 figure{margin:10px 0 26px 0}figure img{max-width:100%;border:1px solid #dde}
 figcaption{font-size:13px;color:#444;margin-top:4px}
@@ -184,13 +199,17 @@ pub fn report_html(model: &Model, a: &Assessment, images: &[Image], warnings: &[
          <div class=\"card\"><div class=\"big\">{n_ok} / {nz}</div><div class=\"lbl\">water-function zones meeting \
          their target</div></div>\
          <div class=\"card\"><div class=\"big\" style=\"color:{red}\">{vplus:.2} km</div><div class=\"lbl\">worse than \
-         class V (劣V), {vs:.0}% of {total:.2} km (period mean)</div></div>\
+         class V (V+), {vs:.0}% of {total:.2} km (period mean)</div></div>\
          <div class=\"card\"><div class=\"big\">{wm:.2} km</div><div class=\"lbl\">worse than V in their worst \
          month</div></div>\
          <div class=\"card\"><div class=\"big\">{nw}</div><div class=\"lbl\">warnings</div></div></div>",
         nz = a.zones.len(),
         red = hex(Some(Class::VPlus)),
-        vs = if total > 0.0 { 100.0 * vplus / total } else { 0.0 },
+        vs = if total > 0.0 {
+            100.0 * vplus / total
+        } else {
+            0.0
+        },
         wm = a.rivers.worst_month.km.worse_than_v(),
         nw = warnings.len(),
     );
@@ -207,7 +226,9 @@ pub fn report_html(model: &Model, a: &Assessment, images: &[Image], warnings: &[
         for z in &a.zones {
             let method = match z.method {
                 ComplianceMethod::AnnualMean => "annual mean".to_string(),
-                ComplianceMethod::Frequency => format!("frequency ≥ {}%", sig(100.0 * z.threshold)),
+                ComplianceMethod::Frequency => {
+                    format!("frequency ≥ {}%", (1e6 * z.threshold).round() / 1e4)
+                }
             };
             let sites: Vec<String> = z.sites.iter().map(|s| escape(&s.site)).collect();
             let _ = write!(
@@ -245,10 +266,9 @@ pub fn report_html(model: &Model, a: &Assessment, images: &[Image], warnings: &[
         for z in &a.zones {
             let _ = write!(o, "<tr><th>{}</th>", escape(&z.id));
             for m in &months {
-                let row = a
-                    .monthly
-                    .iter()
-                    .find(|r| r.zone.as_deref() == Some(z.id.as_str()) && r.section.is_none() && r.month == *m);
+                let row = a.monthly.iter().find(|r| {
+                    r.zone.as_deref() == Some(z.id.as_str()) && r.section.is_none() && r.month == *m
+                });
                 match row {
                     Some(r) => {
                         let _ = write!(
@@ -291,8 +311,18 @@ pub fn report_html(model: &Model, a: &Assessment, images: &[Image], warnings: &[
     o.push_str("<section><h2>River length per class (km)</h2><table>");
     km_head(&mut o, "View");
     km_row(&mut o, "period mean", &pm.km, pm.unclassified_km);
-    km_row(&mut o, "time-weighted", &a.rivers.time_weighted.km, a.rivers.time_weighted.unclassified_km);
-    km_row(&mut o, "worst month", &a.rivers.worst_month.km, a.rivers.worst_month.unclassified_km);
+    km_row(
+        &mut o,
+        "time-weighted",
+        &a.rivers.time_weighted.km,
+        a.rivers.time_weighted.unclassified_km,
+    );
+    km_row(
+        &mut o,
+        "worst month",
+        &a.rivers.worst_month.km,
+        a.rivers.worst_month.unclassified_km,
+    );
     o.push_str("</table>");
     if pm.unclassified_km > 0.0 {
         let _ = write!(
@@ -301,9 +331,16 @@ pub fn report_html(model: &Model, a: &Assessment, images: &[Image], warnings: &[
             pm.unclassified_km
         );
     }
-    for (title, map) in [("River-chief level", &pm.by_level), ("Jurisdiction", &pm.by_jurisdiction)] {
+    for (title, map) in [
+        ("River-chief level", &pm.by_level),
+        ("Jurisdiction", &pm.by_jurisdiction),
+    ] {
         if map.len() > 1 || map.keys().any(|k| k != "unassigned") {
-            let _ = write!(o, "<h2 style=\"font-size:16px;margin-top:18px\">By {} (period mean)</h2><table>", title.to_lowercase());
+            let _ = write!(
+                o,
+                "<h2 style=\"font-size:16px;margin-top:18px\">By {} (period mean)</h2><table>",
+                title.to_lowercase()
+            );
             km_head(&mut o, title);
             for (k, km) in map {
                 km_row(&mut o, k, km, 0.0);

@@ -51,7 +51,11 @@ fn fonts() {
     ONCE.call_once(|| {
         // The font bytes are compiled in; registration only fails on a corrupt font, which the plot tests
         // would catch. Text then falls back to nothing rather than panicking.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            dejavu::sans::regular(),
+        );
         let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
     });
 }
@@ -69,7 +73,9 @@ trait Figure {
 
 fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
     fonts();
-    let svg = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let svg = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     let res = if svg {
         let root = SVGBackend::new(path, fig.size()).into_drawing_area();
         fig.draw(&root).and_then(|_| root.present().map_err(m))
@@ -84,9 +90,9 @@ fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
 }
 
 fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
-    values
-        .filter(|v| v.is_finite())
-        .fold(None, |acc, v| Some(acc.map_or((v, v), |(a, b): (f64, f64)| (a.min(v), b.max(v)))))
+    values.filter(|v| v.is_finite()).fold(None, |acc, v| {
+        Some(acc.map_or((v, v), |(a, b): (f64, f64)| (a.min(v), b.max(v))))
+    })
 }
 
 /// Class bands of one parameter (GB 3838 limits) for a y range `[0, y_max]`: `(class, low, high)`.
@@ -164,17 +170,24 @@ impl Figure for Profile {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         root.fill(&WHITE).map_err(m)?;
         let (top, body) = root.split_vertically(50);
-        top.titled(&self.title, ("sans-serif", 26).into_font().style(FontStyle::Bold))
-            .map_err(m)?;
+        top.titled(
+            &self.title,
+            ("sans-serif", 26).into_font().style(FontStyle::Bold),
+        )
+        .map_err(m)?;
         // legend in the title bar, out of the way of the data
         let (w, _) = top.dim_in_pixel();
         let lx = w as i32 - 330;
         let key = RGBColor(120, 0, 160);
-        top.draw(&PathElement::new(vec![(lx, 40), (lx + 28, 40)], BLACK.stroke_width(3)))
-            .map_err(m)?;
+        top.draw(&PathElement::new(
+            vec![(lx, 40), (lx + 28, 40)],
+            BLACK.stroke_width(3),
+        ))
+        .map_err(m)?;
         top.draw(&Text::new("reach mean", (lx + 34, 32), ("sans-serif", 15)))
             .map_err(m)?;
-        top.draw(&Circle::new((lx + 150, 40), 6, key.filled())).map_err(m)?;
+        top.draw(&Circle::new((lx + 150, 40), 6, key.filled()))
+            .map_err(m)?;
         top.draw(&Text::new("section", (lx + 162, 32), ("sans-serif", 15)))
             .map_err(m)?;
         let (x0, x1) = finite_range(self.distance_km.iter().copied()).unwrap_or((0.0, 1.0));
@@ -213,7 +226,10 @@ impl Figure for Profile {
                             .draw_series(std::iter::once(Text::new(
                                 c.name().to_string(),
                                 (x1, mid),
-                                ("sans-serif", 16).into_font().style(FontStyle::Bold).color(&BLACK.mix(0.6)),
+                                ("sans-serif", 16)
+                                    .into_font()
+                                    .style(FontStyle::Bold)
+                                    .color(&BLACK.mix(0.6)),
                             )))
                             .map_err(m)?;
                     }
@@ -311,8 +327,11 @@ impl Figure for TimeSeries {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn {
         root.fill(&WHITE).map_err(m)?;
         let (top, body) = root.split_vertically(50);
-        top.titled(&self.title, ("sans-serif", 26).into_font().style(FontStyle::Bold))
-            .map_err(m)?;
+        top.titled(
+            &self.title,
+            ("sans-serif", 26).into_font().style(FontStyle::Bold),
+        )
+        .map_err(m)?;
         let days: Vec<f64> = self.times_s.iter().map(|t| t / 86400.0).collect();
         let (x0, x1) = finite_range(days.iter().copied()).unwrap_or((0.0, 1.0));
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
@@ -347,7 +366,9 @@ impl Figure for TimeSeries {
                     )))
                     .map_err(m)?
                     .label("warm-up (not assessed)")
-                    .legend(|(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLACK.mix(0.15).filled()));
+                    .legend(|(x, y)| {
+                        Rectangle::new([(x, y - 6), (x + 20, y + 6)], BLACK.mix(0.15).filled())
+                    });
             }
             chart
                 .configure_mesh()
@@ -371,7 +392,10 @@ impl Figure for TimeSeries {
                 .map_err(m)?
                 .label(panel.parameter.as_str())
                 .legend(|(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], RGBColor(0, 70, 160).stroke_width(2))
+                    PathElement::new(
+                        vec![(x, y), (x + 20, y)],
+                        RGBColor(0, 70, 160).stroke_width(2),
+                    )
                 });
             if let Some((l, name)) = &panel.target {
                 chart
@@ -383,7 +407,9 @@ impl Figure for TimeSeries {
                     ))
                     .map_err(m)?
                     .label(format!("{name}: {l} mg/L"))
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
+                    .legend(|(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2))
+                    });
             }
             chart
                 .configure_series_labels()
@@ -458,7 +484,10 @@ impl Figure for NetworkMap {
             (cy + span_y / 2.0) / 1000.0,
         );
         let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, ("sans-serif", 26).into_font().style(FontStyle::Bold))
+            .caption(
+                &self.title,
+                ("sans-serif", 26).into_font().style(FontStyle::Bold),
+            )
             .margin(15)
             .x_label_area_size(45)
             .y_label_area_size(70)
@@ -474,9 +503,16 @@ impl Figure for NetworkMap {
             .draw()
             .map_err(m)?;
         for l in &self.lines {
-            let p: Vec<(f64, f64)> = l.points.iter().map(|&(x, y)| (x / 1000.0, y / 1000.0)).collect();
+            let p: Vec<(f64, f64)> = l
+                .points
+                .iter()
+                .map(|&(x, y)| (x / 1000.0, y / 1000.0))
+                .collect();
             chart
-                .draw_series(std::iter::once(PathElement::new(p, class_color(l.class).stroke_width(6))))
+                .draw_series(std::iter::once(PathElement::new(
+                    p,
+                    class_color(l.class).stroke_width(6),
+                )))
                 .map_err(m)?;
         }
         chart
@@ -491,7 +527,11 @@ impl Figure for NetworkMap {
             .draw_series(self.sections.iter().map(|s| {
                 EmptyElement::at((s.0 / 1000.0, s.1 / 1000.0))
                     + Rectangle::new([(-6, -6), (6, 6)], key.filled())
-                    + Text::new(s.2.clone(), (9, -20), ("sans-serif", 15).into_font().color(&key))
+                    + Text::new(
+                        s.2.clone(),
+                        (9, -20),
+                        ("sans-serif", 15).into_font().color(&key),
+                    )
             }))
             .map_err(m)?;
         if !self.sections.is_empty() {
@@ -499,18 +539,24 @@ impl Figure for NetworkMap {
                 .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
                 .map_err(m)?
                 .label("section")
-                .legend(move |(x, y)| Rectangle::new([(x + 6, y - 6), (x + 18, y + 6)], key.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x + 6, y - 6), (x + 18, y + 6)], key.filled())
+                });
         }
         if self.labels {
             chart
                 .draw_series(self.lines.iter().filter(|l| !l.points.is_empty()).map(|l| {
                     let mid = l.points[l.points.len() / 2];
                     let mid = if l.points.len() == 2 {
-                        (0.5 * (l.points[0].0 + l.points[1].0), 0.5 * (l.points[0].1 + l.points[1].1))
+                        (
+                            0.5 * (l.points[0].0 + l.points[1].0),
+                            0.5 * (l.points[0].1 + l.points[1].1),
+                        )
                     } else {
                         mid
                     };
-                    Text::new(l.id.clone(), (mid.0 / 1000.0, mid.1 / 1000.0), ("sans-serif", 14).into_font())
+                    EmptyElement::at((mid.0 / 1000.0, mid.1 / 1000.0))
+                        + Text::new(l.id.clone(), (6, 6), ("sans-serif", 14).into_font())
                 }))
                 .map_err(m)?;
         }
@@ -525,7 +571,9 @@ impl Figure for NetworkMap {
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(m)?
                 .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(6)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(6))
+                });
         }
         chart
             .configure_series_labels()
@@ -564,10 +612,17 @@ impl Figure for KmBars<'_> {
         for (k, c) in Class::ALL.iter().enumerate() {
             let y = 70 + 26 * k as i32;
             legend
-                .draw(&Rectangle::new([(10, y), (32, y + 16)], class_color(Some(*c)).filled()))
+                .draw(&Rectangle::new(
+                    [(10, y), (32, y + 16)],
+                    class_color(Some(*c)).filled(),
+                ))
                 .map_err(m)?;
             legend
-                .draw(&Text::new(format!("class {c}"), (40, y), ("sans-serif", 16)))
+                .draw(&Text::new(
+                    format!("class {c}"),
+                    (40, y),
+                    ("sans-serif", 16),
+                ))
                 .map_err(m)?;
         }
         let n = self.sets.len().max(1);
@@ -588,7 +643,10 @@ impl Figure for KmBars<'_> {
             }
         };
         let mut chart = ChartBuilder::on(root)
-            .caption(self.title, ("sans-serif", 26).into_font().style(FontStyle::Bold))
+            .caption(
+                self.title,
+                ("sans-serif", 26).into_font().style(FontStyle::Bold),
+            )
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(170)
@@ -637,7 +695,11 @@ impl Figure for KmBars<'_> {
 
 /// Draw kilometres per class as one stacked horizontal bar per set (e.g. before / after, or the three views
 /// of the river statistics), segments coloured by class and labelled with their km.
-pub fn class_km_bars_plot(path: &Path, title: &str, sets: &[(String, ClassKm)]) -> Result<(), PlotError> {
+pub fn class_km_bars_plot(
+    path: &Path,
+    title: &str,
+    sets: &[(String, ClassKm)],
+) -> Result<(), PlotError> {
     render(&KmBars { title, sets }, path)
 }
 
@@ -656,7 +718,13 @@ pub struct PlotFile {
 pub fn file_stem(id: &str) -> String {
     let s: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.is_empty() { "_".into() } else { s }
 }
@@ -670,9 +738,16 @@ pub fn river_chains(model: &Model) -> Vec<(String, Vec<usize>)> {
         let starts: Vec<usize> = set
             .iter()
             .copied()
-            .filter(|&r| !set.iter().any(|&q| model.reaches[q].to == model.reaches[r].from))
+            .filter(|&r| {
+                !set.iter()
+                    .any(|&q| model.reaches[q].to == model.reaches[r].from)
+            })
             .collect();
-        let starts = if starts.is_empty() { set.to_vec() } else { starts };
+        let starts = if starts.is_empty() {
+            set.to_vec()
+        } else {
+            starts
+        };
         for s in starts {
             let mut chain = vec![s];
             let mut len = model.reaches[s].length_m;
@@ -682,7 +757,11 @@ pub fn river_chains(model: &Model) -> Vec<(String, Vec<usize>)> {
                     .iter()
                     .copied()
                     .filter(|&q| model.reaches[q].from == at && !chain.contains(&q))
-                    .max_by(|&a, &b| model.reaches[a].length_m.total_cmp(&model.reaches[b].length_m));
+                    .max_by(|&a, &b| {
+                        model.reaches[a]
+                            .length_m
+                            .total_cmp(&model.reaches[b].length_m)
+                    });
                 match next {
                     Some(q) => {
                         len += model.reaches[q].length_m;
@@ -697,7 +776,11 @@ pub fn river_chains(model: &Model) -> Vec<(String, Vec<usize>)> {
         }
         best.1
     };
-    let mut names: Vec<String> = model.reaches.iter().filter_map(|r| r.river.clone()).collect();
+    let mut names: Vec<String> = model
+        .reaches
+        .iter()
+        .filter_map(|r| r.river.clone())
+        .collect();
     names.sort();
     names.dedup();
     let mut out: Vec<(String, Vec<usize>)> = if names.is_empty() {
@@ -729,14 +812,22 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
         if samples.is_empty() {
             f64::NAN
         } else {
-            samples.iter().map(|&i| results.reach_conc[i][r * np + p]).sum::<f64>() / samples.len() as f64
+            samples
+                .iter()
+                .map(|&i| results.reach_conc[i][r * np + p])
+                .sum::<f64>()
+                / samples.len() as f64
         }
     };
     let sec_mean = |s: usize, p: usize| {
         if samples.is_empty() {
             f64::NAN
         } else {
-            samples.iter().map(|&i| results.section_conc[i][s * np + p]).sum::<f64>() / samples.len() as f64
+            samples
+                .iter()
+                .map(|&i| results.section_conc[i][s * np + p])
+                .sum::<f64>()
+                / samples.len() as f64
         }
     };
     let mut distance_km = Vec::new();
@@ -795,7 +886,10 @@ fn along(points: &[(f64, f64)], fraction: f64) -> (f64, f64) {
         let l = seg(w[0], w[1]);
         if left <= l && l > 0.0 {
             let f = left / l;
-            return (w[0].0 + f * (w[1].0 - w[0].0), w[0].1 + f * (w[1].1 - w[0].1));
+            return (
+                w[0].0 + f * (w[1].0 - w[0].0),
+                w[0].1 + f * (w[1].1 - w[0].1),
+            );
         }
         left -= l;
     }
@@ -892,16 +986,22 @@ pub fn standard_plots(
         profile_plot(&path, &prof)?;
         out.push(PlotFile {
             path,
-            caption: format!("Longitudinal profile of {name} (reaches {} … {})", model.reaches[chain[0]].id, {
-                let last = chain[chain.len() - 1];
-                &model.reaches[last].id
-            }),
+            caption: format!(
+                "Longitudinal profile of {name} (reaches {} … {})",
+                model.reaches[chain[0]].id,
+                {
+                    let last = chain[chain.len() - 1];
+                    &model.reaches[last].id
+                }
+            ),
         });
     }
 
     // sections
     for (s, sa) in assessment.sections.iter().enumerate() {
-        let Some(sec) = model.sections.get(s) else { continue };
+        let Some(sec) = model.sections.get(s) else {
+            continue;
+        };
         let body = model
             .reaches
             .get(sec.reach)
@@ -914,7 +1014,11 @@ pub fn standard_plots(
                 let lim = limits(q, body).limit(sa.target)?;
                 Some(SeriesPanel {
                     parameter: model.pollutants[p].clone(),
-                    conc_mg_l: results.section_conc.iter().map(|row| row[s * np + p]).collect(),
+                    conc_mg_l: results
+                        .section_conc
+                        .iter()
+                        .map(|row| row[s * np + p])
+                        .collect(),
                     target: Some((lim, format!("target {}", sa.target))),
                 })
             })
@@ -922,7 +1026,10 @@ pub fn standard_plots(
         if panels.is_empty() {
             continue;
         }
-        let zone = sa.zone.as_deref().map_or(String::new(), |z| format!("zone {z}, "));
+        let zone = sa
+            .zone
+            .as_deref()
+            .map_or(String::new(), |z| format!("zone {z}, "));
         let ts = TimeSeries {
             title: format!(
                 "Section {} ({zone}target {}, period class {})",

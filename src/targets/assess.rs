@@ -42,7 +42,11 @@ use serde::Serialize;
 /// The assessed parameters of a place: `(pollutant index, limits for the place's water body)`. `zone_params`
 /// non-empty: those pollutants (custom ones skipped; TN on a river uses the lake limits). Empty: every simulated
 /// GB 3838 parameter that applies to the water body (TN only on lakes).
-pub fn assessed_parameters(model: &Model, zone_params: &[usize], body: WaterBody) -> Vec<(usize, Limits)> {
+pub fn assessed_parameters(
+    model: &Model,
+    zone_params: &[usize],
+    body: WaterBody,
+) -> Vec<(usize, Limits)> {
     let param_of = |p: usize| model.pollutants.get(p).and_then(|n| Param::from_name(n));
     if zone_params.is_empty() {
         (0..model.pollutants.len())
@@ -116,7 +120,9 @@ pub fn monthly_sample_indices(model: &Model, results: &RunResults, day: u32) -> 
     let mut out: Vec<usize> = Vec::new();
     while m <= m_last {
         let d = day.clamp(1, days_in_month(m.year, m.month));
-        if let Some(at) = NaiveDate::from_ymd_opt(m.year, m.month, d).and_then(|x| x.and_hms_opt(0, 0, 0)) {
+        if let Some(at) =
+            NaiveDate::from_ymd_opt(m.year, m.month, d).and_then(|x| x.and_hms_opt(0, 0, 0))
+        {
             let t_star = (at - start).num_milliseconds() as f64 / 1000.0;
             if t_star >= t_first - 1e-6 && t_star <= t_last + 1e-6 {
                 // nearest candidate
@@ -194,7 +200,13 @@ pub(crate) fn class_of(values: impl Iterator<Item = (f64, Limits)>) -> Option<Cl
     values.map(|(v, l)| l.classify(v)).max()
 }
 
-pub(crate) fn eval_site(site: &Site, results: &RunResults, np: usize, samples: &[usize], target: Class) -> SiteEval {
+pub(crate) fn eval_site(
+    site: &Site,
+    results: &RunResults,
+    np: usize,
+    samples: &[usize],
+    target: Class,
+) -> SiteEval {
     let mut sum = vec![0.0; site.params.len()];
     let mut sample_classes = Vec::with_capacity(samples.len());
     let mut meets = 0;
@@ -212,7 +224,10 @@ pub(crate) fn eval_site(site: &Site, results: &RunResults, np: usize, samples: &
         sample_classes.push(worst);
     }
     let n = samples.len();
-    let mean: Vec<f64> = sum.iter().map(|s| if n > 0 { s / n as f64 } else { f64::NAN }).collect();
+    let mean: Vec<f64> = sum
+        .iter()
+        .map(|s| if n > 0 { s / n as f64 } else { f64::NAN })
+        .collect();
     let class = if n == 0 {
         None
     } else {
@@ -229,18 +244,16 @@ pub(crate) fn eval_site(site: &Site, results: &RunResults, np: usize, samples: &
 pub(crate) fn failing(model: &Model, site: &Site, mean: &[f64], class: Class) -> Vec<Failing> {
     let mut out: Vec<(f64, Failing)> = Vec::new();
     for (&v, &(p, lim)) in mean.iter().zip(&site.params) {
-        if !lim.meets(v, class) {
-            if let Some(limit) = lim.limit(class) {
-                out.push((
-                    lim.severity(v, class),
-                    Failing {
-                        parameter: model.pollutants[p].clone(),
-                        value: v,
-                        limit,
-                        exceedance_multiple: lim.exceedance_multiple(v, class),
-                    },
-                ));
-            }
+        if let (false, Some(limit)) = (lim.meets(v, class), lim.limit(class)) {
+            out.push((
+                lim.severity(v, class),
+                Failing {
+                    parameter: model.pollutants[p].clone(),
+                    value: v,
+                    limit,
+                    exceedance_multiple: lim.exceedance_multiple(v, class),
+                },
+            ));
         }
     }
     // most severe first (C/L, or L/C for DO)
@@ -249,7 +262,13 @@ pub(crate) fn failing(model: &Model, site: &Site, mean: &[f64], class: Class) ->
 }
 
 /// Compliance verdict over a set of samples: `(compliant, compliance_rate)` per the module docs.
-pub(crate) fn verdict(ev: &SiteEval, n: usize, method: ComplianceMethod, threshold: f64, target: Class) -> (bool, f64) {
+pub(crate) fn verdict(
+    ev: &SiteEval,
+    n: usize,
+    method: ComplianceMethod,
+    threshold: f64,
+    target: Class,
+) -> (bool, f64) {
     if n == 0 || ev.class.is_none() {
         return (false, 0.0);
     }
@@ -399,12 +418,21 @@ pub(crate) fn zone_sites(model: &Model, z: usize) -> (Vec<Site>, Option<String>)
     let mut secs: Vec<usize> = zone.sections.clone();
     if secs.is_empty() {
         secs = (0..model.sections.len())
-            .filter(|&s| model.reaches.get(model.sections[s].reach).and_then(|r| r.zone) == Some(z))
+            .filter(|&s| {
+                model
+                    .reaches
+                    .get(model.sections[s].reach)
+                    .and_then(|r| r.zone)
+                    == Some(z)
+            })
             .collect();
     }
     secs.retain(|&s| s < model.sections.len());
     if !secs.is_empty() {
-        let sites = secs.iter().map(|&s| site_for_section(model, s, &zone.parameters)).collect();
+        let sites = secs
+            .iter()
+            .map(|&s| site_for_section(model, s, &zone.parameters))
+            .collect();
         return (sites, None);
     }
     let sites: Vec<Site> = (0..model.reaches.len())
@@ -437,7 +465,11 @@ pub fn zone_sample_indices(model: &Model, results: &RunResults, z: usize) -> Vec
 }
 
 /// Split sample indices by calendar month (in time order).
-pub(crate) fn by_month(model: &Model, results: &RunResults, samples: &[usize]) -> Vec<(MonthKey, Vec<usize>)> {
+pub(crate) fn by_month(
+    model: &Model,
+    results: &RunResults,
+    samples: &[usize],
+) -> Vec<(MonthKey, Vec<usize>)> {
     let mut out: Vec<(MonthKey, Vec<usize>)> = Vec::new();
     for &i in samples {
         let m = month_at(model.sim.start, results.output_times_s[i]);
@@ -457,7 +489,13 @@ struct MonthSite {
     n: usize,
 }
 
-fn month_site(model: &Model, results: &RunResults, site: &Site, samples: &[usize], j: &Judge) -> MonthSite {
+fn month_site(
+    model: &Model,
+    results: &RunResults,
+    site: &Site,
+    samples: &[usize],
+    j: &Judge,
+) -> MonthSite {
     let np = model.pollutants.len();
     let ev = eval_site(site, results, np, samples, j.target);
     let (compliant, rate) = verdict(&ev, samples.len(), j.method, j.threshold, j.target);
@@ -475,11 +513,16 @@ fn month_site(model: &Model, results: &RunResults, site: &Site, samples: &[usize
     }
 }
 
+/// What [`assess_places`] returns: sections, zones, monthly rows, warnings.
+pub(crate) type Places = (
+    Vec<SectionAssessment>,
+    Vec<ZoneAssessment>,
+    Vec<MonthlyRow>,
+    Vec<String>,
+);
+
 /// Sections, zones and the monthly table. Returns warnings for zones that could not be assessed as asked.
-pub(crate) fn assess_places(
-    model: &Model,
-    results: &RunResults,
-) -> Result<(Vec<SectionAssessment>, Vec<ZoneAssessment>, Vec<MonthlyRow>, Vec<String>), TargetsError> {
+pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Places, TargetsError> {
     let np = model.pollutants.len();
     let mut warnings = Vec::new();
     let mut zones = Vec::with_capacity(model.zones.len());
@@ -536,10 +579,11 @@ pub(crate) fn assess_places(
         for site in &sites {
             let ev = eval_site(site, results, np, judge.samples, target);
             let (ok, rate) = verdict(&ev, samples.len(), judge.method, judge.threshold, target);
-            if let Some(c) = ev.class {
-                if worst.as_ref().is_none_or(|(w, _)| c > *w) {
-                    worst = Some((c, failing(model, site, &ev.mean, target)));
-                }
+            if let Some(c) = ev
+                .class
+                .filter(|&c| worst.as_ref().is_none_or(|(w, _)| c > *w))
+            {
+                worst = Some((c, failing(model, site, &ev.mean, target)));
             }
             site_results.push(SiteAssessment {
                 site: site.name.clone(),
@@ -558,7 +602,12 @@ pub(crate) fn assess_places(
         let class = site_results.iter().filter_map(|s| s.class).max();
         let parameters = sites
             .first()
-            .map(|s| s.params.iter().map(|&(p, _)| model.pollutants[p].clone()).collect())
+            .map(|s| {
+                s.params
+                    .iter()
+                    .map(|&(p, _)| model.pollutants[p].clone())
+                    .collect()
+            })
             .unwrap_or_default();
 
         // months
@@ -587,7 +636,11 @@ pub(crate) fn assess_places(
                 zone_row.compliance_rate = zone_row.compliance_rate.min(ms.rate);
                 for f in &ms.failing {
                     let sev = f.value / f.limit;
-                    let sev = if f.exceedance_multiple.is_none() { 1.0 / sev.max(1e-12) } else { sev };
+                    let sev = if f.exceedance_multiple.is_none() {
+                        1.0 / sev.max(1e-12)
+                    } else {
+                        sev
+                    };
                     match zone_failing.iter_mut().find(|(_, n)| *n == f.parameter) {
                         Some(e) => e.0 = e.0.max(sev),
                         None => zone_failing.push((sev, f.parameter.clone())),
@@ -633,8 +686,8 @@ pub(crate) fn assess_places(
     // sections
     let all_samples = sample_indices(model, results);
     let mut sections = Vec::with_capacity(model.sections.len());
-    for s in 0..model.sections.len() {
-        let (zone_id, target, params, samples, method, threshold) = match section_zone[s] {
+    for (s, own_zone) in section_zone.iter().enumerate() {
+        let (zone_id, target, params, samples, method, threshold) = match *own_zone {
             Some(z) => {
                 let zone = &model.zones[z];
                 (
@@ -673,7 +726,16 @@ pub(crate) fn assess_places(
                 samples: &samples,
             };
             for (month, idx) in by_month(model, results, &samples) {
-                let ms = month_site(model, results, &site, &idx, &Judge { samples: &idx, ..judge });
+                let ms = month_site(
+                    model,
+                    results,
+                    &site,
+                    &idx,
+                    &Judge {
+                        samples: &idx,
+                        ..judge
+                    },
+                );
                 monthly.push(MonthlyRow {
                     zone: None,
                     section: Some(site.name.clone()),

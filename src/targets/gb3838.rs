@@ -256,7 +256,11 @@ fn parse_table(text: &str) -> Result<Vec<Row>, String> {
         }
         let f: Vec<&str> = line.split(',').map(str::trim).collect();
         if f.len() != 9 {
-            return Err(format!("line {}: expected 9 fields, got {}", n + 1, f.len()));
+            return Err(format!(
+                "line {}: expected 9 fields, got {}",
+                n + 1,
+                f.len()
+            ));
         }
         let param = Param::from_name(f[0]).ok_or(format!("line {}: parameter {}", n + 1, f[0]))?;
         let direction = match f[2] {
@@ -333,8 +337,17 @@ mod tests {
             assert!(rows.iter().any(|r| r.limits.param == p), "{p}");
         }
         // spot values straight from the standard
-        assert_eq!(limits(Param::TP, WaterBody::River).mg_l, [0.02, 0.1, 0.2, 0.3, 0.4]);
-        assert_eq!(limits(Param::TP, WaterBody::Lake).mg_l, [0.01, 0.025, 0.05, 0.1, 0.2]);
-        assert_eq!(limits(Param::DO, WaterBody::River).direction, Direction::Min);
+        assert_eq!(
+            limits(Param::TP, WaterBody::River).mg_l,
+            [0.02, 0.1, 0.2, 0.3, 0.4]
+        );
+        assert_eq!(
+            limits(Param::TP, WaterBody::Lake).mg_l,
+            [0.01, 0.025, 0.05, 0.1, 0.2]
+        );
+        assert_eq!(
+            limits(Param::DO, WaterBody::River).direction,
+            Direction::Min
+        );
     }
 }

@@ -113,8 +113,16 @@ pub fn check_shapes(model: &Model, results: &RunResults) -> Result<(), TargetsEr
         }
     };
     shape("pollutants".into(), np, results.pollutants.len())?;
-    shape("section_conc rows (output times)".into(), nt, results.section_conc.len())?;
-    shape("reach_conc rows (output times)".into(), nt, results.reach_conc.len())?;
+    shape(
+        "section_conc rows (output times)".into(),
+        nt,
+        results.section_conc.len(),
+    )?;
+    shape(
+        "reach_conc rows (output times)".into(),
+        nt,
+        results.reach_conc.len(),
+    )?;
     for i in 0..nt {
         shape(
             format!("section_conc[{i}] (sections × pollutants)"),

@@ -127,7 +127,13 @@ fn reach_params(model: &Model) -> Vec<Vec<(usize, Limits)>> {
         .collect()
 }
 
-fn mean_class(results: &RunResults, np: usize, r: usize, params: &[(usize, Limits)], idx: &[usize]) -> Option<Class> {
+fn mean_class(
+    results: &RunResults,
+    np: usize,
+    r: usize,
+    params: &[(usize, Limits)],
+    idx: &[usize],
+) -> Option<Class> {
     if idx.is_empty() {
         return None;
     }
@@ -146,13 +152,21 @@ fn add_reach(b: &mut KmBreakdown, model: &Model, r: usize, weights: &[(Class, f6
         b.unclassified_km += km;
         return;
     }
-    let level = b.by_level.entry(level_name(reach.level).to_string()).or_default();
+    let level = b
+        .by_level
+        .entry(level_name(reach.level).to_string())
+        .or_default();
     for &(c, w) in weights {
         level.add(c, km * w);
     }
     let jur = b
         .by_jurisdiction
-        .entry(reach.jurisdiction.clone().unwrap_or_else(|| "unassigned".into()))
+        .entry(
+            reach
+                .jurisdiction
+                .clone()
+                .unwrap_or_else(|| "unassigned".into()),
+        )
         .or_default();
     for &(c, w) in weights {
         jur.add(c, km * w);
@@ -178,15 +192,27 @@ pub fn river_stats(model: &Model, results: &RunResults) -> Result<RiverStats, Ta
     };
     for (r, pr) in params.iter().enumerate() {
         // period mean
-        let c = if pr.is_empty() { None } else { mean_class(results, np, r, pr, &samples) };
+        let c = if pr.is_empty() {
+            None
+        } else {
+            mean_class(results, np, r, pr, &samples)
+        };
         st.reach_class.push(c);
-        add_reach(&mut st.period_mean, model, r, &c.map(|c| vec![(c, 1.0)]).unwrap_or_default());
+        add_reach(
+            &mut st.period_mean,
+            model,
+            r,
+            &c.map(|c| vec![(c, 1.0)]).unwrap_or_default(),
+        );
 
         // time-weighted
         let mut counts = [0usize; 6];
         if !pr.is_empty() {
             for &i in &samples {
-                if let Some(c) = class_of(pr.iter().map(|&(p, l)| (results.reach_conc[i][r * np + p], l))) {
+                if let Some(c) = class_of(
+                    pr.iter()
+                        .map(|&(p, l)| (results.reach_conc[i][r * np + p], l)),
+                ) {
                     counts[c.index()] += 1;
                 }
             }
@@ -207,11 +233,23 @@ pub fn river_stats(model: &Model, results: &RunResults) -> Result<RiverStats, Ta
         let wm = if pr.is_empty() {
             None
         } else {
-            months.iter().filter_map(|(_, idx)| mean_class(results, np, r, pr, idx)).max()
+            months
+                .iter()
+                .filter_map(|(_, idx)| mean_class(results, np, r, pr, idx))
+                .max()
         };
-        add_reach(&mut st.worst_month, model, r, &wm.map(|c| vec![(c, 1.0)]).unwrap_or_default());
+        add_reach(
+            &mut st.worst_month,
+            model,
+            r,
+            &wm.map(|c| vec![(c, 1.0)]).unwrap_or_default(),
+        );
     }
-    for b in [&mut st.period_mean, &mut st.time_weighted, &mut st.worst_month] {
+    for b in [
+        &mut st.period_mean,
+        &mut st.time_weighted,
+        &mut st.worst_month,
+    ] {
         b.share = b.km.scaled(total_km);
     }
     Ok(st)
@@ -219,7 +257,10 @@ pub fn river_stats(model: &Model, results: &RunResults) -> Result<RiverStats, Ta
 
 /// Kilometres per class at every output time (warm-up included), for time series of the network state
 /// (e.g. `compare_km.csv`). Unclassified reaches are left out.
-pub fn km_per_class_at_each_time(model: &Model, results: &RunResults) -> Result<Vec<ClassKm>, TargetsError> {
+pub fn km_per_class_at_each_time(
+    model: &Model,
+    results: &RunResults,
+) -> Result<Vec<ClassKm>, TargetsError> {
     check_shapes(model, results)?;
     let np = model.pollutants.len();
     let params = reach_params(model);
@@ -227,7 +268,10 @@ pub fn km_per_class_at_each_time(model: &Model, results: &RunResults) -> Result<
         .map(|i| {
             let mut k = ClassKm::default();
             for (r, pr) in params.iter().enumerate() {
-                if let Some(c) = class_of(pr.iter().map(|&(p, l)| (results.reach_conc[i][r * np + p], l))) {
+                if let Some(c) = class_of(
+                    pr.iter()
+                        .map(|&(p, l)| (results.reach_conc[i][r * np + p], l)),
+                ) {
                     k.add(c, model.reaches[r].length_m / 1000.0);
                 }
             }

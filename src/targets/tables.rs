@@ -90,8 +90,9 @@ pub fn zones_csv(a: &Assessment) -> String {
 /// `compliant` and `compliance_rate` apply the zone's method to the month's samples; `main_pollutants` are the
 /// parameters whose month mean fails the target, most severe first (C/limit, or limit/C for DO).
 pub fn monthly_csv(a: &Assessment) -> String {
-    let mut out =
-        String::from("zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants\n");
+    let mut out = String::from(
+        "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants\n",
+    );
     for r in &a.monthly {
         out.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",

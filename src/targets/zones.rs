@@ -65,7 +65,11 @@ pub struct ZoneProblem {
 
 impl std::fmt::Display for ZoneProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "field `{}` = {}: {}", self.field, self.value, self.expected)
+        write!(
+            f,
+            "field `{}` = {}: {}",
+            self.field, self.value, self.expected
+        )
     }
 }
 
@@ -164,7 +168,9 @@ pub fn parse_zone(spec: &ZoneSpec, pollutants: &[String]) -> Result<ZoneFields, 
             problems.push(ZoneProblem {
                 field: "sampling",
                 value: format!("{s:?}"),
-                expected: "\"outputs\" (every output time after the warm-up, default) or \"monthly\"".into(),
+                expected:
+                    "\"outputs\" (every output time after the warm-up, default) or \"monthly\""
+                        .into(),
             });
             Sampling::Outputs
         }
@@ -177,8 +183,9 @@ pub fn parse_zone(spec: &ZoneSpec, pollutants: &[String]) -> Result<ZoneFields, 
             problems.push(ZoneProblem {
                 field: "sampling_day",
                 value: format!("{d}"),
-                expected: "a day of the month 1–31 (default 15; past a month's end its last day is used)"
-                    .into(),
+                expected:
+                    "a day of the month 1–31 (default 15; past a month's end its last day is used)"
+                        .into(),
             });
             DEFAULT_SAMPLING_DAY
         }

@@ -301,6 +301,14 @@ fn standard_plots_and_report() {
         );
     }
 
+    // written atomically: no temporary file left behind
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial."))
+        .collect();
+    assert!(left.is_empty());
+
     // report
     let images = load_images(&plots).unwrap();
     let mut warnings = results.warnings.clone();

@@ -2,7 +2,8 @@
 //! with the target limit, a network map coloured by class, and kilometres per class as stacked bars.
 //!
 //! Each drawing function takes plain data (vectors and names, no model) and writes one image to the path the
-//! caller gives: SVG if the path ends in `.svg`, PNG otherwise. Text uses the DejaVu Sans font compiled into
+//! caller gives — drawn into a temporary sibling file and renamed over the path, so a failure never leaves half
+//! an image: SVG if the path ends in `.svg`, PNG otherwise. Text uses the DejaVu Sans font compiled into
 //! the binary (the `dejavu` crate registered with plotters' `ab_glyph` backend), so no system font is needed;
 //! DejaVu has no CJK glyphs, so ids in Chinese characters draw as boxes.
 //!
@@ -71,18 +72,31 @@ trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Drawn;
 }
 
+/// Draw into a temporary sibling file (same extension, so the backend picks the same format) and rename it
+/// over `path`, so a failed plot never leaves half an image over a good one.
 fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
     fonts();
     let svg = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let name = path
+        .file_name()
+        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(
+        ".{name}.partial.{}",
+        if svg { "svg" } else { "png" }
+    ));
     let res = if svg {
-        let root = SVGBackend::new(path, fig.size()).into_drawing_area();
+        let root = SVGBackend::new(&tmp, fig.size()).into_drawing_area();
         fig.draw(&root).and_then(|_| root.present().map_err(m))
     } else {
-        let root = BitMapBackend::new(path, fig.size()).into_drawing_area();
+        let root = BitMapBackend::new(&tmp, fig.size()).into_drawing_area();
         fig.draw(&root).and_then(|_| root.present().map_err(m))
     };
+    let res = res.and_then(|_| std::fs::rename(&tmp, path).map_err(m));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
     res.map_err(|message| PlotError {
         path: path.to_path_buf(),
         message,
@@ -317,6 +331,9 @@ pub struct TimeSeries {
     pub warmup_s: f64,
     /// One stacked panel per parameter.
     pub panels: Vec<SeriesPanel>,
+    /// Indices into `times_s` of the assessment samples to mark with dots (e.g. monthly sampling days); empty
+    /// for none.
+    pub sample_markers: Vec<usize>,
 }
 
 impl Figure for TimeSeries {
@@ -397,6 +414,18 @@ impl Figure for TimeSeries {
                         RGBColor(0, 70, 160).stroke_width(2),
                     )
                 });
+            if !self.sample_markers.is_empty() {
+                let marks = self.sample_markers.iter().filter_map(|&i| {
+                    let (x, v) = (*days.get(i)?, *panel.conc_mg_l.get(i)?);
+                    v.is_finite()
+                        .then(|| Circle::new((x, v), 5, RGBColor(120, 0, 160).filled()))
+                });
+                chart
+                    .draw_series(marks)
+                    .map_err(m)?
+                    .label("assessment sample")
+                    .legend(|(x, y)| Circle::new((x + 10, y), 5, RGBColor(120, 0, 160).filled()));
+            }
             if let Some((l, name)) = &panel.target {
                 chart
                     .draw_series(DashedLineSeries::new(
@@ -1041,6 +1070,12 @@ pub fn standard_plots(
             times_s: results.output_times_s.clone(),
             warmup_s: model.sim.warmup_s,
             panels,
+            // mark the samples when they are a selection (monthly sampling), not every output time
+            sample_markers: if sa.sample_indices.len() < results.output_times_s.len() / 2 {
+                sa.sample_indices.clone()
+            } else {
+                Vec::new()
+            },
         };
         let path = dir.join(format!("section_{}.png", file_stem(&sa.id)));
         time_series_plot(&path, &ts)?;

@@ -25,12 +25,14 @@
 //! no classifiable parameter, or no samples, is reported as not compliant with rate 0 and a warning.
 //!
 //! A section that belongs to no zone is still classified, against class III (the bulletins' reference), with
-//! the default parameters, every output time after the warm-up and the annual-mean method; a section named by
-//! (or lying in) several zones takes the first of them for its summary entry.
+//! the default parameters, every output time after the warm-up and the annual-mean method. A section's summary
+//! entry (`class`, `failing`) uses its zone's target, parameters and samples; a section assessed by several
+//! zones (named by one, lying in another) takes the first of them in file order.
 //!
-//! Reference: GB 3838-2002 §5 (single-factor evaluation); Ministry of Ecology and Environment, *Technical
-//! specification for surface water environmental quality assessment* (环办〔2011〕22号) for the annual-mean and
-//! frequency practice.
+//! References: GB 3838-2002 §5 (single-factor evaluation); Ministry of Environmental Protection, *Surface water
+//! environmental quality assessment method (trial)* (地表水环境质量评价办法（试行）, 环办〔2011〕22号) for
+//! period means, main pollutants and exceedance multiples; SL 395-2007 (water-function zone compliance by
+//! frequency of compliant samples) for the frequency method.
 
 use super::gb3838::{Class, Limits, Param, limits};
 use super::{MonthKey, TargetsError};

@@ -1,7 +1,7 @@
 //! Targets and assessment: GB 3838-2002 classes, water-function zone compliance, kilometres per class.
 //!
 //! Stage 5 of the pipeline (scenario → model → hydraulics → transport → **assessment** → report). It reads a
-//! [`Model`] and the [`RunResults`] of a run and never touches solver state. [`assess`] does everything at
+//! [`Model`] and the [`RunResults`] of a run and never touches solver state. [`assess()`] does everything at
 //! once and returns an [`Assessment`]:
 //! - [`gb3838`]: the classes I … V, V+ (劣V) and the classification of one value of one parameter;
 //! - [`assess`](mod@assess): sections and zones — single-factor class, failing parameters with their exceedance

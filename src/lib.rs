@@ -11,4 +11,5 @@ pub mod network;
 pub mod pipeline;
 pub mod report;
 pub mod scenario;
+pub mod targets;
 pub mod transport;

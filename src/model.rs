@@ -371,13 +371,26 @@ pub struct LineLoad {
     pub group: String,
 }
 
-/// Compliance method for a zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Compliance method for a zone (file spellings `annual_mean`, `frequency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ComplianceMethod {
     /// Period mean against the target.
     AnnualMean,
     /// Share of samples meeting the target ≥ threshold.
     Frequency,
+}
+
+/// Which output times are a zone's samples (file key `sampling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sampling {
+    /// Every output time after the warm-up (`sampling = "outputs"`, the default).
+    #[default]
+    Outputs,
+    /// One sample per calendar month, on day `Zone::sampling_day` (`sampling = "monthly"`), as monitoring
+    /// practice does.
+    Monthly,
 }
 
 /// A water-function zone.
@@ -395,6 +408,10 @@ pub struct Zone {
     pub threshold: f64,
     /// Sections named by the zone (indices); empty = the sections on its reaches.
     pub sections: Vec<usize>,
+    /// Which output times are samples (default [`Sampling::Outputs`]).
+    pub sampling: Sampling,
+    /// Day of the month of the monthly sample, 1–31 (default 15; clamped to the month's last day).
+    pub sampling_day: u32,
 }
 
 /// An assessment / monitoring section.

@@ -154,7 +154,10 @@ pub fn solve(
     }
     let slot_of = |row: usize, col: usize| -> usize {
         let rows = &ai[ap[col]..ap[col + 1]];
-        ap[col] + rows.binary_search(&row).expect("slot exists by construction")
+        ap[col]
+            + rows
+                .binary_search(&row)
+                .expect("slot exists by construction")
     };
     let diag_slot: Vec<usize> = (0..nf).map(|k| slot_of(k, k)).collect();
     let link_slot: Vec<usize> = (0..nr)
@@ -320,7 +323,13 @@ pub fn solve(
     }
     if !converged {
         return Err(not_converged(
-            model, &b, &level, &kk, &unknown_node, iterations, t0_s,
+            model,
+            &b,
+            &level,
+            &kk,
+            &unknown_node,
+            iterations,
+            t0_s,
         ));
     }
     if critical {

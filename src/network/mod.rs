@@ -110,16 +110,17 @@ impl Network {
             }
         }
         let mut comp_id = vec![usize::MAX; n_nodes];
-        let mut node_component = vec![0; n_nodes];
         let mut n_components = 0;
-        for n in 0..n_nodes {
-            let root = find(&mut parent, n);
-            if comp_id[root] == usize::MAX {
-                comp_id[root] = n_components;
-                n_components += 1;
-            }
-            node_component[n] = comp_id[root];
-        }
+        let node_component: Vec<usize> = (0..n_nodes)
+            .map(|n| {
+                let root = find(&mut parent, n);
+                if comp_id[root] == usize::MAX {
+                    comp_id[root] = n_components;
+                    n_components += 1;
+                }
+                comp_id[root]
+            })
+            .collect();
 
         let (node_out_start, node_out) = csr(n_nodes, model.reaches.iter().map(|r| r.from));
         let (node_in_start, node_in) = csr(n_nodes, model.reaches.iter().map(|r| r.to));

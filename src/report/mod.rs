@@ -5,6 +5,8 @@
 //! are printed with Rust's `{}` for f64 (shortest representation that reads back to the same bits), never
 //! rounded for display.
 
+pub mod html;
+pub mod plot;
 pub mod summary;
 
 use crate::hydraulics::{FlowField, Hydraulics};

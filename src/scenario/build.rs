@@ -1819,6 +1819,8 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                 method,
                 threshold,
                 sections: zs,
+                sampling: crate::model::Sampling::Outputs,
+                sampling_day: 15,
             });
         }
     }

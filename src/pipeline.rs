@@ -7,8 +7,13 @@ use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
 use crate::model::Model;
 use crate::network::Network;
 use crate::report::{self, ReportError};
+use crate::report::{html, plot, summary, summary::Summary};
 use crate::scenario::{self, ScenarioError};
+use crate::targets::{self, Assessment};
+use crate::transport::{RunResults, Simulation, TransportError, TransportOptions};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Anything that can stop a command.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +24,9 @@ pub enum Error {
     /// Hydraulics failed (exit code 1).
     #[error("hydraulics: {0}")]
     Hydraulics(#[from] HydraulicsError),
+    /// Transport failed (exit code 1).
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
     /// Writing results failed (exit code 1).
     #[error("{0}")]
     Report(#[from] ReportError),
@@ -69,4 +77,159 @@ pub fn write_hydraulics(p: &Prepared, out: &Path) -> Result<(PathBuf, Hydraulics
     let csv = report::hydraulics_csv(&p.model, &p.net, &hyd);
     let path = report::write_atomic(out, "reaches.csv", csv.as_bytes())?;
     Ok((path, hyd))
+}
+
+/// Options of `rivsim run`.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Draw a progress bar on standard error (drawn only on a terminal).
+    pub progress: bool,
+    /// Skip the plots and `report.html` (faster; the CSV and JSON files are still written).
+    pub no_plots: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The summary as written to `summary.json`.
+    pub summary: Summary,
+    /// The raw results.
+    pub results: RunResults,
+    /// The assessment.
+    pub assessment: Assessment,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// Wall-clock seconds of hydraulics, transport and reporting.
+    pub timings_s: [f64; 3],
+}
+
+/// Simulate transport over the scenario's period, with an optional progress bar.
+pub fn simulate(p: &Prepared, hyd: &Hydraulics, progress: bool) -> Result<RunResults, Error> {
+    let opts = TransportOptions::default();
+    let mut sim = Simulation::new(&p.model, &p.net, hyd, &opts)?;
+    let end_s = p.model.sim.end_s;
+    let bar = if progress {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} transport [{bar:40}] {percent}% {msg} (eta {eta})",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        Some(b)
+    } else {
+        None
+    };
+    let mut last_tick = 0u64;
+    while sim.step()? {
+        if let Some(b) = &bar {
+            let tick = (1000.0 * sim.time_s() / end_s) as u64;
+            if tick != last_tick {
+                last_tick = tick;
+                b.set_position(tick);
+                b.set_message(report::iso_time(p.model.sim.start, sim.time_s()));
+            }
+        }
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    Ok(sim.finish())
+}
+
+/// `rivsim run`: hydraulics, transport, assessment, then every output file of DESIGN.md §7 in `out`.
+pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Error> {
+    let t0 = Instant::now();
+    let hyd = hydraulics(p)?;
+    let t1 = Instant::now();
+    let results = simulate(p, &hyd, opts.progress)?;
+    let t2 = Instant::now();
+    let assessment = targets::assess(&p.model, &results)
+        .map_err(|e| Error::Other(format!("assessment: {e}")))?;
+
+    let mut warnings = hyd.warnings.clone();
+    warnings.extend(results.warnings.iter().cloned());
+    warnings.extend(assessment.warnings.iter().cloned());
+    let mut summary = summary::build(&p.model, &results, warnings.clone());
+    for (sec, a) in summary.sections.iter_mut().zip(&assessment.sections) {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(a) {
+            for key in ["class", "failing"] {
+                if let Some(v) = m.get(key) {
+                    sec.assessment.insert(key.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    let to_value = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    summary.extra.insert(
+        "zones".into(),
+        to_value(serde_json::to_value(&assessment.zones)),
+    );
+    summary.extra.insert(
+        "classes_km".into(),
+        to_value(serde_json::to_value(assessment.classes_km())),
+    );
+    summary.extra.insert(
+        "worse_than_v_km".into(),
+        serde_json::Value::from(assessment.worse_than_v_km()),
+    );
+    summary.extra.insert(
+        "rivers".into(),
+        to_value(serde_json::to_value(&assessment.rivers)),
+    );
+    summary.extra.insert(
+        "run".into(),
+        serde_json::json!({
+            "cells": p.net.n_cells,
+            "flow_periods": hyd.periods.len(),
+            "transport_steps": results.steps,
+            "continuity_relative": hyd.periods.iter().map(|f| f.continuity_relative).fold(0.0, f64::max),
+        }),
+    );
+
+    report::ensure_dir(out)?;
+    let mut files = Vec::new();
+    files.push(report::write_atomic(
+        out,
+        "sections.csv",
+        summary::sections_csv(&p.model, &results).as_bytes(),
+    )?);
+    files.push(report::write_atomic(
+        out,
+        "reaches.csv",
+        summary::reaches_csv(&p.model, &p.net, &hyd, &results).as_bytes(),
+    )?);
+    files.push(report::write_atomic(
+        out,
+        "zones.csv",
+        targets::tables::zones_csv(&assessment).as_bytes(),
+    )?);
+    files.push(report::write_atomic(
+        out,
+        "monthly.csv",
+        targets::tables::monthly_csv(&assessment).as_bytes(),
+    )?);
+    if !opts.no_plots {
+        let plots = plot::standard_plots(&p.model, &results, &assessment, out)
+            .map_err(|e| Error::Other(format!("plots: {e}")))?;
+        let images = html::load_images(&plots).map_err(|e| Error::Other(format!("plots: {e}")))?;
+        let page = html::report_html(&p.model, &assessment, &images, &warnings);
+        files.extend(plots.into_iter().map(|pf| pf.path));
+        files.push(report::write_atomic(out, "report.html", page.as_bytes())?);
+    }
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
+    // summary.json last: its presence marks a complete run
+    files.push(report::write_atomic(out, "summary.json", json.as_bytes())?);
+    let t3 = Instant::now();
+    Ok(RunOutcome {
+        summary,
+        results,
+        assessment,
+        files,
+        timings_s: [
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+        ],
+    })
 }

@@ -81,23 +81,10 @@ pub struct Summary {
     pub warnings: Vec<String>,
 }
 
-/// Indices of the output times that count for statistics (at or after the warm-up; all of them if the
-/// warm-up covers every output time, so that a summary is never empty).
-pub fn assessed_times(model: &Model, res: &RunResults) -> Vec<usize> {
-    let idx: Vec<usize> = (0..res.output_times_s.len())
-        .filter(|&k| res.output_times_s[k] >= model.sim.warmup_s - 1e-9)
-        .collect();
-    if idx.is_empty() {
-        (0..res.output_times_s.len()).collect()
-    } else {
-        idx
-    }
-}
-
 /// Build the summary (without targets keys; the caller may add them to `extra` and `assessment`).
 pub fn build(model: &Model, res: &RunResults, warnings: Vec<String>) -> Summary {
     let np = model.pollutants.len();
-    let times = assessed_times(model, res);
+    let times = crate::targets::assess::sample_indices(model, res);
     let mass_balance = model
         .pollutants
         .iter()

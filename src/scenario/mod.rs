@@ -124,13 +124,24 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
     if let Some(net) = rs.network.take() {
         let n = &net.raw;
         if let Some(f) = &n.nodes_csv {
-            parse::read_network_csv(&dir.join(f), "node", &mut rs.nodes, &mut rs.broken, probs);
+            let nodes = &mut rs.nodes;
+            let push = |it, rows| {
+                if nodes.capacity() == nodes.len() {
+                    nodes.reserve(rows);
+                }
+                nodes.push(it);
+            };
+            parse::read_network_csv(&dir.join(f), "node", push, &mut rs.broken, probs);
         }
         if let Some(f) = &n.reaches_csv {
-            let mut items = Vec::new();
-            parse::read_network_csv(&dir.join(f), "reach", &mut items, &mut rs.broken, probs);
-            rs.reaches
-                .extend(items.into_iter().map(|i| (i, Vec::new())));
+            let reaches = &mut rs.reaches;
+            let push = |it, rows| {
+                if reaches.capacity() == reaches.len() {
+                    reaches.reserve(rows);
+                }
+                reaches.push((it, Vec::new()));
+            };
+            parse::read_network_csv(&dir.join(f), "reach", push, &mut rs.broken, probs);
         }
         if let Some(f) = &n.reaches_geojson {
             parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);

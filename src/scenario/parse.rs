@@ -51,6 +51,9 @@ pub struct Item<T> {
     pub ord: usize,
 }
 
+/// Ids of unreadable items, as (kind, id).
+pub type Broken = HashSet<(&'static str, String)>;
+
 /// Everything read from the files, unchecked.
 #[derive(Debug, Default)]
 pub struct RawScenario {
@@ -83,7 +86,7 @@ pub struct RawScenario {
     /// `[[sections]]`.
     pub sections: Vec<Item<RawSectionPoint>>,
     /// Ids of items that could not be read, by kind ("node", "reach", …).
-    pub broken: Vec<(&'static str, String)>,
+    pub broken: Broken,
     /// Single tables present but unreadable ("simulation", …): their absence is not reported again.
     pub broken_tables: HashSet<&'static str>,
 }
@@ -91,7 +94,20 @@ pub struct RawScenario {
 impl RawScenario {
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
-        self.broken.iter().any(|(k, i)| *k == kind && i == id)
+        // the kinds are a few static strings; look the pair up without scanning
+        [
+            "node",
+            "reach",
+            "zone",
+            "section",
+            "outfall",
+            "line load",
+            "inflow",
+            "withdrawal",
+        ]
+        .iter()
+        .find(|k| **k == kind)
+        .is_some_and(|k| self.broken.contains(&(*k, id.to_string())))
     }
 }
 
@@ -496,7 +512,7 @@ fn list<T: DeserializeOwned>(
     kind: &'static str,
     what: &str,
     out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let line = ctx.line(value.span().start);
@@ -523,7 +539,7 @@ fn list<T: DeserializeOwned>(
             Some(it) => out.push(it),
             None => {
                 if let Some(id) = id {
-                    broken.push((kind, id));
+                    broken.insert((kind, id));
                 }
             }
         }
@@ -542,12 +558,16 @@ const TABLE_KEYS: [&str; 4] = [
 pub fn read_network_csv<T: DeserializeOwned>(
     path: &Path,
     kind: &'static str,
-    out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    mut out: impl FnMut(Item<T>, usize),
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let what = format!("a {kind} CSV file");
-    let item = if kind == "reach" { "reaches CSV".to_string() } else { format!("{kind}s CSV") };
+    let item = if kind == "reach" {
+        "reaches CSV".to_string()
+    } else {
+        format!("{kind}s CSV")
+    };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
         return;
     };
@@ -617,6 +637,8 @@ pub fn read_network_csv<T: DeserializeOwned>(
         cols.remove_col(c);
     }
     let id_col = href.iter().position(|h| h.trim() == "id");
+    // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
+    let rows = text.match_indices('\n').count();
     let mut rec = csv::StringRecord::new();
     let mut ord = 0;
     loop {
@@ -645,15 +667,18 @@ pub fn read_network_csv<T: DeserializeOwned>(
             .map(|s| s.trim())
             .filter(|s| !s.is_empty());
         match cols.row::<T>(&cells) {
-            Ok(raw) => out.push(Item {
-                raw,
-                loc: Loc {
-                    file: file.clone(),
-                    line,
-                    fields: Vec::new(),
+            Ok(raw) => out(
+                Item {
+                    raw,
+                    loc: Loc {
+                        file: file.clone(),
+                        line,
+                        fields: Vec::new(),
+                    },
+                    ord,
                 },
-                ord,
-            }),
+                rows,
+            ),
             Err(e) => {
                 let value = href
                     .iter()
@@ -661,9 +686,16 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(path, line, label(kind, id, ord), e.field, value, friendly(&e.message));
+                probs.push(
+                    path,
+                    line,
+                    label(kind, id, ord),
+                    e.field,
+                    value,
+                    friendly(&e.message),
+                );
                 if let Some(id) = id {
-                    broken.push((kind, id.to_string()));
+                    broken.insert((kind, id.to_string()));
                 }
             }
         }
@@ -674,7 +706,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
 pub fn read_geojson(
     path: &Path,
     out: &mut Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
-    broken: &mut Vec<(&'static str, String)>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let item = "reaches GeoJSON";
@@ -821,7 +853,7 @@ pub fn read_geojson(
             )),
             _ => {
                 if let Some(id) = id {
-                    broken.push(("reach", id));
+                    broken.insert(("reach", id));
                 }
             }
         }

@@ -496,7 +496,8 @@ impl B<'_> {
                     return None;
                 }
                 if d[0] != 0.0
-                    || d.windows(2).any(|p| !(p[1] > p[0]))
+                    || d.windows(2)
+                        .any(|p| p[1].partial_cmp(&p[0]) != Some(std::cmp::Ordering::Greater))
                     || d.iter().any(|x| !x.is_finite())
                 {
                     self.push(
@@ -901,30 +902,30 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                     "the output interval, e.g. \"1h\"",
                 ),
             }
-            if let Some(w) = &s.warmup {
-                if let Some(v) = duration(&mut b, loc, "warmup", w) {
-                    warmup_s = v;
-                    if sim_ok && v >= end_s {
-                        b.push(
-                            loc,
-                            "[simulation]",
-                            "warmup",
-                            w.clone(),
-                            format!("a warm-up shorter than the run ({end_s} s)"),
-                        );
-                    }
+            if let Some(w) = &s.warmup
+                && let Some(v) = duration(&mut b, loc, "warmup", w)
+            {
+                warmup_s = v;
+                if sim_ok && v >= end_s {
+                    b.push(
+                        loc,
+                        "[simulation]",
+                        "warmup",
+                        w.clone(),
+                        format!("a warm-up shorter than the run ({end_s} s)"),
+                    );
                 }
             }
-            if let Some(m) = &s.mode {
-                if let Some(m) = b.enum_value(
+            if let Some(m) = &s.mode
+                && let Some(m) = b.enum_value(
                     loc,
                     "[simulation]",
                     "mode",
                     m,
                     &[("dynamic", Mode::Dynamic), ("steady", Mode::Steady)],
-                ) {
-                    mode = m;
-                }
+                )
+            {
+                mode = m;
             }
             match &s.pollutants {
                 None => need(
@@ -1182,16 +1183,17 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                 river: d.river.clone(),
             };
             let t = b.typed(&it.loc, "[defaults]", &as_reach);
-            if let Some(z) = &t.zone {
-                if !zone_ids.map.contains_key(z) && !rs.is_broken("zone", z) {
-                    b.push(
-                        &it.loc,
-                        "[defaults]",
-                        "zone",
-                        z.clone(),
-                        "the id of a zone defined in [[zones]]",
-                    );
-                }
+            if let Some(z) = &t.zone
+                && !zone_ids.map.contains_key(z)
+                && !rs.is_broken("zone", z)
+            {
+                b.push(
+                    &it.loc,
+                    "[defaults]",
+                    "zone",
+                    z.clone(),
+                    "the id of a zone defined in [[zones]]",
+                );
             }
             t
         }
@@ -1468,20 +1470,21 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             }
             Some(a) => b.num(loc, lab, field, a, Rule::NonNegative)?,
         };
-        if let Some(r) = reach {
-            if length_ok[r] && at > reaches[r].length_m {
-                b.push(
-                    loc,
-                    lab,
-                    field,
-                    fmt(at),
-                    format!(
-                        "a distance within reach {} (0 to {} m)",
-                        reaches[r].id, reaches[r].length_m
-                    ),
-                );
-                return None;
-            }
+        if let Some(r) = reach
+            && length_ok[r]
+            && at > reaches[r].length_m
+        {
+            b.push(
+                loc,
+                lab,
+                field,
+                fmt(at),
+                format!(
+                    "a distance within reach {} (0 to {} m)",
+                    reaches[r].id, reaches[r].length_m
+                ),
+            );
+            return None;
         }
         Some(at)
     };
@@ -1707,16 +1710,16 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             Some(t) => position(&mut b, loc, &lab, "to_m", Some(t), reach),
             None => reach.filter(|&x| length_ok[x]).map(|x| reaches[x].length_m),
         };
-        if let (Some(f), Some(t)) = (from_m, to_m) {
-            if f >= t {
-                b.push(
-                    loc,
-                    &lab,
-                    "to_m",
-                    fmt(t),
-                    format!("to_m greater than from_m ({f} m)"),
-                );
-            }
+        if let (Some(f), Some(t)) = (from_m, to_m)
+            && f >= t
+        {
+            b.push(
+                loc,
+                &lab,
+                "to_m",
+                fmt(t),
+                format!("to_m greater than from_m ({f} m)"),
+            );
         }
         let load = match &r.load_kg_per_day {
             Some(l) => b.table(loc, &lab, "load_kg_per_day", l, Rule::NonNegative),

@@ -51,6 +51,9 @@ pub struct Item<T> {
     pub ord: usize,
 }
 
+/// A raw reach and its polyline (empty unless read from GeoJSON).
+pub type ReachItem = (Item<RawReach>, Vec<(f64, f64)>);
+
 /// Ids of unreadable items, as (kind, id).
 pub type Broken = HashSet<(&'static str, String)>;
 
@@ -72,7 +75,7 @@ pub struct RawScenario {
     /// Nodes (inline, then CSV).
     pub nodes: Vec<Item<RawNode>>,
     /// Reaches (inline, then CSV, then GeoJSON), each with its polyline (empty unless GeoJSON).
-    pub reaches: Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
+    pub reaches: Vec<ReachItem>,
     /// `[[inflows]]`.
     pub inflows: Vec<Item<RawInflow>>,
     /// `[[withdrawals]]`.
@@ -276,10 +279,10 @@ impl TomlCtx<'_> {
                         }
                     }
                 }
-                if !field.is_empty() {
-                    if let Some((_, l)) = fields.iter().find(|(n, _)| *n == field) {
-                        eline = *l;
-                    }
+                if !field.is_empty()
+                    && let Some((_, l)) = fields.iter().find(|(n, _)| *n == field)
+                {
+                    eline = *l;
                 }
                 probs.push(&self.file, Some(eline), label, field, "", friendly(&msg));
                 None
@@ -705,7 +708,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
 /// Read a GeoJSON FeatureCollection of LineString reaches.
 pub fn read_geojson(
     path: &Path,
-    out: &mut Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
+    out: &mut Vec<ReachItem>,
     broken: &mut Broken,
     probs: &mut Problems,
 ) {

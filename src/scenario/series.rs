@@ -211,22 +211,22 @@ pub fn read_table(
         let tcell = rec.get(0).unwrap_or("").trim();
         match parse_time(tcell) {
             Ok(t) => {
-                if let Some((p, pl)) = prev {
-                    if t <= p {
-                        let what = if t == p {
-                            "a duplicate of"
-                        } else {
-                            "earlier than"
-                        };
-                        bad(
-                            probs,
-                            "time",
-                            tcell,
-                            format!(
-                                "times in strictly increasing order (this time is {what} the one on line {pl})"
-                            ),
-                        );
-                    }
+                if let Some((p, pl)) = prev
+                    && t <= p
+                {
+                    let what = if t == p {
+                        "a duplicate of"
+                    } else {
+                        "earlier than"
+                    };
+                    bad(
+                        probs,
+                        "time",
+                        tcell,
+                        format!(
+                            "times in strictly increasing order (this time is {what} the one on line {pl})"
+                        ),
+                    );
                 }
                 prev = Some((t, line));
                 times_s.push(seconds_between(start, t));

@@ -154,17 +154,6 @@ impl Columns {
         });
     }
 
-    /// The top-level keys of the header (a group counts once), with the first column of each.
-    pub fn top_keys(&self) -> Vec<(&str, usize)> {
-        self.entries
-            .iter()
-            .map(|e| match e {
-                Entry::Leaf { key, col } => (key.as_str(), *col),
-                Entry::Group { key, subs } => (key.as_str(), subs[0].1),
-            })
-            .collect()
-    }
-
     /// Deserialize one row (`cells` indexed by column) into `T`.
     pub fn row<T: de::DeserializeOwned>(&self, cells: &[&str]) -> Result<T, RowError> {
         let mut map = RowMap {

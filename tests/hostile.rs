@@ -300,7 +300,11 @@ fn oversized_missing_and_directory() {
         assert!(any_says(&e, "not a regular file"), "{e}");
     }
     let fifo = dir.path().join("pipe.toml");
-    if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
         let e = must_fail(&fifo);
         assert!(any_says(&e, "not a regular file"), "{e}");
     }
@@ -329,6 +333,11 @@ fn ragged_and_garbage_csv() {
         .expect("a CSV problem");
     assert_eq!(p.line, Some(3), "{p}");
     assert!(p.expected.contains("2 fields"), "{p}");
+    assert_eq!(
+        e.problems.len(),
+        1,
+        "a file read only in part causes no cascade of network problems: {e}"
+    );
     // binary CSV
     write(
         dir.path(),

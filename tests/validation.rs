@@ -933,3 +933,29 @@ fn problem_display_names_file_line_item_field_value() {
         "{text}"
     );
 }
+
+#[test]
+fn a_missing_network_file_is_one_problem_not_a_cascade() {
+    // the reaches name nodes that would be in the missing file: no "unknown node", no "no outlet"
+    let toml = BASE.replace("[[nodes]]\nid = \"A\"\nkind = \"boundary\"\n\n[[nodes]]\nid = \"B\"\nkind = \"outlet\"\nlevel_m = 1.0\n", "[network]\nnodes_csv = \"missing.csv\"\n");
+    assert_ne!(toml, BASE);
+    let ps = problems(&toml);
+    assert_eq!(ps.len(), 1, "{}", list(&ps));
+    assert!(
+        ps[0].file.ends_with("missing.csv") && ps[0].expected.contains("does not exist"),
+        "{}",
+        list(&ps)
+    );
+}
+
+#[test]
+fn problems_come_in_file_order() {
+    let text = BASE
+        .replace("length_m = 1000.0", "length_m = -1.0")
+        .replace("end = \"2025-01-02\"", "end = \"2024-01-02\"")
+        .replace("flow_m3s = 1.0", "flow_m3s = -1.0");
+    let ps = problems(&text);
+    let lines: Vec<usize> = ps.iter().map(|p| p.line.unwrap()).collect();
+    assert_eq!(ps.len(), 3, "{}", list(&ps));
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}

@@ -1944,9 +1944,9 @@ fn network_checks(
     reaches: &[Reach],
     ends_ok: &[bool],
 ) {
-    let broken_nodes = rs.broken.iter().any(|(k, _)| *k == "node");
-    let broken_reaches = rs.broken.iter().any(|(k, _)| *k == "reach");
-    if reaches.is_empty() && !rs.broken.iter().any(|(k, _)| *k == "reach") {
+    let broken_nodes = rs.any_broken("node");
+    let broken_reaches = rs.any_broken("reach");
+    if reaches.is_empty() && !broken_reaches {
         b.push(
             top,
             "network",

@@ -54,6 +54,10 @@ pub struct Item<T> {
 /// A raw reach and its polyline (empty unless read from GeoJSON).
 pub type ReachItem = (Item<RawReach>, Vec<(f64, f64)>);
 
+/// The id recorded in [`Broken`] for a kind whose list or file could not be read to the end: every
+/// reference to that kind is then taken as possibly valid.
+pub const INCOMPLETE: &str = "*";
+
 /// Ids of unreadable items, as (kind, id).
 pub type Broken = HashSet<(&'static str, String)>;
 
@@ -95,10 +99,15 @@ pub struct RawScenario {
 }
 
 impl RawScenario {
+    /// `true` if some item of `kind` could not be read (so the list of that kind is not complete).
+    pub fn any_broken(&self, kind: &str) -> bool {
+        self.broken.iter().any(|(k, _)| *k == kind)
+    }
+
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
-        // the kinds are a few static strings; look the pair up without scanning
-        [
+        // the kinds are a few static strings: find ours, then look the pair up without scanning
+        const KINDS: [&str; 8] = [
             "node",
             "reach",
             "zone",
@@ -107,10 +116,11 @@ impl RawScenario {
             "line load",
             "inflow",
             "withdrawal",
-        ]
-        .iter()
-        .find(|k| **k == kind)
-        .is_some_and(|k| self.broken.contains(&(*k, id.to_string())))
+        ];
+        KINDS.iter().find(|k| **k == kind).is_some_and(|k| {
+            self.broken.contains(&(*k, id.to_string()))
+                || self.broken.contains(&(*k, INCOMPLETE.to_string()))
+        })
     }
 }
 
@@ -528,6 +538,7 @@ fn list<T: DeserializeOwned>(
             "",
             format!("an array of tables, written {what}"),
         );
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     for (k, v) in arr.into_iter().enumerate() {
@@ -572,9 +583,11 @@ pub fn read_network_csv<T: DeserializeOwned>(
         format!("{kind}s CSV")
     };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let Some(text) = read::utf8(&bytes, path, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let file: Arc<Path> = Arc::from(path);
@@ -587,6 +600,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
         Ok(h) => h.iter().map(|s| s.to_string()).collect(),
         Err(e) => {
             probs.push(path, Some(1), &item, "", "", format!("a CSV header ({e})"));
+            broken.insert((kind, INCOMPLETE.to_string()));
             return;
         }
     };
@@ -659,6 +673,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     _ => format!("a well-formed CSV row ({e})"),
                 };
                 probs.push(path, line, &item, "", "", why);
+                broken.insert((kind, INCOMPLETE.to_string()));
                 return;
             }
         }
@@ -715,6 +730,7 @@ pub fn read_geojson(
     let item = "reaches GeoJSON";
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, "a GeoJSON file", item, probs)
     else {
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     let v: serde_json::Value = match serde_json::from_slice(&bytes) {
@@ -728,6 +744,7 @@ pub fn read_geojson(
                 "",
                 format!("valid JSON ({e})"),
             );
+            broken.insert(("reach", INCOMPLETE.to_string()));
             return;
         }
     };
@@ -741,10 +758,12 @@ pub fn read_geojson(
             v.get("type").map(|t| t.to_string()).unwrap_or_default(),
             "\"FeatureCollection\"",
         );
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     }
     let Some(features) = v.get("features").and_then(|f| f.as_array()) else {
         probs.push(path, None, item, "features", "", "an array of features");
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     for (k, f) in features.iter().enumerate() {

@@ -795,3 +795,167 @@ target = "VII"
     }
     assert_eq!(ps.len(), expect.len(), "{}", list(&ps));
 }
+
+#[test]
+fn a_bad_default_is_reported_once_not_per_reach() {
+    let extra = "\n[[reaches]]\nid = \"R2\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 500.0\n";
+    let ps = problems(&format!(
+        "{}{extra}",
+        BASE.replace("manning_n = 0.03", "manning_n = 0.9")
+    ));
+    assert_eq!(find(&ps, "[defaults]", "manning_n").value, "0.9");
+    assert_eq!(ps.len(), 1, "{}", list(&ps));
+}
+
+#[test]
+fn either_or_keys() {
+    let extra = "\n[[withdrawals]]\nnode = \"A\"\nreach = \"R1\"\nat_m = 1.0\nflow_m3s = 0.1\n\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"sewage\"\nflow_m3s = 0.1\nload_kg_per_day = { COD = 1.0 }\n";
+    let text = format!(
+        "{}{extra}",
+        BASE.replace(
+            "flow_m3s = 1.0",
+            "flow_m3s = 1.0\nflow_series = \"q.csv\"\ninterpolate = \"cubic\""
+        )
+    );
+    let ps = problems_with(&text, &[("q.csv", "time,flow_m3s\n2025-01-01,1\n")]);
+    find(&ps, "withdrawal #1", "reach");
+    find(&ps, "outfall P", "load_kg_per_day");
+    find(&ps, "inflow #1 (node A)", "flow_series");
+    assert!(
+        find(&ps, "inflow #1 (node A)", "interpolate")
+            .expected
+            .contains("step, linear")
+    );
+    assert_eq!(ps.len(), 4, "{}", list(&ps));
+    let both_beds = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nbed_slope = 0.001\nbed_up_m = 2.0",
+    );
+    assert!(
+        find(&problems(&both_beds), "reach R1", "bed_slope")
+            .expected
+            .contains("not both")
+    );
+    let half = BASE.replace("length_m = 1000.0", "length_m = 1000.0\nbed_up_m = 2.0");
+    find(&problems(&half), "reach R1", "bed_down_m");
+}
+
+#[test]
+fn tabulated_section() {
+    let good = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nsection = { shape = \"table\", depths_m = [0.0, 1.0, 2.5], widths_m = [4.0, 10.0, 16.0] }",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, good).unwrap();
+    let m = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        m.reaches[0].section,
+        Section::Table {
+            depth_m: vec![0.0, 1.0, 2.5],
+            width_m: vec![4.0, 10.0, 16.0]
+        }
+    );
+    let bad = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nsection = { shape = \"table\", depths_m = [0.5, 0.4], widths_m = [4.0, 3.0] }",
+    );
+    let ps = problems(&bad);
+    find(&ps, "reach R1", "section.depths_m");
+    find(&ps, "reach R1", "section.widths_m");
+    let mixed = BASE.replace("width_m = 10.0 }", "width_m = 10.0, side_slope = 1.0 }");
+    assert!(
+        find(&problems(&mixed), "[defaults]", "section.side_slope")
+            .expected
+            .contains("not a key of shape rectangle")
+    );
+}
+
+#[test]
+fn bed_levels_propagate_against_the_nominal_direction_and_from_bed_m() {
+    // X ← R2 ← O: R2 runs from the outlet O (invert 0) to X with S = 0.001 over 400 m, so
+    // invert(X) = 0 − 0.001·400 = −0.4 and R2 runs 0.0 → −0.4 (an adverse bed seen from O).
+    // A (boundary) → R1 → O, flat, gives invert(A) = 0.
+    // Y has bed_m = 5.0; R3 from Y to X has explicit levels and does not move X.
+    let extra = "\n[[nodes]]\nid = \"X\"\n[[nodes]]\nid = \"Y\"\nbed_m = 5.0\n[[reaches]]\nid = \"R2\"\nfrom = \"B\"\nto = \"X\"\nlength_m = 400.0\nbed_slope = 0.001\n[[reaches]]\nid = \"R3\"\nfrom = \"X\"\nto = \"Y\"\nlength_m = 100.0\nbed_up_m = 7.0\nbed_down_m = 6.0\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, format!("{BASE}{extra}")).unwrap();
+    let m = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let r = |id: &str| m.reaches.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        (r("R1").bed_up_m, r("R1").bed_down_m),
+        (0.0, 0.0),
+        "no slope given: flat, at the outlet's 0"
+    );
+    assert!(
+        close(r("R2").bed_up_m, 0.0) && close(r("R2").bed_down_m, -0.4),
+        "{:?}",
+        (r("R2").bed_up_m, r("R2").bed_down_m)
+    );
+    assert_eq!((r("R3").bed_up_m, r("R3").bed_down_m), (7.0, 6.0));
+}
+
+#[test]
+fn initial_and_temperature_tables() {
+    let t = "\n[initial]\nstate = \"values\"\nconcentration = { COD = 5.0, XX = 1.0 }\n[temperature]\ntheta = { COD = 0.0 }\n";
+    let ps = problems(&format!("{BASE}{t}"));
+    assert_eq!(find(&ps, "[initial]", "concentration").value, "XX");
+    find(&ps, "[temperature]", "theta.COD");
+    find(&ps, "[temperature]", "water_c");
+    let ps = problems(&format!("{BASE}\n[initial]\nstate = \"warm\"\n"));
+    assert!(
+        find(&ps, "[initial]", "state")
+            .expected
+            .contains("steady, zero, values")
+    );
+    let ps = problems(&BASE.replace(
+        "start = \"2025-01-01\"",
+        "start = 2025-01-01T00:00:00+08:00",
+    ));
+    find(&ps, "[simulation]", "start");
+}
+
+#[test]
+fn problem_display_names_file_line_item_field_value() {
+    let ps = problems(&BASE.replace("length_m = 1000.0", "length_m = -1.0"));
+    let text = ps[0].to_string();
+    let line = BASE
+        .lines()
+        .position(|l| l.starts_with("length_m"))
+        .unwrap()
+        + 1;
+    assert!(
+        text.ends_with(&format!(
+            "s.toml:{line}: reach R1, field `length_m` = -1: a finite number > 0"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_network_file_is_one_problem_not_a_cascade() {
+    // the reaches name nodes that would be in the missing file: no "unknown node", no "no outlet"
+    let toml = BASE.replace("[[nodes]]\nid = \"A\"\nkind = \"boundary\"\n\n[[nodes]]\nid = \"B\"\nkind = \"outlet\"\nlevel_m = 1.0\n", "[network]\nnodes_csv = \"missing.csv\"\n");
+    assert_ne!(toml, BASE);
+    let ps = problems(&toml);
+    assert_eq!(ps.len(), 1, "{}", list(&ps));
+    assert!(
+        ps[0].file.ends_with("missing.csv") && ps[0].expected.contains("does not exist"),
+        "{}",
+        list(&ps)
+    );
+}
+
+#[test]
+fn problems_come_in_file_order() {
+    let text = BASE
+        .replace("length_m = 1000.0", "length_m = -1.0")
+        .replace("end = \"2025-01-02\"", "end = \"2024-01-02\"")
+        .replace("flow_m3s = 1.0", "flow_m3s = -1.0");
+    let ps = problems(&text);
+    let lines: Vec<usize> = ps.iter().map(|p| p.line.unwrap()).collect();
+    assert_eq!(ps.len(), 3, "{}", list(&ps));
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}

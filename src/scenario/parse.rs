@@ -51,6 +51,16 @@ pub struct Item<T> {
     pub ord: usize,
 }
 
+/// A raw reach and its polyline (empty unless read from GeoJSON).
+pub type ReachItem = (Item<RawReach>, Vec<(f64, f64)>);
+
+/// The id recorded in [`Broken`] for a kind whose list or file could not be read to the end: every
+/// reference to that kind is then taken as possibly valid.
+pub const INCOMPLETE: &str = "*";
+
+/// Ids of unreadable items, as (kind, id).
+pub type Broken = HashSet<(&'static str, String)>;
+
 /// Everything read from the files, unchecked.
 #[derive(Debug, Default)]
 pub struct RawScenario {
@@ -69,7 +79,7 @@ pub struct RawScenario {
     /// Nodes (inline, then CSV).
     pub nodes: Vec<Item<RawNode>>,
     /// Reaches (inline, then CSV, then GeoJSON), each with its polyline (empty unless GeoJSON).
-    pub reaches: Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
+    pub reaches: Vec<ReachItem>,
     /// `[[inflows]]`.
     pub inflows: Vec<Item<RawInflow>>,
     /// `[[withdrawals]]`.
@@ -83,15 +93,34 @@ pub struct RawScenario {
     /// `[[sections]]`.
     pub sections: Vec<Item<RawSectionPoint>>,
     /// Ids of items that could not be read, by kind ("node", "reach", …).
-    pub broken: Vec<(&'static str, String)>,
+    pub broken: Broken,
     /// Single tables present but unreadable ("simulation", …): their absence is not reported again.
     pub broken_tables: HashSet<&'static str>,
 }
 
 impl RawScenario {
+    /// `true` if some item of `kind` could not be read (so the list of that kind is not complete).
+    pub fn any_broken(&self, kind: &str) -> bool {
+        self.broken.iter().any(|(k, _)| *k == kind)
+    }
+
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
-        self.broken.iter().any(|(k, i)| *k == kind && i == id)
+        // the kinds are a few static strings: find ours, then look the pair up without scanning
+        const KINDS: [&str; 8] = [
+            "node",
+            "reach",
+            "zone",
+            "section",
+            "outfall",
+            "line load",
+            "inflow",
+            "withdrawal",
+        ];
+        KINDS.iter().find(|k| **k == kind).is_some_and(|k| {
+            self.broken.contains(&(*k, id.to_string()))
+                || self.broken.contains(&(*k, INCOMPLETE.to_string()))
+        })
     }
 }
 
@@ -260,10 +289,10 @@ impl TomlCtx<'_> {
                         }
                     }
                 }
-                if !field.is_empty() {
-                    if let Some((_, l)) = fields.iter().find(|(n, _)| *n == field) {
-                        eline = *l;
-                    }
+                if !field.is_empty()
+                    && let Some((_, l)) = fields.iter().find(|(n, _)| *n == field)
+                {
+                    eline = *l;
                 }
                 probs.push(&self.file, Some(eline), label, field, "", friendly(&msg));
                 None
@@ -496,7 +525,7 @@ fn list<T: DeserializeOwned>(
     kind: &'static str,
     what: &str,
     out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let line = ctx.line(value.span().start);
@@ -509,6 +538,7 @@ fn list<T: DeserializeOwned>(
             "",
             format!("an array of tables, written {what}"),
         );
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     for (k, v) in arr.into_iter().enumerate() {
@@ -523,7 +553,7 @@ fn list<T: DeserializeOwned>(
             Some(it) => out.push(it),
             None => {
                 if let Some(id) = id {
-                    broken.push((kind, id));
+                    broken.insert((kind, id));
                 }
             }
         }
@@ -542,8 +572,8 @@ const TABLE_KEYS: [&str; 4] = [
 pub fn read_network_csv<T: DeserializeOwned>(
     path: &Path,
     kind: &'static str,
-    out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    mut out: impl FnMut(Item<T>, usize),
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let what = format!("a {kind} CSV file");
@@ -553,9 +583,11 @@ pub fn read_network_csv<T: DeserializeOwned>(
         format!("{kind}s CSV")
     };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let Some(text) = read::utf8(&bytes, path, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let file: Arc<Path> = Arc::from(path);
@@ -568,6 +600,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
         Ok(h) => h.iter().map(|s| s.to_string()).collect(),
         Err(e) => {
             probs.push(path, Some(1), &item, "", "", format!("a CSV header ({e})"));
+            broken.insert((kind, INCOMPLETE.to_string()));
             return;
         }
     };
@@ -621,6 +654,8 @@ pub fn read_network_csv<T: DeserializeOwned>(
         cols.remove_col(c);
     }
     let id_col = href.iter().position(|h| h.trim() == "id");
+    // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
+    let rows = text.match_indices('\n').count();
     let mut rec = csv::StringRecord::new();
     let mut ord = 0;
     loop {
@@ -638,6 +673,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     _ => format!("a well-formed CSV row ({e})"),
                 };
                 probs.push(path, line, &item, "", "", why);
+                broken.insert((kind, INCOMPLETE.to_string()));
                 return;
             }
         }
@@ -649,15 +685,18 @@ pub fn read_network_csv<T: DeserializeOwned>(
             .map(|s| s.trim())
             .filter(|s| !s.is_empty());
         match cols.row::<T>(&cells) {
-            Ok(raw) => out.push(Item {
-                raw,
-                loc: Loc {
-                    file: file.clone(),
-                    line,
-                    fields: Vec::new(),
+            Ok(raw) => out(
+                Item {
+                    raw,
+                    loc: Loc {
+                        file: file.clone(),
+                        line,
+                        fields: Vec::new(),
+                    },
+                    ord,
                 },
-                ord,
-            }),
+                rows,
+            ),
             Err(e) => {
                 let value = href
                     .iter()
@@ -674,7 +713,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     friendly(&e.message),
                 );
                 if let Some(id) = id {
-                    broken.push((kind, id.to_string()));
+                    broken.insert((kind, id.to_string()));
                 }
             }
         }
@@ -684,13 +723,14 @@ pub fn read_network_csv<T: DeserializeOwned>(
 /// Read a GeoJSON FeatureCollection of LineString reaches.
 pub fn read_geojson(
     path: &Path,
-    out: &mut Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
-    broken: &mut Vec<(&'static str, String)>,
+    out: &mut Vec<ReachItem>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let item = "reaches GeoJSON";
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, "a GeoJSON file", item, probs)
     else {
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     let v: serde_json::Value = match serde_json::from_slice(&bytes) {
@@ -704,6 +744,7 @@ pub fn read_geojson(
                 "",
                 format!("valid JSON ({e})"),
             );
+            broken.insert(("reach", INCOMPLETE.to_string()));
             return;
         }
     };
@@ -717,10 +758,12 @@ pub fn read_geojson(
             v.get("type").map(|t| t.to_string()).unwrap_or_default(),
             "\"FeatureCollection\"",
         );
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     }
     let Some(features) = v.get("features").and_then(|f| f.as_array()) else {
         probs.push(path, None, item, "features", "", "an array of features");
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     for (k, f) in features.iter().enumerate() {
@@ -832,7 +875,7 @@ pub fn read_geojson(
             )),
             _ => {
                 if let Some(id) = id {
-                    broken.push(("reach", id));
+                    broken.insert(("reach", id));
                 }
             }
         }

@@ -351,7 +351,11 @@ fn flat_bed_backwater_matches_independent_rk4() {
     for c in 0..net.n_cells {
         let r = net.cell_reach[c] as usize;
         let x = net.cell_x_m[c];
-        let dist_up = if r == r_dn { 10_000.0 - x } else { 10_000.0 + x };
+        let dist_up = if r == r_dn {
+            10_000.0 - x
+        } else {
+            10_000.0 + x
+        };
         let y_ref = reference(dist_up);
         assert!(
             (f.cell_depth_m[c] - y_ref).abs() < 1e-9,
@@ -384,7 +388,13 @@ fn tree_flows_by_continuity_with_laterals() {
     b.inflow(a, 3.0);
     b.inflow(bb, 2.0);
     b.outfall(aj, 250.0, 0.4);
-    b.withdraw(Place::Reach { reach: jd, at_m: 700.0 }, 0.3);
+    b.withdraw(
+        Place::Reach {
+            reach: jd,
+            at_m: 700.0,
+        },
+        0.3,
+    );
     b.withdraw(Place::Node(j), 0.5);
     let (net, f, _) = b.solve(false);
     let faces = |r: usize| f.face_flow_m3s[net.faces_of(r)].to_vec();
@@ -435,7 +445,10 @@ fn two_path_loop_splits_by_conveyance() {
     assert!(err < 1e-8, "split error {err:e}: {q1} vs {expected1}");
     assert!((q1 + q2 - 8.0).abs() < 1e-12);
     assert!(q1 > q2 && q2 > 0.0);
-    eprintln!("two-path split relative error {err:e}, iterations {}", f.iterations);
+    eprintln!(
+        "two-path split relative error {err:e}, iterations {}",
+        f.iterations
+    );
 }
 
 /// Two parallel reaches between the same nodes, with millimetre and micrometre head differences: 4 and
@@ -510,7 +523,10 @@ fn dead_end_reach_has_zero_flow() {
     let (net, f, _) = b.solve(false);
     check_head_law(&b.m, &net, &f);
     let (q0, q1) = ends(&net, &f, ae);
-    assert!(q0.abs() < 1e-12 * 2.0 && q1.abs() < 1e-12 * 2.0, "{q0} {q1}");
+    assert!(
+        q0.abs() < 1e-12 * 2.0 && q1.abs() < 1e-12 * 2.0,
+        "{q0} {q1}"
+    );
     assert!((f.node_level_m[e] - f.node_level_m[a]).abs() < 1e-9);
 
     // tree version: drop the parallel reach
@@ -563,7 +579,10 @@ fn tree_and_looped_solvers_agree_on_a_tree() {
     for n in 0..5 {
         worst = worst.max((ft.node_level_m[n] - fl.node_level_m[n]).abs());
     }
-    assert!(worst <= 0.02 * drop, "level difference {worst} vs drop {drop}");
+    assert!(
+        worst <= 0.02 * drop,
+        "level difference {worst} vs drop {drop}"
+    );
     eprintln!("tree vs looped: worst level difference {worst:e} m of a drop {drop:e} m");
 }
 

@@ -191,7 +191,12 @@ pub(crate) fn accumulate_faces(faces: &mut [f64], lateral: &[f64], q0: f64) {
 /// Sum of what enters node `n` through its reaches plus its injection (before any exchange), m³/s, and the
 /// flow passing through it (the larger of what enters and what leaves).
 #[inline]
-pub(crate) fn node_balance(net: &Network, inp: &PeriodInputs, face: &[f64], n: usize) -> (f64, f64) {
+pub(crate) fn node_balance(
+    net: &Network,
+    inp: &PeriodInputs,
+    face: &[f64],
+    n: usize,
+) -> (f64, f64) {
     let mut sum = inp.node_inject_m3s[n];
     let (mut pos, mut neg) = (sum.max(0.0), (-sum).max(0.0));
     for &r in net.into(n) {
@@ -229,7 +234,10 @@ pub(crate) fn finish(
     };
     for (n, h) in node_level_m.iter().enumerate() {
         if !h.is_finite() {
-            return Err(non_finite("water level", format!("node {}", model.nodes[n].id)));
+            return Err(non_finite(
+                "water level",
+                format!("node {}", model.nodes[n].id),
+            ));
         }
     }
     let mut cell_area_m2 = vec![0.0; net.n_cells];
@@ -239,12 +247,19 @@ pub(crate) fn finish(
         let section = &model.reaches[r].section;
         let f0 = net.first_face[r];
         for (i, c) in net.cells_of(r).enumerate() {
-            let (qa, qb, y) = (face_flow_m3s[f0 + i], face_flow_m3s[f0 + i + 1], cell_depth_m[c]);
+            let (qa, qb, y) = (
+                face_flow_m3s[f0 + i],
+                face_flow_m3s[f0 + i + 1],
+                cell_depth_m[c],
+            );
             if !(qa.is_finite() && qb.is_finite()) {
                 return Err(non_finite("flow", format!("reach {}", model.reaches[r].id)));
             }
             if !y.is_finite() {
-                return Err(non_finite("depth", format!("reach {}", model.reaches[r].id)));
+                return Err(non_finite(
+                    "depth",
+                    format!("reach {}", model.reaches[r].id),
+                ));
             }
             let a = section.area_m2(y);
             cell_area_m2[c] = a;

@@ -24,7 +24,9 @@
 //! starts its march there. Depths never fall below `min_depth_m` (a warning names the reach). Near-critical
 //! flow (Fr² > 0.9) limits the denominator to 0.1 and is reported: the method is for subcritical plain rivers.
 
-use super::period::{Geo, PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m};
+use super::period::{
+    Geo, PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m,
+};
 use super::{FlowField, HydraulicsError, HydraulicsOptions};
 use crate::model::{Model, NodeKind, Reach};
 use crate::network::Network;
@@ -84,7 +86,11 @@ pub fn solve(
         head += 1;
         for &r in net.out_of(n).iter().chain(net.into(n)) {
             let reach = &model.reaches[r];
-            let other = if reach.from == n { reach.to } else { reach.from };
+            let other = if reach.from == n {
+                reach.to
+            } else {
+                reach.from
+            };
             if !seen[other] {
                 seen[other] = true;
                 parent_link[other] = r;
@@ -163,7 +169,11 @@ pub fn solve(
             continue;
         }
         let reach = &model.reaches[l];
-        let down = if reach.from == n { reach.to } else { reach.from };
+        let down = if reach.from == n {
+            reach.to
+        } else {
+            reach.from
+        };
         let m = March {
             reach,
             geo: Geo::new(&reach.section, reach.manning_n),
@@ -233,7 +243,15 @@ impl March<'_> {
 
     /// Integrate upstream over `dist` m (RK4, fixed steps) from depth `y` with flow `q`.
     #[inline]
-    fn half(&self, mut y: f64, q: f64, s0: f64, dist: f64, clamp: &mut bool, crit: &mut bool) -> f64 {
+    fn half(
+        &self,
+        mut y: f64,
+        q: f64,
+        s0: f64,
+        dist: f64,
+        clamp: &mut bool,
+        crit: &mut bool,
+    ) -> f64 {
         let ds = -dist / RK_STEPS_PER_HALF_CELL as f64;
         for _ in 0..RK_STEPS_PER_HALF_CELL {
             let k1 = self.slope(y, q, s0, crit);

@@ -44,7 +44,7 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
                 NodeKind::Junction
             },
             xy: None,
-            level_m: outlet.then(|| Series::Const(2.0 + 0.05 * i as f64)),
+            level_m: outlet.then_some(Series::Const(2.0 + 0.05 * i as f64)),
             bed_m: None,
             concentration: vec![],
             area_m2: None,
@@ -52,30 +52,29 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
     }
     let mut bed = vec![-1.0; n_nodes];
     let mut reaches = Vec::with_capacity(n_nodes + n_loops);
-    let mut reach =
-        |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
-            id,
-            from,
-            to,
-            length_m: len,
-            section: Section::Trapezoid {
-                bottom_width_m: w,
-                side_slope: 1.5,
-            },
-            bed_up_m: bu,
-            bed_down_m: bd,
-            manning_n: 0.03,
-            dispersion_m2s: 0.0,
-            decay_per_day: vec![],
-            release_g_m2_day: vec![],
-            cell_length_m: 200.0,
-            water_body: WaterBody::River,
-            zone: None,
-            jurisdiction: None,
-            level: None,
-            river: None,
-            geometry: vec![],
-        };
+    let reach = |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
+        id,
+        from,
+        to,
+        length_m: len,
+        section: Section::Trapezoid {
+            bottom_width_m: w,
+            side_slope: 1.5,
+        },
+        bed_up_m: bu,
+        bed_down_m: bd,
+        manning_n: 0.03,
+        dispersion_m2s: 0.0,
+        decay_per_day: vec![],
+        release_g_m2_day: vec![],
+        cell_length_m: 200.0,
+        water_body: WaterBody::River,
+        zone: None,
+        jurisdiction: None,
+        level: None,
+        river: None,
+        geometry: vec![],
+    };
     for i in 1..n_nodes {
         let lo = i.saturating_sub(1000);
         let p = if i == 1 { 0 } else { lo + rng.below(i - lo) };

@@ -23,9 +23,24 @@
 //! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from Q = 0 (so
 //! it solves the linear law: a flat first guess is harmless); K and the free-outfall levels are updated from
 //! the new levels between iterations. The new flows satisfy continuity exactly up to the linear solve, at
-//! every iteration. Iterations stop when the largest flow change is below 1e-10 of the largest flow and the
-//! largest level change below 1e-10 m, or when the change has stalled at round-off level (below 1e-7 and no
-//! longer halving for three iterations).
+//! every iteration.
+//!
+//! **Conveyance updates.** On plain rivers the head drop of a reach is millimetres against metres of depth and
+//! the K update converges at once. Where the friction drop is comparable to the depth (shallow water on a
+//! steep or dry bed) the map ȳ → ȳ' (mean depth → the mean depth the new levels give) has a slope
+//! σ ≈ −Δh·K'/K ≈ −(5/3)·Δh/ȳ that can be far below −1, and plain substitution oscillates. Each reach's
+//! depth step is therefore relaxed by ω = 1/(1 − σ) (the secant/Aitken fixed point; σ from the last two
+//! iterates), limited to [0.05, 1], to halving or doubling the depth, and to a global cap that halves when
+//! six iterations make no progress and grows again with progress (this breaks limit cycles). After half of
+//! `max_iterations` the conveyances are frozen and the Newton iteration finishes on the head law with those K
+//! (a warning lists the reaches where K's depth and the solved levels then differ).
+//!
+//! **Stopping.** The iteration stops when the largest flow change is below 1e-10 of the largest flow (after
+//! subtracting the round-off floor 16·ε·max p·(|h_i| + |h_j|) of Q = c + p·Δh, which dominates when almost
+//! nothing flows) and the largest level change below 1e-10 m; or when the change has stalled at round-off
+//! level (below 1e-7 and no longer halving for three iterations). If `max_iterations` is reached with the
+//! flows converged but some levels still moving, the result is kept with a warning naming those nodes;
+//! otherwise it is [`HydraulicsError::NotConverged`] with the worst nodes' head-law continuity residuals.
 //!
 //! **Boundaries.** Nodes with a held level are fixed. A free outfall (an outlet without a level) is fixed for
 //! an iteration at bed + normal depth of the flow it passes (critical depth on a flat or adverse bed), updated
@@ -54,8 +69,8 @@ use crate::network::Network;
 
 /// Friction gradient S* (m/m) below which the reach law is linear in Δh.
 ///
-/// Plain rivers run at friction slopes of 1e-7 to 1e-5 (velocity 1–10 cm/s, depth 2 m, n = 0.03 gives
-/// Sf = (n·v)²/R^(4/3) ≈ 4e-8 to 4e-6). Linearising at 1e-9 (about 0.5 cm/s at 2 m depth) leaves every
+/// Plain rivers run at friction slopes of about 4e-8 to 4e-6 (velocity 1–10 cm/s, depth 2 m, n = 0.03:
+/// Sf = (n·v)²/R^(4/3)). Linearising at 1e-9 (about 0.2 cm/s at 2 m depth) leaves every
 /// reach that carries a noticeable flow on the true square law, while bounding the conductance
 /// dQ/dΔh ≤ K/(L·sqrt(S*)) so that the Laplacian stays well conditioned in double precision.
 pub const LINEAR_BELOW_GRADIENT: f64 = 1e-9;
@@ -559,6 +574,7 @@ fn check_fixed_levels(
     })
 }
 
+#[allow(clippy::needless_range_loop)]
 /// Flat first guess: each part at the mean of its held levels (a part with only free outfalls: every node
 /// 1 m above its bed); free outfalls at bed + boundary depth of an even share of the part's inflow.
 fn initial_levels(

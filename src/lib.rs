@@ -4,8 +4,11 @@
 //! See `ARCHITECTURE.md` for the map of files and DESIGN.md for the physics.
 #![deny(missing_docs)]
 
+pub mod generate;
 pub mod hydraulics;
 pub mod model;
 pub mod network;
+pub mod pipeline;
+pub mod report;
 pub mod scenario;
 pub mod transport;

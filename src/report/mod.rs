@@ -1,0 +1,115 @@
+//! Reports: the CSV and JSON files of DESIGN.md §7, written atomically.
+//!
+//! Last stage of the pipeline. Every file is first written in full to a temporary file in the output folder
+//! and then renamed over its final name, so a failed run never leaves half a result over a good one. Numbers
+//! are printed with Rust's `{}` for f64 (shortest representation that reads back to the same bits), never
+//! rounded for display.
+
+pub mod summary;
+
+use crate::hydraulics::{FlowField, Hydraulics};
+use crate::model::Model;
+use crate::network::Network;
+use chrono::{Duration, NaiveDateTime};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A report file could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct ReportError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Create `dir` if missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError {
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Write `bytes` to `dir/name` atomically: a temporary file in the same folder, flushed, then renamed.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+    let target = dir.join(name);
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let err = |source| ReportError {
+        path: target.clone(),
+        source,
+    };
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(err)?;
+        f.write_all(bytes).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e)
+    })?;
+    Ok(target)
+}
+
+/// The calendar time of `t_s` seconds after the scenario start, ISO 8601 (`2025-01-01T06:00:00`).
+pub fn iso_time(start: NaiveDateTime, t_s: f64) -> String {
+    let ms = (t_s * 1000.0).round() as i64;
+    let t = start + Duration::milliseconds(ms);
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Reach means of one flow field: `(flow_m3s, velocity_ms, depth_m, travel_time_s)`.
+///
+/// Cells of a reach have equal length, so length-weighted means are plain means: the flow is the mean of the
+/// cell flows (each the mean of its two faces), the depth the mean cell depth, the velocity the signed mean
+/// flow over the mean area, and the travel time Σ Δx/|u| over the cells (infinite where water stands still).
+pub fn reach_hydraulics(net: &Network, field: &FlowField, r: usize) -> (f64, f64, f64, f64) {
+    let cells = net.cells_of(r);
+    let faces = net.faces_of(r);
+    let n = cells.len() as f64;
+    let mut q_sum = 0.0;
+    let mut a_sum = 0.0;
+    let mut y_sum = 0.0;
+    let mut tt = 0.0;
+    for (k, c) in cells.enumerate() {
+        let q =
+            0.5 * (field.face_flow_m3s[faces.start + k] + field.face_flow_m3s[faces.start + k + 1]);
+        q_sum += q;
+        a_sum += field.cell_area_m2[c];
+        y_sum += field.cell_depth_m[c];
+        let u = field.cell_velocity_ms[c].abs();
+        tt += if u > 0.0 {
+            net.cell_dx_m[c] / u
+        } else {
+            f64::INFINITY
+        };
+    }
+    let (q, a, y) = (q_sum / n, a_sum / n, y_sum / n);
+    let v = if a > 0.0 { q / a } else { 0.0 };
+    (q, v, y, tt)
+}
+
+/// `reaches.csv` of `rivsim hydraulics`: one row per reach per flow period, at the period's start time.
+pub fn hydraulics_csv(model: &Model, net: &Network, hyd: &Hydraulics) -> String {
+    let mut s = String::from("time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s\n");
+    for field in &hyd.periods {
+        let time = iso_time(model.sim.start, field.t_start_s);
+        for (r, reach) in model.reaches.iter().enumerate() {
+            let (q, v, y, tt) = reach_hydraulics(net, field, r);
+            let _ = writeln!(s, "{time},{},{q},{v},{y},{tt}", csv_field(&reach.id));
+        }
+    }
+    s
+}
+
+/// Quote a CSV field if it needs it.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,208 @@
+//! `summary.json`, `sections.csv` and `reaches.csv` of a run (DESIGN.md §7).
+//!
+//! Statistics (mean, min, max) use the output times at or after the warm-up. The summary's key order follows
+//! §7 (serde serialises struct fields in declaration order).
+
+use super::{csv_field, iso_time, reach_hydraulics};
+use crate::hydraulics::Hydraulics;
+use crate::model::Model;
+use crate::network::Network;
+use crate::transport::{MassBalance, RunResults};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// One pollutant's ledger as written to `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MassBalanceJson {
+    /// kg in.
+    pub in_kg: f64,
+    /// kg out.
+    pub out_kg: f64,
+    /// kg decayed.
+    pub decayed_kg: f64,
+    /// kg storage change.
+    pub storage_change_kg: f64,
+    /// Relative closure error.
+    pub relative_error: f64,
+}
+
+impl From<&MassBalance> for MassBalanceJson {
+    fn from(m: &MassBalance) -> Self {
+        MassBalanceJson {
+            in_kg: m.in_kg,
+            out_kg: m.out_kg,
+            decayed_kg: m.decayed_kg,
+            storage_change_kg: m.storage_change_kg,
+            relative_error: m.relative_error,
+        }
+    }
+}
+
+/// Statistics of one section, as written to `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionJson {
+    /// Section id.
+    pub id: String,
+    /// Reach id.
+    pub reach: String,
+    /// Position, m from the reach's from-node.
+    pub at_m: f64,
+    /// Mean per pollutant over the assessed output times, mg/L.
+    pub mean: BTreeMap<String, f64>,
+    /// Minimum per pollutant, mg/L.
+    pub min: BTreeMap<String, f64>,
+    /// Maximum per pollutant, mg/L.
+    pub max: BTreeMap<String, f64>,
+    /// Assessment fields added by the targets stage (`class`, `failing`), flattened into the object.
+    #[serde(flatten)]
+    pub assessment: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The whole `summary.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// rivsim version.
+    pub rivsim_version: String,
+    /// Scenario title.
+    pub title: String,
+    /// Start (ISO).
+    pub start: String,
+    /// End (ISO).
+    pub end: String,
+    /// Mass ledger per pollutant.
+    pub mass_balance: BTreeMap<String, MassBalanceJson>,
+    /// Sections.
+    pub sections: Vec<SectionJson>,
+    /// Further top-level keys (targets: `zones`, `classes_km`; run facts).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+}
+
+/// Indices of the output times that count for statistics (at or after the warm-up; all of them if the
+/// warm-up covers every output time, so that a summary is never empty).
+pub fn assessed_times(model: &Model, res: &RunResults) -> Vec<usize> {
+    let idx: Vec<usize> = (0..res.output_times_s.len())
+        .filter(|&k| res.output_times_s[k] >= model.sim.warmup_s - 1e-9)
+        .collect();
+    if idx.is_empty() {
+        (0..res.output_times_s.len()).collect()
+    } else {
+        idx
+    }
+}
+
+/// Build the summary (without targets keys; the caller may add them to `extra` and `assessment`).
+pub fn build(model: &Model, res: &RunResults, warnings: Vec<String>) -> Summary {
+    let np = model.pollutants.len();
+    let times = assessed_times(model, res);
+    let mass_balance = model
+        .pollutants
+        .iter()
+        .zip(&res.mass_balance)
+        .map(|(p, m)| (p.clone(), MassBalanceJson::from(m)))
+        .collect();
+    let sections = model
+        .sections
+        .iter()
+        .enumerate()
+        .map(|(s, sec)| {
+            let mut mean = BTreeMap::new();
+            let mut min = BTreeMap::new();
+            let mut max = BTreeMap::new();
+            for (p, name) in model.pollutants.iter().enumerate() {
+                let (mut sum, mut lo, mut hi) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+                for &k in &times {
+                    let v = res.section_conc[k][s * np + p];
+                    sum += v;
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+                mean.insert(name.clone(), sum / times.len().max(1) as f64);
+                min.insert(name.clone(), lo);
+                max.insert(name.clone(), hi);
+            }
+            SectionJson {
+                id: sec.id.clone(),
+                reach: model.reaches[sec.reach].id.clone(),
+                at_m: sec.at_m,
+                mean,
+                min,
+                max,
+                assessment: serde_json::Map::new(),
+            }
+        })
+        .collect();
+    Summary {
+        rivsim_version: env!("CARGO_PKG_VERSION").to_string(),
+        title: model.title.clone(),
+        start: iso_time(model.sim.start, 0.0),
+        end: iso_time(model.sim.start, model.sim.end_s),
+        mass_balance,
+        sections,
+        extra: serde_json::Map::new(),
+        warnings,
+    }
+}
+
+/// `sections.csv`: `time,section,<pollutant>…`, one row per section per output time, in time order.
+pub fn sections_csv(model: &Model, res: &RunResults) -> String {
+    let np = model.pollutants.len();
+    let mut s = String::from("time,section");
+    for p in &model.pollutants {
+        let _ = write!(s, ",{}", csv_field(p));
+    }
+    s.push('\n');
+    for (k, &t) in res.output_times_s.iter().enumerate() {
+        let time = iso_time(model.sim.start, t);
+        for (i, sec) in model.sections.iter().enumerate() {
+            let _ = write!(s, "{time},{}", csv_field(&sec.id));
+            for p in 0..np {
+                let _ = write!(s, ",{}", res.section_conc[k][i * np + p]);
+            }
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// `reaches.csv` of a run: `time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s,<pollutant>…`, reach means
+/// at every output time (hydraulics from the flow period in force then).
+pub fn reaches_csv(model: &Model, net: &Network, hyd: &Hydraulics, res: &RunResults) -> String {
+    let np = model.pollutants.len();
+    let mut s = String::from("time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s");
+    for p in &model.pollutants {
+        let _ = write!(s, ",{}", csv_field(p));
+    }
+    s.push('\n');
+    // reach hydraulics change only between flow periods: compute once per period
+    let per_period: Vec<Vec<(f64, f64, f64, f64)>> = hyd
+        .periods
+        .iter()
+        .map(|f| {
+            (0..model.reaches.len())
+                .map(|r| reach_hydraulics(net, f, r))
+                .collect()
+        })
+        .collect();
+    for (k, &t) in res.output_times_s.iter().enumerate() {
+        let time = iso_time(model.sim.start, t);
+        let period = res
+            .output_period
+            .get(k)
+            .copied()
+            .unwrap_or(0)
+            .min(per_period.len() - 1);
+        for (r, reach) in model.reaches.iter().enumerate() {
+            let (q, v, y, tt) = per_period[period][r];
+            let _ = write!(s, "{time},{},{q},{v},{y},{tt}", csv_field(&reach.id));
+            for p in 0..np {
+                let _ = write!(s, ",{}", res.reach_conc[k][r * np + p]);
+            }
+            s.push('\n');
+        }
+    }
+    s
+}

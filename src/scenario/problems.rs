@@ -1,0 +1,70 @@
+//! Collecting problems: every check pushes here and carries on.
+
+use super::{Problem, ScenarioError};
+use std::path::Path;
+
+/// At most this many problems are kept; the rest are counted.
+pub const MAX_PROBLEMS: usize = 500;
+
+/// The problems found so far.
+#[derive(Debug, Default)]
+pub struct Problems {
+    list: Vec<Problem>,
+    more: usize,
+}
+
+impl Problems {
+    /// Record a problem.
+    pub fn push(
+        &mut self,
+        file: &Path,
+        line: Option<usize>,
+        item: impl Into<String>,
+        field: impl Into<String>,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
+        if self.list.len() >= MAX_PROBLEMS {
+            self.more += 1;
+            return;
+        }
+        self.list.push(Problem {
+            file: file.to_path_buf(),
+            line,
+            item: item.into(),
+            field: field.into(),
+            value: value.into(),
+            expected: expected.into(),
+        });
+    }
+
+    /// Number of problems recorded (including those not kept).
+    pub fn count(&self) -> usize {
+        self.list.len() + self.more
+    }
+
+    /// `true` when nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.count() == 0
+    }
+
+    /// The error holding every problem kept, with a last entry counting those left out.
+    pub fn into_error(mut self, scenario: &Path) -> ScenarioError {
+        if self.more > 0 {
+            self.list.push(Problem {
+                file: scenario.to_path_buf(),
+                line: None,
+                item: "scenario".into(),
+                field: String::new(),
+                value: String::new(),
+                expected: format!(
+                    "{} more problem(s) not listed (only the first {MAX_PROBLEMS} are shown)",
+                    self.more
+                ),
+            });
+        }
+        ScenarioError {
+            problems: self.list,
+        }
+    }
+}

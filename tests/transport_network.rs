@@ -1,0 +1,378 @@
+//! Networks: a loop with a reversing reach, a pond in the loop, every kind of source, two flow periods with a
+//! flow reversal (DESIGN.md §4.6); thread determinism; two simulations side by side; steady mode; errors.
+
+mod transport_util;
+
+use rivsim::hydraulics::Hydraulics;
+use rivsim::model::*;
+use rivsim::network::Network;
+use rivsim::transport::{RunResults, Simulation, TransportError, TransportOptions, run, steady_state};
+use transport_util::*;
+
+const DAY: f64 = 86_400.0;
+
+/// U → J1, J1 → J2 (J2 a pond), J1 → J3, J2 → J3 (the cross link), J2 → O, J3 → O2.
+/// Period 1 (day 0–2): inflow 3 m³/s at U; the cross link runs *against* its nominal direction (J3 → J2,
+/// −0.5 m³/s); all water leaves at O and O2. Period 2 (day 2–4): inflow 1 m³/s; the tide pushes 1 m³/s *in*
+/// at O (carrying the outlet's concentration), the cross link turns round (+1.3 m³/s), depths change (so the
+/// cell volumes change and the ledger books the volume term). Sources: an outfall with water on R3, a mass
+/// load on R2, a line load on R4, bed release on R1, a withdrawal on R6, a temperature series with θ ≠ 1.
+fn looped() -> (Model, Network, Hydraulics) {
+    let mut pond = node("J2", NodeKind::Storage);
+    pond.area_m2 = Some(20_000.0);
+    let mut o = node("O", NodeKind::Outlet);
+    o.concentration = vec![Series::Const(5.0), Series::Const(0.2)];
+    let mut m = model(
+        &["COD", "NH3N"],
+        vec![
+            node("U", NodeKind::Boundary),
+            node("J1", NodeKind::Junction),
+            pond,
+            node("J3", NodeKind::Junction),
+            o,
+            node("O2", NodeKind::Outlet),
+        ],
+        &[
+            r("R1", 0, 1, 2_000.0, 15.0, 100.0, 5.0, 0.2),
+            r("R2", 1, 2, 1_500.0, 10.0, 100.0, 2.0, 0.1),
+            r("R3", 1, 3, 2_500.0, 12.0, 100.0, 0.0, 0.3),
+            r("R4", 2, 3, 800.0, 8.0, 100.0, 1.0, 0.2),
+            r("R5", 2, 4, 1_200.0, 10.0, 100.0, 3.0, 0.0),
+            r("R6", 3, 5, 3_000.0, 15.0, 150.0, 10.0, 0.25),
+        ],
+        4.0 * DAY,
+        3_600.0,
+    );
+    m.inflows.push(Inflow {
+        node: 0,
+        flow_m3s: Series::Table {
+            times_s: vec![0.0, 2.0 * DAY],
+            values: vec![3.0, 1.0],
+            linear: false,
+        },
+        concentration: vec![
+            Series::Table {
+                times_s: vec![0.0, DAY, 3.0 * DAY],
+                values: vec![20.0, 40.0, 10.0],
+                linear: true,
+            },
+            Series::Const(1.5),
+        ],
+        group: "up".into(),
+    });
+    m.outfalls.push(Outfall {
+        id: "P1".into(),
+        reach: 2,
+        at_m: 300.0,
+        discharge: Discharge::Flow {
+            flow_m3s: Series::Const(0.1),
+            concentration: vec![Series::Const(250.0), Series::Const(30.0)],
+        },
+        kind: OutfallKind::Sewage,
+        group: "s".into(),
+    });
+    m.outfalls.push(Outfall {
+        id: "P2".into(),
+        reach: 1,
+        at_m: 700.0,
+        discharge: Discharge::Load {
+            kg_per_day: vec![Series::Const(50.0), Series::Const(5.0)],
+        },
+        kind: OutfallKind::Industrial,
+        group: "i".into(),
+    });
+    m.line_loads.push(LineLoad {
+        id: "L1".into(),
+        reach: 3,
+        from_m: 150.0,
+        to_m: 650.0,
+        kg_per_day: vec![Series::Const(20.0), Series::Const(2.0)],
+        group: "v".into(),
+    });
+    m.reaches[0].release_g_m2_day = vec![0.5, 0.05];
+    m.withdrawals.push(Withdrawal {
+        place: Place::Reach {
+            reach: 5,
+            at_m: 1_500.0,
+        },
+        flow_m3s: Series::Const(0.05),
+    });
+    m.temperature = Some(Temperature {
+        water_c: Series::Table {
+            times_s: vec![0.0, 4.0 * DAY],
+            values: vec![12.0, 24.0],
+            linear: true,
+        },
+        theta: vec![1.047, 1.08],
+    });
+    m.initial = InitialState::Steady;
+    let net = Network::build(&m);
+    // from-face flows per reach (R3 and R6 gain/lose their lateral inside the reach)
+    let p1 = field(
+        &m,
+        &net,
+        &[3.0, 1.0, 2.0, -0.5, 1.5, 1.6],
+        &[1.0, 1.2, 1.0, 0.8, 1.5, 1.3],
+        0.0,
+        2.0 * DAY,
+        1.5,
+    );
+    let mut m1 = m.clone();
+    m1.inflows[0].flow_m3s = Series::Const(1.0);
+    let p2 = field(
+        &m1,
+        &net,
+        &[1.0, 0.3, 0.7, 1.3, -1.0, 2.1],
+        &[0.8, 1.0, 0.9, 0.9, 1.7, 1.4],
+        2.0 * DAY,
+        4.0 * DAY,
+        1.8,
+    );
+    (m, net, hyd(vec![p1, p2]))
+}
+
+/// §4.6 Global mass balance on the looped network with a reversing reach and a flow reversal mid-run: every
+/// pollutant's ledger closes to 1e-12 relative (round-off: every flux is booked once on each side); the
+/// ledger's `in` equals an independent hand sum of ∫Q·C dt for the boundary inflow (the solver samples each
+/// step at its midpoint, exact on the linear pieces; only the two steps straddling a breakpoint of the
+/// series err, by ~slope·Δt² ≈ 1e-10 of the total: tolerance 1e-8 relative), the loads (constants) and the
+/// water entering at O; no concentration is negative and
+/// none exceeds the largest value any source could produce.
+#[test]
+fn looped_network_with_reversal_conserves_mass() {
+    let (m, net, hy) = looped();
+    let res = run(&m, &net, &hy, &opts()).unwrap();
+    for (p, mb) in res.mass_balance.iter().enumerate() {
+        eprintln!("looped {}: {:?}", m.pollutants[p], mb);
+    }
+    assert_ledger(&res, 1e-12);
+    // period 2 has other depths: the volume term must be there
+    assert!(res.mass_balance[0].volume_change_kg.abs() > 0.0);
+    assert_eq!(res.output_period.first(), Some(&0));
+    assert_eq!(res.output_period.last(), Some(&1));
+
+    // independent sum of what entered, COD
+    let inflow_conc = |t: f64| {
+        if t < DAY {
+            20.0 + 20.0 * t / DAY
+        } else if t < 3.0 * DAY {
+            40.0 - 30.0 * (t - DAY) / (2.0 * DAY)
+        } else {
+            10.0
+        }
+    };
+    // ∫ Q·C over [0, 2d] with Q = 3 and [2d, 4d] with Q = 1, by fine quadrature (g)
+    let n = 200_000;
+    let mut inflow_g = 0.0;
+    for i in 0..n {
+        let t = (i as f64 + 0.5) * 4.0 * DAY / n as f64;
+        let q = if t < 2.0 * DAY { 3.0 } else { 1.0 };
+        inflow_g += q * inflow_conc(t) * 4.0 * DAY / n as f64;
+    }
+    let bed_r1 = 2_000.0 * 15.0;
+    let loads_g = 0.1 * 250.0 * 4.0 * DAY // outfall P1
+        + 50.0e3 * 4.0 // P2, kg/day × days
+        + 20.0e3 * 4.0 // line load
+        + 0.5 * bed_r1 * 4.0 // release g/m²/d × m² × d
+        + 1.0 * 5.0 * 2.0 * DAY; // tide entering at O in period 2
+    let want_in_kg = (inflow_g + loads_g) / 1000.0;
+    let got = res.mass_balance[0].in_kg;
+    eprintln!("looped COD in: ledger {got} kg, hand sum {want_in_kg} kg");
+    assert!((got / want_in_kg - 1.0).abs() < 1e-8);
+
+    let cmax = 250.0f64.max(40.0);
+    for c in &res.final_cell_conc[0] {
+        assert!(*c >= 0.0 && *c <= cmax, "{c}");
+    }
+    for row in &res.reach_conc {
+        for c in row {
+            assert!(*c >= 0.0 && c.is_finite());
+        }
+    }
+}
+
+/// With no decay and every source at one concentration c*, the water everywhere must stay at c* exactly
+/// (a discrete maximum principle through the junctions, the pond, the reversal and the volume change):
+/// tolerance 1e-12 relative.
+#[test]
+fn uniform_concentration_stays_uniform_through_the_loop() {
+    let (mut m, net, _) = looped();
+    for r in &mut m.reaches {
+        r.decay_per_day = vec![0.0; 2];
+        r.release_g_m2_day = vec![0.0; 2];
+    }
+    m.outfalls.truncate(1);
+    m.line_loads.clear();
+    m.outfalls[0].discharge = Discharge::Flow {
+        flow_m3s: Series::Const(0.1),
+        concentration: vec![Series::Const(7.0), Series::Const(7.0)],
+    };
+    m.inflows[0].concentration = vec![Series::Const(7.0), Series::Const(7.0)];
+    m.nodes[4].concentration = vec![Series::Const(7.0), Series::Const(7.0)];
+    m.initial = InitialState::Values(vec![7.0, 7.0]);
+    m.temperature = None;
+    let (_, _, hy) = looped();
+    let res = run(&m, &net, &hy, &opts()).unwrap();
+    let mut worst = 0.0f64;
+    for c in res.final_cell_conc.iter().flatten() {
+        worst = worst.max((c / 7.0 - 1.0).abs());
+    }
+    for c in res.section_conc.iter().chain(res.reach_conc.iter()).flatten() {
+        worst = worst.max((c / 7.0 - 1.0).abs());
+    }
+    eprintln!("uniform stays uniform: worst {worst:.2e}");
+    assert!(worst < 1e-12);
+    assert_ledger(&res, 1e-12);
+}
+
+fn bits(r: &RunResults) -> Vec<u64> {
+    let mut v: Vec<u64> = Vec::new();
+    for row in r.section_conc.iter().chain(r.reach_conc.iter()) {
+        v.extend(row.iter().map(|x| x.to_bits()));
+    }
+    for row in &r.final_cell_conc {
+        v.extend(row.iter().map(|x| x.to_bits()));
+    }
+    for mb in &r.mass_balance {
+        v.extend([mb.in_kg, mb.out_kg, mb.decayed_kg, mb.storage_change_kg].map(f64::to_bits));
+    }
+    v
+}
+
+/// 1 and 2 threads give the same bits: each cell's update is independent of the partition and the sums are
+/// made per fixed-size chunk (16 cells here, so there are many chunks) and added in chunk order.
+#[test]
+fn one_and_two_threads_bit_identical() {
+    let (mut m, net, hy) = looped();
+    m.sections.push(SectionPoint {
+        id: "S1".into(),
+        reach: 5,
+        at_m: 1_234.0,
+    });
+    let o = TransportOptions {
+        chunk_cells: 16,
+        ..TransportOptions::default()
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| run(&m, &net, &hy, &o).unwrap());
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| run(&m, &net, &hy, &o).unwrap());
+    assert!(one.steps > 100);
+    assert_eq!(bits(&one), bits(&two));
+}
+
+/// Two simulations side by side in two threads (the library keeps no global state): each equals its own
+/// serial run bit for bit.
+#[test]
+fn two_simulations_in_two_threads() {
+    let (m, net, hy) = looped();
+    let (mut m2, _, _) = looped();
+    m2.inflows[0].concentration[0] = Series::Const(99.0);
+    let serial1 = run(&m, &net, &hy, &opts()).unwrap();
+    let serial2 = run(&m2, &net, &hy, &opts()).unwrap();
+    let (a, b) = std::thread::scope(|s| {
+        let h1 = s.spawn(|| {
+            let mut sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
+            while sim.step().unwrap() {}
+            sim.finish()
+        });
+        let h2 = s.spawn(|| run(&m2, &net, &hy, &opts()).unwrap());
+        (h1.join().unwrap(), h2.join().unwrap())
+    });
+    assert_eq!(bits(&a), bits(&serial1));
+    assert_eq!(bits(&b), bits(&serial2));
+    assert_ne!(bits(&a), bits(&b));
+}
+
+/// Dynamic at equilibrium against the steady solver on the looped network (period 1 flows held for 20 days,
+/// constant loads). The two discretisations differ: the steady solver is first-order upwind (numerical
+/// dispersion u·Δx/2 ≈ 0.5–1 m²/s next to E = 0–10 m²/s), continuous decay and no time splitting; with
+/// decay rates ≤ 0.3/d the profiles change by at most a few per cent along a reach, so the upwind error is a
+/// fraction of that: tolerance 2 % relative on every cell. Also checks `mode = "steady"` returns the steady
+/// solver's state at the outputs and a ledger that closes.
+#[test]
+fn dynamic_equilibrium_matches_steady_solver() {
+    let (mut m, net, hy) = looped();
+    m.temperature = None;
+    m.inflows[0].concentration[0] = Series::Const(20.0);
+    m.inflows[0].flow_m3s = Series::Const(3.0);
+    m.sim.end_s = 20.0 * DAY;
+    m.sim.output_interval_s = 5.0 * DAY;
+    m.initial = InitialState::Zero;
+    let mut f = hy.periods[0].clone();
+    f.t_end_s = 20.0 * DAY;
+    let hy1 = hyd(vec![f]);
+    let res = run(&m, &net, &hy1, &opts()).unwrap();
+    let st = steady_state(&m, &net, &hy1.periods[0], 0, 0.0, &opts()).unwrap();
+    let mut worst = 0.0f64;
+    for p in 0..2 {
+        for g in 0..net.n_cells {
+            let (a, b) = (res.final_cell_conc[p][g], st.cell_conc[p][g]);
+            worst = worst.max((a / b - 1.0).abs());
+        }
+    }
+    eprintln!("looped: dynamic at 20 d vs steady solver worst rel diff {worst:.3e}");
+    assert!(worst < 0.02);
+
+    m.sim.mode = Mode::Steady;
+    let sres = run(&m, &net, &hy1, &opts()).unwrap();
+    assert_eq!(sres.steps, 0);
+    for p in 0..2 {
+        for g in 0..net.n_cells {
+            assert_eq!(sres.final_cell_conc[p][g], st.cell_conc[p][g]);
+        }
+    }
+    eprintln!("steady mode ledger {:?}", sres.mass_balance[0]);
+    assert_ledger(&sres, 1e-12);
+}
+
+/// A fixed time step beyond the stable one is sub-stepped and the warnings say so; the outputs land on the
+/// output times exactly.
+#[test]
+fn fixed_step_is_substepped_with_a_warning() {
+    let (mut m, net, hy) = looped();
+    m.sim.time_step_s = Some(3_600.0);
+    m.sim.output_interval_s = 7_000.0;
+    let res = run(&m, &net, &hy, &opts()).unwrap();
+    assert!(res.warnings.iter().any(|w| w.contains("sub-steps")), "{:?}", res.warnings);
+    assert_eq!(res.output_times_s[1], 7_000.0);
+    assert_eq!(*res.output_times_s.last().unwrap(), 4.0 * DAY);
+    assert_ledger(&res, 1e-12);
+}
+
+/// Numerical trouble is an error naming the place, the pollutant and the time.
+#[test]
+fn non_finite_is_an_error_with_place_and_time() {
+    let (mut m, net, hy) = looped();
+    m.initial = InitialState::Zero;
+    m.outfalls[0].discharge = Discharge::Flow {
+        flow_m3s: Series::Const(0.1),
+        concentration: vec![
+            Series::Const(1.0),
+            Series::Table {
+                times_s: vec![0.0, 3_600.0],
+                values: vec![1.0, f64::NAN],
+                linear: false,
+            },
+        ],
+    };
+    match run(&m, &net, &hy, &opts()) {
+        Err(TransportError::NonFinite {
+            reach,
+            pollutant,
+            t_s,
+            ..
+        }) => {
+            assert_eq!(pollutant, "NH3N");
+            assert_eq!(reach, "R3");
+            assert!(t_s > 3_600.0 && t_s < 3_600.0 + 600.0, "{t_s}");
+        }
+        other => panic!("expected NonFinite, got {:?}", other.map(|r| r.steps)),
+    }
+}

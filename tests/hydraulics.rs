@@ -770,3 +770,47 @@ fn ldl_matches_nalgebra_sparse_cholesky() {
     let ldl = Ldl::new(m, ap, ai);
     assert_eq!(ldl.nnz_l(), m - 1);
 }
+
+/// A free outfall on a flat bed has no normal depth: the control is the critical depth, which for a
+/// rectangle is closed form, y_c = (q²/g)^(1/3) with q = Q/b. Q = 12 m³/s, b = 6 m: q = 2 m²/s,
+/// y_c = (4/9.80665)^(1/3) = 0.741795 m. The bisection is converged to 1e-14 relative; 1e-9 m tolerance.
+/// Upstream the level rises (the flow is subcritical above the brink) and a warning says critical depth
+/// was used.
+#[test]
+fn free_outfall_on_flat_bed_uses_critical_depth() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let d = b.node("D", NodeKind::Outlet, None);
+    b.reach("R", u, d, 2000.0, rect(6.0), 0.0, 0.0, 0.03);
+    b.inflow(u, 12.0);
+    let (_, f, w) = b.solve(false);
+    let yc = (4.0f64 / 9.80665).cbrt();
+    assert!(
+        (f.node_level_m[d] - yc).abs() < 1e-9,
+        "{}",
+        f.node_level_m[d]
+    );
+    assert!(f.node_level_m[u] > yc + 0.1);
+    assert!(w.iter().any(|s| s.contains("critical depth")));
+}
+
+/// A storage node's volume is its area times the depth of water over its bed: a pond P (10,000 m², bed
+/// −1.5 m) between a river and an outlet held at 1.2 m, with no flow: the level is flat at 1.2 m, so the
+/// volume is 10,000 × 2.7 = 27,000 m³ (exact to round-off; 1e-9 relative).
+#[test]
+fn storage_node_volume() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Junction, None);
+    let p = b.node("P", NodeKind::Storage, None);
+    b.m.nodes[p].area_m2 = Some(10_000.0);
+    b.m.nodes[p].bed_m = Some(-1.5);
+    let d = b.node("D", NodeKind::Outlet, Some(1.2));
+    b.reach("UP", u, p, 500.0, rect(5.0), 0.0, 0.0, 0.03);
+    b.reach("PD", p, d, 500.0, rect(5.0), 0.0, 0.0, 0.03);
+    for force in [false, true] {
+        let (_, f, _) = b.solve(force);
+        assert!((f.node_level_m[p] - 1.2).abs() < 1e-12);
+        assert!((f.node_volume_m3[p] - 27_000.0).abs() < 1e-9 * 27_000.0);
+        assert_eq!(f.node_volume_m3[u], 0.0);
+    }
+}

@@ -33,7 +33,10 @@ fn advect(
     let net = Network::build(&m);
     let hy = hyd(vec![field(&m, &net, &[q], &[h], 0.0, t_end, 0.0)]);
     let mut sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
-    assert!(sim.stable_dt_s() >= nu * dx / u, "the fixed step must not need sub-steps");
+    assert!(
+        sim.stable_dt_s() >= nu * dx / u,
+        "the fixed step must not need sub-steps"
+    );
     for g in 0..net.n_cells {
         sim.set_initial_cell_conc(0, g, f(net.cell_x_m[g]));
     }

@@ -10,7 +10,9 @@ use rivsim::scenario::{Problem, load};
 use std::path::{Path, PathBuf};
 
 fn data(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenario").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/scenario")
+        .join(p)
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -41,29 +43,66 @@ fn tiny_scenario_builds_the_expected_model() {
 
     let ids: Vec<&str> = m.nodes.iter().map(|n| n.id.as_str()).collect();
     assert_eq!(ids, ["U", "T", "J", "O"]);
-    assert_eq!(m.nodes[2].kind, NodeKind::Junction, "kind defaults to junction");
+    assert_eq!(
+        m.nodes[2].kind,
+        NodeKind::Junction,
+        "kind defaults to junction"
+    );
     assert_eq!(m.nodes[0].xy, Some((0.0, 0.0)));
     assert_eq!(m.nodes[3].level_m, Some(Series::Const(1.2)));
     let oc: Vec<f64> = m.nodes[3].concentration.iter().map(konst).collect();
     assert_eq!(oc, [15.0, 0.0, 0.0]);
 
     let (r1, r2, r3) = (&m.reaches[0], &m.reaches[1], &m.reaches[2]);
-    assert_eq!((r1.from, r1.to, r2.from, r2.to, r3.from, r3.to), (0, 2, 2, 3, 1, 2));
+    assert_eq!(
+        (r1.from, r1.to, r2.from, r2.to, r3.from, r3.to),
+        (0, 2, 2, 3, 1, 2)
+    );
     // bed levels by hand: outlet O at 0.0; J = 0 + 0.0002·3000 = 0.6; U = 0.6 + 0.0001·5000 = 1.1
-    assert!(close(r2.bed_down_m, 0.0) && close(r2.bed_up_m, 0.6), "R2 {} {}", r2.bed_up_m, r2.bed_down_m);
-    assert!(close(r1.bed_down_m, 0.6) && close(r1.bed_up_m, 1.1), "R1 {} {}", r1.bed_up_m, r1.bed_down_m);
-    assert_eq!((r3.bed_up_m, r3.bed_down_m), (3.0, 2.5), "explicit levels kept");
+    assert!(
+        close(r2.bed_down_m, 0.0) && close(r2.bed_up_m, 0.6),
+        "R2 {} {}",
+        r2.bed_up_m,
+        r2.bed_down_m
+    );
+    assert!(
+        close(r1.bed_down_m, 0.6) && close(r1.bed_up_m, 1.1),
+        "R1 {} {}",
+        r1.bed_up_m,
+        r1.bed_down_m
+    );
+    assert_eq!(
+        (r3.bed_up_m, r3.bed_down_m),
+        (3.0, 2.5),
+        "explicit levels kept"
+    );
     // defaults applied where the reach is silent, replaced whole where it speaks
-    assert_eq!(r1.section, Section::Trapezoid { bottom_width_m: 20.0, side_slope: 2.0 });
+    assert_eq!(
+        r1.section,
+        Section::Trapezoid {
+            bottom_width_m: 20.0,
+            side_slope: 2.0
+        }
+    );
     assert_eq!(r3.section, Section::Rectangle { width_m: 8.0 });
-    assert_eq!((r1.manning_n, r2.manning_n, r3.manning_n), (0.03, 0.025, 0.03));
+    assert_eq!(
+        (r1.manning_n, r2.manning_n, r3.manning_n),
+        (0.03, 0.025, 0.03)
+    );
     assert_eq!(r1.decay_per_day, [0.2, 0.15, 0.0]);
-    assert_eq!(r3.decay_per_day, [0.0, 0.0, 0.05], "the default decay table is replaced, not merged");
+    assert_eq!(
+        r3.decay_per_day,
+        [0.0, 0.0, 0.05],
+        "the default decay table is replaced, not merged"
+    );
     assert_eq!(r2.release_g_m2_day, [0.0, 0.0, 0.02]);
     assert_eq!(r1.release_g_m2_day, [0.0, 0.0, 0.0]);
     assert_eq!((r1.cell_length_m, r2.cell_length_m), (100.0, 250.0));
     assert_eq!(r1.dispersion_m2s, 5.0);
-    assert_eq!((r1.water_body, r3.water_body), (WaterBody::River, WaterBody::Lake));
+    assert_eq!(
+        (r1.water_body, r3.water_body),
+        (WaterBody::River, WaterBody::Lake)
+    );
     assert_eq!(r1.zone, Some(0));
     assert_eq!(r2.zone, None);
     assert_eq!(r1.jurisdiction.as_deref(), Some("Town A"));
@@ -75,58 +114,134 @@ fn tiny_scenario_builds_the_expected_model() {
     assert_eq!(u.node, 0);
     assert_eq!(
         u.flow_m3s,
-        Series::Table { times_s: vec![0.0, 216_000.0, 432_000.0], values: vec![2.0, 2.5, 1.5], linear: false }
+        Series::Table {
+            times_s: vec![0.0, 216_000.0, 432_000.0],
+            values: vec![2.0, 2.5, 1.5],
+            linear: false
+        }
     );
-    assert_eq!(u.concentration.iter().map(konst).collect::<Vec<_>>(), [30.0, 2.5, 0.35]);
+    assert_eq!(
+        u.concentration.iter().map(konst).collect::<Vec<_>>(),
+        [30.0, 2.5, 0.35]
+    );
     assert_eq!(u.group, "upstream: high-tech zone");
     // inflow T: constant flow, COD and TP from a linear series, NH3N constant; group defaults to the node id
     let t = &m.inflows[1];
     assert_eq!(t.flow_m3s, Series::Const(0.5));
-    assert_eq!(t.concentration[0], Series::Table { times_s: vec![0.0, 86_400.0], values: vec![40.0, 50.0], linear: true });
+    assert_eq!(
+        t.concentration[0],
+        Series::Table {
+            times_s: vec![0.0, 86_400.0],
+            values: vec![40.0, 50.0],
+            linear: true
+        }
+    );
     assert_eq!(t.concentration[1], Series::Const(1.0));
-    assert_eq!(t.concentration[2], Series::Table { times_s: vec![0.0, 86_400.0], values: vec![0.5, 0.4], linear: true });
+    assert_eq!(
+        t.concentration[2],
+        Series::Table {
+            times_s: vec![0.0, 86_400.0],
+            values: vec![0.5, 0.4],
+            linear: true
+        }
+    );
     assert_eq!(t.group, "T");
 
-    assert_eq!(m.withdrawals[0].place, Place::Reach { reach: 1, at_m: 100.0 });
+    assert_eq!(
+        m.withdrawals[0].place,
+        Place::Reach {
+            reach: 1,
+            at_m: 100.0
+        }
+    );
     assert_eq!(m.withdrawals[1].place, Place::Node(2));
     assert_eq!(konst(&m.withdrawals[1].flow_m3s), 0.05);
 
     let p1 = &m.outfalls[0];
-    assert_eq!((p1.reach, p1.at_m, p1.kind, p1.group.as_str()), (0, 1500.0, OutfallKind::Sewage, "sewage"));
+    assert_eq!(
+        (p1.reach, p1.at_m, p1.kind, p1.group.as_str()),
+        (0, 1500.0, OutfallKind::Sewage, "sewage")
+    );
     match &p1.discharge {
-        Discharge::Flow { flow_m3s, concentration } => {
+        Discharge::Flow {
+            flow_m3s,
+            concentration,
+        } => {
             assert_eq!(konst(flow_m3s), 0.05);
-            assert_eq!(concentration.iter().map(konst).collect::<Vec<_>>(), [250.0, 30.0, 4.0]);
+            assert_eq!(
+                concentration.iter().map(konst).collect::<Vec<_>>(),
+                [250.0, 30.0, 4.0]
+            );
         }
         other => panic!("{other:?}"),
     }
     let p2 = &m.outfalls[1];
-    assert_eq!((p2.reach, p2.at_m, p2.kind, p2.group.as_str()), (1, 0.0, OutfallKind::Industrial, "Mill"));
+    assert_eq!(
+        (p2.reach, p2.at_m, p2.kind, p2.group.as_str()),
+        (1, 0.0, OutfallKind::Industrial, "Mill")
+    );
     match &p2.discharge {
-        Discharge::Load { kg_per_day } => assert_eq!(kg_per_day.iter().map(konst).collect::<Vec<_>>(), [80.0, 0.0, 0.0]),
+        Discharge::Load { kg_per_day } => assert_eq!(
+            kg_per_day.iter().map(konst).collect::<Vec<_>>(),
+            [80.0, 0.0, 0.0]
+        ),
         other => panic!("{other:?}"),
     }
 
     let l1 = &m.line_loads[0];
-    assert_eq!((l1.reach, l1.from_m, l1.to_m, l1.group.as_str()), (0, 1000.0, 5000.0, "L1"), "to_m defaults to the length");
-    assert_eq!(l1.kg_per_day.iter().map(konst).collect::<Vec<_>>(), [0.0, 5.0, 0.0]);
+    assert_eq!(
+        (l1.reach, l1.from_m, l1.to_m, l1.group.as_str()),
+        (0, 1000.0, 5000.0, "L1"),
+        "to_m defaults to the length"
+    );
+    assert_eq!(
+        l1.kg_per_day.iter().map(konst).collect::<Vec<_>>(),
+        [0.0, 5.0, 0.0]
+    );
 
     let (z1, z2) = (&m.zones[0], &m.zones[1]);
-    assert_eq!((z1.target, z1.method, z1.threshold), (4, ComplianceMethod::Frequency, 0.9));
-    assert_eq!((z1.parameters.clone(), z1.sections.clone()), (vec![0, 1], vec![0]));
-    assert_eq!((z2.target, z2.method, z2.threshold), (3, ComplianceMethod::AnnualMean, 0.8));
+    assert_eq!(
+        (z1.target, z1.method, z1.threshold),
+        (4, ComplianceMethod::Frequency, 0.9)
+    );
+    assert_eq!(
+        (z1.parameters.clone(), z1.sections.clone()),
+        (vec![0, 1], vec![0])
+    );
+    assert_eq!(
+        (z2.target, z2.method, z2.threshold),
+        (3, ComplianceMethod::AnnualMean, 0.8)
+    );
     assert!(z2.parameters.is_empty() && z2.sections.is_empty());
-    assert_eq!((m.sections[0].id.as_str(), m.sections[0].reach, m.sections[0].at_m), ("S1", 1, 2500.0));
+    assert_eq!(
+        (
+            m.sections[0].id.as_str(),
+            m.sections[0].reach,
+            m.sections[0].at_m
+        ),
+        ("S1", 1, 2500.0)
+    );
 
     let temp = m.temperature.as_ref().expect("temperature");
-    assert_eq!(temp.water_c, Series::Table { times_s: vec![0.0, 864_000.0], values: vec![12.0, 14.0], linear: true });
+    assert_eq!(
+        temp.water_c,
+        Series::Table {
+            times_s: vec![0.0, 864_000.0],
+            values: vec![12.0, 14.0],
+            linear: true
+        }
+    );
     assert_eq!(temp.theta, [1.047, 1.0, 1.0]);
 }
 
 #[test]
 fn network_from_csv_and_geojson() {
     let m = load(&data("files/scenario.toml")).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(m.sim.start.to_string(), "2025-06-01 00:00:00", "a TOML date literal works too");
+    assert_eq!(
+        m.sim.start.to_string(),
+        "2025-06-01 00:00:00",
+        "a TOML date literal works too"
+    );
     assert_eq!(m.sim.end_s, 86_400.0);
     assert_eq!(m.title, "scenario", "title defaults to the file stem");
     let ids: Vec<&str> = m.reaches.iter().map(|r| r.id.as_str()).collect();
@@ -137,20 +252,39 @@ fn network_from_csv_and_geojson() {
     assert_eq!(m.nodes[3].level_m, Some(Series::Const(1.0)));
     assert_eq!(m.nodes[1].xy, Some((1000.0, 0.0)));
     let (r1, r2, g1) = (&m.reaches[0], &m.reaches[1], &m.reaches[2]);
-    assert_eq!(r1.section, Section::Trapezoid { bottom_width_m: 12.0, side_slope: 1.5 });
+    assert_eq!(
+        r1.section,
+        Section::Trapezoid {
+            bottom_width_m: 12.0,
+            side_slope: 1.5
+        }
+    );
     assert_eq!(r2.section, Section::Rectangle { width_m: 10.0 });
     assert_eq!((r1.manning_n, r2.manning_n), (0.03, 0.028));
     assert_eq!(r1.decay_per_day, [0.3, 0.0]);
     assert_eq!(r2.decay_per_day, [0.0, 0.1]);
     // GeoJSON polyline (1000,500)→(1300,900)→(1000,900): 500 m + 300 m
     assert!(close(g1.length_m, 800.0), "{}", g1.length_m);
-    assert_eq!(g1.geometry, [(1000.0, 500.0), (1300.0, 900.0), (1000.0, 900.0)]);
+    assert_eq!(
+        g1.geometry,
+        [(1000.0, 500.0), (1300.0, 900.0), (1000.0, 900.0)]
+    );
     assert_eq!(g1.river.as_deref(), Some("Pond creek"));
     // beds: D at its bed_m −0.5; R2 flat (no slope given) so B = −0.5; A = −0.5 + 0.0002·1000 = −0.3;
     // C = −0.5 + 0.001·800 = 0.3
     assert!(close(r2.bed_up_m, -0.5) && close(r2.bed_down_m, -0.5));
-    assert!(close(r1.bed_up_m, -0.3) && close(r1.bed_down_m, -0.5), "{} {}", r1.bed_up_m, r1.bed_down_m);
-    assert!(close(g1.bed_up_m, 0.3) && close(g1.bed_down_m, -0.5), "{} {}", g1.bed_up_m, g1.bed_down_m);
+    assert!(
+        close(r1.bed_up_m, -0.3) && close(r1.bed_down_m, -0.5),
+        "{} {}",
+        r1.bed_up_m,
+        r1.bed_down_m
+    );
+    assert!(
+        close(g1.bed_up_m, 0.3) && close(g1.bed_down_m, -0.5),
+        "{} {}",
+        g1.bed_up_m,
+        g1.bed_down_m
+    );
 }
 
 // ---------------------------------------------------------------- error classes
@@ -226,9 +360,17 @@ fn base_is_valid() {
 fn unknown_key_lists_valid_keys_with_line() {
     let ps = problems(&BASE.replace("length_m = 1000.0", "length_m = 1000.0\nmanning = 0.03"));
     let p = find(&ps, "reach R1", "manning");
-    assert!(p.expected.contains("manning_n") && p.expected.contains("length_m"), "{p}");
+    assert!(
+        p.expected.contains("manning_n") && p.expected.contains("length_m"),
+        "{p}"
+    );
     // the key is on line 27 of BASE (which starts with an empty line)
-    let line = BASE.replace("length_m = 1000.0", "length_m = 1000.0\nmanning = 0.03").lines().position(|l| l.starts_with("manning =")).unwrap() + 1;
+    let line = BASE
+        .replace("length_m = 1000.0", "length_m = 1000.0\nmanning = 0.03")
+        .lines()
+        .position(|l| l.starts_with("manning ="))
+        .unwrap()
+        + 1;
     assert_eq!(p.line, Some(line));
     let ps = problems(&format!("{BASE}\n[simulaton]\nx = 1\n"));
     let p = find(&ps, "scenario", "simulaton");
@@ -246,7 +388,9 @@ fn syntax_error_has_line() {
 
 #[test]
 fn duplicate_ids() {
-    let ps = problems(&format!("{BASE}\n[[nodes]]\nid = \"A\"\n\n[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 5.0\n"));
+    let ps = problems(&format!(
+        "{BASE}\n[[nodes]]\nid = \"A\"\n\n[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 5.0\n"
+    ));
     let p = find(&ps, "node A", "id");
     assert!(p.expected.contains("already used at"), "{p}");
     find(&ps, "reach R1", "id");
@@ -279,7 +423,10 @@ fn lengths_widths_slopes_manning() {
     ] {
         let ps = problems(&BASE.replace("length_m = 1000.0", bad));
         let p = find(&ps, "reach R1", field);
-        assert!(p.expected.contains("> 0") || p.expected.contains("finite number"), "{bad}: {p}");
+        assert!(
+            p.expected.contains("> 0") || p.expected.contains("finite number"),
+            "{bad}: {p}"
+        );
     }
     let ps = problems(&BASE.replace("width_m = 10.0", "width_m = -1.0"));
     assert_eq!(find(&ps, "[defaults]", "section.width_m").value, "-1");
@@ -326,7 +473,10 @@ to_m = 2000.0
 load_kg_per_day = { COD = 1.0 }
 "#;
     // the reach also has a bad Manning n: the position checks still run
-    let text = format!("{}{extra}", BASE.replace("length_m = 1000.0", "length_m = 1000.0\nmanning_n = 5.0"));
+    let text = format!(
+        "{}{extra}",
+        BASE.replace("length_m = 1000.0", "length_m = 1000.0\nmanning_n = 5.0")
+    );
     let ps = problems(&text);
     find(&ps, "reach R1", "manning_n");
     let p = find(&ps, "outfall P1", "at_m");
@@ -345,7 +495,12 @@ fn no_outlet_and_cut_off_parts() {
     let extra = "\n[[nodes]]\nid = \"C\"\n[[nodes]]\nid = \"D\"\n[[reaches]]\nid = \"R9\"\nfrom = \"C\"\nto = \"D\"\nlength_m = 10.0\n";
     let ps = problems(&format!("{BASE}{extra}"));
     let p = find(&ps, "node C", "");
-    assert!(p.expected.contains("cut off") && p.expected.contains("C, D") && p.expected.contains("no held level"), "{p}");
+    assert!(
+        p.expected.contains("cut off")
+            && p.expected.contains("C, D")
+            && p.expected.contains("no held level"),
+        "{p}"
+    );
     assert_eq!(ps.len(), 1, "{}", list(&ps));
 }
 
@@ -358,11 +513,17 @@ fn boundary_without_inflow_and_inflow_at_unknown_node() {
 
 #[test]
 fn unknown_pollutants_name_the_declared_ones() {
-    let ps = problems(&BASE.replace("flow_m3s = 1.0", "flow_m3s = 1.0\nconcentration = { COD = 1.0, BOD = 2.0 }"));
+    let ps = problems(&BASE.replace(
+        "flow_m3s = 1.0",
+        "flow_m3s = 1.0\nconcentration = { COD = 1.0, BOD = 2.0 }",
+    ));
     let p = find(&ps, "inflow #1 (node A)", "concentration");
     assert_eq!(p.value, "BOD");
     assert!(p.expected.contains("COD, TP"), "{p}");
-    let ps = problems(&BASE.replace("length_m = 1000.0", "length_m = 1000.0\ndecay_per_day = { NH3N = 0.1 }\nrelease_g_m2_day = { XX = 0.1 }"));
+    let ps = problems(&BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\ndecay_per_day = { NH3N = 0.1 }\nrelease_g_m2_day = { XX = 0.1 }",
+    ));
     assert_eq!(find(&ps, "reach R1", "decay_per_day").value, "NH3N");
     assert_eq!(find(&ps, "reach R1", "release_g_m2_day").value, "XX");
 }
@@ -377,16 +538,27 @@ fn time_series_problems_name_file_and_line() {
             .find(|p| p.line == Some(line) && p.file.ends_with("ts/q.csv"))
             .unwrap_or_else(|| panic!("no problem on line {line}:\n{}", list(&ps)))
     };
-    assert!(at(4).expected.contains("earlier than the one on line 3"), "{}", at(4));
+    assert!(
+        at(4).expected.contains("earlier than the one on line 3"),
+        "{}",
+        at(4)
+    );
     assert!(at(5).expected.contains("duplicate"), "{}", at(5));
-    assert_eq!((at(6).field.as_str(), at(6).value.as_str()), ("time", "noon"));
+    assert_eq!(
+        (at(6).field.as_str(), at(6).value.as_str()),
+        ("time", "noon")
+    );
     assert_eq!(at(7).field, "flow_m3s");
     assert!(at(8).expected.contains("≥ 0"), "negative flow: {}", at(8));
     // an unknown column, and a missing column
     let ps = problems_with(&toml, &[("ts/q.csv", "time,flow\n2025-01-01,1\n")]);
     assert_eq!(find(&ps, "inflow #1 (node A)", "column").value, "flow");
     let ps = problems_with(&toml, &[("ts/q.csv", "time,COD\n2025-01-01,1\n")]);
-    assert!(find(&ps, "inflow #1 (node A)", "flow_series").expected.contains("column `flow_m3s`"));
+    assert!(
+        find(&ps, "inflow #1 (node A)", "flow_series")
+            .expected
+            .contains("column `flow_m3s`")
+    );
     // a missing file
     let ps = problems(&toml);
     assert!(ps[0].expected.contains("does not exist"), "{}", list(&ps));
@@ -394,7 +566,10 @@ fn time_series_problems_name_file_and_line() {
 
 #[test]
 fn network_csv_unknown_column_and_bad_cell() {
-    let toml = BASE.replace("[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n", "[network]\nreaches_csv = \"r.csv\"\n");
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_csv = \"r.csv\"\n",
+    );
     let csv = "id,from,to,length_m,manning,section.shape,section.width_m\nR1,A,B,1000,0.03,rectangle,wide\n";
     let ps = problems_with(&toml, &[("r.csv", csv)]);
     let p = find(&ps, "reaches CSV", "column");
@@ -413,10 +588,17 @@ fn simulation_times() {
     find(&ps, "[simulation]", "end");
     let ps = problems(&BASE.replace("output_interval = \"1h\"", "output_interval = \"0s\""));
     find(&ps, "[simulation]", "output_interval");
-    let ps = problems(&BASE.replace("output_interval = \"1h\"", "output_interval = \"1h\"\nwarmup = \"1d\""));
+    let ps = problems(&BASE.replace(
+        "output_interval = \"1h\"",
+        "output_interval = \"1h\"\nwarmup = \"1d\"",
+    ));
     find(&ps, "[simulation]", "warmup");
     let ps = problems(&BASE.replace("output_interval = \"1h\"", "output_interval = \"1 hour\""));
-    assert!(find(&ps, "[simulation]", "output_interval").expected.contains("s, min, h or d"));
+    assert!(
+        find(&ps, "[simulation]", "output_interval")
+            .expected
+            .contains("s, min, h or d")
+    );
     let ps = problems(&BASE.replace("start = \"2025-01-01\"", "start = \"2025-02-30\""));
     find(&ps, "[simulation]", "start");
 }
@@ -424,11 +606,41 @@ fn simulation_times() {
 #[test]
 fn unknown_enum_values_list_the_valid_ones() {
     let cases = [
-        ("kind = \"outlet\"", "kind = \"sea\"", "node B", "kind", "junction, boundary, outlet, storage"),
-        ("width_m = 10.0 }", "width_m = 10.0, shape = \"round\" }", "", "", ""),
-        ("pollutants = [\"COD\", \"TP\"]", "pollutants = [\"COD\", \"TP\"]\nmode = \"fast\"", "[simulation]", "mode", "dynamic, steady"),
-        ("length_m = 1000.0", "length_m = 1000.0\nwater_body = \"sea\"", "reach R1", "water_body", "river, lake"),
-        ("length_m = 1000.0", "length_m = 1000.0\nlevel = \"county\"", "reach R1", "level", "district, town, village"),
+        (
+            "kind = \"outlet\"",
+            "kind = \"sea\"",
+            "node B",
+            "kind",
+            "junction, boundary, outlet, storage",
+        ),
+        (
+            "width_m = 10.0 }",
+            "width_m = 10.0, shape = \"round\" }",
+            "",
+            "",
+            "",
+        ),
+        (
+            "pollutants = [\"COD\", \"TP\"]",
+            "pollutants = [\"COD\", \"TP\"]\nmode = \"fast\"",
+            "[simulation]",
+            "mode",
+            "dynamic, steady",
+        ),
+        (
+            "length_m = 1000.0",
+            "length_m = 1000.0\nwater_body = \"sea\"",
+            "reach R1",
+            "water_body",
+            "river, lake",
+        ),
+        (
+            "length_m = 1000.0",
+            "length_m = 1000.0\nlevel = \"county\"",
+            "reach R1",
+            "level",
+            "district, town, village",
+        ),
     ];
     for (from, to, item, field, valid) in cases {
         if item.is_empty() {
@@ -439,28 +651,53 @@ fn unknown_enum_values_list_the_valid_ones() {
         assert!(p.expected.contains(valid), "{p}");
     }
     let ps = problems(&BASE.replace("shape = \"rectangle\"", "shape = \"round\""));
-    assert!(find(&ps, "[defaults]", "section.shape").expected.contains("rectangle, trapezoid, table"));
+    assert!(
+        find(&ps, "[defaults]", "section.shape")
+            .expected
+            .contains("rectangle, trapezoid, table")
+    );
     let zone = "\n[[zones]]\nid = \"Z\"\ntarget = \"VI\"\nmethod = \"median\"\nthreshold = 1.5\n";
     let ps = problems(&format!("{BASE}{zone}"));
-    assert!(find(&ps, "zone Z", "target").expected.contains("I, II, III, IV, V"));
-    assert!(find(&ps, "zone Z", "method").expected.contains("annual_mean, frequency"));
+    assert!(
+        find(&ps, "zone Z", "target")
+            .expected
+            .contains("I, II, III, IV, V")
+    );
+    assert!(
+        find(&ps, "zone Z", "method")
+            .expected
+            .contains("annual_mean, frequency")
+    );
     assert!(find(&ps, "zone Z", "threshold").expected.contains("(0, 1]"));
     let of = "\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"storm\"\nload_kg_per_day = { COD = 1.0 }\n";
     let ps = problems(&format!("{BASE}{of}"));
-    assert!(find(&ps, "outfall P", "kind").expected.contains("rain_dry_weather"));
+    assert!(
+        find(&ps, "outfall P", "kind")
+            .expected
+            .contains("rain_dry_weather")
+    );
 }
 
 #[test]
 fn negative_flow_and_concentration() {
-    let ps = problems(&BASE.replace("flow_m3s = 1.0", "flow_m3s = -1.0\nconcentration = { COD = -3.0 }"));
+    let ps = problems(&BASE.replace(
+        "flow_m3s = 1.0",
+        "flow_m3s = -1.0\nconcentration = { COD = -3.0 }",
+    ));
     assert_eq!(find(&ps, "inflow #1 (node A)", "flow_m3s").value, "-1");
-    assert_eq!(find(&ps, "inflow #1 (node A)", "concentration.COD").value, "-3");
+    assert_eq!(
+        find(&ps, "inflow #1 (node A)", "concentration.COD").value,
+        "-3"
+    );
 }
 
 #[test]
 fn references_to_unknown_reaches_sections_zones() {
     let extra = "\n[[sections]]\nid = \"S1\"\nreach = \"R7\"\nat_m = 1.0\n[[zones]]\nid = \"Z\"\ntarget = \"III\"\nsections = [\"S9\"]\n";
-    let ps = problems(&format!("{}{extra}", BASE.replace("length_m = 1000.0", "length_m = 1000.0\nzone = \"Z5\"")));
+    let ps = problems(&format!(
+        "{}{extra}",
+        BASE.replace("length_m = 1000.0", "length_m = 1000.0\nzone = \"Z5\"")
+    ));
     assert_eq!(find(&ps, "section S1", "reach").value, "R7");
     assert_eq!(find(&ps, "zone Z", "sections").value, "S9");
     assert_eq!(find(&ps, "reach R1", "zone").value, "Z5");
@@ -471,7 +708,10 @@ fn storage_needs_area() {
     let extra = "\n[[nodes]]\nid = \"P\"\nkind = \"storage\"\n[[reaches]]\nid = \"R2\"\nfrom = \"P\"\nto = \"B\"\nlength_m = 10.0\n";
     let ps = problems(&format!("{BASE}{extra}"));
     find(&ps, "node P", "area_m2");
-    let ps = problems(&format!("{BASE}{}", extra.replace("kind = \"storage\"", "kind = \"storage\"\narea_m2 = 0.0")));
+    let ps = problems(&format!(
+        "{BASE}{}",
+        extra.replace("kind = \"storage\"", "kind = \"storage\"\narea_m2 = 0.0")
+    ));
     find(&ps, "node P", "area_m2");
 }
 
@@ -479,9 +719,15 @@ fn storage_needs_area() {
 fn broken_item_is_not_reported_again_as_unknown() {
     // R1 cannot be read (a string length); the outfall naming R1 must not add "unknown reach"
     let extra = "\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"sewage\"\nload_kg_per_day = { COD = 1.0 }\n";
-    let ps = problems(&format!("{}{extra}", BASE.replace("length_m = 1000.0", "length_m = \"long\"")));
+    let ps = problems(&format!(
+        "{}{extra}",
+        BASE.replace("length_m = 1000.0", "length_m = \"long\"")
+    ));
     let p = find(&ps, "reach R1", "length_m");
-    assert!(p.expected.contains("invalid type") && p.expected.contains("expected a number"), "{p}");
+    assert!(
+        p.expected.contains("invalid type") && p.expected.contains("expected a number"),
+        "{p}"
+    );
     assert_eq!(ps.len(), 1, "{}", list(&ps));
 }
 

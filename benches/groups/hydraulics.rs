@@ -1,6 +1,7 @@
-//! Steady hydraulics on a synthetic 100,000-node network: one full looped solve (random tree + 300 loops,
-//! levels held at two outlets) and one tree solve (the same tree, one held outlet). Model and network are
-//! built outside the timing.
+//! Steady hydraulics on synthetic 100,000-node networks: one full looped solve (random tree + 300 loops,
+//! levels held at two outlets), one tree solve (the same tree, one held outlet), and one solve of the
+//! project's own generated scenario (`rivsim::generate`, 100,000 reaches and 300 loops, written to a temporary
+//! folder and loaded like any scenario). Model and network are built outside the timing.
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group};
@@ -163,8 +164,41 @@ fn hydraulics_100k(c: &mut Criterion) {
     });
 }
 
+fn hydraulics_generated(c: &mut Criterion) {
+    use rivsim::generate::{GenerateOptions, generate};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let scenario = generate(&GenerateOptions::new(100_000, 300, 7))
+        .write(dir.path())
+        .expect("write the generated scenario");
+    let model = rivsim::scenario::load(&scenario).expect("load the generated scenario");
+    let net = Network::build(&model);
+    let opts = HydraulicsOptions::default();
+    {
+        let mut w = vec![];
+        let f = rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+            .expect("solve");
+        eprintln!(
+            "generated 100k: {} nodes, {} cells, {} iterations, continuity {:e}, {} warnings",
+            net.n_nodes,
+            net.n_cells,
+            f.iterations,
+            f.continuity_relative,
+            w.len()
+        );
+    }
+    c.bench_function("hydraulics/generated_100k_reaches_300_loops", |b| {
+        b.iter(|| {
+            let mut w = vec![];
+            black_box(
+                rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+                    .unwrap(),
+            )
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = hydraulics_100k
+    targets = hydraulics_100k, hydraulics_generated
 }

@@ -547,7 +547,11 @@ pub fn read_network_csv<T: DeserializeOwned>(
     probs: &mut Problems,
 ) {
     let what = format!("a {kind} CSV file");
-    let item = if kind == "reach" { "reaches CSV".to_string() } else { format!("{kind}s CSV") };
+    let item = if kind == "reach" {
+        "reaches CSV".to_string()
+    } else {
+        format!("{kind}s CSV")
+    };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
         return;
     };
@@ -661,7 +665,14 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(path, line, label(kind, id, ord), e.field, value, friendly(&e.message));
+                probs.push(
+                    path,
+                    line,
+                    label(kind, id, ord),
+                    e.field,
+                    value,
+                    friendly(&e.message),
+                );
                 if let Some(id) = id {
                     broken.push((kind, id.to_string()));
                 }

@@ -8,7 +8,8 @@
 
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate, temp_factor,
+    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
+    temp_factor,
 };
 use super::steady;
 use super::{MassBalance, RunResults, TransportError, TransportOptions};
@@ -99,15 +100,7 @@ impl<'a> Simulation<'a> {
             .map(|f| PeriodFlows::new(model, f))
             .collect();
         let mut co = Coeffs::default();
-        co.fill(
-            model,
-            net,
-            &lay,
-            &hyd.periods[0],
-            &flows[0],
-            0,
-            opts.safety,
-        )?;
+        co.fill(model, net, &lay, &hyd.periods[0], &flows[0], 0, opts.safety)?;
 
         let end = model.sim.end_s.max(0.0);
         let iv = model.sim.output_interval_s;
@@ -463,7 +456,12 @@ impl<'a> Simulation<'a> {
         for p in 0..model.pollutants.len() {
             let theta = temp_factor(model, p, t_mid);
             for (r, f) in self.decay.iter_mut().enumerate() {
-                let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
+                let k = model.reaches[r]
+                    .decay_per_day
+                    .get(p)
+                    .copied()
+                    .unwrap_or(0.0)
+                    / DAY_S;
                 // clamped so that dividing by it (node pass) stays finite
                 *f = (-0.5 * k * theta * dt).exp().max(1e-150);
             }

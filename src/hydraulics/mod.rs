@@ -56,7 +56,8 @@ pub struct FlowField {
     pub iterations: usize,
 }
 
-/// Steady fields for every flow period of a run.
+/// Steady fields for every flow period of a run. Periods whose inputs (every flow and level series' mean)
+/// equal an earlier period's share its solution (solved once, copied with the new times).
 #[derive(Debug, Clone)]
 pub struct Hydraulics {
     /// One field per flow period, in time order; `periods[0].t_start_s == 0`.
@@ -140,12 +141,23 @@ pub fn solve(
     opts: &HydraulicsOptions,
 ) -> Result<Hydraulics, HydraulicsError> {
     let starts = model.flow_period_starts();
-    let mut periods = Vec::with_capacity(starts.len());
+    let mut periods: Vec<FlowField> = Vec::with_capacity(starts.len());
+    let mut keys: Vec<Vec<u64>> = Vec::with_capacity(starts.len());
     let mut warnings = Vec::new();
     for (k, &t0) in starts.iter().enumerate() {
         let t1 = starts.get(k + 1).copied().unwrap_or(model.sim.end_s);
-        let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
-        periods.push(field);
+        // a period whose inputs equal an earlier one's (bit for bit) reuses its field
+        let key = period::input_key(model, t0, t1);
+        if let Some(j) = keys.iter().position(|x| *x == key) {
+            let mut field = periods[j].clone();
+            field.t_start_s = t0;
+            field.t_end_s = t1;
+            periods.push(field);
+        } else {
+            let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
+            periods.push(field);
+        }
+        keys.push(key);
     }
     Ok(Hydraulics { periods, warnings })
 }

@@ -4,6 +4,11 @@
 //! is a [`Hydraulics`]: one [`FlowField`] per flow period (DESIGN.md §2 "Hydraulics"). Transport reads the
 //! fields and never changes them.
 //!
+//! Solvers: [`tree`] (flows by continuity, depths by a backwater march upstream from the held level) runs
+//! when the network is a forest with exactly one outlet or held level per connected part; otherwise
+//! [`looped`] (node levels by Newton iterations on node continuity, a sparse SPD solve per iteration with the
+//! minimum-degree LDLᵀ of [`sparse`]). `HydraulicsOptions::force_looped` forces the looped solver.
+//!
 //! Sign conventions: a face flow is positive from the reach's `from` node towards its `to` node. Within a reach
 //! `face_flow[i+1] = face_flow[i] + cell_lateral[i]` holds exactly by construction, where `cell_lateral` is the
 //! water added to the cell by outfalls minus what withdrawals along the reach take. At node `n`,

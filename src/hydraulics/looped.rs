@@ -439,7 +439,9 @@ pub fn solve(
             .map(|&n| format!("{} ({:.3e} m)", model.nodes[n].id, level_step[n]))
             .collect();
         warnings.push(format!(
-            "hydraulics, period starting at {t0_s} s: flows converged but the water level still moved in              the last of {iterations} iterations at {} node(s): {} — shallow water on a bed above the              downstream level; depths there are approximate",
+            "hydraulics, period starting at {t0_s} s: flows converged but the water level still moved in \
+             the last of {iterations} iterations at {} node(s): {} — shallow water on a bed above the \
+             downstream level; depths there are approximate",
             moving.len(),
             names.join(", ")
         ));

@@ -1,6 +1,7 @@
-//! Steady hydraulics on a synthetic 100,000-node network: one full looped solve (random tree + 300 loops,
-//! levels held at two outlets) and one tree solve (the same tree, one held outlet). Model and network are
-//! built outside the timing.
+//! Steady hydraulics on synthetic 100,000-node networks: one full looped solve (random tree + 300 loops,
+//! levels held at two outlets), one tree solve (the same tree, one held outlet), and one solve of the
+//! project's own generated scenario (`rivsim::generate`, 100,000 reaches and 300 loops, written to a temporary
+//! folder and loaded like any scenario). Model and network are built outside the timing.
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group};
@@ -44,7 +45,7 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
                 NodeKind::Junction
             },
             xy: None,
-            level_m: outlet.then(|| Series::Const(2.0 + 0.05 * i as f64)),
+            level_m: outlet.then_some(Series::Const(2.0 + 0.05 * i as f64)),
             bed_m: None,
             concentration: vec![],
             area_m2: None,
@@ -52,30 +53,29 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
     }
     let mut bed = vec![-1.0; n_nodes];
     let mut reaches = Vec::with_capacity(n_nodes + n_loops);
-    let mut reach =
-        |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
-            id,
-            from,
-            to,
-            length_m: len,
-            section: Section::Trapezoid {
-                bottom_width_m: w,
-                side_slope: 1.5,
-            },
-            bed_up_m: bu,
-            bed_down_m: bd,
-            manning_n: 0.03,
-            dispersion_m2s: 0.0,
-            decay_per_day: vec![],
-            release_g_m2_day: vec![],
-            cell_length_m: 200.0,
-            water_body: WaterBody::River,
-            zone: None,
-            jurisdiction: None,
-            level: None,
-            river: None,
-            geometry: vec![],
-        };
+    let reach = |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
+        id,
+        from,
+        to,
+        length_m: len,
+        section: Section::Trapezoid {
+            bottom_width_m: w,
+            side_slope: 1.5,
+        },
+        bed_up_m: bu,
+        bed_down_m: bd,
+        manning_n: 0.03,
+        dispersion_m2s: 0.0,
+        decay_per_day: vec![],
+        release_g_m2_day: vec![],
+        cell_length_m: 200.0,
+        water_body: WaterBody::River,
+        zone: None,
+        jurisdiction: None,
+        level: None,
+        river: None,
+        geometry: vec![],
+    };
     for i in 1..n_nodes {
         let lo = i.saturating_sub(1000);
         let p = if i == 1 { 0 } else { lo + rng.below(i - lo) };
@@ -164,8 +164,41 @@ fn hydraulics_100k(c: &mut Criterion) {
     });
 }
 
+fn hydraulics_generated(c: &mut Criterion) {
+    use rivsim::generate::{GenerateOptions, generate};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let scenario = generate(&GenerateOptions::new(100_000, 300, 7))
+        .write(dir.path())
+        .expect("write the generated scenario");
+    let model = rivsim::scenario::load(&scenario).expect("load the generated scenario");
+    let net = Network::build(&model);
+    let opts = HydraulicsOptions::default();
+    {
+        let mut w = vec![];
+        let f = rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+            .expect("solve");
+        eprintln!(
+            "generated 100k: {} nodes, {} cells, {} iterations, continuity {:e}, {} warnings",
+            net.n_nodes,
+            net.n_cells,
+            f.iterations,
+            f.continuity_relative,
+            w.len()
+        );
+    }
+    c.bench_function("hydraulics/generated_100k_reaches_300_loops", |b| {
+        b.iter(|| {
+            let mut w = vec![];
+            black_box(
+                rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+                    .unwrap(),
+            )
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = hydraulics_100k
+    targets = hydraulics_100k, hydraulics_generated
 }

@@ -159,6 +159,7 @@ impl Ldl {
 
     /// Numeric factorisation for values `ax` (aligned with `ai`). Allocates nothing. `Err(k)` if the pivot of
     /// column k is not positive (the matrix is not positive definite).
+    #[allow(clippy::needless_range_loop)] // index arithmetic on several arrays at once
     pub fn factor(&mut self, ax: &[f64]) -> Result<(), usize> {
         let n = self.n;
         for k in 0..n {
@@ -210,6 +211,7 @@ impl Ldl {
     }
 
     /// Solve A·x = b in place (`x` holds b on entry). Call after a successful [`Ldl::factor`].
+    #[allow(clippy::needless_range_loop)]
     pub fn solve_in_place(&self, x: &mut [f64]) {
         let n = self.n;
         for j in 0..n {

@@ -4,4 +4,4 @@ use criterion::criterion_main;
 
 mod groups;
 
-criterion_main!(groups::hydraulics::benches);
+criterion_main!(groups::hydraulics::benches, groups::transport::benches);

@@ -1,1 +1,2 @@
 pub mod hydraulics;
+pub mod transport;

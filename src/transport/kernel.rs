@@ -48,6 +48,8 @@ pub(crate) struct StepData<'a> {
     pub bflux: &'a [f64],
     /// Half-step decay factor exp(−k·Δt/2) per reach.
     pub decay: &'a [f64],
+    /// 1 − h per reach.
+    pub decay_loss: &'a [f64],
     /// Extended index of cell 0 of each reach.
     pub base: &'a [usize],
     /// First face of each reach.
@@ -80,17 +82,21 @@ pub(crate) fn step_chunk(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) 
         let jhi = hi.min(b + n).saturating_sub(b);
         if jlo < jhi {
             let mass = segment(s, r, jlo, jhi, &mut out[b + jlo - lo..b + jhi - lo]);
-            decayed += (1.0 - s.decay[r]) * mass;
+            decayed += s.decay_loss[r] * mass;
         }
         rank += 1;
     }
     decayed
 }
 
+/// Cells per block: the face fluxes of a block are computed into a stack buffer by one branch-free loop
+/// (which the compiler vectorises), then the cells are updated by a second one.
+const BLOCK: usize = 512;
+
 /// Cells `jlo..jhi` of reach `r`; `out[j − jlo]` receives cell j. Returns Σ V·(C + C**), g: the masses
 /// that the two half-step decays act on (Strang splitting: C** = h·C + Δt/V·h·(F_l − F_r), C_new = h·C**,
 /// h = exp(−kΔt/2); the fluxes are linear in C, so the interior fluxes of h·C are h times those of C, and the
-/// node pass hands in boundary fluxes already divided by h).
+/// node pass hands in boundary fluxes already divided by h). Σ V·C** is summed as Σ V·C_new / h.
 #[inline]
 fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f64 {
     let n = s.n_cells[r];
@@ -104,40 +110,93 @@ fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f
     let dd = &s.d[f0..f0 + n + 1];
     let iv = &s.inv_vol[b..b + n];
     let v = &s.vol[b..b + n];
+    let mut buf = [0.0f64; BLOCK + 1];
+    let mut mass = 0.0;
+    let mut a = jlo;
+    while a < jhi {
+        let e = (a + BLOCK).min(jhi);
+        let len = e - a;
+        // faces a ..= e into buf[0 ..= len]; interior faces are 1 ..= n − 1
+        let (fa, fb) = (a.max(1), e.min(n - 1));
+        if fa <= fb {
+            interior_fluxes(cl, q, dd, iv, dt, fa, fb, &mut buf[fa - a..fb - a + 1]);
+        }
+        if a == 0 {
+            buf[0] = s.bflux[2 * r];
+        }
+        if e == n {
+            buf[len] = s.bflux[2 * r + 1];
+        }
+        let c0 = &cl[a + 1..a + 1 + len];
+        let ivs = &iv[a..a + len];
+        let o = &mut out[a - jlo..a - jlo + len];
+        let fl = &buf[..len];
+        let fr = &buf[1..len + 1];
+        for i in 0..len {
+            // h·(h·x), not (h·h)·x: the rounding of a precomputed h² would bias every cell the same way
+            // every step, a drift the ledger would see
+            o[i] = h * (h * (c0[i] + dt * ivs[i] * (fl[i] - fr[i])));
+        }
+        let vs = &v[a..a + len];
+        mass += dot(vs, c0) + dot(vs, o) / h;
+        a = e;
+    }
+    mass
+}
 
-    // flux through interior face j (1 ≤ j ≤ n − 1), between cell j − 1 and cell j
-    let flux = |j: usize| -> f64 {
-        let qq = q[j];
-        let left = cl[j];
-        let right = cl[j + 1];
+/// Fluxes through the interior faces `fa ..= fb` of a reach into `out` (g/s).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn interior_fluxes(
+    cl: &[f64],
+    q: &[f64],
+    dd: &[f64],
+    iv: &[f64],
+    dt: f64,
+    fa: usize,
+    fb: usize,
+    out: &mut [f64],
+) {
+    let len = fb - fa + 1;
+    // face j lies between cell j − 1 (cl[j]) and cell j (cl[j + 1])
+    let cm2 = &cl[fa - 1..fa - 1 + len];
+    let cm1 = &cl[fa..fa + len];
+    let cc = &cl[fa + 1..fa + 1 + len];
+    let cp1 = &cl[fa + 2..fa + 2 + len];
+    let qs = &q[fa..fa + len];
+    let ds = &dd[fa..fa + len];
+    let ivm = &iv[fa - 1..fa - 1 + len];
+    let ivc = &iv[fa..fa + len];
+    let out = &mut out[..len];
+    for i in 0..len {
+        let qq = qs[i];
+        let left = cm1[i];
+        let right = cc[i];
         let pos = qq >= 0.0;
         let u = if pos { left } else { right };
         let dn = if pos { right } else { left };
-        let uu = if pos { cl[j - 1] } else { cl[j + 2] };
-        let ivu = if pos { iv[j - 1] } else { iv[j] };
+        let uu = if pos { cm2[i] } else { cp1[i] };
+        let ivu = if pos { ivm[i] } else { ivc[i] };
         let nu = qq.abs() * dt * ivu;
-        qq * face_value(uu, u, dn, nu) + dd[j] * (left - right)
-    };
+        out[i] = qq * face_value(uu, u, dn, nu) + ds[i] * (left - right);
+    }
+}
 
-    let mut fl = if jlo == 0 { s.bflux[2 * r] } else { flux(jlo) };
-    let mut mass = 0.0;
-    let last = jhi.min(n - 1);
-    let out = &mut out[..jhi - jlo];
-    for j in jlo..last {
-        let fr = flux(j + 1);
-        let c0 = cl[j + 1];
-        let cs = h * (c0 + dt * iv[j] * (fl - fr));
-        mass += v[j] * (c0 + cs);
-        out[j - jlo] = h * cs;
-        fl = fr;
+/// Σ a·b with four independent partial sums (fixed order, so the result does not depend on threads).
+#[inline(always)]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let ca = a.chunks_exact(4);
+    let cb = b.chunks_exact(4);
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
     }
-    if jhi == n {
-        let j = n - 1;
-        let fr = s.bflux[2 * r + 1];
-        let c0 = cl[j + 1];
-        let cs = h * (c0 + dt * iv[j] * (fl - fr));
-        mass += v[j] * (c0 + cs);
-        out[j - jlo] = h * cs;
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
     }
-    mass
+    s
 }

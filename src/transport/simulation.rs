@@ -41,7 +41,9 @@ pub struct Simulation<'a> {
     /// Mixed concentration per pollutant per node (the state of storage nodes), mg/L.
     node_c: Vec<Vec<f64>>,
     bflux: Vec<f64>,
+    /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
     decay: Vec<f64>,
+    decay_loss: Vec<f64>,
     partial: Vec<f64>,
     t_s: f64,
     output_times: Vec<f64>,
@@ -138,6 +140,7 @@ impl<'a> Simulation<'a> {
             node_c: vec![vec![0.0; net.n_nodes]; np],
             bflux: vec![0.0; 2 * net.n_reaches],
             decay: vec![1.0; net.n_reaches],
+            decay_loss: vec![0.0; net.n_reaches],
             partial: vec![0.0; n_chunks],
             lay,
             flows,
@@ -462,10 +465,20 @@ impl<'a> Simulation<'a> {
         let flows = &self.flows[self.period];
         for p in 0..model.pollutants.len() {
             let theta = temp_factor(model, p, t_mid);
-            for (r, f) in self.decay.iter_mut().enumerate() {
+            for (r, (f, loss)) in self
+                .decay
+                .iter_mut()
+                .zip(self.decay_loss.iter_mut())
+                .enumerate()
+            {
                 let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
+                let x = 0.5 * k * theta * dt;
                 // clamped so that dividing by it (node pass) stays finite
-                *f = (-0.5 * k * theta * dt).exp().max(1e-150);
+                *f = (-x).exp().max(1e-150);
+                // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
+                // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
+                // repeated every step)
+                *loss = 1.0 - *f;
             }
             let led = &mut self.ledger_g[p];
             node_pass(
@@ -492,6 +505,7 @@ impl<'a> Simulation<'a> {
                 inv_vol: &self.co.inv_vol,
                 bflux: &self.bflux,
                 decay: &self.decay,
+                decay_loss: &self.decay_loss,
                 base: &self.lay.base,
                 first_face: &net.first_face,
                 n_cells: &net.reach_n_cells,
@@ -522,7 +536,7 @@ impl<'a> Simulation<'a> {
                 let h = self.decay[s.reach];
                 cn[s.ext] += h * m * co.inv_vol[s.ext];
                 led[IN] += m;
-                led[DECAY] += (1.0 - h) * m;
+                led[DECAY] += self.decay_loss[s.reach] * m;
             }
             for (i, &(ext, _)) in self.lay.cell_withdrawals.iter().enumerate() {
                 let want = co.cell_withdraw_q[i] * self.conc[p][ext] * dt;

@@ -10,6 +10,7 @@ use transport_util::*;
 
 /// One reach of `n` cells of `dx` m, u = 0.1 m/s, clean inflow, fixed step for Courant `nu`; the initial
 /// profile `f(x)`; run `t_end` seconds; returns (x, c) of every cell.
+#[allow(clippy::too_many_arguments)]
 fn advect(
     n: usize,
     dx: f64,
@@ -33,7 +34,10 @@ fn advect(
     let net = Network::build(&m);
     let hy = hyd(vec![field(&m, &net, &[q], &[h], 0.0, t_end, 0.0)]);
     let mut sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
-    assert!(sim.stable_dt_s() >= nu * dx / u, "the fixed step must not need sub-steps");
+    assert!(
+        sim.stable_dt_s() >= nu * dx / u,
+        "the fixed step must not need sub-steps"
+    );
     for g in 0..net.n_cells {
         sim.set_initial_cell_conc(0, g, f(net.cell_x_m[g]));
     }

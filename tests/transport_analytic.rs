@@ -391,7 +391,15 @@ fn junction_mixing() {
     m.inflows.push(inflow(0, 2.0, &[10.0, 1.0]));
     m.inflows.push(inflow(1, 3.0, &[20.0, 0.0]));
     let net = Network::build(&m);
-    let f = field(&m, &net, &[2.0, 3.0, 5.0], &[1.0, 1.0, 1.0], 0.0, 2.0 * DAY, 0.0);
+    let f = field(
+        &m,
+        &net,
+        &[2.0, 3.0, 5.0],
+        &[1.0, 1.0, 1.0],
+        0.0,
+        2.0 * DAY,
+        0.0,
+    );
     let hy = hyd(vec![f]);
     let st = steady_state(&m, &net, &hy.periods[0], 0, 0.0, &opts()).unwrap();
     let res = run(&m, &net, &hy, &opts()).unwrap();

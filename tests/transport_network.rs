@@ -6,7 +6,9 @@ mod transport_util;
 use rivsim::hydraulics::Hydraulics;
 use rivsim::model::*;
 use rivsim::network::Network;
-use rivsim::transport::{RunResults, Simulation, TransportError, TransportOptions, run, steady_state};
+use rivsim::transport::{
+    RunResults, Simulation, TransportError, TransportOptions, run, steady_state,
+};
 use transport_util::*;
 
 const DAY: f64 = 86_400.0;
@@ -217,7 +219,12 @@ fn uniform_concentration_stays_uniform_through_the_loop() {
     for c in res.final_cell_conc.iter().flatten() {
         worst = worst.max((c / 7.0 - 1.0).abs());
     }
-    for c in res.section_conc.iter().chain(res.reach_conc.iter()).flatten() {
+    for c in res
+        .section_conc
+        .iter()
+        .chain(res.reach_conc.iter())
+        .flatten()
+    {
         worst = worst.max((c / 7.0 - 1.0).abs());
     }
     eprintln!("uniform stays uniform: worst {worst:.2e}");
@@ -340,7 +347,11 @@ fn fixed_step_is_substepped_with_a_warning() {
     m.sim.time_step_s = Some(3_600.0);
     m.sim.output_interval_s = 7_000.0;
     let res = run(&m, &net, &hy, &opts()).unwrap();
-    assert!(res.warnings.iter().any(|w| w.contains("sub-steps")), "{:?}", res.warnings);
+    assert!(
+        res.warnings.iter().any(|w| w.contains("sub-steps")),
+        "{:?}",
+        res.warnings
+    );
     assert_eq!(res.output_times_s[1], 7_000.0);
     assert_eq!(*res.output_times_s.last().unwrap(), 4.0 * DAY);
     assert_ledger(&res, 1e-12);

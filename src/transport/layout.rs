@@ -84,7 +84,7 @@ impl Layout {
         for (k, first) in chunk_first_rank.iter_mut().enumerate() {
             let lo = k * chunk;
             // the block of rank s spans [base − 1, base + n + 1)
-            while s < n_r && base[order[s]] + net.reach_n_cells[order[s]] + 1 <= lo {
+            while s < n_r && base[order[s]] + net.reach_n_cells[order[s]] < lo {
                 s += 1;
             }
             *first = s;
@@ -184,7 +184,13 @@ impl Layout {
             for (p, nd) in node_decay_per_day.iter_mut().enumerate() {
                 let sum: f64 = e
                     .iter()
-                    .map(|&(r, _)| model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0))
+                    .map(|&(r, _)| {
+                        model.reaches[r]
+                            .decay_per_day
+                            .get(p)
+                            .copied()
+                            .unwrap_or(0.0)
+                    })
                     .sum();
                 nd[n] = sum / e.len() as f64;
             }
@@ -506,7 +512,10 @@ fn check_field(net: &Network, f: &FlowField, k: usize) -> Result<(), TransportEr
     if let Some(i) = f.face_flow_m3s.iter().position(|q| !q.is_finite()) {
         return Err(TransportError::BadFlowField {
             period: k,
-            what: format!("face {i} has flow {}; a finite flow is needed", f.face_flow_m3s[i]),
+            what: format!(
+                "face {i} has flow {}; a finite flow is needed",
+                f.face_flow_m3s[i]
+            ),
         });
     }
     Ok(())
@@ -535,11 +544,22 @@ pub(crate) fn source_rate(
             Discharge::Flow { .. } => 0.0,
         },
         SourceKind::Line(i, share) => {
-            model.line_loads[i].kg_per_day.get(p).map_or(0.0, |c| c.at(t_s)) * share * 1000.0
+            model.line_loads[i]
+                .kg_per_day
+                .get(p)
+                .map_or(0.0, |c| c.at(t_s))
+                * share
+                * 1000.0
                 / DAY_S
         }
         SourceKind::Release(r, bed_m2) => {
-            model.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) * bed_m2 / DAY_S
+            model.reaches[r]
+                .release_g_m2_day
+                .get(p)
+                .copied()
+                .unwrap_or(0.0)
+                * bed_m2
+                / DAY_S
         }
     }
 }
@@ -563,11 +583,17 @@ pub(crate) fn temp_factor(model: &Model, p: usize, t_s: f64) -> f64 {
 /// Concentration of water entering at outlet node `n` for pollutant `p`.
 #[inline]
 pub(crate) fn outlet_conc(model: &Model, n: usize, p: usize, t_s: f64) -> f64 {
-    model.nodes[n].concentration.get(p).map_or(0.0, |c| c.at(t_s))
+    model.nodes[n]
+        .concentration
+        .get(p)
+        .map_or(0.0, |c| c.at(t_s))
 }
 
 /// Inflow concentration of inflow `i`.
 #[inline]
 pub(crate) fn inflow_conc(model: &Model, i: usize, p: usize, t_s: f64) -> f64 {
-    model.inflows[i].concentration.get(p).map_or(0.0, |c| c.at(t_s))
+    model.inflows[i]
+        .concentration
+        .get(p)
+        .map_or(0.0, |c| c.at(t_s))
 }

@@ -53,6 +53,9 @@
 //! steady point-load solution with dispersion); van Genuchten, M.Th. & Alves, W.J. (1982) USDA Tech. Bull.
 //! 1661 (analytical solutions of the advection–dispersion equation with decay).
 
+// Index loops over struct-of-arrays columns read better than zipped iterators here.
+#![allow(clippy::needless_range_loop)]
+
 mod kernel;
 mod layout;
 mod simulation;

@@ -8,7 +8,8 @@
 
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate, temp_factor,
+    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
+    temp_factor,
 };
 use super::steady;
 use super::{MassBalance, RunResults, TransportError, TransportOptions};
@@ -101,15 +102,7 @@ impl<'a> Simulation<'a> {
             .map(|f| PeriodFlows::new(model, f))
             .collect();
         let mut co = Coeffs::default();
-        co.fill(
-            model,
-            net,
-            &lay,
-            &hyd.periods[0],
-            &flows[0],
-            0,
-            opts.safety,
-        )?;
+        co.fill(model, net, &lay, &hyd.periods[0], &flows[0], 0, opts.safety)?;
 
         let end = model.sim.end_s.max(0.0);
         let iv = model.sim.output_interval_s;
@@ -259,10 +252,11 @@ impl<'a> Simulation<'a> {
             self.switch_period(k)?;
         }
         let mut target = self.output_times[self.next_out];
-        if let Some(next) = self.hyd.periods.get(self.period + 1) {
-            if next.t_start_s > self.t_s && next.t_start_s < target {
-                target = next.t_start_s;
-            }
+        if let Some(next) = self.hyd.periods.get(self.period + 1)
+            && next.t_start_s > self.t_s
+            && next.t_start_s < target
+        {
+            target = next.t_start_s;
         }
         let remaining = target - self.t_s;
         let stable = self.co.dt_stable_s;
@@ -471,7 +465,12 @@ impl<'a> Simulation<'a> {
                 .zip(self.decay_loss.iter_mut())
                 .enumerate()
             {
-                let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
+                let k = model.reaches[r]
+                    .decay_per_day
+                    .get(p)
+                    .copied()
+                    .unwrap_or(0.0)
+                    / DAY_S;
                 let x = 0.5 * k * theta * dt;
                 // clamped so that dividing by it (node pass) stays finite
                 *f = (-x).exp().max(1e-150);

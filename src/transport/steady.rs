@@ -18,7 +18,8 @@
 //! Thomas elimination needs no pivoting and the solution is non-negative for non-negative sources.
 
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate, temp_factor,
+    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
+    temp_factor,
 };
 use super::{TransportError, TransportOptions};
 use crate::hydraulics::FlowField;
@@ -168,7 +169,12 @@ pub(crate) fn solve_layout(
         for &item in &order {
             if item < nr {
                 let r = item;
-                let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S
+                let k = model.reaches[r]
+                    .decay_per_day
+                    .get(p)
+                    .copied()
+                    .unwrap_or(0.0)
+                    / DAY_S
                     * theta;
                 let ch = solve_reach(
                     net,
@@ -315,7 +321,10 @@ fn solve_reach(
     let mut prev_dp = 0.0;
     for j in 0..n {
         let (lo, di, up, rhs) = row(j);
-        let (lo, up) = (if j == 0 { 0.0 } else { lo }, if j == n - 1 { 0.0 } else { up });
+        let (lo, up) = (
+            if j == 0 { 0.0 } else { lo },
+            if j == n - 1 { 0.0 } else { up },
+        );
         let piv = di - lo * prev_cp;
         if piv > 0.0 {
             cp[j] = up / piv;
@@ -367,7 +376,13 @@ pub(crate) fn rates_g_s(
         outr += co.cell_withdraw_q[i] * c[ext];
     }
     for r in 0..net.n_reaches {
-        let k = model.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S * theta;
+        let k = model.reaches[r]
+            .decay_per_day
+            .get(p)
+            .copied()
+            .unwrap_or(0.0)
+            / DAY_S
+            * theta;
         let b = lay.base[r];
         for j in 0..net.n_cells_of(r) {
             dec += k * co.vol[b + j] * c[b + j];

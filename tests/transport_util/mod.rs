@@ -21,6 +21,7 @@ pub struct R {
     pub k_per_day: f64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn r(
     id: &'static str,
     from: usize,
@@ -56,7 +57,13 @@ pub fn node(id: &str, kind: NodeKind) -> Node {
 }
 
 /// A model with one pollutant per name; every reach rectangular; decay the same for every pollutant.
-pub fn model(pollutants: &[&str], nodes: Vec<Node>, reaches: &[R], end_s: f64, interval_s: f64) -> Model {
+pub fn model(
+    pollutants: &[&str],
+    nodes: Vec<Node>,
+    reaches: &[R],
+    end_s: f64,
+    interval_s: f64,
+) -> Model {
     let np = pollutants.len();
     Model {
         title: "test".into(),

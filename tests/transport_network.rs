@@ -18,7 +18,8 @@ const DAY: f64 = 86_400.0;
 /// −0.5 m³/s); all water leaves at O and O2. Period 2 (day 2–4): inflow 1 m³/s; the tide pushes 1 m³/s *in*
 /// at O (carrying the outlet's concentration), the cross link turns round (+1.3 m³/s), depths change (so the
 /// cell volumes change and the ledger books the volume term). Sources: an outfall with water on R3, a mass
-/// load on R2, a line load on R4, bed release on R1, a withdrawal on R6, a temperature series with θ ≠ 1.
+/// load on R2, a line load on R4, bed release on R1, withdrawals at J3 and on R6, a temperature series with
+/// θ ≠ 1.
 fn looped() -> (Model, Network, Hydraulics) {
     let mut pond = node("J2", NodeKind::Storage);
     pond.area_m2 = Some(20_000.0);
@@ -93,6 +94,10 @@ fn looped() -> (Model, Network, Hydraulics) {
     });
     m.reaches[0].release_g_m2_day = vec![0.5, 0.05];
     m.withdrawals.push(Withdrawal {
+        place: Place::Node(3),
+        flow_m3s: Series::Const(0.1),
+    });
+    m.withdrawals.push(Withdrawal {
         place: Place::Reach {
             reach: 5,
             at_m: 1_500.0,
@@ -113,7 +118,7 @@ fn looped() -> (Model, Network, Hydraulics) {
     let p1 = field(
         &m,
         &net,
-        &[3.0, 1.0, 2.0, -0.5, 1.5, 1.6],
+        &[3.0, 1.0, 2.0, -0.5, 1.5, 1.5],
         &[1.0, 1.2, 1.0, 0.8, 1.5, 1.3],
         0.0,
         2.0 * DAY,
@@ -124,7 +129,7 @@ fn looped() -> (Model, Network, Hydraulics) {
     let p2 = field(
         &m1,
         &net,
-        &[1.0, 0.3, 0.7, 1.3, -1.0, 2.1],
+        &[1.0, 0.3, 0.7, 1.3, -1.0, 2.0],
         &[0.8, 1.0, 0.9, 0.9, 1.7, 1.4],
         2.0 * DAY,
         4.0 * DAY,

@@ -500,7 +500,6 @@ impl<'a> Simulation<'a> {
                 c: &self.conc[p],
                 q: &self.co.q_face,
                 d: &self.co.d_face,
-                vol: &self.co.vol,
                 inv_vol: &self.co.inv_vol,
                 bflux: &self.bflux,
                 decay: &self.decay,

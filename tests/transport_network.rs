@@ -392,3 +392,38 @@ fn non_finite_is_an_error_with_place_and_time() {
         other => panic!("expected NonFinite, got {:?}", other.map(|r| r.steps)),
     }
 }
+
+/// A flow field with a continuity defect — water reaches junction J but nothing leaves it — still closes the
+/// ledger (the mass reaching J is booked as leaving there) and the warnings name the node.
+#[test]
+fn continuity_defect_is_booked_and_warned() {
+    let mut m = model(
+        &["X"],
+        vec![
+            node("A", NodeKind::Boundary),
+            node("J", NodeKind::Junction),
+            node("O", NodeKind::Outlet),
+        ],
+        &[
+            r("RA", 0, 1, 1_000.0, 10.0, 100.0, 1.0, 0.1),
+            r("RJ", 1, 2, 1_000.0, 10.0, 100.0, 1.0, 0.1),
+        ],
+        DAY,
+        3_600.0,
+    );
+    m.inflows.push(inflow(0, 1.0, &[10.0]));
+    let net = Network::build(&m);
+    let mut f = field(&m, &net, &[1.0, 1.0], &[1.0, 1.0], 0.0, DAY, 0.0);
+    for q in &mut f.face_flow_m3s[net.faces_of(1)] {
+        *q = 0.0;
+    }
+    f.node_exchange_m3s[2] = 0.0;
+    let res = run(&m, &net, &hyd(vec![f]), &opts()).unwrap();
+    assert!(
+        res.warnings.iter().any(|w| w.contains("node J") && w.contains("continuity")),
+        "{:?}",
+        res.warnings
+    );
+    assert!(res.mass_balance[0].out_kg > 0.0);
+    assert_ledger(&res, 1e-12);
+}

@@ -122,7 +122,8 @@ pub struct RunResults {
     pub output_period: Vec<usize>,
     /// Mass ledger per pollutant.
     pub mass_balance: Vec<MassBalance>,
-    /// Notes for the summary (time step cut, sub-steps, …).
+    /// Notes for the summary from transport (sub-steps, continuity defects met, …); the hydraulics'
+    /// own notes stay in `Hydraulics::warnings`.
     pub warnings: Vec<String>,
     /// Number of transport time steps taken (sub-steps included; 0 in steady mode).
     pub steps: usize,

@@ -408,6 +408,13 @@ fn junction_mixing() {
     );
     m.inflows.push(inflow(0, 2.0, &[10.0, 1.0]));
     m.inflows.push(inflow(1, 3.0, &[20.0, 0.0]));
+    for (id, reach, at_m) in [("S1", 2, 1_234.0), ("S2", 0, 10.0), ("S3", 1, 2_990.0)] {
+        m.sections.push(SectionPoint {
+            id: id.into(),
+            reach,
+            at_m,
+        });
+    }
     let net = Network::build(&m);
     let f = field(
         &m,
@@ -431,6 +438,34 @@ fn junction_mixing() {
     eprintln!("junction mixing: worst rel error {worst:.2e}");
     assert!(worst < 1e-12);
     assert_ledger(&res, 1e-12);
+
+    // outputs at 0, 1 d, 2 d; the last sections are the final cells interpolated between the two nearest
+    // centres (S1 at 1234 m: centres 1150 and 1250 m, weight 0.84; S2 before the first centre; S3 after the
+    // last): exact arithmetic, tolerance 1e-15 relative; reach means are plain means (equal cells)
+    assert_eq!(res.output_times_s, vec![0.0, DAY, 2.0 * DAY]);
+    let last = res.section_conc.last().unwrap();
+    let fc = &res.final_cell_conc;
+    let g1 = net.first_cell[2] + 11;
+    let want = [
+        0.16 * fc[0][g1] + 0.84 * fc[0][g1 + 1],
+        fc[0][net.first_cell[0]],
+        fc[0][net.first_cell[1] + 29],
+    ];
+    for (s, w) in want.iter().enumerate() {
+        assert!((last[s * 2] - w).abs() <= 1e-15 * w.abs(), "section {s}");
+    }
+    let reach_last = res.reach_conc.last().unwrap();
+    for r in 0..3 {
+        let cells = net.cells_of(r);
+        let mean: f64 = cells.clone().map(|g| fc[1][g]).sum::<f64>() / cells.len() as f64;
+        assert!((reach_last[r * 2 + 1] - mean).abs() <= 1e-14 * mean.abs().max(1e-300));
+    }
+
+    // solver memory: 16 B per cell per pollutant + 32 B per cell shared, plus per-node/per-reach arrays
+    let sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
+    let per_cell = sim.state_bytes() as f64 / (net.n_cells * m.pollutants.len()) as f64;
+    eprintln!("solver state: {per_cell:.1} B per cell per pollutant (2 pollutants, 90 cells)");
+    assert!(per_cell <= 64.0);
 }
 
 /// A line load W = 24 kg/d spread over [150 m, 650 m] of a reach cut into 100 m cells enters the cells by

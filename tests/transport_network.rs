@@ -420,7 +420,9 @@ fn continuity_defect_is_booked_and_warned() {
     f.node_exchange_m3s[2] = 0.0;
     let res = run(&m, &net, &hyd(vec![f]), &opts()).unwrap();
     assert!(
-        res.warnings.iter().any(|w| w.contains("node J") && w.contains("continuity")),
+        res.warnings
+            .iter()
+            .any(|w| w.contains("node J") && w.contains("continuity")),
         "{:?}",
         res.warnings
     );

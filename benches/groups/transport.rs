@@ -202,6 +202,11 @@ fn kernel(c: &mut Criterion) {
                 sim.step().unwrap();
             }
         });
+        eprintln!(
+            "transport: solver state {:.1} bytes per cell (1 pollutant, {} cells)",
+            sim.state_bytes() as f64 / net.n_cells as f64,
+            net.n_cells
+        );
         // the machine is shared: besides criterion's wall-clock figure, print the rate per CPU-second of the
         // whole process (utime + stime from /proc/self/stat), which the other load does not distort
         let (c0, w0) = (cpu_seconds(), std::time::Instant::now());

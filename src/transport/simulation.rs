@@ -222,6 +222,35 @@ impl<'a> Simulation<'a> {
         self.total_mass_g(p) / 1000.0
     }
 
+    /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
+    /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
+    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays.
+    pub fn state_bytes(&self) -> usize {
+        let f = std::mem::size_of::<f64>();
+        let per_pollutant: usize = self
+            .conc
+            .iter()
+            .chain(self.conc_new.iter())
+            .chain(self.node_c.iter())
+            .map(|v| v.capacity() * f)
+            .sum();
+        let shared = (self.co.q_face.capacity()
+            + self.co.d_face.capacity()
+            + self.co.vol.capacity()
+            + self.co.inv_vol.capacity()
+            + self.co.node_q_in.capacity()
+            + self.co.node_q_out.capacity()
+            + self.co.node_q_leave.capacity()
+            + self.co.node_vol.capacity()
+            + self.co.exchange.capacity()
+            + self.bflux.capacity()
+            + self.decay.capacity()
+            + self.decay_loss.capacity()
+            + self.partial.capacity())
+            * f;
+        per_pollutant + shared
+    }
+
     /// The stable time step of the current flow period, s (safety factor included).
     pub fn stable_dt_s(&self) -> f64 {
         self.co.dt_stable_s

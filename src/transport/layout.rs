@@ -292,7 +292,8 @@ impl PeriodFlows {
 pub(crate) struct Coeffs {
     /// Face flow, m³/s (network face indexing).
     pub q_face: Vec<f64>,
-    /// Dispersive conductance E·A_face/Δx, m³/s (0 on the two end faces of every reach).
+    /// Dispersive conductance E·V_face/Δx², m³/s, V_face the harmonic mean of the two cell volumes (0 on
+    /// the two end faces of every reach).
     pub d_face: Vec<f64>,
     /// Cell volume, m³ (extended indexing; 0 in ghost slots).
     pub vol: Vec<f64>,
@@ -360,8 +361,10 @@ impl Coeffs {
             self.d_face[f0] = 0.0;
             self.d_face[f0 + n] = 0.0;
             for j in 1..n {
-                let af = 0.5 * (field.cell_area_m2[g0 + j - 1] + field.cell_area_m2[g0 + j]);
-                self.d_face[f0 + j] = e * af / dx;
+                // E·V_face/Δx² with V_face the harmonic mean of the two cell volumes — the form the kernel
+                // evaluates from the inverse volumes, so it needs no face array of its own
+                self.d_face[f0 + j] =
+                    e / (dx * dx) * 2.0 / (self.inv_vol[b + j - 1] + self.inv_vol[b + j]);
             }
         }
         self.cell_withdraw_q.clear();

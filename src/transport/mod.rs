@@ -18,7 +18,8 @@
 //! no negative concentrations; the sign of Q is read per face every step, so stalled or reversed flow needs
 //! nothing special.
 //!
-//! **Dispersion**: explicit central differences inside each reach, D_face = E·A_face/Δx (m³/s). No
+//! **Dispersion**: explicit central differences inside each reach, D_face = E·V_face/Δx² (m³/s) with V_face the
+//! harmonic mean of the two cell volumes (= E·A_face/Δx for equal areas). No
 //! dispersive flux crosses a node (the Danckwerts condition at boundaries and outlets; at junctions the
 //! reaches are coupled by complete advective mixing only). This is the documented choice: a junction has no
 //! volume, so a dispersive flux into it would have to be redistributed somewhere arbitrary; along an

@@ -45,6 +45,8 @@ pub struct Simulation<'a> {
     /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
     decay: Vec<f64>,
     decay_loss: Vec<f64>,
+    /// E/Δx² per reach, 1/s.
+    disp_coef: Vec<f64>,
     partial: Vec<f64>,
     t_s: f64,
     output_times: Vec<f64>,
@@ -135,6 +137,12 @@ impl<'a> Simulation<'a> {
             bflux: vec![0.0; 2 * net.n_reaches],
             decay: vec![1.0; net.n_reaches],
             decay_loss: vec![0.0; net.n_reaches],
+            disp_coef: (0..net.n_reaches)
+                .map(|r| {
+                    model.reaches[r].dispersion_m2s.max(0.0)
+                        / (net.reach_dx_m[r] * net.reach_dx_m[r])
+                })
+                .collect(),
             partial: vec![0.0; n_chunks],
             lay,
             flows,
@@ -550,7 +558,7 @@ impl<'a> Simulation<'a> {
             let data = StepData {
                 c: &self.conc[p],
                 q: &self.co.q_face,
-                d: &self.co.d_face,
+                disp: &self.disp_coef,
                 inv_vol: &self.co.inv_vol,
                 bflux: &self.bflux,
                 decay: &self.decay,

@@ -252,7 +252,10 @@ fn bits(r: &RunResults) -> Vec<u64> {
 }
 
 /// 1 and 2 threads give the same bits: each cell's update is independent of the partition and the sums are
-/// made per fixed-size chunk (16 cells here, so there are many chunks) and added in chunk order.
+/// made per fixed-size chunk and added in chunk order. With 16-cell chunks the network has many chunks and
+/// the cells are split between the threads; with the default 8192-cell chunks it has one, and the two
+/// pollutants run in parallel instead — both paths are checked, and they must also agree with each other on
+/// every concentration (only the grouping of the ledger sums depends on the chunk size).
 #[test]
 fn one_and_two_threads_bit_identical() {
     let (mut m, net, hy) = looped();
@@ -261,22 +264,34 @@ fn one_and_two_threads_bit_identical() {
         reach: 5,
         at_m: 1_234.0,
     });
-    let o = TransportOptions {
-        chunk_cells: 16,
-        ..TransportOptions::default()
-    };
-    let one = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .build()
-        .unwrap()
-        .install(|| run(&m, &net, &hy, &o).unwrap());
-    let two = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap()
-        .install(|| run(&m, &net, &hy, &o).unwrap());
-    assert!(one.steps > 100);
-    assert_eq!(bits(&one), bits(&two));
+    let mut conc_bits = Vec::new();
+    for chunk_cells in [16, 8192] {
+        let o = TransportOptions {
+            chunk_cells,
+            ..TransportOptions::default()
+        };
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| run(&m, &net, &hy, &o).unwrap());
+        let two = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+            .install(|| run(&m, &net, &hy, &o).unwrap());
+        assert!(one.steps > 100);
+        assert_eq!(bits(&one), bits(&two), "chunk {chunk_cells}");
+        let c: Vec<u64> = one
+            .final_cell_conc
+            .iter()
+            .flatten()
+            .chain(one.section_conc.iter().flatten())
+            .map(|x| x.to_bits())
+            .collect();
+        conc_bits.push(c);
+    }
+    assert_eq!(conc_bits[0], conc_bits[1]);
 }
 
 /// Two simulations side by side in two threads (the library keeps no global state): each equals its own

@@ -15,8 +15,12 @@ use std::path::PathBuf;
 /// A random tree of `n_reaches` reaches of `cells_per_reach` cells of 100 m: reach 0 drains to the outlet,
 /// every other reach to the upstream end of a random earlier one; leaves are boundaries with 0.5 m³/s at
 /// 20 mg/L. Flow accumulates downstream; each reach gets a velocity in [0.05, 0.3] m/s (area = Q/u), a
-/// dispersion in [1, 20] m²/s and decay 0.2/d.
-pub fn tree(n_reaches: usize, cells_per_reach: usize) -> (Model, Network, Hydraulics) {
+/// dispersion in [1, 20] m²/s and decay 0.05–0.35/d per pollutant.
+pub fn tree(
+    n_reaches: usize,
+    cells_per_reach: usize,
+    n_poll: usize,
+) -> (Model, Network, Hydraulics) {
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rnd = move || {
         seed = seed
@@ -75,8 +79,8 @@ pub fn tree(n_reaches: usize, cells_per_reach: usize) -> (Model, Network, Hydrau
             bed_down_m: 0.0,
             manning_n: 0.03,
             dispersion_m2s: 1.0 + 19.0 * rnd(),
-            decay_per_day: vec![0.2],
-            release_g_m2_day: vec![0.0],
+            decay_per_day: (0..n_poll).map(|p| 0.05 + 0.05 * p as f64).collect(),
+            release_g_m2_day: vec![0.0; n_poll],
             cell_length_m: dx,
             water_body: WaterBody::River,
             zone: None,
@@ -101,7 +105,13 @@ pub fn tree(n_reaches: usize, cells_per_reach: usize) -> (Model, Network, Hydrau
             warmup_s: 0.0,
             mode: Mode::Dynamic,
         },
-        pollutants: vec!["COD".into()],
+        pollutants: ["COD", "NH3N", "TP", "CODMn", "BOD5", "TN", "X"]
+            .iter()
+            .cycle()
+            .take(n_poll)
+            .enumerate()
+            .map(|(i, n)| format!("{n}{}", if i < 7 { String::new() } else { i.to_string() }))
+            .collect(),
         initial: InitialState::Zero,
         nodes,
         reaches,
@@ -118,7 +128,9 @@ pub fn tree(n_reaches: usize, cells_per_reach: usize) -> (Model, Network, Hydrau
             m.inflows.push(Inflow {
                 node: i + 1,
                 flow_m3s: Series::Const(0.5),
-                concentration: vec![Series::Const(20.0)],
+                concentration: (0..n_poll)
+                    .map(|p| Series::Const(20.0 / (1 + p) as f64))
+                    .collect(),
                 group: "up".into(),
             });
         }
@@ -186,7 +198,7 @@ fn kernel(c: &mut Criterion) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
-    let (m, net, hyd) = tree(n_reaches, 1000);
+    let (m, net, hyd) = tree(n_reaches, 1000, 1);
     let mut g = c.benchmark_group("transport");
     g.sample_size(20);
     g.throughput(Throughput::Elements(net.n_cells as u64));
@@ -250,4 +262,30 @@ fn cpu_seconds() -> f64 {
     ticks / 100.0
 }
 
-criterion_group!(benches, kernel);
+/// A district-sized network (20,000 cells) with seven pollutants: small enough that the pollutants, not the
+/// cell chunks, are shared between the threads. Throughput counts cell-steps × pollutants.
+fn district_sized(c: &mut Criterion) {
+    let (m, net, hyd) = tree(40, 500, 7);
+    let mut g = c.benchmark_group("transport");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements((net.n_cells * 7) as u64));
+    for threads in [1usize, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut sim = Simulation::new(&m, &net, &hyd, &TransportOptions::default()).unwrap();
+        pool.install(|| {
+            for _ in 0..50 {
+                sim.step().unwrap();
+            }
+        });
+        g.bench_function(
+            format!("step_20k_cells_7_pollutants_{threads}_threads"),
+            |b| b.iter(|| pool.install(|| sim.step().unwrap())),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernel, district_sized);

@@ -446,7 +446,7 @@ impl Coeffs {
             // a withdrawal adds to the water leaving its cell: check that cell again with it included
             let q = self.cell_withdraw_q[i];
             if q > 0.0 {
-                let (r, j) = locate(net, lay, ext);
+                let (r, j) = locate(lay, ext);
                 let f0 = net.first_face[r];
                 let (ql, qr) = (self.q_face[f0 + j], self.q_face[f0 + j + 1]);
                 let mut out = qr.max(0.0) + (-ql).max(0.0);
@@ -489,11 +489,10 @@ pub(crate) fn end_face(net: &Network, r: usize, to_end: bool, q_face: &[f64]) ->
 }
 
 /// Reach and local cell of an extended index that is a cell.
-pub(crate) fn locate(net: &Network, lay: &Layout, ext: usize) -> (usize, usize) {
-    // binary search over layout ranks
+pub(crate) fn locate(lay: &Layout, ext: usize) -> (usize, usize) {
+    // the bases increase with the layout rank: binary search
     let s = lay.order.partition_point(|&r| lay.base[r] <= ext);
     let r = lay.order[s.saturating_sub(1)];
-    let _ = net;
     (r, ext - lay.base[r])
 }
 

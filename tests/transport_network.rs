@@ -444,3 +444,47 @@ fn continuity_defect_is_booked_and_warned() {
     assert!(res.mass_balance[0].out_kg > 0.0);
     assert_ledger(&res, 1e-12);
 }
+
+/// Stalled flow: the cross link carries exactly no water (and in a second period a trickle of 1e-9 m³/s
+/// against its nominal direction); only dispersion acts in it. The step stays finite (the dispersion limit
+/// bounds it), nothing goes negative, the stalled reach stays within the range of the water around it, and
+/// the ledger closes to 1e-12.
+#[test]
+fn stalled_reach_is_stable() {
+    let (mut m, net, _) = looped();
+    m.inflows[0].flow_m3s = Series::Const(3.0);
+    let p1 = field(
+        &m,
+        &net,
+        &[3.0, 1.0, 2.0, 0.0, 1.0, 2.0],
+        &[1.0, 1.2, 1.0, 0.8, 1.5, 1.3],
+        0.0,
+        2.0 * DAY,
+        1.5,
+    );
+    let p2 = field(
+        &m,
+        &net,
+        &[3.0, 1.0, 2.0, -1e-9, 1.0 + 1e-9, 2.0 - 1e-9],
+        &[1.0, 1.2, 1.0, 0.8, 1.5, 1.3],
+        2.0 * DAY,
+        4.0 * DAY,
+        1.5,
+    );
+    let res = run(&m, &net, &hyd(vec![p1, p2]), &opts()).unwrap();
+    assert_ledger(&res, 1e-12);
+    let cmax = 250.0f64;
+    for c in res.final_cell_conc.iter().flatten() {
+        assert!(c.is_finite() && *c >= 0.0 && *c <= cmax, "{c}");
+    }
+    // the stalled reach R4 holds water from its own end nodes only: within the range of the whole field
+    let all: Vec<f64> = res.final_cell_conc[0].clone();
+    let (lo, hi) = all
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &c| {
+            (a.min(c), b.max(c))
+        });
+    for g in net.cells_of(3) {
+        assert!(res.final_cell_conc[0][g] >= lo && res.final_cell_conc[0][g] <= hi);
+    }
+}

@@ -10,6 +10,7 @@ use transport_util::*;
 
 /// One reach of `n` cells of `dx` m, u = 0.1 m/s, clean inflow, fixed step for Courant `nu`; the initial
 /// profile `f(x)`; run `t_end` seconds; returns (x, c) of every cell.
+#[allow(clippy::too_many_arguments)]
 fn advect(
     n: usize,
     dx: f64,

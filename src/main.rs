@@ -112,8 +112,9 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Hydraulics { scenario, out } => {
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
-            let (path, hyd) =
-                with_spinner("solving hydraulics", || pipeline::write_hydraulics(&p, &out))?;
+            let (path, hyd) = with_spinner("solving hydraulics", || {
+                pipeline::write_hydraulics(&p, &out)
+            })?;
             let worst = hyd
                 .periods
                 .iter()

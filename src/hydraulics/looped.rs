@@ -23,8 +23,8 @@
 //! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from the flat
 //! levels and the flows Q₀ = K·sqrt(1e-6) of a typical plain friction slope (starting from Q = 0 would put
 //! every reach in the linear range and cost a halving iteration per factor two of overshoot); K and the
-//! free-outfall levels are updated from the new levels between iterations. The new flows satisfy continuity exactly up to the linear solve, at
-//! every iteration.
+//! free-outfall levels are updated from the new levels between iterations. The new flows satisfy continuity
+//! exactly up to the linear solve, at every iteration.
 //!
 //! **Conveyance updates.** On plain rivers the head drop of a reach is millimetres against metres of depth and
 //! the K update converges at once. Where the friction drop is comparable to the depth (shallow water on a

@@ -285,6 +285,60 @@ fn network_from_csv_and_geojson() {
         g1.bed_up_m,
         g1.bed_down_m
     );
+    // inflows, outfalls, sections and withdrawals from CSV (extension); empty cells are absent keys
+    let a = &m.inflows[0];
+    assert_eq!(
+        (a.node, a.flow_m3s.clone(), a.group.as_str()),
+        (0, Series::Const(1.0), "A")
+    );
+    assert_eq!(
+        a.concentration.iter().map(konst).collect::<Vec<_>>(),
+        [25.0, 0.3]
+    );
+    let (p1, p2) = (&m.outfalls[0], &m.outfalls[1]);
+    assert_eq!(
+        (p1.reach, p1.at_m, p1.kind, p1.group.as_str()),
+        (0, 250.0, OutfallKind::Sewage, "sewage")
+    );
+    match &p1.discharge {
+        Discharge::Flow {
+            flow_m3s,
+            concentration,
+        } => {
+            assert_eq!(konst(flow_m3s), 0.02);
+            assert_eq!(
+                concentration.iter().map(konst).collect::<Vec<_>>(),
+                [300.0, 0.0]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (p2.reach, p2.at_m, p2.kind, p2.group.as_str()),
+        (2, 800.0, OutfallKind::Rural, "village")
+    );
+    match &p2.discharge {
+        Discharge::Load { kg_per_day } => assert_eq!(
+            kg_per_day.iter().map(konst).collect::<Vec<_>>(),
+            [12.5, 0.4]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (
+            m.sections[0].id.as_str(),
+            m.sections[0].reach,
+            m.sections[0].at_m
+        ),
+        ("S1", 1, 1500.0)
+    );
+    assert_eq!(
+        m.withdrawals[0].place,
+        Place::Reach {
+            reach: 1,
+            at_m: 750.0
+        }
+    );
 }
 
 // ---------------------------------------------------------------- error classes
@@ -958,4 +1012,24 @@ fn problems_come_in_file_order() {
     let lines: Vec<usize> = ps.iter().map(|p| p.line.unwrap()).collect();
     assert_eq!(ps.len(), 3, "{}", list(&ps));
     assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}
+
+#[test]
+fn item_csv_problems_name_file_row_and_field() {
+    let toml = format!("{BASE}\n[network]\noutfalls_csv = \"o.csv\"\ninflows_csv = \"i.csv\"\n");
+    let ps = problems_with(
+        &toml,
+        &[
+            (
+                "o.csv",
+                "id,reach,at_m,kind,load_kg_per_day.COD,load_kg_per_day.NH3N\nP1,R1,2000,sewage,5,1\n",
+            ),
+            ("i.csv", "node,flow_m3s,concentration.COD\nA,-1,x\n"),
+        ],
+    );
+    let p = find(&ps, "outfall P1", "at_m");
+    assert_eq!((p.line, p.file.ends_with("o.csv")), (Some(2), true));
+    assert_eq!(find(&ps, "outfall P1", "load_kg_per_day").value, "NH3N");
+    let p = find(&ps, "inflow #1 (node A)", "concentration.COD");
+    assert!(p.expected.contains("`x` is not a number"), "{p}");
 }

@@ -560,15 +560,17 @@ fn list<T: DeserializeOwned>(
     }
 }
 
-/// Table-valued keys of a node or reach that a CSV writes as `key.sub` columns.
-const TABLE_KEYS: [&str; 4] = [
+/// Table-valued keys that a CSV writes as `key.sub` columns.
+const TABLE_KEYS: [&str; 5] = [
     "section",
     "decay_per_day",
     "release_g_m2_day",
     "concentration",
+    "load_kg_per_day",
 ];
 
-/// Read a node or reach CSV into items. `kind` is "node" or "reach".
+/// Read an item CSV (nodes, reaches, inflows, withdrawals, outfalls or sections) into items. `kind` is the
+/// singular kind ("node", "reach", …).
 pub fn read_network_csv<T: DeserializeOwned>(
     path: &Path,
     kind: &'static str,
@@ -654,6 +656,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
         cols.remove_col(c);
     }
     let id_col = href.iter().position(|h| h.trim() == "id");
+    let node_col = href.iter().position(|h| h.trim() == "node");
     // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
     let rows = text.match_indices('\n').count();
     let mut rec = csv::StringRecord::new();
@@ -704,14 +707,13 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(
-                    path,
-                    line,
-                    label(kind, id, ord),
-                    e.field,
-                    value,
-                    friendly(&e.message),
-                );
+                let lab = if kind == "inflow" {
+                    let node = node_col.and_then(|c| cells.get(c)).map(|s| s.trim());
+                    inflow_label(ord, node.filter(|s| !s.is_empty()))
+                } else {
+                    label(kind, id, ord)
+                };
+                probs.push(path, line, lab, e.field, value, friendly(&e.message));
                 if let Some(id) = id {
                     broken.insert((kind, id.to_string()));
                 }

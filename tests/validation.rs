@@ -1033,3 +1033,90 @@ fn item_csv_problems_name_file_row_and_field() {
     let p = find(&ps, "inflow #1 (node A)", "concentration.COD");
     assert!(p.expected.contains("`x` is not a number"), "{p}");
 }
+
+#[test]
+fn geojson_structure_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_geojson = \"g.json\"\n",
+    );
+    let gj = r#"{ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "properties": { "id": "R1", "from": "A", "to": "B" },
+          "geometry": { "type": "Point", "coordinates": [0, 0] } },
+        { "type": "Feature", "properties": { "id": "R2", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [1, "x"]] } },
+        { "type": "Feature", "properties": { "id": "R3", "from": "A", "to": "B", "manning": 0.03 },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [3, 4]] } },
+        { "type": "Feature", "properties": { "id": "R4", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[2, 2], [2, 2]] } } ] }"#;
+    let ps = problems_with(&toml, &[("g.json", gj)]);
+    assert_eq!(
+        find(&ps, "reach R1 (feature #1)", "geometry.type").value,
+        "Point"
+    );
+    find(&ps, "reach R2 (feature #2)", "geometry.coordinates[1]");
+    assert!(
+        find(&ps, "reach R3 (feature #3)", "manning")
+            .expected
+            .contains("manning_n")
+    );
+    // a zero-length polyline without length_m
+    find(&ps, "reach R4", "geometry.coordinates");
+    assert_eq!(ps.len(), 4, "{}", list(&ps));
+    let ps = problems_with(&toml, &[("g.json", r#"{ "type": "Feature" }"#)]);
+    assert_eq!(
+        find(&ps, "reaches GeoJSON", "type").expected,
+        "\"FeatureCollection\""
+    );
+}
+
+#[test]
+fn csv_header_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_csv = \"r.csv\"\n",
+    );
+    let csv = "id,from,to,length_m,length_m,,a.b.c,section,decay_per_day.COD,decay_per_day,river.name\nR1,A,B,10,10,,1,x,0.1,0.2,n\n";
+    let ps = problems_with(&toml, &[("r.csv", csv)]);
+    let cols: Vec<&str> = ps
+        .iter()
+        .filter(|p| p.field == "column")
+        .map(|p| p.value.as_str())
+        .collect();
+    for c in [
+        "length_m",
+        "",
+        "a.b.c",
+        "section",
+        "decay_per_day",
+        "river.name",
+    ] {
+        assert!(
+            cols.contains(&c),
+            "column {c:?} not reported: {}",
+            list(&ps)
+        );
+    }
+    assert!(ps.iter().all(|p| p.line == Some(1) || p.field != "column"));
+}
+
+#[test]
+fn pollutant_names() {
+    for (bad, says) in [
+        ("[\"COD\", \"flow_m3s\"]", "column names"),
+        ("[\"COD\", \"a,b\"]", "without commas"),
+        ("[\"COD\", \" TP\"]", "surrounding spaces"),
+        ("[\"COD\", \"\"]", "non-empty"),
+    ] {
+        let ps = problems(&BASE.replace("[\"COD\", \"TP\"]", bad));
+        assert!(
+            find(&ps, "[simulation]", "pollutants")
+                .expected
+                .contains(says),
+            "{bad}: {}",
+            list(&ps)
+        );
+    }
+    // no pollutants at all is a valid (hydraulics-only) scenario
+    assert!(problems(&BASE.replace("[\"COD\", \"TP\"]", "[]")).is_empty());
+}

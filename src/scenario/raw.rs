@@ -87,6 +87,14 @@ pub struct RawNetwork {
     pub reaches_csv: Option<String>,
     /// Path of the reach GeoJSON.
     pub reaches_geojson: Option<String>,
+    /// Path of an inflow CSV (extension).
+    pub inflows_csv: Option<String>,
+    /// Path of a withdrawal CSV (extension).
+    pub withdrawals_csv: Option<String>,
+    /// Path of an outfall CSV (extension).
+    pub outfalls_csv: Option<String>,
+    /// Path of a section CSV (extension).
+    pub sections_csv: Option<String>,
 }
 
 /// A cross-section as written: `shape` plus the keys of that shape.

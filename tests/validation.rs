@@ -715,12 +715,12 @@ fn unknown_enum_values_list_the_valid_ones() {
     assert!(
         find(&ps, "zone Z", "target")
             .expected
-            .contains("I, II, III, IV, V")
+            .contains("\"I\", \"II\", \"III\", \"IV\", \"V\"")
     );
     assert!(
         find(&ps, "zone Z", "method")
             .expected
-            .contains("annual_mean, frequency")
+            .contains("\"annual_mean\" (default) or \"frequency\"")
     );
     assert!(find(&ps, "zone Z", "threshold").expected.contains("(0, 1]"));
     let of = "\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"storm\"\nload_kg_per_day = { COD = 1.0 }\n";

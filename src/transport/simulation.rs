@@ -777,7 +777,10 @@ fn node_pass(
                     (c[b], c[b + 1], b)
                 };
                 let nu = into * dt * co.inv_vol[iu];
-                let fv = face_value(uu, u, cn, nu);
+                let f0 = net.first_face[r];
+                let j = iu - b;
+                let dsum = (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu];
+                let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[r] * into * fv;
                 bflux[2 * r + to_end as usize] = co.q_face[face] * fv;

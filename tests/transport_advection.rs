@@ -51,8 +51,8 @@ fn advect(
 /// no dispersion or decay: the exact answer is the same profile shifted by 200 cells.
 /// - monotone: no value below 0 or above 1 beyond round-off (1e-12) — the limiter stays inside the
 ///   Courant-aware TVD region (module docs of `transport`), so no new extrema can appear;
-/// - peaks: a TVD scheme must clip smooth extrema (it is first order there). Measured: sine² peak 0.911,
-///   semi-ellipse 0.991, step plateau ≥ 0.9988 over its middle 10 cells (L1 errors per unit width 0.034,
+/// - peaks: a TVD scheme must clip smooth extrema (it is first order there). Measured: sine² peak 0.906,
+///   semi-ellipse 0.990, step plateau ≥ 0.9988 over its middle 10 cells (L1 errors per unit width 0.035,
 ///   0.064, 0.167); with plain MC bounds (φ ≤ 2r, 2) the sine² kept 0.873 and the semi-ellipse 0.983.
 ///   Bounds: sine² ≥ 0.89, semi-ellipse ≥ 0.98, plateau ≥ 0.995 — far above what first-order upwind keeps
 ///   (its variance grows by u·Δx(1−ν)·t = 100 cell² against the sine²'s 13 cell², so its peak falls to

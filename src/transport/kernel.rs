@@ -24,7 +24,7 @@ fn min2(a: f64, b: f64) -> f64 {
 /// Limited face value for upwind `u`, far-upwind `uu`, downwind `d`, Courant number `nu` and diffusion
 /// number `dsum` = Δt·ΣD/V of the upwind cell: u + ½(1 − ν)·φ·(d − u) with the MC central choice
 /// φ = (1 + r)/2 (r = (u − uu)/(d − u)) bounded by φ ≤ 2 and by the Courant-aware bound
-/// φ ≤ 2r·(1 − ν − dsum)/(ν(1 − ν)) (Roe & Baines' region, Leonard's ULTIMATE idea, reduced by the
+/// φ ≤ 2r·(1 − ν − dsum)/(ν(1 − ν)) (with 1/ν replaced by a lower bound, see below) (Roe & Baines' region, Leonard's ULTIMATE idea, reduced by the
 /// explicit dispersion so that Harten's condition ν(1 + ½(1 − ν)(φ/r − φ′)) + dsum ≤ 1 holds).
 /// Under the step limit ν(2 − ν) + dsum ≤ 1 this bound is never tighter than MC's φ ≤ 2r, so the scheme is
 /// TVD (with dispersion: positive and free of new extrema) and keeps more of a peak than plain MC at
@@ -37,8 +37,11 @@ pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
     let a = du.abs();
     let b = dd.abs();
     let w = 1.0 - nu;
-    // the correction ½(1 − ν)φ|d − u|, bounded; ν ≥ 1e-12 keeps 0/0 away
-    let courant = (w - dsum).max(0.0) * a / nu.max(1e-12);
+    // the correction ½(1 − ν)φ|d − u|, bounded. 1/ν is replaced by its lower bound 1 + w + w² + w³ + w⁴
+    // (the geometric series of 1/(1 − w), cut after five terms): a slightly tighter, still valid bound
+    // without a division in the hot loop (at ν = ½ it allows 1.94/ν·… of the 2/ν·…; at ν ≥ 0.8 all of it)
+    let inv_nu_low = 1.0 + w * (1.0 + w * (1.0 + w * (1.0 + w)));
+    let courant = (w - dsum).max(0.0) * a * inv_nu_low;
     let c = min2(min2(courant, w * b), 0.25 * w * (a + b));
     let c = if du * dd > 0.0 { c } else { 0.0 };
     u + c.copysign(dd)

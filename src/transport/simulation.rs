@@ -117,6 +117,7 @@ impl<'a> Simulation<'a> {
         }
 
         let n_chunks = lay.chunk_first_rank.len();
+        let n_out = output_times.len();
         let mut sim = Simulation {
             model,
             net,
@@ -151,11 +152,12 @@ impl<'a> Simulation<'a> {
             mass0_g: vec![0.0; np],
             mass_before_g: vec![0.0; np],
             results: RunResults {
-                output_times_s: Vec::new(),
+                // the outer lists are sized once; each output row is one allocation of its own
+                output_times_s: Vec::with_capacity(n_out),
                 pollutants: model.pollutants.clone(),
-                section_conc: Vec::new(),
-                reach_conc: Vec::new(),
-                output_period: Vec::new(),
+                section_conc: Vec::with_capacity(n_out),
+                reach_conc: Vec::with_capacity(n_out),
+                output_period: Vec::with_capacity(n_out),
                 mass_balance: Vec::new(),
                 warnings: Vec::new(),
                 steps: 0,

@@ -143,7 +143,8 @@ pub struct RunResults {
     pub section_conc: Vec<Vec<f64>>,
     /// Reach-mean concentrations (volume-weighted), mg/L: `[time][reach * n_pollutants + pollutant]`.
     pub reach_conc: Vec<Vec<f64>>,
-    /// Flow period index in force at each output time.
+    /// Flow period index in force at each output time (`Hydraulics::period_at`; at an output time that is
+    /// also a period start, the new period — the concentrations there are the end state of the old one).
     pub output_period: Vec<usize>,
     /// Mass ledger per pollutant.
     pub mass_balance: Vec<MassBalance>,

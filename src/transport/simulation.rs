@@ -597,7 +597,7 @@ impl<'a> Simulation<'a> {
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
         self.results.reach_conc.push(rch);
-        self.results.output_period.push(self.period);
+        self.results.output_period.push(self.hyd.period_at(t));
     }
 }
 

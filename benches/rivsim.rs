@@ -7,5 +7,6 @@ mod groups;
 criterion_main!(
     groups::scenario::benches,
     groups::hydraulics::benches,
-    groups::transport::benches
+    groups::transport::benches,
+    groups::end_to_end::benches
 );

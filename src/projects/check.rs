@@ -75,7 +75,14 @@ fn ids_of<T>(items: &[Item<T>], f: impl Fn(&T) -> Option<&Id>) -> Vec<&str> {
 }
 
 impl<'a> C<'a> {
-    fn push(&mut self, loc: &Loc, item: &str, field: &str, value: impl Into<String>, expected: impl Into<String>) {
+    fn push(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
         self.problems.push(Problem {
             file: loc.file.to_path_buf(),
             line: loc.line_of(field),
@@ -105,34 +112,79 @@ impl<'a> C<'a> {
         if raw.contains(&id) || self.ctx.rs.is_broken(kind, id) {
             return None;
         }
-        self.push(loc, item, field, id, format!("the id of a {kind} defined in the scenario"));
+        self.push(
+            loc,
+            item,
+            field,
+            id,
+            format!("the id of a {kind} defined in the scenario"),
+        );
         None
     }
 
-    fn place(&mut self, loc: &Loc, item: &str, field: &str, p: Option<&RawPlace>, required: bool) -> Option<At> {
+    fn place(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        p: Option<&RawPlace>,
+        required: bool,
+    ) -> Option<At> {
         let Some(p) = p else {
             if required {
-                self.push(loc, item, field, "", format!("a place {field} = {{ reach = \"…\", at_m = … }} (required)"));
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    "",
+                    format!("a place {field} = {{ reach = \"…\", at_m = … }} (required)"),
+                );
             }
             return None;
         };
         let reach = match &p.reach {
             None => {
-                self.push(loc, item, &format!("{field}.reach"), "", "a reach id (required)");
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.reach"),
+                    "",
+                    "a reach id (required)",
+                );
                 None
             }
             Some(Id(r)) => {
                 let (built, raw) = (self.reach.clone(), self.raw_reach.clone());
-                self.resolve(loc, item, &format!("{field}.reach"), r, "reach", &built, &raw)
+                self.resolve(
+                    loc,
+                    item,
+                    &format!("{field}.reach"),
+                    r,
+                    "reach",
+                    &built,
+                    &raw,
+                )
             }
         };
         let at = match p.at_m {
             None => {
-                self.push(loc, item, &format!("{field}.at_m"), "", "a distance from the reach's from-node, m (required)");
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.at_m"),
+                    "",
+                    "a distance from the reach's from-node, m (required)",
+                );
                 None
             }
             Some(v) if !v.is_finite() || v < 0.0 => {
-                self.push(loc, item, &format!("{field}.at_m"), format!("{v}"), "a finite distance ≥ 0 m");
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.at_m"),
+                    format!("{v}"),
+                    "a finite distance ≥ 0 m",
+                );
                 None
             }
             Some(v) => Some(v),
@@ -152,7 +204,15 @@ impl<'a> C<'a> {
         Some(At { reach, at_m })
     }
 
-    fn number(&mut self, loc: &Loc, item: &str, field: &str, v: f64, ok: bool, expected: &str) -> Option<f64> {
+    fn number(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        v: f64,
+        ok: bool,
+        expected: &str,
+    ) -> Option<f64> {
         if v.is_finite() && ok {
             Some(v)
         } else {
@@ -162,7 +222,10 @@ impl<'a> C<'a> {
     }
 
     fn declared(&self) -> String {
-        format!("a pollutant declared in [simulation] pollutants: {}", self.ctx.pollutants.join(", "))
+        format!(
+            "a pollutant declared in [simulation] pollutants: {}",
+            self.ctx.pollutants.join(", ")
+        )
     }
 
     /// A per-pollutant table: `Some(values)` (absent pollutants `None`) when every entry is valid.
@@ -183,7 +246,13 @@ impl<'a> C<'a> {
                     if v.is_finite() && check(v) {
                         out[k] = Some(v);
                     } else {
-                        self.push(loc, item, &format!("{field}.{name}"), format!("{v}"), expected);
+                        self.push(
+                            loc,
+                            item,
+                            &format!("{field}.{name}"),
+                            format!("{v}"),
+                            expected,
+                        );
                         ok = false;
                     }
                 }
@@ -200,13 +269,25 @@ impl<'a> C<'a> {
     fn date(&mut self, loc: &Loc, item: &str, field: &str, v: Option<&toml::Value>) -> Option<f64> {
         let text = match v {
             None => {
-                self.push(loc, item, field, "", "an ISO date or date-time, e.g. \"2025-06-30\" (required)");
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    "",
+                    "an ISO date or date-time, e.g. \"2025-06-30\" (required)",
+                );
                 return None;
             }
             Some(toml::Value::String(s)) => s.clone(),
             Some(toml::Value::Datetime(d)) => d.to_string(),
             Some(other) => {
-                self.push(loc, item, field, other.type_str(), "an ISO date or date-time, e.g. \"2025-06-30\"");
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    other.type_str(),
+                    "an ISO date or date-time, e.g. \"2025-06-30\"",
+                );
                 return None;
             }
         };
@@ -234,17 +315,38 @@ impl<'a> C<'a> {
     }
 
     /// Unique ids of a table: id → position.
-    fn unique<T>(&mut self, kind: &str, items: &'a [Item<T>], id: impl Fn(&T) -> Option<&Id>) -> HashMap<&'a str, usize> {
+    fn unique<T>(
+        &mut self,
+        kind: &str,
+        items: &'a [Item<T>],
+        id: impl Fn(&T) -> Option<&Id>,
+    ) -> HashMap<&'a str, usize> {
         let mut map = HashMap::new();
         for (k, it) in items.iter().enumerate() {
             match id(&it.raw) {
-                None => self.push(&it.loc, &label(kind, None, it.ord), "id", "", format!("an id for every {kind}")),
-                Some(Id(s)) if s.trim().is_empty() => {
-                    self.push(&it.loc, &label(kind, None, it.ord), "id", "", "a non-empty id")
-                }
+                None => self.push(
+                    &it.loc,
+                    &label(kind, None, it.ord),
+                    "id",
+                    "",
+                    format!("an id for every {kind}"),
+                ),
+                Some(Id(s)) if s.trim().is_empty() => self.push(
+                    &it.loc,
+                    &label(kind, None, it.ord),
+                    "id",
+                    "",
+                    "a non-empty id",
+                ),
                 Some(Id(s)) => {
                     if map.contains_key(s.as_str()) {
-                        self.push(&it.loc, &label(kind, Some(s), it.ord), "id", s.clone(), format!("a unique {kind} id (this one is used twice)"));
+                        self.push(
+                            &it.loc,
+                            &label(kind, Some(s), it.ord),
+                            "id",
+                            s.clone(),
+                            format!("a unique {kind} id (this one is used twice)"),
+                        );
                     } else {
                         map.insert(s.as_str(), k);
                     }
@@ -261,13 +363,38 @@ pub fn check(ctx: &Ctx<'_>) -> Checked {
     let mut c = C {
         ctx,
         problems: Vec::new(),
-        node: ctx.nodes.iter().enumerate().map(|(k, n)| (n.id.as_str(), k)).collect(),
-        reach: ctx.reaches.iter().enumerate().map(|(k, r)| (r.id.as_str(), k)).collect(),
-        outfall: ctx.outfalls.iter().enumerate().map(|(k, o)| (o.id.as_str(), k)).collect(),
+        node: ctx
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.id.as_str(), k))
+            .collect(),
+        reach: ctx
+            .reaches
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.id.as_str(), k))
+            .collect(),
+        outfall: ctx
+            .outfalls
+            .iter()
+            .enumerate()
+            .map(|(k, o)| (o.id.as_str(), k))
+            .collect(),
         raw_outfall: ids_of(&ctx.rs.outfalls, |r| r.id.as_ref()),
-        raw_reach: ctx.rs.reaches.iter().filter_map(|(i, _)| i.raw.id.as_ref().map(|x| x.0.as_str())).collect(),
+        raw_reach: ctx
+            .rs
+            .reaches
+            .iter()
+            .filter_map(|(i, _)| i.raw.id.as_ref().map(|x| x.0.as_str()))
+            .collect(),
         raw_node: ids_of(&ctx.rs.nodes, |r| r.id.as_ref()),
-        pidx: ctx.pollutants.iter().enumerate().map(|(k, p)| (p.as_str(), k)).collect(),
+        pidx: ctx
+            .pollutants
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.as_str(), k))
+            .collect(),
     };
     let sewer_ids = c.unique("sewer", &t.sewers, |r| r.id.as_ref());
     let plant_ids = c.unique("plant", &t.plants, |r| r.id.as_ref());
@@ -319,17 +446,37 @@ fn plant(c: &mut C<'_>, it: &Item<RawPlant>) -> Option<Plant> {
     let (lab, id) = id_label("plant", &r.id, it.ord);
     let cap = match r.capacity_m3s {
         None => {
-            c.push(loc, &lab, "capacity_m3s", "", "a treatment capacity in m³/s (required)");
+            c.push(
+                loc,
+                &lab,
+                "capacity_m3s",
+                "",
+                "a treatment capacity in m³/s (required)",
+            );
             None
         }
-        Some(v) => c.number(loc, &lab, "capacity_m3s", v, v >= 0.0, "a finite capacity ≥ 0 m³/s"),
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "capacity_m3s",
+            v,
+            v >= 0.0,
+            "a finite capacity ≥ 0 m³/s",
+        ),
     };
     let effluent = match &r.effluent {
         None => {
             c.push(loc, &lab, "effluent", "", "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 } (required)");
             None
         }
-        Some(t) => c.table(loc, &lab, "effluent", t, |v| v >= 0.0, "a finite concentration ≥ 0 mg/L"),
+        Some(t) => c.table(
+            loc,
+            &lab,
+            "effluent",
+            t,
+            |v| v >= 0.0,
+            "a finite concentration ≥ 0 mg/L",
+        ),
     };
     let discharge = c.place(loc, &lab, "discharge", r.discharge.as_ref(), true);
     let bypass = match &r.bypass {
@@ -351,24 +498,65 @@ fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> O
     let (lab, id) = id_label("sewer", &r.id, it.ord);
     let cap = match r.capacity_m3s {
         None => {
-            c.push(loc, &lab, "capacity_m3s", "", "a capacity in m³/s (required)");
+            c.push(
+                loc,
+                &lab,
+                "capacity_m3s",
+                "",
+                "a capacity in m³/s (required)",
+            );
             None
         }
-        Some(v) => c.number(loc, &lab, "capacity_m3s", v, v >= 0.0, "a finite capacity ≥ 0 m³/s"),
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "capacity_m3s",
+            v,
+            v >= 0.0,
+            "a finite capacity ≥ 0 m³/s",
+        ),
     };
     let overflow = c.place(loc, &lab, "overflow", r.overflow.as_ref(), true);
     let destination = match (&r.to_plant, &r.discharge) {
         (Some(Id(p)), None) => match plants.get(p.as_str()) {
             Some(&k) => Some(SewerDestination::Plant(k)),
             None => {
-                let known: Vec<&str> = c.ctx.rs.projects.plants.iter().filter_map(|i| i.raw.id.as_ref().map(|x| x.0.as_str())).collect();
-                c.push(loc, &lab, "to_plant", p.clone(), format!("the id of a plant in [[plants]] ({})", if known.is_empty() { "none are defined".to_string() } else { known.join(", ") }));
+                let known: Vec<&str> = c
+                    .ctx
+                    .rs
+                    .projects
+                    .plants
+                    .iter()
+                    .filter_map(|i| i.raw.id.as_ref().map(|x| x.0.as_str()))
+                    .collect();
+                c.push(
+                    loc,
+                    &lab,
+                    "to_plant",
+                    p.clone(),
+                    format!(
+                        "the id of a plant in [[plants]] ({})",
+                        if known.is_empty() {
+                            "none are defined".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
                 None
             }
         },
-        (None, Some(d)) => c.place(loc, &lab, "discharge", Some(d), true).map(SewerDestination::Discharge),
+        (None, Some(d)) => c
+            .place(loc, &lab, "discharge", Some(d), true)
+            .map(SewerDestination::Discharge),
         (Some(_), Some(_)) => {
-            c.push(loc, &lab, "discharge", "", "either to_plant or discharge, not both");
+            c.push(
+                loc,
+                &lab,
+                "discharge",
+                "",
+                "either to_plant or discharge, not both",
+            );
             None
         }
         (None, None) => {
@@ -378,12 +566,26 @@ fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> O
     };
     let base_flow = match r.base_flow_m3s {
         None => Some(0.0),
-        Some(v) => c.number(loc, &lab, "base_flow_m3s", v, v >= 0.0, "a finite flow ≥ 0 m³/s"),
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "base_flow_m3s",
+            v,
+            v >= 0.0,
+            "a finite flow ≥ 0 m³/s",
+        ),
     };
     let base_conc = match &r.base_concentration {
         None => Some(vec![0.0; c.ctx.pollutants.len()]),
         Some(t) => c
-            .table(loc, &lab, "base_concentration", t, |v| v >= 0.0, "a finite concentration ≥ 0 mg/L")
+            .table(
+                loc,
+                &lab,
+                "base_concentration",
+                t,
+                |v| v >= 0.0,
+                "a finite concentration ≥ 0 mg/L",
+            )
             .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
     };
     Some(Sewer {
@@ -458,12 +660,29 @@ fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<us
             ok.then_some(out)
         }
         (None, Some(g)) => {
-            let out: Vec<usize> = c.ctx.outfalls.iter().enumerate().filter(|(_, o)| &o.group == g).map(|(k, _)| k).collect();
+            let out: Vec<usize> = c
+                .ctx
+                .outfalls
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| &o.group == g)
+                .map(|(k, _)| k)
+                .collect();
             if out.is_empty() {
-                let mut groups: Vec<&str> = c.ctx.outfalls.iter().map(|o| o.group.as_str()).collect();
+                let mut groups: Vec<&str> =
+                    c.ctx.outfalls.iter().map(|o| o.group.as_str()).collect();
                 groups.sort_unstable();
                 groups.dedup();
-                c.push(loc, lab, "group", g.clone(), format!("the group of at least one outfall (groups: {})", groups.join(", ")));
+                c.push(
+                    loc,
+                    lab,
+                    "group",
+                    g.clone(),
+                    format!(
+                        "the group of at least one outfall (groups: {})",
+                        groups.join(", ")
+                    ),
+                );
                 return None;
             }
             Some(out)
@@ -473,7 +692,13 @@ fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<us
             None
         }
         (None, None) => {
-            c.push(loc, lab, "outfalls", "", "the outfalls it acts on: outfalls = [\"P1\", …] or group = \"…\"");
+            c.push(
+                loc,
+                lab,
+                "outfalls",
+                "",
+                "the outfalls it acts on: outfalls = [\"P1\", …] or group = \"…\"",
+            );
             None
         }
     }
@@ -482,7 +707,14 @@ fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<us
 fn share(c: &mut C<'_>, loc: &Loc, lab: &str, field: &str, v: Option<f64>) -> Option<f64> {
     match v {
         None => Some(1.0),
-        Some(v) => c.number(loc, lab, field, v, (0.0..=1.0).contains(&v), "a share in [0, 1]"),
+        Some(v) => c.number(
+            loc,
+            lab,
+            field,
+            v,
+            (0.0..=1.0).contains(&v),
+            "a share in [0, 1]",
+        ),
     }
 }
 
@@ -497,7 +729,13 @@ fn project(
     let (lab, id) = id_label("project", &r.id, it.ord);
     let cost = match r.cost {
         None => {
-            c.push(loc, &lab, "cost", "", "the project's cost, a number ≥ 0 in cost_unit (required)");
+            c.push(
+                loc,
+                &lab,
+                "cost",
+                "",
+                "the project's cost, a number ≥ 0 in cost_unit (required)",
+            );
             None
         }
         Some(v) => c.number(loc, &lab, "cost", v, v >= 0.0, "a finite cost ≥ 0"),
@@ -509,7 +747,13 @@ fn project(
         && f < s
     {
         let v = r.finish.as_ref().map(|v| v.to_string()).unwrap_or_default();
-        c.push(loc, &lab, "finish", v.trim_matches('"'), "a date on or after `start` (a project finishes after it starts)");
+        c.push(
+            loc,
+            &lab,
+            "finish",
+            v.trim_matches('"'),
+            "a date on or after `start` (a project finishes after it starts)",
+        );
         dates_ok = false;
     }
     let ramp = match &r.ramp {
@@ -519,7 +763,14 @@ fn project(
     let construction = match (&r.construction_load_kg_per_day, &r.construction_at) {
         (None, None) => Some(None),
         (Some(l), at) => {
-            let kg = c.table(loc, &lab, "construction_load_kg_per_day", l, |v| v >= 0.0, "a finite load ≥ 0 kg/day");
+            let kg = c.table(
+                loc,
+                &lab,
+                "construction_load_kg_per_day",
+                l,
+                |v| v >= 0.0,
+                "a finite load ≥ 0 kg/day",
+            );
             let at = match at {
                 None => {
                     c.push(loc, &lab, "construction_at", "", "where the construction load enters: construction_at = { reach = \"…\", at_m = … } (required with construction_load_kg_per_day)");
@@ -536,24 +787,54 @@ fn project(
             }
         }
         (None, Some(_)) => {
-            c.push(loc, &lab, "construction_at", "", "only with construction_load_kg_per_day");
+            c.push(
+                loc,
+                &lab,
+                "construction_at",
+                "",
+                "only with construction_load_kg_per_day",
+            );
             None
         }
     };
     let kind = match r.kind.as_deref() {
         None => {
-            c.push(loc, &lab, "kind", "", format!("the project kind, one of: {} (required)", ProjectKind::NAMES.join(", ")));
+            c.push(
+                loc,
+                &lab,
+                "kind",
+                "",
+                format!(
+                    "the project kind, one of: {} (required)",
+                    ProjectKind::NAMES.join(", ")
+                ),
+            );
             None
         }
         Some(k) if !ProjectKind::NAMES.contains(&k) => {
-            c.push(loc, &lab, "kind", k, format!("one of: {}", ProjectKind::NAMES.join(", ")));
+            c.push(
+                loc,
+                &lab,
+                "kind",
+                k,
+                format!("one of: {}", ProjectKind::NAMES.join(", ")),
+            );
             None
         }
         Some(k) => {
             let allowed = kind_keys(k);
             for key in given_kind_keys(r) {
                 if !allowed.contains(&key) {
-                    c.push(loc, &lab, key, "", format!("a key of kind {k}: {} (or a common key)", allowed.join(", ")));
+                    c.push(
+                        loc,
+                        &lab,
+                        key,
+                        "",
+                        format!(
+                            "a key of kind {k}: {} (or a common key)",
+                            allowed.join(", ")
+                        ),
+                    );
                 }
             }
             kind(c, loc, &lab, k, r, sewers, plants)
@@ -587,13 +868,25 @@ fn kind(
             let efficiency = share(c, loc, lab, "efficiency", r.efficiency);
             let sewer = match &r.sewer {
                 None => {
-                    c.push(loc, lab, "sewer", "", "the id of the sewer that collects the flow (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "sewer",
+                        "",
+                        "the id of the sewer that collects the flow (required)",
+                    );
                     None
                 }
                 Some(Id(s)) => match sewers.get(s.as_str()) {
                     Some(&k) => Some(k),
                     None => {
-                        c.push(loc, lab, "sewer", s.clone(), "the id of a sewer in [[sewers]]");
+                        c.push(
+                            loc,
+                            lab,
+                            "sewer",
+                            s.clone(),
+                            "the id of a sewer in [[sewers]]",
+                        );
                         None
                     }
                 },
@@ -608,9 +901,15 @@ fn kind(
                 }
             }
             ok.then_some(())?;
-            Some(ProjectKind::Intercept { outfalls, efficiency: efficiency?, sewer: sewer? })
+            Some(ProjectKind::Intercept {
+                outfalls,
+                efficiency: efficiency?,
+                sewer: sewer?,
+            })
         }
-        "close_outfall" => Some(ProjectKind::CloseOutfall { outfalls: targets(c, loc, lab, r)? }),
+        "close_outfall" => Some(ProjectKind::CloseOutfall {
+            outfalls: targets(c, loc, lab, r)?,
+        }),
         "separate" => {
             let outfalls = targets(c, loc, lab, r);
             let efficiency = share(c, loc, lab, "efficiency", r.efficiency);
@@ -625,13 +924,22 @@ fn kind(
                 }
             }
             ok.then_some(())?;
-            Some(ProjectKind::Separate { outfalls, efficiency: efficiency? })
+            Some(ProjectKind::Separate {
+                outfalls,
+                efficiency: efficiency?,
+            })
         }
         "rural_treatment" => {
             let outfalls = targets(c, loc, lab, r);
             let reduction = match &r.reduction {
                 None => {
-                    c.push(loc, lab, "reduction", "", "the share removed: a number in [0, 1] or { COD = 0.6, … } (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "reduction",
+                        "",
+                        "the share removed: a number in [0, 1] or { COD = 0.6, … } (required)",
+                    );
                     None
                 }
                 Some(toml::Value::Float(_)) | Some(toml::Value::Integer(_)) => {
@@ -640,7 +948,15 @@ fn kind(
                         Some(toml::Value::Integer(i)) => *i as f64,
                         _ => f64::NAN,
                     };
-                    c.number(loc, lab, "reduction", v, (0.0..=1.0).contains(&v), "a share in [0, 1]").map(|v| vec![v; np])
+                    c.number(
+                        loc,
+                        lab,
+                        "reduction",
+                        v,
+                        (0.0..=1.0).contains(&v),
+                        "a share in [0, 1]",
+                    )
+                    .map(|v| vec![v; np])
                 }
                 Some(toml::Value::Table(t)) => {
                     let mut pt = PollutantTable::new();
@@ -651,54 +967,121 @@ fn kind(
                                 pt.insert(name.clone(), x);
                             }
                             None => {
-                                c.push(loc, lab, &format!("reduction.{name}"), v.type_str(), "a share in [0, 1]");
+                                c.push(
+                                    loc,
+                                    lab,
+                                    &format!("reduction.{name}"),
+                                    v.type_str(),
+                                    "a share in [0, 1]",
+                                );
                                 ok = false;
                             }
                         }
                     }
-                    let t = c.table(loc, lab, "reduction", &pt, |v| (0.0..=1.0).contains(&v), "a share in [0, 1]");
-                    t.filter(|_| ok).map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect())
+                    let t = c.table(
+                        loc,
+                        lab,
+                        "reduction",
+                        &pt,
+                        |v| (0.0..=1.0).contains(&v),
+                        "a share in [0, 1]",
+                    );
+                    t.filter(|_| ok)
+                        .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect())
                 }
                 Some(other) => {
-                    c.push(loc, lab, "reduction", other.type_str(), "a share in [0, 1] or a table of shares per pollutant");
+                    c.push(
+                        loc,
+                        lab,
+                        "reduction",
+                        other.type_str(),
+                        "a share in [0, 1] or a table of shares per pollutant",
+                    );
                     None
                 }
             };
-            Some(ProjectKind::RuralTreatment { outfalls: outfalls?, reduction: reduction? })
+            Some(ProjectKind::RuralTreatment {
+                outfalls: outfalls?,
+                reduction: reduction?,
+            })
         }
         "plant" => {
             let plant = match &r.plant {
                 None => {
-                    c.push(loc, lab, "plant", "", "the id of the plant upgraded (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "plant",
+                        "",
+                        "the id of the plant upgraded (required)",
+                    );
                     None
                 }
                 Some(Id(p)) => match plants.get(p.as_str()) {
                     Some(&k) => Some(k),
                     None => {
-                        c.push(loc, lab, "plant", p.clone(), "the id of a plant in [[plants]]");
+                        c.push(
+                            loc,
+                            lab,
+                            "plant",
+                            p.clone(),
+                            "the id of a plant in [[plants]]",
+                        );
                         None
                     }
                 },
             };
             let cap = match r.capacity_m3s {
                 None => Some(None),
-                Some(v) => c.number(loc, lab, "capacity_m3s", v, v >= 0.0, "a finite capacity ≥ 0 m³/s").map(Some),
+                Some(v) => c
+                    .number(
+                        loc,
+                        lab,
+                        "capacity_m3s",
+                        v,
+                        v >= 0.0,
+                        "a finite capacity ≥ 0 m³/s",
+                    )
+                    .map(Some),
             };
             let eff = match &r.effluent {
                 None => Some(vec![None; np]),
-                Some(t) => c.table(loc, lab, "effluent", t, |v| v >= 0.0, "a finite concentration ≥ 0 mg/L"),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "effluent",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite concentration ≥ 0 mg/L",
+                ),
             };
             if r.capacity_m3s.is_none() && r.effluent.is_none() {
-                c.push(loc, lab, "capacity_m3s", "", "the new capacity_m3s and/or effluent");
+                c.push(
+                    loc,
+                    lab,
+                    "capacity_m3s",
+                    "",
+                    "the new capacity_m3s and/or effluent",
+                );
                 return None;
             }
-            Some(ProjectKind::Plant { plant: plant?, capacity_m3s: cap?, effluent: eff? })
+            Some(ProjectKind::Plant {
+                plant: plant?,
+                capacity_m3s: cap?,
+                effluent: eff?,
+            })
         }
         "diversion" => {
             let node = node_ref(c, loc, lab, r);
             let flow = match r.flow_m3s {
                 None => {
-                    c.push(loc, lab, "flow_m3s", "", "the added flow in m³/s (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "flow_m3s",
+                        "",
+                        "the added flow in m³/s (required)",
+                    );
                     None
                 }
                 Some(v) => c.number(loc, lab, "flow_m3s", v, v >= 0.0, "a finite flow ≥ 0 m³/s"),
@@ -706,10 +1089,21 @@ fn kind(
             let conc = match &r.concentration {
                 None => Some(vec![0.0; np]),
                 Some(t) => c
-                    .table(loc, lab, "concentration", t, |v| v >= 0.0, "a finite concentration ≥ 0 mg/L")
+                    .table(
+                        loc,
+                        lab,
+                        "concentration",
+                        t,
+                        |v| v >= 0.0,
+                        "a finite concentration ≥ 0 mg/L",
+                    )
                     .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
             };
-            Some(ProjectKind::Diversion { node: node?, flow_m3s: flow?, concentration: conc? })
+            Some(ProjectKind::Diversion {
+                node: node?,
+                flow_m3s: flow?,
+                concentration: conc?,
+            })
         }
         "boundary_improvement" => {
             let node = node_ref(c, loc, lab, r);
@@ -717,22 +1111,50 @@ fn kind(
                 && !c.ctx.inflows.iter().any(|i| i.node == n)
             {
                 let nid = c.ctx.nodes[n].id.clone();
-                c.push(loc, lab, "node", nid, "a node with an [[inflows]] entry (the boundary whose quality changes)");
+                c.push(
+                    loc,
+                    lab,
+                    "node",
+                    nid,
+                    "a node with an [[inflows]] entry (the boundary whose quality changes)",
+                );
                 return None;
             }
             let conc = match &r.concentration {
                 None => {
-                    c.push(loc, lab, "concentration", "", "the new concentrations in mg/L (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "concentration",
+                        "",
+                        "the new concentrations in mg/L (required)",
+                    );
                     None
                 }
-                Some(t) => c.table(loc, lab, "concentration", t, |v| v >= 0.0, "a finite concentration ≥ 0 mg/L"),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "concentration",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite concentration ≥ 0 mg/L",
+                ),
             };
-            Some(ProjectKind::BoundaryImprovement { node: node?, concentration: conc? })
+            Some(ProjectKind::BoundaryImprovement {
+                node: node?,
+                concentration: conc?,
+            })
         }
         "dredging" => {
             let reaches = match &r.reaches {
                 None => {
-                    c.push(loc, lab, "reaches", "", "the dredged reaches: reaches = [\"R1\", …] (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "reaches",
+                        "",
+                        "the dredged reaches: reaches = [\"R1\", …] (required)",
+                    );
                     None
                 }
                 Some(list) if list.is_empty() => {
@@ -758,12 +1180,28 @@ fn kind(
             }
             let rel = match &r.release_g_m2_day {
                 None => {
-                    c.push(loc, lab, "release_g_m2_day", "", "the new internal release in g/m²/day per pollutant (required)");
+                    c.push(
+                        loc,
+                        lab,
+                        "release_g_m2_day",
+                        "",
+                        "the new internal release in g/m²/day per pollutant (required)",
+                    );
                     None
                 }
-                Some(t) => c.table(loc, lab, "release_g_m2_day", t, |v| v >= 0.0, "a finite release ≥ 0 g/m²/day"),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "release_g_m2_day",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite release ≥ 0 g/m²/day",
+                ),
             };
-            Some(ProjectKind::Dredging { reaches: reaches?, release_g_m2_day: rel? })
+            Some(ProjectKind::Dredging {
+                reaches: reaches?,
+                release_g_m2_day: rel?,
+            })
         }
         _ => None,
     }
@@ -782,7 +1220,11 @@ fn node_ref(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<usize
     }
 }
 
-fn alternative(c: &mut C<'_>, it: &Item<RawAlternative>, projects: &HashMap<&str, usize>) -> Option<Alternative> {
+fn alternative(
+    c: &mut C<'_>,
+    it: &Item<RawAlternative>,
+    projects: &HashMap<&str, usize>,
+) -> Option<Alternative> {
     let r = &it.raw;
     let loc = &it.loc;
     let (lab, id) = id_label("alternative", &r.id, it.ord);
@@ -790,7 +1232,11 @@ fn alternative(c: &mut C<'_>, it: &Item<RawAlternative>, projects: &HashMap<&str
         let mut v: Vec<(&&str, &usize)> = projects.iter().collect();
         v.sort_by_key(|(_, k)| **k);
         let names: Vec<&str> = v.into_iter().map(|(n, _)| *n).collect();
-        if names.is_empty() { "none are defined".into() } else { names.join(", ") }
+        if names.is_empty() {
+            "none are defined".into()
+        } else {
+            names.join(", ")
+        }
     };
     let mut ok = true;
     let mut delay_s = Vec::new();
@@ -799,13 +1245,25 @@ fn alternative(c: &mut C<'_>, it: &Item<RawAlternative>, projects: &HashMap<&str
         let k = projects.get(pid.as_str()).copied();
         if k.is_none() {
             let kn = known();
-            c.push(loc, &lab, &field, pid.clone(), format!("the id of a project in [[projects]] ({kn})"));
+            c.push(
+                loc,
+                &lab,
+                &field,
+                pid.clone(),
+                format!("the id of a project in [[projects]] ({kn})"),
+            );
             ok = false;
         }
         let dur = match parse_duration(d) {
             Ok(s) if s <= MAX_DURATION_S => Some(s),
             Ok(_) => {
-                c.push(loc, &lab, &field, d.clone(), "a duration of at most 100 years");
+                c.push(
+                    loc,
+                    &lab,
+                    &field,
+                    d.clone(),
+                    "a duration of at most 100 years",
+                );
                 None
             }
             Err(e) => {
@@ -824,7 +1282,13 @@ fn alternative(c: &mut C<'_>, it: &Item<RawAlternative>, projects: &HashMap<&str
             Some(&k) => without.push(k),
             None => {
                 let kn = known();
-                c.push(loc, &lab, "without", pid.clone(), format!("the id of a project in [[projects]] ({kn})"));
+                c.push(
+                    loc,
+                    &lab,
+                    "without",
+                    pid.clone(),
+                    format!("the id of a project in [[projects]] ({kn})"),
+                );
                 ok = false;
             }
         }

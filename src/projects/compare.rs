@@ -46,7 +46,12 @@ pub fn compare_km_csv(start: NaiveDateTime, outcomes: &[CompareOutcome]) -> Stri
     let mut s = String::from("alternative,time,I,II,III,IV,V,V+\n");
     for o in outcomes {
         for (t, k) in o.times_s.iter().zip(&o.km) {
-            let _ = write!(s, "{},{}", crate::report::csv_field(&o.alternative), iso_time(start, *t));
+            let _ = write!(
+                s,
+                "{},{}",
+                crate::report::csv_field(&o.alternative),
+                iso_time(start, *t)
+            );
             for v in k.km {
                 let _ = write!(s, ",{v}");
             }
@@ -58,7 +63,8 @@ pub fn compare_km_csv(start: NaiveDateTime, outcomes: &[CompareOutcome]) -> Stri
 
 /// Draw worse-than-V kilometres against time (days since start), one line per alternative, as an SVG text.
 pub fn plot_worse_than_v(title: &str, outcomes: &[CompareOutcome]) -> Result<String, String> {
-    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+    let _ =
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, 560)).into_drawing_area();
@@ -97,7 +103,9 @@ pub fn plot_worse_than_v(title: &str, outcomes: &[CompareOutcome]) -> Result<Str
                 .draw_series(LineSeries::new(pts, color.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(o.alternative.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()

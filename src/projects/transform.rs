@@ -101,7 +101,9 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                     push_bps(flow_m3s, &mut bps);
                     concentration.iter().for_each(|c| push_bps(c, &mut bps));
                 }
-                Discharge::Load { kg_per_day } => kg_per_day.iter().for_each(|c| push_bps(c, &mut bps)),
+                Discharge::Load { kg_per_day } => {
+                    kg_per_day.iter().for_each(|c| push_bps(c, &mut bps))
+                }
             }
         }
     }
@@ -111,7 +113,10 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
             // sewers do not carry inflows; the inflow flow keeps its own series untouched
         }
     }
-    let mut grid: Vec<f64> = bps.into_iter().filter(|&t| t.is_finite() && (0.0..end_s).contains(&t)).collect();
+    let mut grid: Vec<f64> = bps
+        .into_iter()
+        .filter(|&t| t.is_finite() && (0.0..end_s).contains(&t))
+        .collect();
     grid.sort_by(f64::total_cmp);
     grid.dedup();
     let nt = grid.len();
@@ -197,8 +202,12 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                             let f = a.f(t);
                             match &a.p.kind {
                                 ProjectKind::CloseOutfall { .. } => w *= 1.0 - f,
-                                ProjectKind::Separate { efficiency, .. } => w *= 1.0 - efficiency * f,
-                                ProjectKind::RuralTreatment { reduction, .. } => w *= 1.0 - reduction[p] * f,
+                                ProjectKind::Separate { efficiency, .. } => {
+                                    w *= 1.0 - efficiency * f
+                                }
+                                ProjectKind::RuralTreatment { reduction, .. } => {
+                                    w *= 1.0 - reduction[p] * f
+                                }
                                 _ => {} // intercept of a mass-only load is refused by the check
                             }
                         }
@@ -425,7 +434,10 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
     // ---- construction loads between start and finish
     for a in &active {
         if let Some(cons) = &a.p.construction {
-            let on: Vec<bool> = grid.iter().map(|&t| t >= a.start_s && t < a.finish_s).collect();
+            let on: Vec<bool> = grid
+                .iter()
+                .map(|&t| t >= a.start_s && t < a.finish_s)
+                .collect();
             if !on.iter().any(|&b| b) {
                 continue;
             }
@@ -437,7 +449,9 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                     kg_per_day: cons
                         .kg_per_day
                         .iter()
-                        .map(|&w| step(&grid, on.iter().map(|&b| if b { w } else { 0.0 }).collect()))
+                        .map(|&w| {
+                            step(&grid, on.iter().map(|&b| if b { w } else { 0.0 }).collect())
+                        })
                         .collect(),
                 },
                 kind: OutfallKind::Industrial,

@@ -1,5 +1,7 @@
 //! [`apply`]: a selection of projects → a transformed [`Model`] (see the module docs of `projects` for the
 //! semantics).
+// Pollutant loops index several parallel arrays (concentration, mass, reduction) by the same `p`.
+#![allow(clippy::needless_range_loop)]
 
 use super::*;
 use crate::model::{Discharge, Inflow, LineLoad, Outfall, OutfallKind, Series};

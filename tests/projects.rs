@@ -774,3 +774,85 @@ fn compare_end_to_end() {
     assert_eq!(sec(&outcomes[2], 5), sec(&outcomes[0], 5));
     assert_eq!(sec(&outcomes[2], 9), sec(&outcomes[1], 9));
 }
+
+#[test]
+fn command_line_compare_and_selection_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = dir.path().join("scenario.toml");
+    std::fs::write(&scen, text(&intercept("2025-01-04", ""))).unwrap();
+    let bin = env!("CARGO_BIN_EXE_rivsim");
+    let out = dir.path().join("cmp");
+    let o = std::process::Command::new(bin)
+        .args([
+            "compare",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in ["compare.csv", "compare_km.csv", "compare_worse_than_v.svg"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // an unknown project id is an input error (exit code 2) naming the valid ids
+    let o = std::process::Command::new(bin)
+        .args([
+            "run",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--only",
+            "NOPE",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("PJ1"));
+    // --without PJ1: the sections equal a run of the baseline (bit for bit in the CSV text)
+    let run = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "run",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ];
+        args.extend_from_slice(extra);
+        let o = std::process::Command::new(bin)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(out.join("sections.csv")).unwrap()
+    };
+    let without = run(&["--without", "PJ1"], &dir.path().join("a"));
+    let only_none_file = dir.path().join("base.toml");
+    std::fs::write(&only_none_file, text(SEWER_TO_PLANT)).unwrap();
+    let o = std::process::Command::new(bin)
+        .args([
+            "run",
+            only_none_file.to_str().unwrap(),
+            "--out",
+            dir.path().join("b").to_str().unwrap(),
+            "--no-plots",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let base = std::fs::read_to_string(dir.path().join("b/sections.csv")).unwrap();
+    assert_eq!(without, base);
+    let all = run(&[], &dir.path().join("c"));
+    assert_ne!(all, base);
+}

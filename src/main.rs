@@ -128,6 +128,15 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 p.model.sections.len(),
                 p.model.zones.len()
             );
+            if !p.model.projects.is_empty() || !p.model.sewers.is_empty() {
+                println!(
+                    "  {} projects, {} sewers, {} plants, {} alternatives",
+                    p.model.projects.len(),
+                    p.model.sewers.len(),
+                    p.model.plants.len(),
+                    p.model.alternatives.len()
+                );
+            }
             Ok(())
         }
         Command::Hydraulics { scenario, out } => {

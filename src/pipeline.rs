@@ -264,7 +264,7 @@ fn compare_one(p: &Prepared, name: &str, sel: &Selection) -> Result<CompareOutco
 }
 
 /// `rivsim compare`: the baseline (no project), `all` projects and each `[[alternatives]]` entry, run in
-/// parallel; writes `compare.csv`, `compare_km.csv` and `compare_worse_than_v.svg` to `out`.
+/// parallel; writes `compare.csv`, `compare_km.csv` and `compare_worse_than_v.svg` / `.png` to `out`.
 pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<PathBuf>), Error> {
     use rayon::prelude::*;
     let mut runs: Vec<(String, Selection)> = vec![
@@ -301,5 +301,13 @@ pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<Pat
         "compare_worse_than_v.svg",
         svg.as_bytes(),
     )?);
+    let png = out.join("compare_worse_than_v.png");
+    projects::plot_worse_than_v_png(
+        &png,
+        &format!("{}: km worse than class V", p.model.title),
+        &outcomes,
+    )
+    .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
+    files.push(png);
     Ok((outcomes, files))
 }

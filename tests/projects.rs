@@ -733,7 +733,7 @@ fn compare_end_to_end() {
     let p = pipeline::Prepared { model: m, net };
     let dir = tempfile::tempdir().unwrap();
     let (outcomes, files) = pipeline::compare(&p, dir.path()).unwrap();
-    assert_eq!(files.len(), 3);
+    assert_eq!(files.len(), 4);
     let names: Vec<&str> = outcomes.iter().map(|o| o.alternative.as_str()).collect();
     assert_eq!(names, ["baseline", "all", "late"]);
     let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
@@ -797,7 +797,12 @@ fn command_line_compare_and_selection_flags() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    for f in ["compare.csv", "compare_km.csv", "compare_worse_than_v.svg"] {
+    for f in [
+        "compare.csv",
+        "compare_km.csv",
+        "compare_worse_than_v.svg",
+        "compare_worse_than_v.png",
+    ] {
         assert!(out.join(f).is_file(), "{f}");
     }
     // an unknown project id is an input error (exit code 2) naming the valid ids

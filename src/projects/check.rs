@@ -520,6 +520,7 @@ fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> O
     let destination = match (&r.to_plant, &r.discharge) {
         (Some(Id(p)), None) => match plants.get(p.as_str()) {
             Some(&k) => Some(SewerDestination::Plant(k)),
+            None if c.ctx.rs.is_broken("plant", p) => None,
             None => {
                 let known: Vec<&str> = c
                     .ctx
@@ -879,6 +880,7 @@ fn kind(
                 }
                 Some(Id(s)) => match sewers.get(s.as_str()) {
                     Some(&k) => Some(k),
+                    None if c.ctx.rs.is_broken("sewer", s) => None,
                     None => {
                         c.push(
                             loc,
@@ -1019,6 +1021,7 @@ fn kind(
                 }
                 Some(Id(p)) => match plants.get(p.as_str()) {
                     Some(&k) => Some(k),
+                    None if c.ctx.rs.is_broken("plant", p) => None,
                     None => {
                         c.push(
                             loc,
@@ -1243,7 +1246,7 @@ fn alternative(
     for (pid, d) in r.delay.iter().flatten() {
         let field = format!("delay.{pid}");
         let k = projects.get(pid.as_str()).copied();
-        if k.is_none() {
+        if k.is_none() && !c.ctx.rs.is_broken("project", pid) {
             let kn = known();
             c.push(
                 loc,
@@ -1280,6 +1283,7 @@ fn alternative(
     for Id(pid) in r.without.iter().flatten() {
         match projects.get(pid.as_str()) {
             Some(&k) => without.push(k),
+            None if c.ctx.rs.is_broken("project", pid) => ok = false,
             None => {
                 let kn = known();
                 c.push(

@@ -53,7 +53,9 @@ mod compare;
 pub(crate) mod raw;
 mod transform;
 
-pub use compare::{CompareOutcome, compare_csv, compare_km_csv, plot_worse_than_v};
+pub use compare::{
+    CompareOutcome, compare_csv, compare_km_csv, plot_worse_than_v, plot_worse_than_v_png,
+};
 pub use transform::apply;
 
 use crate::model::Model;

@@ -111,7 +111,7 @@ impl RawScenario {
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
         // the kinds are a few static strings: find ours, then look the pair up without scanning
-        const KINDS: [&str; 8] = [
+        const KINDS: [&str; 12] = [
             "node",
             "reach",
             "zone",
@@ -120,6 +120,10 @@ impl RawScenario {
             "line load",
             "inflow",
             "withdrawal",
+            "sewer",
+            "plant",
+            "project",
+            "alternative",
         ];
         KINDS.iter().find(|k| **k == kind).is_some_and(|k| {
             self.broken.contains(&(*k, id.to_string()))

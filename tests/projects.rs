@@ -861,3 +861,81 @@ fn command_line_compare_and_selection_flags() {
     let all = run(&[], &dir.path().join("c"));
     assert_ne!(all, base);
 }
+
+#[test]
+fn plant_bypass_then_expansion_and_sewer_discharge() {
+    // P1 (0.05 m³/s) into a trunk to a plant with capacity 0.03: 0.03 treated at 50/5/0.5, 0.02 bypassed at
+    // the influent 250/30/4 at the bypass point. The plant project raises capacity to 0.1 from day 6
+    // (2025-01-07): everything treated. P2 into a second sewer that discharges untreated at R2 100 m.
+    let extra = r#"
+[[plants]]
+id = "SMALL"
+capacity_m3s = 0.03
+effluent = { COD = 50.0, NH3N = 5.0 }
+discharge = { reach = "R2", at_m = 2000.0 }
+bypass = { reach = "R2", at_m = 200.0 }
+
+[[sewers]]
+id = "trunk"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 2500.0 }
+to_plant = "SMALL"
+
+[[sewers]]
+id = "pipe"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 2500.0 }
+discharge = { reach = "R2", at_m = 100.0 }
+
+[[projects]]
+id = "I1"
+kind = "intercept"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-01"
+outfalls = ["P1"]
+sewer = "trunk"
+
+[[projects]]
+id = "I2"
+kind = "intercept"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-01"
+outfalls = ["P2"]
+efficiency = 0.5
+sewer = "pipe"
+
+[[projects]]
+id = "UP"
+kind = "plant"
+cost = 3.0
+start = "2025-01-02"
+finish = "2025-01-07"
+plant = "SMALL"
+capacity_m3s = 0.1
+"#;
+    let m = load(extra);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    let (before, after) = (2.0 * DAY, 7.0 * DAY);
+    assert_close!(flow(&t, "SMALL:effluent", before), 0.03);
+    assert_close!(flow(&t, "SMALL:bypass", before), 0.02);
+    assert_close!(conc(&t, "SMALL:effluent", 0, before), 50.0);
+    assert_close!(conc(&t, "SMALL:effluent", 1, before), 5.0);
+    // TP is not named in the effluent: it leaves at its influent concentration
+    assert_close!(conc(&t, "SMALL:effluent", 2, before), 4.0);
+    assert_close!(conc(&t, "SMALL:bypass", 0, before), 250.0);
+    let bp = outfall(&t, "SMALL:bypass").unwrap();
+    assert_eq!(
+        (bp.reach, bp.at_m, bp.kind),
+        (1, 200.0, OutfallKind::Overflow)
+    );
+    assert_close!(flow(&t, "SMALL:effluent", after), 0.05);
+    assert_close!(flow(&t, "SMALL:bypass", after), 0.0);
+    // half of P2 (0.04) goes untreated to R2 at 100 m; P2 keeps the other half
+    let d = outfall(&t, "pipe:discharge").unwrap();
+    assert_eq!((d.reach, d.at_m, d.kind), (1, 100.0, OutfallKind::Sewage));
+    assert_close!(flow(&t, "pipe:discharge", before), 0.02);
+    assert_close!(conc(&t, "pipe:discharge", 0, before), 200.0);
+    assert_close!(flow(&t, "P2", before), 0.02);
+}

@@ -918,3 +918,28 @@ fn district_scenario_solves() {
         assert!(f.cell_velocity_ms.iter().all(|v| v.abs() < 0.5));
     }
 }
+
+/// A dry dead-end reach whose bed rises above the held level: depths are floored at `min_depth_m` (never zero
+/// or negative) and a warning names the reach; both solvers.
+#[test]
+fn depth_floor_warns_naming_the_reach() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let j = b.node("J", NodeKind::Junction, None);
+    let h = b.node("HILL", NodeKind::Junction, None);
+    let d = b.node("D", NodeKind::Outlet, Some(1.0));
+    b.reach("UJ", u, j, 1000.0, rect(10.0), 0.0, 0.0, 0.03);
+    b.reach("JD", j, d, 1000.0, rect(10.0), 0.0, 0.0, 0.03);
+    b.reach("UPHILL", h, j, 1000.0, rect(4.0), 3.0, 0.0, 0.03);
+    b.inflow(u, 1.0);
+    for force in [false, true] {
+        let (net, f, w) = b.solve(force);
+        let cells = net.cells_of(2);
+        assert!(f.cell_depth_m[cells].iter().all(|&y| y >= 0.01));
+        assert!(
+            w.iter()
+                .any(|s| s.contains("UPHILL") && s.contains("min_depth_m")),
+            "{w:?}"
+        );
+    }
+}

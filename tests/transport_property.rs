@@ -71,7 +71,11 @@ fn random_tree(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig {
+        cases: 24,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
     /// Tolerance: 1e-12 relative to the largest concentration (round-off of the convex combinations).
     #[test]
     fn no_reaction_stays_within_inflow_range(

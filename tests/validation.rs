@@ -285,6 +285,60 @@ fn network_from_csv_and_geojson() {
         g1.bed_up_m,
         g1.bed_down_m
     );
+    // inflows, outfalls, sections and withdrawals from CSV (extension); empty cells are absent keys
+    let a = &m.inflows[0];
+    assert_eq!(
+        (a.node, a.flow_m3s.clone(), a.group.as_str()),
+        (0, Series::Const(1.0), "A")
+    );
+    assert_eq!(
+        a.concentration.iter().map(konst).collect::<Vec<_>>(),
+        [25.0, 0.3]
+    );
+    let (p1, p2) = (&m.outfalls[0], &m.outfalls[1]);
+    assert_eq!(
+        (p1.reach, p1.at_m, p1.kind, p1.group.as_str()),
+        (0, 250.0, OutfallKind::Sewage, "sewage")
+    );
+    match &p1.discharge {
+        Discharge::Flow {
+            flow_m3s,
+            concentration,
+        } => {
+            assert_eq!(konst(flow_m3s), 0.02);
+            assert_eq!(
+                concentration.iter().map(konst).collect::<Vec<_>>(),
+                [300.0, 0.0]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (p2.reach, p2.at_m, p2.kind, p2.group.as_str()),
+        (2, 800.0, OutfallKind::Rural, "village")
+    );
+    match &p2.discharge {
+        Discharge::Load { kg_per_day } => assert_eq!(
+            kg_per_day.iter().map(konst).collect::<Vec<_>>(),
+            [12.5, 0.4]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (
+            m.sections[0].id.as_str(),
+            m.sections[0].reach,
+            m.sections[0].at_m
+        ),
+        ("S1", 1, 1500.0)
+    );
+    assert_eq!(
+        m.withdrawals[0].place,
+        Place::Reach {
+            reach: 1,
+            at_m: 750.0
+        }
+    );
 }
 
 // ---------------------------------------------------------------- error classes
@@ -661,12 +715,12 @@ fn unknown_enum_values_list_the_valid_ones() {
     assert!(
         find(&ps, "zone Z", "target")
             .expected
-            .contains("I, II, III, IV, V")
+            .contains("\"I\", \"II\", \"III\", \"IV\", \"V\"")
     );
     assert!(
         find(&ps, "zone Z", "method")
             .expected
-            .contains("annual_mean, frequency")
+            .contains("\"annual_mean\" (default) or \"frequency\"")
     );
     assert!(find(&ps, "zone Z", "threshold").expected.contains("(0, 1]"));
     let of = "\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"storm\"\nload_kg_per_day = { COD = 1.0 }\n";
@@ -958,4 +1012,111 @@ fn problems_come_in_file_order() {
     let lines: Vec<usize> = ps.iter().map(|p| p.line.unwrap()).collect();
     assert_eq!(ps.len(), 3, "{}", list(&ps));
     assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}
+
+#[test]
+fn item_csv_problems_name_file_row_and_field() {
+    let toml = format!("{BASE}\n[network]\noutfalls_csv = \"o.csv\"\ninflows_csv = \"i.csv\"\n");
+    let ps = problems_with(
+        &toml,
+        &[
+            (
+                "o.csv",
+                "id,reach,at_m,kind,load_kg_per_day.COD,load_kg_per_day.NH3N\nP1,R1,2000,sewage,5,1\n",
+            ),
+            ("i.csv", "node,flow_m3s,concentration.COD\nA,-1,x\n"),
+        ],
+    );
+    let p = find(&ps, "outfall P1", "at_m");
+    assert_eq!((p.line, p.file.ends_with("o.csv")), (Some(2), true));
+    assert_eq!(find(&ps, "outfall P1", "load_kg_per_day").value, "NH3N");
+    let p = find(&ps, "inflow #1 (node A)", "concentration.COD");
+    assert!(p.expected.contains("`x` is not a number"), "{p}");
+}
+
+#[test]
+fn geojson_structure_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_geojson = \"g.json\"\n",
+    );
+    let gj = r#"{ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "properties": { "id": "R1", "from": "A", "to": "B" },
+          "geometry": { "type": "Point", "coordinates": [0, 0] } },
+        { "type": "Feature", "properties": { "id": "R2", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [1, "x"]] } },
+        { "type": "Feature", "properties": { "id": "R3", "from": "A", "to": "B", "manning": 0.03 },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [3, 4]] } },
+        { "type": "Feature", "properties": { "id": "R4", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[2, 2], [2, 2]] } } ] }"#;
+    let ps = problems_with(&toml, &[("g.json", gj)]);
+    assert_eq!(
+        find(&ps, "reach R1 (feature #1)", "geometry.type").value,
+        "Point"
+    );
+    find(&ps, "reach R2 (feature #2)", "geometry.coordinates[1]");
+    assert!(
+        find(&ps, "reach R3 (feature #3)", "manning")
+            .expected
+            .contains("manning_n")
+    );
+    // a zero-length polyline without length_m
+    find(&ps, "reach R4", "geometry.coordinates");
+    assert_eq!(ps.len(), 4, "{}", list(&ps));
+    let ps = problems_with(&toml, &[("g.json", r#"{ "type": "Feature" }"#)]);
+    assert_eq!(
+        find(&ps, "reaches GeoJSON", "type").expected,
+        "\"FeatureCollection\""
+    );
+}
+
+#[test]
+fn csv_header_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_csv = \"r.csv\"\n",
+    );
+    let csv = "id,from,to,length_m,length_m,,a.b.c,section,decay_per_day.COD,decay_per_day,river.name\nR1,A,B,10,10,,1,x,0.1,0.2,n\n";
+    let ps = problems_with(&toml, &[("r.csv", csv)]);
+    let cols: Vec<&str> = ps
+        .iter()
+        .filter(|p| p.field == "column")
+        .map(|p| p.value.as_str())
+        .collect();
+    for c in [
+        "length_m",
+        "",
+        "a.b.c",
+        "section",
+        "decay_per_day",
+        "river.name",
+    ] {
+        assert!(
+            cols.contains(&c),
+            "column {c:?} not reported: {}",
+            list(&ps)
+        );
+    }
+    assert!(ps.iter().all(|p| p.line == Some(1) || p.field != "column"));
+}
+
+#[test]
+fn pollutant_names() {
+    for (bad, says) in [
+        ("[\"COD\", \"flow_m3s\"]", "column names"),
+        ("[\"COD\", \"a,b\"]", "without commas"),
+        ("[\"COD\", \" TP\"]", "surrounding spaces"),
+        ("[\"COD\", \"\"]", "non-empty"),
+    ] {
+        let ps = problems(&BASE.replace("[\"COD\", \"TP\"]", bad));
+        assert!(
+            find(&ps, "[simulation]", "pollutants")
+                .expected
+                .contains(says),
+            "{bad}: {}",
+            list(&ps)
+        );
+    }
+    // no pollutants at all is a valid (hydraulics-only) scenario
+    assert!(problems(&BASE.replace("[\"COD\", \"TP\"]", "[]")).is_empty());
 }

@@ -10,6 +10,30 @@ use rivsim::model::*;
 use rivsim::network::Network;
 use std::hint::black_box;
 
+/// Process CPU time (user + system) in seconds from /proc/self/stat, or None where that is unavailable.
+/// The machine is shared, so wall-clock medians swing with the load; CPU time per solve is steadier.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let f: Vec<&str> = s.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Print the CPU time per call of `f` over `n` calls.
+fn report_cpu(name: &str, n: usize, mut f: impl FnMut()) {
+    if let Some(t0) = cpu_seconds() {
+        for _ in 0..n {
+            f();
+        }
+        if let Some(t1) = cpu_seconds() {
+            eprintln!(
+                "{name}: CPU time per solve {:.3} s (mean of {n})",
+                (t1 - t0) / n as f64
+            );
+        }
+    }
+}
+
 /// splitmix64: a small deterministic generator (seeded synthetic networks).
 struct Rng(u64);
 impl Rng {
@@ -150,6 +174,10 @@ fn hydraulics_100k(c: &mut Criterion) {
             w.len()
         );
     }
+    report_cpu("looped 100k", 5, || {
+        let mut w = vec![];
+        black_box(looped::solve(&looped_model, &looped_net, &opts, 0.0, 86400.0, &mut w).unwrap());
+    });
     c.bench_function("hydraulics/looped_steady_100k_nodes", |b| {
         b.iter(|| {
             let mut w = vec![];
@@ -161,6 +189,10 @@ fn hydraulics_100k(c: &mut Criterion) {
     let tree_model = synthetic(100_000, 0, false, 7);
     let tree_net = Network::build(&tree_model);
     assert!(tree::applies(&tree_model, &tree_net));
+    report_cpu("tree 100k", 5, || {
+        let mut w = vec![];
+        black_box(tree::solve(&tree_model, &tree_net, &opts, 0.0, 86400.0, &mut w).unwrap());
+    });
     c.bench_function("hydraulics/tree_steady_100k_nodes", |b| {
         b.iter(|| {
             let mut w = vec![];
@@ -191,6 +223,12 @@ fn hydraulics_generated(c: &mut Criterion) {
             w.len()
         );
     }
+    report_cpu("generated 100k", 5, || {
+        let mut w = vec![];
+        black_box(
+            rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w).unwrap(),
+        );
+    });
     c.bench_function("hydraulics/generated_100k_reaches_300_loops", |b| {
         b.iter(|| {
             let mut w = vec![];

@@ -20,10 +20,11 @@
 //! a weighted graph Laplacian in the free levels — symmetric positive definite once the nodes of fixed level
 //! are moved to the right-hand side. It is solved by LDLᵀ in a minimum-degree order ([`super::sparse`]); the
 //! structure is analysed once per solve and each iteration only refactors. For the square law y = Q/2 and
-//! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from Q = 0 (so
-//! it solves the linear law: a flat first guess is harmless); K and the free-outfall levels are updated from
-//! the new levels between iterations. The new flows satisfy continuity exactly up to the linear solve, at
-//! every iteration.
+//! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from the flat
+//! levels and the flows Q₀ = K·sqrt(1e-6) of a typical plain friction slope (starting from Q = 0 would put
+//! every reach in the linear range and cost a halving iteration per factor two of overshoot); K and the
+//! free-outfall levels are updated from the new levels between iterations. The new flows satisfy continuity
+//! exactly up to the linear solve, at every iteration.
 //!
 //! **Conveyance updates.** On plain rivers the head drop of a reach is millimetres against metres of depth and
 //! the K update converges at once. Where the friction drop is comparable to the depth (shallow water on a
@@ -74,6 +75,13 @@ use crate::network::Network;
 /// reach that carries a noticeable flow on the true square law, while bounding the conductance
 /// dQ/dΔh ≤ K/(L·sqrt(S*)) so that the Laplacian stays well conditioned in double precision.
 pub const LINEAR_BELOW_GRADIENT: f64 = 1e-9;
+
+/// Friction gradient (m/m) of the first guess of every reach's flow, Q₀ = K·sqrt(S₀), in the nominal
+/// direction. Starting the Newton iteration from Q = 0 would put every reach in the linear range, whose
+/// conductance K/(L·sqrt(S*)) is orders of magnitude too large: the first iterate then carries enormous
+/// flows between held levels and each later iteration only halves them (Newton on Q² from far above).
+/// 1e-6 is a typical plain-river friction slope (a few cm/s), like EPANET's start at 1 ft/s.
+const INITIAL_GRADIENT: f64 = 1e-6;
 
 const NONE: usize = usize::MAX;
 
@@ -290,6 +298,10 @@ pub fn solve(
             y_used[l] = y;
             let k = geo[l].conveyance(&model.reaches[l].section, y).max(1e-12);
             kk[l] = k;
+            if iterations == 1 {
+                // start from the flow of a typical plain-river friction slope (see INITIAL_GRADIENT)
+                q[l] = k * INITIAL_GRADIENT.sqrt();
+            }
             let q_lin = k * sqrt_s;
             let qa = q[l].abs();
             if qa > q_lin {

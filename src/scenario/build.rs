@@ -94,7 +94,14 @@ impl std::hash::Hasher for FxHasher {
         }
     }
     fn finish(&self) -> u64 {
-        self.0
+        // the Fx state has weak high bits, and hashbrown matches on the top 7 bits: mix them in
+        // (MurmurHash3's 64-bit finaliser)
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -677,7 +684,6 @@ enum Rule {
     Positive,
     NonNegative,
     Manning,
-    Share,
 }
 
 impl Rule {
@@ -688,7 +694,6 @@ impl Rule {
                 Rule::Positive => v > 0.0,
                 Rule::NonNegative => v >= 0.0,
                 Rule::Manning => v > 0.0 && v <= 0.2,
-                Rule::Share => v > 0.0 && v <= 1.0,
             }
     }
 
@@ -700,7 +705,6 @@ impl Rule {
             Rule::Manning => {
                 "a Manning n in (0, 0.2] s/m^(1/3) (e.g. 0.025–0.04 for earth channels)"
             }
-            Rule::Share => "a share in (0, 1]",
         }
     }
 }
@@ -1770,62 +1774,38 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         let r = &it.raw;
         let loc = &it.loc;
         let lab = label("zone", r.id.as_ref().map(|i| i.0.as_str()), it.ord);
-        let target = match r.target.as_deref() {
-            None => {
-                b.push(
-                    loc,
-                    &lab,
-                    "target",
-                    "",
-                    "a target class: I, II, III, IV or V",
-                );
-                None
-            }
-            Some(t) => b.enum_value(
+        // target, parameters (names or a preset), method, threshold and sampling are checked by the targets
+        // stage, which owns their meaning; every problem it finds is reported here with the file and line
+        if r.target.is_none() {
+            b.push(
                 loc,
                 &lab,
                 "target",
-                t,
-                &[("I", 1u8), ("II", 2), ("III", 3), ("IV", 4), ("V", 5)],
-            ),
-        };
-        let mut parameters = Vec::new();
-        for p in r.parameters.iter().flatten() {
-            match b.pidx.get(p) {
-                Some(&k) => {
-                    if parameters.contains(&k) {
-                        b.push(loc, &lab, "parameters", p.clone(), "each parameter once");
-                    }
-                    parameters.push(k)
-                }
-                None => {
-                    let d = b.declared();
-                    b.push(
-                        loc,
-                        &lab,
-                        "parameters",
-                        p.clone(),
-                        format!("a declared pollutant ({d})"),
-                    );
-                }
-            }
+                "",
+                "a target class: I, II, III, IV or V",
+            );
         }
-        let method = match r.method.as_deref() {
-            None => Some(ComplianceMethod::AnnualMean),
-            Some(m) => b.enum_value(
-                loc,
-                &lab,
-                "method",
-                m,
-                &[
-                    ("annual_mean", ComplianceMethod::AnnualMean),
-                    ("frequency", ComplianceMethod::Frequency),
-                ],
-            ),
+        let params: Vec<String> = match &r.parameters {
+            None => Vec::new(),
+            Some(OneOrMany::One(s)) => vec![s.clone()],
+            Some(OneOrMany::Many(v)) => v.clone(),
         };
-        let threshold = match r.threshold {
-            None => Some(0.8),
-            Some(t) => b.num(loc, &lab, "threshold", t, Rule::Share),
+        let spec = crate::targets::zones::ZoneSpec {
+            target: r.target.as_deref().unwrap_or("III"),
+            parameters: &params,
+            method: r.method.as_deref(),
+            threshold: r.threshold,
+            sampling: r.sampling.as_deref(),
+            sampling_day: r.sampling_day,
+        };
+        let fields = match crate::targets::zones::parse_zone(&spec, &b.pollutants.clone()) {
+            Ok(f) => Some(f),
+            Err(problems) => {
+                for zp in problems {
+                    b.push(loc, &lab, zp.field, zp.value, zp.expected);
+                }
+                None
+            }
         };
         let mut zs = Vec::new();
         for s in r.sections.iter().flatten() {
@@ -1842,16 +1822,16 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                 zs.push(k);
             }
         }
-        if let (Some(target), Some(method), Some(threshold)) = (target, method, threshold) {
+        if let (Some(f), true) = (fields, r.target.is_some()) {
             zones.push(Zone {
                 id: r.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
-                target,
-                parameters,
-                method,
-                threshold,
+                target: f.target,
+                parameters: f.parameters,
+                method: f.method,
+                threshold: f.threshold,
                 sections: zs,
-                sampling: crate::model::Sampling::Outputs,
-                sampling_day: 15,
+                sampling: f.sampling,
+                sampling_day: f.sampling_day,
             });
         }
     }

@@ -159,6 +159,57 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
         if let Some(f) = &n.reaches_geojson {
             parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);
         }
+        // extensions: the long lists of a large scenario as CSV files too
+        fn csv_into<T: serde::de::DeserializeOwned>(
+            file: &Option<String>,
+            dir: &Path,
+            kind: &'static str,
+            out: &mut Vec<parse::Item<T>>,
+            broken: &mut parse::Broken,
+            probs: &mut problems::Problems,
+        ) {
+            if let Some(f) = file {
+                let push = |it, rows| {
+                    if out.capacity() == out.len() {
+                        out.reserve(rows);
+                    }
+                    out.push(it);
+                };
+                parse::read_network_csv(&dir.join(f), kind, push, broken, probs);
+            }
+        }
+        csv_into(
+            &n.inflows_csv,
+            &dir,
+            "inflow",
+            &mut rs.inflows,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.withdrawals_csv,
+            &dir,
+            "withdrawal",
+            &mut rs.withdrawals,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.outfalls_csv,
+            &dir,
+            "outfall",
+            &mut rs.outfalls,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.sections_csv,
+            &dir,
+            "section",
+            &mut rs.sections,
+            &mut rs.broken,
+            probs,
+        );
     }
     build::build(rs, path, probs)
 }

@@ -23,8 +23,8 @@ pub struct Loc {
     pub file: Arc<Path>,
     /// Line of the item's start, if known.
     pub line: Option<usize>,
-    /// Line of each of the item's keys (TOML only), dotted for one level of nesting.
-    pub fields: Vec<(String, usize)>,
+    /// Line of each of the item's top-level keys (TOML only).
+    pub fields: Vec<(&'static str, usize)>,
 }
 
 impl Loc {
@@ -33,8 +33,7 @@ impl Loc {
         let head = field.split(['.', '[']).next().unwrap_or(field);
         self.fields
             .iter()
-            .find(|(f, _)| f == field)
-            .or_else(|| self.fields.iter().find(|(f, _)| f == head))
+            .find(|(f, _)| *f == head)
             .map(|&(_, l)| l)
             .or(self.line)
     }
@@ -214,21 +213,43 @@ struct TomlCtx<'a> {
     lines: &'a LineIndex,
 }
 
-/// Keys of a TOML table with their spans, one nested level dotted: (name, key span start, value span).
-fn key_spans(t: &DeTable<'_>) -> Vec<(String, usize, std::ops::Range<usize>)> {
-    let mut out = Vec::new();
+/// A key of a TOML item (one nested level for table values) with the key's start and the value's span.
+struct KeySpan<'i> {
+    top: std::borrow::Cow<'i, str>,
+    sub: Option<std::borrow::Cow<'i, str>>,
+    key_start: usize,
+    value: std::ops::Range<usize>,
+}
+
+impl KeySpan<'_> {
+    fn name(&self) -> String {
+        match &self.sub {
+            Some(s) => format!("{}.{s}", self.top),
+            None => self.top.to_string(),
+        }
+    }
+}
+
+/// Keys of a TOML table with their spans (borrowed from the input: no allocation for plain keys).
+fn key_spans<'i>(t: &DeTable<'i>) -> Vec<KeySpan<'i>> {
+    let mut out = Vec::with_capacity(t.len());
     for (k, v) in t.iter() {
-        let name = k.get_ref().to_string();
         if let DeValue::Table(sub) = v.get_ref() {
             for (sk, sv) in sub.iter() {
-                out.push((
-                    format!("{name}.{}", sk.get_ref()),
-                    sk.span().start,
-                    sv.span(),
-                ));
+                out.push(KeySpan {
+                    top: k.get_ref().clone(),
+                    sub: Some(sk.get_ref().clone()),
+                    key_start: sk.span().start,
+                    value: sv.span(),
+                });
             }
         }
-        out.push((name, k.span().start, v.span()));
+        out.push(KeySpan {
+            top: k.get_ref().clone(),
+            sub: None,
+            key_start: k.span().start,
+            value: v.span(),
+        });
     }
     out
 }
@@ -238,11 +259,12 @@ impl TomlCtx<'_> {
         self.lines.line(offset)
     }
 
-    /// Deserialize one table value into `T`, reporting a failure.
-    fn item<T: DeserializeOwned>(
+    /// Deserialize one table value into `T`, reporting a failure. `label` names the item in a problem
+    /// (built only when there is one).
+    fn item<'i, T: DeserializeOwned>(
         &self,
-        value: Spanned<DeValue<'_>>,
-        label: &str,
+        value: Spanned<DeValue<'i>>,
+        label: &dyn Fn() -> String,
         what: &str,
         ord: usize,
         probs: &mut Problems,
@@ -253,7 +275,7 @@ impl TomlCtx<'_> {
             probs.push(
                 &self.file,
                 Some(line),
-                label,
+                label(),
                 "",
                 value.get_ref().type_str(),
                 format!("a table ({what})"),
@@ -261,20 +283,28 @@ impl TomlCtx<'_> {
             return None;
         };
         let spans = key_spans(t);
-        let fields: Vec<(String, usize)> = spans
-            .iter()
-            .map(|(n, k, _)| (n.clone(), self.line(*k)))
-            .collect();
         match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(raw) => Some(Item {
-                raw,
-                loc: Loc {
-                    file: self.file.clone(),
-                    line: Some(line),
-                    fields,
-                },
-                ord,
-            }),
+            Ok(raw) => {
+                // the keys are known fields now: keep their static names and lines
+                let names = struct_fields::<T>();
+                let fields = spans
+                    .iter()
+                    .filter(|k| k.sub.is_none())
+                    .filter_map(|k| {
+                        let f = names.iter().find(|n| **n == k.top.as_ref())?;
+                        Some((*f, self.line(k.key_start)))
+                    })
+                    .collect();
+                Some(Item {
+                    raw,
+                    loc: Loc {
+                        file: self.file.clone(),
+                        line: Some(line),
+                        fields,
+                    },
+                    ord,
+                })
+            }
             Err(e) => {
                 let msg = e.message().to_string();
                 let mut field = backticked_after(&msg, "unknown field `")
@@ -287,44 +317,36 @@ impl TomlCtx<'_> {
                         // the innermost key whose value (or key) holds the error's position
                         let hit = spans
                             .iter()
-                            .filter(|(_, k, v)| {
-                                (v.start <= es.start && es.start < v.end.max(v.start + 1))
-                                    || *k == es.start
+                            .filter(|k| {
+                                (k.value.start <= es.start
+                                    && es.start < k.value.end.max(k.value.start + 1))
+                                    || k.key_start == es.start
                             })
-                            .min_by_key(|(_, _, v)| v.end - v.start);
-                        if let Some((n, _, _)) = hit {
-                            field = n.clone();
+                            .min_by_key(|k| k.value.end - k.value.start);
+                        if let Some(k) = hit {
+                            field = k.name();
                         }
                     }
                 }
                 if !field.is_empty()
-                    && let Some((_, l)) = fields.iter().find(|(n, _)| *n == field)
+                    && let Some(k) = spans.iter().find(|k| k.name() == field)
                 {
-                    eline = *l;
+                    eline = self.line(k.key_start);
                 }
-                probs.push(&self.file, Some(eline), label, field, "", friendly(&msg));
+                probs.push(&self.file, Some(eline), label(), field, "", friendly(&msg));
                 None
             }
         }
     }
 }
 
-fn peek_id(v: &DeValue<'_>) -> Option<String> {
-    let DeValue::Table(t) = v else { return None };
-    let (_, idv) = t.iter().find(|(k, _)| k.get_ref() == "id")?;
-    match idv.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        DeValue::Integer(i) => Some(i.as_str().to_string()),
-        _ => None,
-    }
-}
-
-fn peek_str(v: &DeValue<'_>, key: &str) -> Option<String> {
+/// The text of a string or integer key of a TOML table, borrowed where possible.
+fn peek<'i>(v: &DeValue<'i>, key: &str) -> Option<std::borrow::Cow<'i, str>> {
     let DeValue::Table(t) = v else { return None };
     let (_, x) = t.iter().find(|(k, _)| k.get_ref() == key)?;
     match x.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        DeValue::Integer(i) => Some(i.as_str().to_string()),
+        DeValue::String(s) => Some(s.clone()),
+        DeValue::Integer(i) => Some(std::borrow::Cow::Owned(i.as_str().to_string())),
         _ => None,
     }
 }
@@ -404,31 +426,43 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 ),
             },
             "simulation" => {
-                rs.simulation = ctx.item(value, "[simulation]", "[simulation]", 1, probs);
+                rs.simulation = ctx.item(
+                    value,
+                    &|| "[simulation]".to_string(),
+                    "[simulation]",
+                    1,
+                    probs,
+                );
                 if rs.simulation.is_none() {
                     rs.broken_tables.insert("simulation");
                 }
             }
             "initial" => {
-                rs.initial = ctx.item(value, "[initial]", "[initial]", 1, probs);
+                rs.initial = ctx.item(value, &|| "[initial]".to_string(), "[initial]", 1, probs);
                 if rs.initial.is_none() {
                     rs.broken_tables.insert("initial");
                 }
             }
             "defaults" => {
-                rs.defaults = ctx.item(value, "[defaults]", "[defaults]", 1, probs);
+                rs.defaults = ctx.item(value, &|| "[defaults]".to_string(), "[defaults]", 1, probs);
                 if rs.defaults.is_none() {
                     rs.broken_tables.insert("defaults");
                 }
             }
             "network" => {
-                rs.network = ctx.item(value, "[network]", "[network]", 1, probs);
+                rs.network = ctx.item(value, &|| "[network]".to_string(), "[network]", 1, probs);
                 if rs.network.is_none() {
                     rs.broken_tables.insert("network");
                 }
             }
             "temperature" => {
-                rs.temperature = ctx.item(value, "[temperature]", "[temperature]", 1, probs);
+                rs.temperature = ctx.item(
+                    value,
+                    &|| "[temperature]".to_string(),
+                    "[temperature]",
+                    1,
+                    probs,
+                );
                 if rs.temperature.is_none() {
                     rs.broken_tables.insert("temperature");
                 }
@@ -595,34 +629,45 @@ fn list<T: DeserializeOwned>(
         broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
+    out.reserve(arr.len());
     for (k, v) in arr.into_iter().enumerate() {
         let ord = k + 1;
-        let id = peek_id(v.get_ref());
-        let lab = if kind == "inflow" {
-            inflow_label(ord, peek_str(v.get_ref(), "node").as_deref())
+        // borrowed from the input: nothing is allocated unless the item has a problem
+        let id = peek(v.get_ref(), "id");
+        let node = if kind == "inflow" {
+            peek(v.get_ref(), "node")
         } else {
-            label(kind, id.as_deref(), ord)
+            None
+        };
+        let lab = || {
+            if kind == "inflow" {
+                inflow_label(ord, node.as_deref())
+            } else {
+                label(kind, id.as_deref(), ord)
+            }
         };
         match ctx.item::<T>(v, &lab, what, ord, probs) {
             Some(it) => out.push(it),
             None => {
-                if let Some(id) = id {
-                    broken.insert((kind, id));
+                if let Some(id) = &id {
+                    broken.insert((kind, id.to_string()));
                 }
             }
         }
     }
 }
 
-/// Table-valued keys of a node or reach that a CSV writes as `key.sub` columns.
-const TABLE_KEYS: [&str; 4] = [
+/// Table-valued keys that a CSV writes as `key.sub` columns.
+const TABLE_KEYS: [&str; 5] = [
     "section",
     "decay_per_day",
     "release_g_m2_day",
     "concentration",
+    "load_kg_per_day",
 ];
 
-/// Read a node or reach CSV into items. `kind` is "node" or "reach".
+/// Read an item CSV (nodes, reaches, inflows, withdrawals, outfalls or sections) into items. `kind` is the
+/// singular kind ("node", "reach", …).
 pub fn read_network_csv<T: DeserializeOwned>(
     path: &Path,
     kind: &'static str,
@@ -708,6 +753,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
         cols.remove_col(c);
     }
     let id_col = href.iter().position(|h| h.trim() == "id");
+    let node_col = href.iter().position(|h| h.trim() == "node");
     // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
     let rows = text.match_indices('\n').count();
     let mut rec = csv::StringRecord::new();
@@ -758,14 +804,13 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(
-                    path,
-                    line,
-                    label(kind, id, ord),
-                    e.field,
-                    value,
-                    friendly(&e.message),
-                );
+                let lab = if kind == "inflow" {
+                    let node = node_col.and_then(|c| cells.get(c)).map(|s| s.trim());
+                    inflow_label(ord, node.filter(|s| !s.is_empty()))
+                } else {
+                    label(kind, id, ord)
+                };
+                probs.push(path, line, lab, e.field, value, friendly(&e.message));
                 if let Some(id) = id {
                     broken.insert((kind, id.to_string()));
                 }

@@ -7,9 +7,10 @@
 //! line), stride 1. The dispersive conductance is rebuilt from the inverse volumes (one division) rather than
 //! read, since the loop is memory-bound.
 //!
-//! Face value (flow Q > 0; mirrored for Q < 0): C_f = C_U + ½(1 − ν)·L with ν = Q·Δt/V_U and the MC limited
-//! difference L = minmod(2(C_U − C_UU), ½(C_D − C_UU), 2(C_D − C_U)); face flux F = Q·C_f + D·(C_left −
-//! C_right) with D = (E/Δx²)·2/(1/V_left + 1/V_right). Update with Strang splitting of the decay: C** = h·(C + Δt/V·(F_left − F_right)), C_new = h·C**,
+//! Face value (flow Q > 0; mirrored for Q < 0): C_f = C_U + ½(1 − ν)·φ·(C_D − C_U) with ν = Q·Δt/V_U and the
+//! bounded MC limiter of [`face_value`]; face flux F = Q·C_f + D·(C_left − C_right) with
+//! D = (E/Δx²)·2/(1/V_left + 1/V_right). Update with Strang splitting of the decay:
+//! C** = h·(C + Δt/V·(F_left − F_right)), C_new = h·C**,
 //! h = exp(−k·Δt/2) the exact half-step factor. (Decaying a full step after transport would age the water
 //! entering a reach by a whole step in its first step, shifting a plug-flow profile by half a cell.)
 
@@ -20,24 +21,30 @@ fn min2(a: f64, b: f64) -> f64 {
     if a < b { a } else { b }
 }
 
-/// MC-limited difference for the upwind value `u`, far-upwind `uu` and downwind `d`:
-/// minmod(2(u − uu), ½(d − uu), 2(d − u)); 0 at an extremum.
+/// Limited face value for upwind `u`, far-upwind `uu`, downwind `d`, Courant number `nu` and diffusion
+/// number `dsum` = Δt·ΣD/V of the upwind cell: u + ½(1 − ν)·φ·(d − u) with the MC central choice
+/// φ = (1 + r)/2 (r = (u − uu)/(d − u)) bounded by φ ≤ 2 and by the Courant-aware bound
+/// φ ≤ 2r·(1 − ν − dsum)/(ν(1 − ν)) (with 1/ν replaced by a lower bound, see below) (Roe & Baines' region, Leonard's ULTIMATE idea, reduced by the
+/// explicit dispersion so that Harten's condition ν(1 + ½(1 − ν)(φ/r − φ′)) + dsum ≤ 1 holds).
+/// Under the step limit ν(2 − ν) + dsum ≤ 1 this bound is never tighter than MC's φ ≤ 2r, so the scheme is
+/// TVD (with dispersion: positive and free of new extrema) and keeps more of a peak than plain MC at
+/// Courant numbers below 1. The upper bound stays at φ ≤ 2 rather than ULTIMATE's 2/(1 − ν): at 2/(1 − ν)
+/// the face takes the downwind value and a steady state is no longer reached (the cell's value freezes).
 #[inline(always)]
-pub(crate) fn mc_slope(uu: f64, u: f64, d: f64) -> f64 {
+pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
     let du = u - uu;
     let dd = d - u;
     let a = du.abs();
     let b = dd.abs();
-    // with du and dd of one sign, |½(du + dd)| = ½(a + b)
-    let m = min2(min2(2.0 * a, 2.0 * b), 0.5 * (a + b));
-    let m = if du * dd > 0.0 { m } else { 0.0 };
-    m.copysign(dd)
-}
-
-/// Limited face value for upwind `u`, far-upwind `uu`, downwind `d` and Courant number `nu`.
-#[inline(always)]
-pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64) -> f64 {
-    u + 0.5 * (1.0 - nu) * mc_slope(uu, u, d)
+    let w = 1.0 - nu;
+    // the correction ½(1 − ν)φ|d − u|, bounded. 1/ν is replaced by its lower bound 1 + w + w² + w³ + w⁴
+    // (the geometric series of 1/(1 − w), cut after five terms): a slightly tighter, still valid bound
+    // without a division in the hot loop (at ν = ½ it allows 1.94/ν·… of the 2/ν·…; at ν ≥ 0.8 all of it)
+    let inv_nu_low = 1.0 + w * (1.0 + w * (1.0 + w * (1.0 + w)));
+    let courant = (w - dsum).max(0.0) * a * inv_nu_low;
+    let c = min2(min2(courant, w * b), 0.25 * w * (a + b));
+    let c = if du * dd > 0.0 { c } else { 0.0 };
+    u + c.copysign(dd)
 }
 
 /// Everything one step reads.
@@ -214,13 +221,14 @@ fn interior_fluxes<const DISPERSION: bool>(
         let uu = if pos { far_l } else { far_r };
         let ivu = if pos { iv_l } else { iv_r };
         let nu = qq.abs() * dt * ivu;
-        let adv = qq * face_value(uu, u, dn, nu);
         out[i] = if DISPERSION {
-            // D = E·V_face/Δx², V_face the harmonic mean of the two volumes (as in `Coeffs::d_face`)
+            // D = E·V_face/Δx², V_face the harmonic mean of the two volumes (as in `Coeffs::d_face`); the
+            // upwind cell's diffusion number is taken as twice this face's
             let d = e_dx2 * 2.0 / (iv_l + iv_r);
-            adv + d * (left - right)
+            let dsum = 2.0 * d * dt * ivu;
+            qq * face_value(uu, u, dn, nu, dsum) + d * (left - right)
         } else {
-            adv
+            qq * face_value(uu, u, dn, nu, 0.0)
         };
     }
 }

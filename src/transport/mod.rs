@@ -11,12 +11,15 @@
 //! model's 1/day divided by 86 400) and S the sources (g/s).
 //!
 //! **Advection** (explicit, `kernel.rs`): the face value is upwinded by the current sign of Q and corrected
-//! towards second order with the flux-limited Lax–Wendroff form
-//! C_face = C_U + ½·(1 − ν)·L, ν = |Q|·Δt/V_U, L = minmod(2(C_U − C_UU), ½(C_D − C_UU), 2(C_D − C_U)) — the
-//! monotonized-central (MC) limiter of van Leer (1977) written on differences, which lies inside Sweby's
-//! (1984) TVD region φ(r) ≤ min(2r, 2) and is therefore TVD for every Courant number ν ≤ 1. No new extrema,
-//! no negative concentrations; the sign of Q is read per face every step, so stalled or reversed flow needs
-//! nothing special.
+//! towards second order with the flux-limited Lax–Wendroff form C_face = C_U + ½·(1 − ν)·φ(r)·(C_D − C_U),
+//! ν = |Q|·Δt/V_U, r = (C_U − C_UU)/(C_D − C_U), with the monotonized-central choice φ = (1 + r)/2 (van Leer
+//! 1977) bounded by φ ≤ 2 and by the Courant-aware bound φ ≤ 2r·(1 − ν − d)/(ν(1 − ν)) (d = Δt·ΣD/V, the
+//! explicit dispersion's share). That is Sweby's (1984) / Roe & Baines' TVD region for the combined explicit
+//! scheme (Harten's condition ν(1 + ½(1 − ν)(φ/r − φ′)) + d ≤ 1), in the spirit of Leonard's ULTIMATE
+//! limiter: no new extrema, no negative concentrations, and less clipping of peaks than the fixed bound
+//! φ ≤ 2r at Courant numbers below 1. The upper bound stays at 2 (ULTIMATE's 2/(1 − ν) makes the face take
+//! the downwind value, and steady states are then no longer reached). The sign of Q is read per face every
+//! step, so stalled or reversed flow needs nothing special.
 //!
 //! **Dispersion**: explicit central differences inside each reach, D_face = E·V_face/Δx² (m³/s) with V_face the
 //! harmonic mean of the two cell volumes (= E·A_face/Δx for equal areas). No
@@ -140,7 +143,8 @@ pub struct RunResults {
     pub section_conc: Vec<Vec<f64>>,
     /// Reach-mean concentrations (volume-weighted), mg/L: `[time][reach * n_pollutants + pollutant]`.
     pub reach_conc: Vec<Vec<f64>>,
-    /// Flow period index in force at each output time.
+    /// Flow period index in force at each output time (`Hydraulics::period_at`; at an output time that is
+    /// also a period start, the new period — the concentrations there are the end state of the old one).
     pub output_period: Vec<usize>,
     /// Mass ledger per pollutant.
     pub mass_balance: Vec<MassBalance>,

@@ -117,6 +117,7 @@ impl<'a> Simulation<'a> {
         }
 
         let n_chunks = lay.chunk_first_rank.len();
+        let n_out = output_times.len();
         let mut sim = Simulation {
             model,
             net,
@@ -151,11 +152,12 @@ impl<'a> Simulation<'a> {
             mass0_g: vec![0.0; np],
             mass_before_g: vec![0.0; np],
             results: RunResults {
-                output_times_s: Vec::new(),
+                // the outer lists are sized once; each output row is one allocation of its own
+                output_times_s: Vec::with_capacity(n_out),
                 pollutants: model.pollutants.clone(),
-                section_conc: Vec::new(),
-                reach_conc: Vec::new(),
-                output_period: Vec::new(),
+                section_conc: Vec::with_capacity(n_out),
+                reach_conc: Vec::with_capacity(n_out),
+                output_period: Vec::with_capacity(n_out),
                 mass_balance: Vec::new(),
                 warnings: Vec::new(),
                 steps: 0,
@@ -317,7 +319,9 @@ impl<'a> Simulation<'a> {
                 }
             }
         };
-        let n_sub = if dt > stable {
+        // only a user-fixed step can exceed the stable one (the automatic step is at most a rounding error
+        // above it, which the safety factor covers)
+        let n_sub = if self.model.sim.time_step_s.is_some() && dt > stable * (1.0 + 1e-9) {
             (dt / stable).ceil() as usize
         } else {
             1
@@ -595,7 +599,7 @@ impl<'a> Simulation<'a> {
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
         self.results.reach_conc.push(rch);
-        self.results.output_period.push(self.period);
+        self.results.output_period.push(self.hyd.period_at(t));
     }
 }
 
@@ -777,7 +781,10 @@ fn node_pass(
                     (c[b], c[b + 1], b)
                 };
                 let nu = into * dt * co.inv_vol[iu];
-                let fv = face_value(uu, u, cn, nu);
+                let f0 = net.first_face[r];
+                let j = iu - b;
+                let dsum = (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu];
+                let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[r] * into * fv;
                 bflux[2 * r + to_end as usize] = co.q_face[face] * fv;

@@ -9,6 +9,7 @@ pub mod hydraulics;
 pub mod model;
 pub mod network;
 pub mod pipeline;
+pub mod projects;
 pub mod report;
 pub mod scenario;
 pub mod targets;

@@ -11,6 +11,8 @@ Examples:
   rivsim validate scenarios/district/scenario.toml
   rivsim hydraulics scenarios/district/scenario.toml --out out/district
   rivsim run scenarios/tutorial/scenario.toml --out out/tutorial
+  rivsim run scenarios/district/scenario.toml --out out/no-pj3 --without PJ3
+  rivsim compare scenarios/district/scenario.toml --out out/compare
   rivsim generate --reaches 10000 --loops 50 --seed 7 --out out/gen10k
 
 Exit codes: 0 success, 1 failure while running, 2 invalid input.";
@@ -50,6 +52,24 @@ enum Command {
         #[arg(long)]
         no_plots: bool,
         /// Worker threads (default: all cores). Results are bit-identical for any count.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Leave these projects out (comma-separated ids); default: every project applies by its dates.
+        #[arg(long, value_delimiter = ',')]
+        without: Vec<String>,
+        /// Apply only these projects (comma-separated ids).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+    /// Baseline (no projects) vs all projects vs each [[alternatives]] entry → compare.csv, compare_km.csv and
+    /// compare_worse_than_v.svg in DIR.
+    Compare {
+        /// The scenario TOML file.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
     },
@@ -108,6 +128,15 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 p.model.sections.len(),
                 p.model.zones.len()
             );
+            if !p.model.projects.is_empty() || !p.model.sewers.is_empty() {
+                println!(
+                    "  {} projects, {} sewers, {} plants, {} alternatives",
+                    p.model.projects.len(),
+                    p.model.sewers.len(),
+                    p.model.plants.len(),
+                    p.model.alternatives.len()
+                );
+            }
             Ok(())
         }
         Command::Hydraulics { scenario, out } => {
@@ -137,20 +166,43 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             out,
             no_plots,
             threads,
+            without,
+            only,
         } => {
-            if let Some(n) = threads {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(n.max(1))
-                    .build_global()
-                    .map_err(|e| Error::Other(format!("--threads {n}: {e}")))?;
-            }
+            set_threads(threads)?;
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let sel = pipeline::selection(&p, &without, &only)?;
+            let p = pipeline::with_projects(&p, &sel)?;
             let opts = pipeline::RunOptions {
                 progress: true,
                 no_plots,
             };
             let o = pipeline::run(&p, &out, &opts)?;
             print_run(&p, &o, &out);
+            Ok(())
+        }
+        Command::Compare {
+            scenario,
+            out,
+            threads,
+        } => {
+            set_threads(threads)?;
+            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let n = 2 + p.model.alternatives.len();
+            let (outcomes, files) = with_spinner(&format!("running {n} alternatives"), || {
+                pipeline::compare(&p, &out)
+            })?;
+            println!("{}", p.model.title);
+            for o in &outcomes {
+                let ok = o.zones.iter().filter(|z| z.compliant).count();
+                let last = o.km.last().map_or(0.0, |k| k.worse_than_v());
+                println!(
+                    "  {:<20} zones compliant {ok}/{}; worse than V at the end: {last:.1} km",
+                    o.alternative,
+                    o.zones.len()
+                );
+            }
+            println!("  wrote {} files to {}", files.len(), out.display());
             Ok(())
         }
         Command::Generate {
@@ -188,6 +240,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Size the global thread pool (`--threads`).
+fn set_threads(threads: Option<usize>) -> Result<(), Error> {
+    if let Some(n) = threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| Error::Other(format!("--threads {n}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Run `f` with a spinner on standard error (drawn only on a terminal) for steps that can take seconds on

@@ -465,6 +465,17 @@ pub struct Model {
     pub sections: Vec<SectionPoint>,
     /// Optional temperature correction of decay.
     pub temperature: Option<Temperature>,
+    /// The unit of every project's `cost` (top-level `cost_unit`), if given.
+    pub cost_unit: Option<String>,
+    /// Sewers that intercepted outfalls feed (`[[sewers]]`, DESIGN.md §8).
+    pub sewers: Vec<crate::projects::Sewer>,
+    /// Wastewater plants (`[[plants]]`).
+    pub plants: Vec<crate::projects::Plant>,
+    /// Projects (`[[projects]]`), in file order; [`crate::projects::apply`] turns a selection of them into
+    /// time-varying loads.
+    pub projects: Vec<crate::projects::Project>,
+    /// Alternatives (`[[alternatives]]`).
+    pub alternatives: Vec<crate::projects::Alternative>,
 }
 
 impl Model {

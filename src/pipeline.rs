@@ -6,6 +6,7 @@
 use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
 use crate::model::Model;
 use crate::network::Network;
+use crate::projects::{self, CompareOutcome, Selection};
 use crate::report::{self, ReportError};
 use crate::report::{html, plot, summary, summary::Summary};
 use crate::scenario::{self, ScenarioError};
@@ -224,4 +225,89 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
             (t3 - t2).as_secs_f64(),
         ],
     })
+}
+
+/// Apply a selection of the scenario's projects (`projects::apply`) and freeze the transformed network.
+pub fn with_projects(p: &Prepared, sel: &Selection) -> Result<Prepared, Error> {
+    let model = projects::apply(&p.model, sel)?;
+    let net = Network::build(&model);
+    Ok(Prepared { model, net })
+}
+
+/// The selection of `rivsim run`: every project, or all but `without`, or `only` those named (not both).
+pub fn selection(p: &Prepared, without: &[String], only: &[String]) -> Result<Selection, Error> {
+    match (without.is_empty(), only.is_empty()) {
+        (true, true) => Ok(Selection::all(&p.model)),
+        (false, true) => Ok(Selection::without(&p.model, without)?),
+        (true, false) => Ok(Selection::only(&p.model, only)?),
+        (false, false) => Err(Error::Other(
+            "give either --without or --only, not both".into(),
+        )),
+    }
+}
+
+/// One comparison run: hydraulics, transport and assessment of a transformed scenario.
+fn compare_one(p: &Prepared, name: &str, sel: &Selection) -> Result<CompareOutcome, Error> {
+    let q = with_projects(p, sel)?;
+    let hyd = hydraulics(&q)?;
+    let results = simulate(&q, &hyd, false)?;
+    let assessment = targets::assess(&q.model, &results)
+        .map_err(|e| Error::Other(format!("{name}: assessment: {e}")))?;
+    let km = targets::rivers::km_per_class_at_each_time(&q.model, &results)
+        .map_err(|e| Error::Other(format!("{name}: {e}")))?;
+    Ok(CompareOutcome {
+        alternative: name.to_string(),
+        zones: assessment.zones,
+        times_s: results.output_times_s,
+        km,
+    })
+}
+
+/// `rivsim compare`: the baseline (no project), `all` projects and each `[[alternatives]]` entry, run in
+/// parallel; writes `compare.csv`, `compare_km.csv` and `compare_worse_than_v.svg` / `.png` to `out`.
+pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<PathBuf>), Error> {
+    use rayon::prelude::*;
+    let mut runs: Vec<(String, Selection)> = vec![
+        ("baseline".into(), Selection::none(&p.model)),
+        ("all".into(), Selection::all(&p.model)),
+    ];
+    for a in &p.model.alternatives {
+        runs.push((a.id.clone(), Selection::alternative(&p.model, a)));
+    }
+    let outcomes: Vec<CompareOutcome> = runs
+        .par_iter()
+        .map(|(name, sel)| compare_one(p, name, sel))
+        .collect::<Result<_, _>>()?;
+    report::ensure_dir(out)?;
+    let mut files = vec![
+        report::write_atomic(
+            out,
+            "compare.csv",
+            projects::compare_csv(&outcomes).as_bytes(),
+        )?,
+        report::write_atomic(
+            out,
+            "compare_km.csv",
+            projects::compare_km_csv(p.model.sim.start, &outcomes).as_bytes(),
+        )?,
+    ];
+    let svg = projects::plot_worse_than_v(
+        &format!("{}: km worse than class V", p.model.title),
+        &outcomes,
+    )
+    .map_err(|e| Error::Other(format!("plot: {e}")))?;
+    files.push(report::write_atomic(
+        out,
+        "compare_worse_than_v.svg",
+        svg.as_bytes(),
+    )?);
+    let png = out.join("compare_worse_than_v.png");
+    projects::plot_worse_than_v_png(
+        &png,
+        &format!("{}: km worse than class V", p.model.title),
+        &outcomes,
+    )
+    .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
+    files.push(png);
+    Ok((outcomes, files))
 }

@@ -40,6 +40,11 @@ impl B {
                 zones: vec![],
                 sections: vec![],
                 temperature: None,
+                cost_unit: None,
+                sewers: Vec::new(),
+                plants: Vec::new(),
+                projects: Vec::new(),
+                alternatives: Vec::new(),
             },
         }
     }

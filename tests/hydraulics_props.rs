@@ -32,6 +32,11 @@ fn empty_model() -> Model {
         zones: vec![],
         sections: vec![],
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     }
 }
 

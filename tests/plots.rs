@@ -158,6 +158,11 @@ fn sample() -> (Model, RunResults) {
         zones,
         sections,
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     };
     // reach "badness" factor: upstream worst; seasonal factor: winter worst
     let reach_f = [1.8, 1.1, 0.7, 0.9, 0.8, 1.0];

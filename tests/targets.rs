@@ -109,6 +109,11 @@ fn model(pollutants: &[&str], lengths_m: &[f64], end_s: f64, interval_s: f64) ->
         zones: vec![],
         sections: vec![],
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     }
 }
 

@@ -150,6 +150,11 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
         zones: vec![],
         sections: vec![],
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     }
 }
 

@@ -122,6 +122,11 @@ pub fn tree(
         zones: Vec::new(),
         sections: Vec::new(),
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     };
     for (i, &c) in has_child.iter().enumerate() {
         if !c {

@@ -1883,6 +1883,23 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     // ---- network checks
     network_checks(&mut b, &rs, &top, &nodes, &reaches, &ends_ok);
 
+    // ---- sewers, plants, projects, alternatives (DESIGN.md §8; checked in src/projects/check.rs)
+    let proj = crate::projects::check::check(&crate::projects::check::Ctx {
+        rs: &rs,
+        file: scenario,
+        pollutants: &b.pollutants,
+        start: b.start,
+        end_s,
+        nodes: &nodes,
+        reaches: &reaches,
+        inflows: &inflows,
+        outfalls: &outfalls,
+    });
+    for p in proj.problems {
+        b.probs
+            .push(&p.file, p.line, p.item, p.field, p.value, p.expected);
+    }
+
     if !b.probs.is_empty() || !sim_ok {
         return None;
     }
@@ -1914,6 +1931,11 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         zones,
         sections,
         temperature,
+        cost_unit: proj.cost_unit,
+        sewers: proj.sewers,
+        plants: proj.plants,
+        projects: proj.projects,
+        alternatives: proj.alternatives,
     })
 }
 

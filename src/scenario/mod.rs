@@ -18,7 +18,7 @@
 
 mod build;
 mod csvrow;
-mod parse;
+pub(crate) mod parse;
 mod problems;
 pub mod raw;
 mod read;

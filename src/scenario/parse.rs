@@ -91,6 +91,10 @@ pub struct RawScenario {
     pub zones: Vec<Item<RawZone>>,
     /// `[[sections]]`.
     pub sections: Vec<Item<RawSectionPoint>>,
+    /// Top-level `cost_unit` (DESIGN.md §8).
+    pub cost_unit: Option<String>,
+    /// `[[sewers]]`, `[[plants]]`, `[[projects]]`, `[[alternatives]]`: read here, checked in `projects::check`.
+    pub projects: crate::projects::raw::RawProjectTables,
     /// Ids of items that could not be read, by kind ("node", "reach", …).
     pub broken: Broken,
     /// Single tables present but unreadable ("simulation", …): their absence is not reported again.
@@ -106,7 +110,7 @@ impl RawScenario {
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
         // the kinds are a few static strings: find ours, then look the pair up without scanning
-        const KINDS: [&str; 8] = [
+        const KINDS: [&str; 12] = [
             "node",
             "reach",
             "zone",
@@ -115,6 +119,10 @@ impl RawScenario {
             "line load",
             "inflow",
             "withdrawal",
+            "sewer",
+            "plant",
+            "project",
+            "alternative",
         ];
         KINDS.iter().find(|k| **k == kind).is_some_and(|k| {
             self.broken.contains(&(*k, id.to_string()))
@@ -535,7 +543,53 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 &mut rs.broken,
                 probs,
             ),
-            n if LATER_KEYS.contains(&n) => {}
+            "cost_unit" => match value.get_ref() {
+                DeValue::String(s) => rs.cost_unit = Some(s.to_string()),
+                other => probs.push(
+                    file,
+                    kline,
+                    "scenario",
+                    "cost_unit",
+                    other.type_str(),
+                    "a string, e.g. \"million CNY\"",
+                ),
+            },
+            "sewers" => list(
+                &ctx,
+                value,
+                "sewer",
+                "[[sewers]]",
+                &mut rs.projects.sewers,
+                &mut rs.broken,
+                probs,
+            ),
+            "plants" => list(
+                &ctx,
+                value,
+                "plant",
+                "[[plants]]",
+                &mut rs.projects.plants,
+                &mut rs.broken,
+                probs,
+            ),
+            "projects" => list(
+                &ctx,
+                value,
+                "project",
+                "[[projects]]",
+                &mut rs.projects.projects,
+                &mut rs.broken,
+                probs,
+            ),
+            "alternatives" => list(
+                &ctx,
+                value,
+                "alternative",
+                "[[alternatives]]",
+                &mut rs.projects.alternatives,
+                &mut rs.broken,
+                probs,
+            ),
             other => probs.push(
                 file,
                 kline,

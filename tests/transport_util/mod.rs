@@ -112,6 +112,11 @@ pub fn model(
         zones: Vec::new(),
         sections: Vec::new(),
         temperature: None,
+        cost_unit: None,
+        sewers: Vec::new(),
+        plants: Vec::new(),
+        projects: Vec::new(),
+        alternatives: Vec::new(),
     }
 }
 

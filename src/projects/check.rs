@@ -1,0 +1,1306 @@
+//! Checking `[[sewers]]`, `[[plants]]`, `[[projects]]` and `[[alternatives]]` (DESIGN.md §8) against the rest
+//! of the scenario. Every problem is a [`Problem`] naming the file, the item (`project PJ1`), the field, the
+//! value and what would be valid; every check runs on its own so that all problems are reported at once.
+//! The scenario loader appends these problems to its own.
+
+use super::raw::{RawAlternative, RawPlace, RawPlant, RawProject, RawSewer};
+use super::*;
+use crate::model::{Discharge, Inflow, Node, Outfall, OutfallKind, Reach};
+use crate::scenario::parse::{Item, Loc, RawScenario, label};
+use crate::scenario::raw::{Id, PollutantTable};
+use crate::scenario::{parse_duration, parse_time, seconds_between};
+use chrono::NaiveDateTime;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The longest ramp or delay accepted: 100 years (a typo like "3650000d" would otherwise make millions of steps).
+pub const MAX_DURATION_S: f64 = 100.0 * 365.25 * DAY_S;
+
+/// What the check needs of the scenario being built.
+pub struct Ctx<'a> {
+    /// The raw scenario (the project tables, and the raw ids of items that failed their own checks).
+    pub rs: &'a RawScenario,
+    /// The scenario file.
+    pub file: &'a Path,
+    /// Pollutant names.
+    pub pollutants: &'a [String],
+    /// Scenario start.
+    pub start: NaiveDateTime,
+    /// End, seconds since start.
+    pub end_s: f64,
+    /// Nodes built so far.
+    pub nodes: &'a [Node],
+    /// Reaches built so far.
+    pub reaches: &'a [Reach],
+    /// Inflows built so far.
+    pub inflows: &'a [Inflow],
+    /// Outfalls built so far (only the valid ones).
+    pub outfalls: &'a [Outfall],
+}
+
+/// The checked tables and every problem found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// `cost_unit`.
+    pub cost_unit: Option<String>,
+    /// Sewers.
+    pub sewers: Vec<Sewer>,
+    /// Plants.
+    pub plants: Vec<Plant>,
+    /// Projects.
+    pub projects: Vec<Project>,
+    /// Alternatives.
+    pub alternatives: Vec<Alternative>,
+    /// Problems (empty when everything is valid).
+    pub problems: Vec<Problem>,
+}
+
+struct C<'a> {
+    ctx: &'a Ctx<'a>,
+    problems: Vec<Problem>,
+    node: HashMap<&'a str, usize>,
+    reach: HashMap<&'a str, usize>,
+    outfall: HashMap<&'a str, usize>,
+    raw_outfall: Vec<&'a str>,
+    raw_reach: Vec<&'a str>,
+    raw_node: Vec<&'a str>,
+    pidx: HashMap<&'a str, usize>,
+}
+
+fn ids_of<T>(items: &[Item<T>], f: impl Fn(&T) -> Option<&Id>) -> Vec<&str> {
+    items
+        .iter()
+        .filter_map(|i| f(&i.raw).map(|x| x.0.as_str()))
+        .collect()
+}
+
+impl<'a> C<'a> {
+    fn push(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        value: impl Into<String>,
+        expected: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            file: loc.file.to_path_buf(),
+            line: loc.line_of(field),
+            item: item.to_string(),
+            field: field.to_string(),
+            value: value.into(),
+            expected: expected.into(),
+        });
+    }
+
+    /// A reference to a built item: `Some(i)`; `None` if unknown (reported) or known but invalid (reported
+    /// where it is defined).
+    #[allow(clippy::too_many_arguments)]
+    fn resolve(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        id: &str,
+        kind: &'static str,
+        built: &HashMap<&'a str, usize>,
+        raw: &[&str],
+    ) -> Option<usize> {
+        if let Some(&i) = built.get(id) {
+            return Some(i);
+        }
+        if raw.contains(&id) || self.ctx.rs.is_broken(kind, id) {
+            return None;
+        }
+        self.push(
+            loc,
+            item,
+            field,
+            id,
+            format!("the id of a {kind} defined in the scenario"),
+        );
+        None
+    }
+
+    fn place(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        p: Option<&RawPlace>,
+        required: bool,
+    ) -> Option<At> {
+        let Some(p) = p else {
+            if required {
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    "",
+                    format!("a place {field} = {{ reach = \"…\", at_m = … }} (required)"),
+                );
+            }
+            return None;
+        };
+        let reach = match &p.reach {
+            None => {
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.reach"),
+                    "",
+                    "a reach id (required)",
+                );
+                None
+            }
+            Some(Id(r)) => {
+                let (built, raw) = (self.reach.clone(), self.raw_reach.clone());
+                self.resolve(
+                    loc,
+                    item,
+                    &format!("{field}.reach"),
+                    r,
+                    "reach",
+                    &built,
+                    &raw,
+                )
+            }
+        };
+        let at = match p.at_m {
+            None => {
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.at_m"),
+                    "",
+                    "a distance from the reach's from-node, m (required)",
+                );
+                None
+            }
+            Some(v) if !v.is_finite() || v < 0.0 => {
+                self.push(
+                    loc,
+                    item,
+                    &format!("{field}.at_m"),
+                    format!("{v}"),
+                    "a finite distance ≥ 0 m",
+                );
+                None
+            }
+            Some(v) => Some(v),
+        };
+        let (reach, at_m) = (reach?, at?);
+        let len = self.ctx.reaches[reach].length_m;
+        if at_m > len {
+            self.push(
+                loc,
+                item,
+                &format!("{field}.at_m"),
+                format!("{at_m}"),
+                format!("a distance within the reach's length, 0–{len} m"),
+            );
+            return None;
+        }
+        Some(At { reach, at_m })
+    }
+
+    fn number(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        v: f64,
+        ok: bool,
+        expected: &str,
+    ) -> Option<f64> {
+        if v.is_finite() && ok {
+            Some(v)
+        } else {
+            self.push(loc, item, field, format!("{v}"), expected);
+            None
+        }
+    }
+
+    fn declared(&self) -> String {
+        format!(
+            "a pollutant declared in [simulation] pollutants: {}",
+            self.ctx.pollutants.join(", ")
+        )
+    }
+
+    /// A per-pollutant table: `Some(values)` (absent pollutants `None`) when every entry is valid.
+    fn table(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        t: &PollutantTable,
+        check: fn(f64) -> bool,
+        expected: &str,
+    ) -> Option<Vec<Option<f64>>> {
+        let mut out = vec![None; self.ctx.pollutants.len()];
+        let mut ok = true;
+        for (name, &v) in t {
+            match self.pidx.get(name.as_str()) {
+                Some(&k) => {
+                    if v.is_finite() && check(v) {
+                        out[k] = Some(v);
+                    } else {
+                        self.push(
+                            loc,
+                            item,
+                            &format!("{field}.{name}"),
+                            format!("{v}"),
+                            expected,
+                        );
+                        ok = false;
+                    }
+                }
+                None => {
+                    let d = self.declared();
+                    self.push(loc, item, field, name.clone(), d);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn date(&mut self, loc: &Loc, item: &str, field: &str, v: Option<&toml::Value>) -> Option<f64> {
+        let text = match v {
+            None => {
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    "",
+                    "an ISO date or date-time, e.g. \"2025-06-30\" (required)",
+                );
+                return None;
+            }
+            Some(toml::Value::String(s)) => s.clone(),
+            Some(toml::Value::Datetime(d)) => d.to_string(),
+            Some(other) => {
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    other.type_str(),
+                    "an ISO date or date-time, e.g. \"2025-06-30\"",
+                );
+                return None;
+            }
+        };
+        match parse_time(&text) {
+            Ok(t) => Some(seconds_between(self.ctx.start, t)),
+            Err(e) => {
+                self.push(loc, item, field, text, e);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, loc: &Loc, item: &str, field: &str, v: &str) -> Option<f64> {
+        match parse_duration(v) {
+            Ok(s) if s <= MAX_DURATION_S => Some(s),
+            Ok(_) => {
+                self.push(loc, item, field, v, "a duration of at most 100 years");
+                None
+            }
+            Err(e) => {
+                self.push(loc, item, field, v, e);
+                None
+            }
+        }
+    }
+
+    /// Unique ids of a table: id → position.
+    fn unique<T>(
+        &mut self,
+        kind: &str,
+        items: &'a [Item<T>],
+        id: impl Fn(&T) -> Option<&Id>,
+    ) -> HashMap<&'a str, usize> {
+        let mut map = HashMap::new();
+        for (k, it) in items.iter().enumerate() {
+            match id(&it.raw) {
+                None => self.push(
+                    &it.loc,
+                    &label(kind, None, it.ord),
+                    "id",
+                    "",
+                    format!("an id for every {kind}"),
+                ),
+                Some(Id(s)) if s.trim().is_empty() => self.push(
+                    &it.loc,
+                    &label(kind, None, it.ord),
+                    "id",
+                    "",
+                    "a non-empty id",
+                ),
+                Some(Id(s)) => {
+                    if map.contains_key(s.as_str()) {
+                        self.push(
+                            &it.loc,
+                            &label(kind, Some(s), it.ord),
+                            "id",
+                            s.clone(),
+                            format!("a unique {kind} id (this one is used twice)"),
+                        );
+                    } else {
+                        map.insert(s.as_str(), k);
+                    }
+                }
+            }
+        }
+        map
+    }
+}
+
+/// Check the project tables of `ctx.rs` against the items built so far.
+pub fn check(ctx: &Ctx<'_>) -> Checked {
+    let t = &ctx.rs.projects;
+    let mut c = C {
+        ctx,
+        problems: Vec::new(),
+        node: ctx
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.id.as_str(), k))
+            .collect(),
+        reach: ctx
+            .reaches
+            .iter()
+            .enumerate()
+            .map(|(k, r)| (r.id.as_str(), k))
+            .collect(),
+        outfall: ctx
+            .outfalls
+            .iter()
+            .enumerate()
+            .map(|(k, o)| (o.id.as_str(), k))
+            .collect(),
+        raw_outfall: ids_of(&ctx.rs.outfalls, |r| r.id.as_ref()),
+        raw_reach: ctx
+            .rs
+            .reaches
+            .iter()
+            .filter_map(|(i, _)| i.raw.id.as_ref().map(|x| x.0.as_str()))
+            .collect(),
+        raw_node: ids_of(&ctx.rs.nodes, |r| r.id.as_ref()),
+        pidx: ctx
+            .pollutants
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (p.as_str(), k))
+            .collect(),
+    };
+    let sewer_ids = c.unique("sewer", &t.sewers, |r| r.id.as_ref());
+    let plant_ids = c.unique("plant", &t.plants, |r| r.id.as_ref());
+    let project_ids = c.unique("project", &t.projects, |r| r.id.as_ref());
+    let _ = c.unique("alternative", &t.alternatives, |r| r.id.as_ref());
+
+    let mut out = Checked {
+        cost_unit: ctx.rs.cost_unit.clone(),
+        ..Default::default()
+    };
+    let mut all_ok = true;
+    for it in &t.plants {
+        match plant(&mut c, it) {
+            Some(p) => out.plants.push(p),
+            None => all_ok = false,
+        }
+    }
+    for it in &t.sewers {
+        match sewer(&mut c, it, &plant_ids) {
+            Some(s) => out.sewers.push(s),
+            None => all_ok = false,
+        }
+    }
+    for it in &t.projects {
+        match project(&mut c, it, &sewer_ids, &plant_ids) {
+            Some(p) => out.projects.push(p),
+            None => all_ok = false,
+        }
+    }
+    for it in &t.alternatives {
+        match alternative(&mut c, it, &project_ids) {
+            Some(a) => out.alternatives.push(a),
+            None => all_ok = false,
+        }
+    }
+    let _ = all_ok;
+    out.problems = c.problems;
+    out
+}
+
+fn id_label(kind: &str, id: &Option<Id>, ord: usize) -> (String, String) {
+    let s = id.as_ref().map(|i| i.0.clone()).unwrap_or_default();
+    (label(kind, id.as_ref().map(|i| i.0.as_str()), ord), s)
+}
+
+fn plant(c: &mut C<'_>, it: &Item<RawPlant>) -> Option<Plant> {
+    let r = &it.raw;
+    let loc = &it.loc;
+    let (lab, id) = id_label("plant", &r.id, it.ord);
+    let cap = match r.capacity_m3s {
+        None => {
+            c.push(
+                loc,
+                &lab,
+                "capacity_m3s",
+                "",
+                "a treatment capacity in m³/s (required)",
+            );
+            None
+        }
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "capacity_m3s",
+            v,
+            v >= 0.0,
+            "a finite capacity ≥ 0 m³/s",
+        ),
+    };
+    let effluent = match &r.effluent {
+        None => {
+            c.push(loc, &lab, "effluent", "", "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 } (required)");
+            None
+        }
+        Some(t) => c.table(
+            loc,
+            &lab,
+            "effluent",
+            t,
+            |v| v >= 0.0,
+            "a finite concentration ≥ 0 mg/L",
+        ),
+    };
+    let discharge = c.place(loc, &lab, "discharge", r.discharge.as_ref(), true);
+    let bypass = match &r.bypass {
+        None => discharge,
+        Some(b) => c.place(loc, &lab, "bypass", Some(b), true),
+    };
+    Some(Plant {
+        id,
+        capacity_m3s: cap?,
+        effluent: effluent?,
+        discharge: discharge?,
+        bypass: bypass?,
+    })
+}
+
+fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> Option<Sewer> {
+    let r = &it.raw;
+    let loc = &it.loc;
+    let (lab, id) = id_label("sewer", &r.id, it.ord);
+    let cap = match r.capacity_m3s {
+        None => {
+            c.push(
+                loc,
+                &lab,
+                "capacity_m3s",
+                "",
+                "a capacity in m³/s (required)",
+            );
+            None
+        }
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "capacity_m3s",
+            v,
+            v >= 0.0,
+            "a finite capacity ≥ 0 m³/s",
+        ),
+    };
+    let overflow = c.place(loc, &lab, "overflow", r.overflow.as_ref(), true);
+    let destination = match (&r.to_plant, &r.discharge) {
+        (Some(Id(p)), None) => match plants.get(p.as_str()) {
+            Some(&k) => Some(SewerDestination::Plant(k)),
+            None if c.ctx.rs.is_broken("plant", p) => None,
+            None => {
+                let known: Vec<&str> = c
+                    .ctx
+                    .rs
+                    .projects
+                    .plants
+                    .iter()
+                    .filter_map(|i| i.raw.id.as_ref().map(|x| x.0.as_str()))
+                    .collect();
+                c.push(
+                    loc,
+                    &lab,
+                    "to_plant",
+                    p.clone(),
+                    format!(
+                        "the id of a plant in [[plants]] ({})",
+                        if known.is_empty() {
+                            "none are defined".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                );
+                None
+            }
+        },
+        (None, Some(d)) => c
+            .place(loc, &lab, "discharge", Some(d), true)
+            .map(SewerDestination::Discharge),
+        (Some(_), Some(_)) => {
+            c.push(
+                loc,
+                &lab,
+                "discharge",
+                "",
+                "either to_plant or discharge, not both",
+            );
+            None
+        }
+        (None, None) => {
+            c.push(loc, &lab, "to_plant", "", "a destination: to_plant = \"<plant id>\" or discharge = { reach = \"…\", at_m = … }");
+            None
+        }
+    };
+    let base_flow = match r.base_flow_m3s {
+        None => Some(0.0),
+        Some(v) => c.number(
+            loc,
+            &lab,
+            "base_flow_m3s",
+            v,
+            v >= 0.0,
+            "a finite flow ≥ 0 m³/s",
+        ),
+    };
+    let base_conc = match &r.base_concentration {
+        None => Some(vec![0.0; c.ctx.pollutants.len()]),
+        Some(t) => c
+            .table(
+                loc,
+                &lab,
+                "base_concentration",
+                t,
+                |v| v >= 0.0,
+                "a finite concentration ≥ 0 mg/L",
+            )
+            .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
+    };
+    Some(Sewer {
+        id,
+        capacity_m3s: cap?,
+        overflow: overflow?,
+        destination: destination?,
+        base_flow_m3s: base_flow?,
+        base_concentration: base_conc?,
+    })
+}
+
+/// The keys each kind takes besides the common ones.
+fn kind_keys(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "intercept" => &["outfalls", "group", "efficiency", "sewer"],
+        "close_outfall" => &["outfalls", "group"],
+        "separate" => &["outfalls", "group", "efficiency"],
+        "rural_treatment" => &["outfalls", "group", "reduction"],
+        "plant" => &["plant", "capacity_m3s", "effluent"],
+        "diversion" => &["node", "flow_m3s", "concentration"],
+        "boundary_improvement" => &["node", "concentration"],
+        "dredging" => &["reaches", "release_g_m2_day", "decay_per_day"],
+        _ => &[],
+    }
+}
+
+fn given_kind_keys(r: &RawProject) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    let pairs: [(&'static str, bool); 15] = [
+        ("outfalls", r.outfalls.is_some()),
+        ("group", r.group.is_some()),
+        ("efficiency", r.efficiency.is_some()),
+        ("sewer", r.sewer.is_some()),
+        ("reduction", r.reduction.is_some()),
+        ("plant", r.plant.is_some()),
+        ("capacity_m3s", r.capacity_m3s.is_some()),
+        ("effluent", r.effluent.is_some()),
+        ("node", r.node.is_some()),
+        ("flow_m3s", r.flow_m3s.is_some()),
+        ("concentration", r.concentration.is_some()),
+        ("reaches", r.reaches.is_some()),
+        ("release_g_m2_day", r.release_g_m2_day.is_some()),
+        ("decay_per_day", r.decay_per_day.is_some()),
+        ("", false),
+    ];
+    for (k, given) in pairs {
+        if given {
+            v.push(k);
+        }
+    }
+    v
+}
+
+/// The outfalls named by `outfalls` or `group` (exactly one of them).
+fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<usize>> {
+    match (&r.outfalls, &r.group) {
+        (Some(list), None) => {
+            if list.is_empty() {
+                c.push(loc, lab, "outfalls", "[]", "at least one outfall id");
+                return None;
+            }
+            let mut out = Vec::with_capacity(list.len());
+            let mut ok = true;
+            let (built, raw) = (c.outfall.clone(), c.raw_outfall.clone());
+            for Id(o) in list {
+                match c.resolve(loc, lab, "outfalls", o, "outfall", &built, &raw) {
+                    Some(k) => out.push(k),
+                    None => ok = false,
+                }
+            }
+            ok.then_some(out)
+        }
+        (None, Some(g)) => {
+            let out: Vec<usize> = c
+                .ctx
+                .outfalls
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| &o.group == g)
+                .map(|(k, _)| k)
+                .collect();
+            if out.is_empty() {
+                let mut groups: Vec<&str> =
+                    c.ctx.outfalls.iter().map(|o| o.group.as_str()).collect();
+                groups.sort_unstable();
+                groups.dedup();
+                c.push(
+                    loc,
+                    lab,
+                    "group",
+                    g.clone(),
+                    format!(
+                        "the group of at least one outfall (groups: {})",
+                        groups.join(", ")
+                    ),
+                );
+                return None;
+            }
+            Some(out)
+        }
+        (Some(_), Some(_)) => {
+            c.push(loc, lab, "group", "", "either outfalls or group, not both");
+            None
+        }
+        (None, None) => {
+            c.push(
+                loc,
+                lab,
+                "outfalls",
+                "",
+                "the outfalls it acts on: outfalls = [\"P1\", …] or group = \"…\"",
+            );
+            None
+        }
+    }
+}
+
+fn share(c: &mut C<'_>, loc: &Loc, lab: &str, field: &str, v: Option<f64>) -> Option<f64> {
+    match v {
+        None => Some(1.0),
+        Some(v) => c.number(
+            loc,
+            lab,
+            field,
+            v,
+            (0.0..=1.0).contains(&v),
+            "a share in [0, 1]",
+        ),
+    }
+}
+
+fn project(
+    c: &mut C<'_>,
+    it: &Item<RawProject>,
+    sewers: &HashMap<&str, usize>,
+    plants: &HashMap<&str, usize>,
+) -> Option<Project> {
+    let r = &it.raw;
+    let loc = &it.loc;
+    let (lab, id) = id_label("project", &r.id, it.ord);
+    let cost = match r.cost {
+        None => {
+            c.push(
+                loc,
+                &lab,
+                "cost",
+                "",
+                "the project's cost, a number ≥ 0 in cost_unit (required)",
+            );
+            None
+        }
+        Some(v) => c.number(loc, &lab, "cost", v, v >= 0.0, "a finite cost ≥ 0"),
+    };
+    let start = c.date(loc, &lab, "start", r.start.as_ref());
+    let finish = c.date(loc, &lab, "finish", r.finish.as_ref());
+    let mut dates_ok = true;
+    if let (Some(s), Some(f)) = (start, finish)
+        && f < s
+    {
+        let v = r.finish.as_ref().map(|v| v.to_string()).unwrap_or_default();
+        c.push(
+            loc,
+            &lab,
+            "finish",
+            v.trim_matches('"'),
+            "a date on or after `start` (a project finishes after it starts)",
+        );
+        dates_ok = false;
+    }
+    let ramp = match &r.ramp {
+        None => Some(0.0),
+        Some(t) => c.duration(loc, &lab, "ramp", t),
+    };
+    let construction = match (&r.construction_load_kg_per_day, &r.construction_at) {
+        (None, None) => Some(None),
+        (Some(l), at) => {
+            let kg = c.table(
+                loc,
+                &lab,
+                "construction_load_kg_per_day",
+                l,
+                |v| v >= 0.0,
+                "a finite load ≥ 0 kg/day",
+            );
+            let at = match at {
+                None => {
+                    c.push(loc, &lab, "construction_at", "", "where the construction load enters: construction_at = { reach = \"…\", at_m = … } (required with construction_load_kg_per_day)");
+                    None
+                }
+                Some(p) => c.place(loc, &lab, "construction_at", Some(p), true),
+            };
+            match (kg, at) {
+                (Some(kg), Some(at)) => Some(Some(Construction {
+                    at,
+                    kg_per_day: kg.into_iter().map(|x| x.unwrap_or(0.0)).collect(),
+                })),
+                _ => None,
+            }
+        }
+        (None, Some(_)) => {
+            c.push(
+                loc,
+                &lab,
+                "construction_at",
+                "",
+                "only with construction_load_kg_per_day",
+            );
+            None
+        }
+    };
+    let kind = match r.kind.as_deref() {
+        None => {
+            c.push(
+                loc,
+                &lab,
+                "kind",
+                "",
+                format!(
+                    "the project kind, one of: {} (required)",
+                    ProjectKind::NAMES.join(", ")
+                ),
+            );
+            None
+        }
+        Some(k) if !ProjectKind::NAMES.contains(&k) => {
+            c.push(
+                loc,
+                &lab,
+                "kind",
+                k,
+                format!("one of: {}", ProjectKind::NAMES.join(", ")),
+            );
+            None
+        }
+        Some(k) => {
+            let allowed = kind_keys(k);
+            for key in given_kind_keys(r) {
+                if !allowed.contains(&key) {
+                    c.push(
+                        loc,
+                        &lab,
+                        key,
+                        "",
+                        format!(
+                            "a key of kind {k}: {} (or a common key)",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+            kind(c, loc, &lab, k, r, sewers, plants)
+        }
+    };
+    Some(Project {
+        id: id.clone(),
+        name: r.name.clone().unwrap_or(id),
+        kind: kind?,
+        cost: cost?,
+        start_s: start.filter(|_| dates_ok)?,
+        finish_s: finish?,
+        ramp_s: ramp?,
+        construction: construction?,
+    })
+}
+
+fn kind(
+    c: &mut C<'_>,
+    loc: &Loc,
+    lab: &str,
+    k: &str,
+    r: &RawProject,
+    sewers: &HashMap<&str, usize>,
+    plants: &HashMap<&str, usize>,
+) -> Option<ProjectKind> {
+    let np = c.ctx.pollutants.len();
+    match k {
+        "intercept" => {
+            let outfalls = targets(c, loc, lab, r);
+            let efficiency = share(c, loc, lab, "efficiency", r.efficiency);
+            let sewer = match &r.sewer {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "sewer",
+                        "",
+                        "the id of the sewer that collects the flow (required)",
+                    );
+                    None
+                }
+                Some(Id(s)) => match sewers.get(s.as_str()) {
+                    Some(&k) => Some(k),
+                    None if c.ctx.rs.is_broken("sewer", s) => None,
+                    None => {
+                        c.push(
+                            loc,
+                            lab,
+                            "sewer",
+                            s.clone(),
+                            "the id of a sewer in [[sewers]]",
+                        );
+                        None
+                    }
+                },
+            };
+            let outfalls = outfalls?;
+            let mut ok = true;
+            for &o in &outfalls {
+                if matches!(c.ctx.outfalls[o].discharge, Discharge::Load { .. }) {
+                    let oid = c.ctx.outfalls[o].id.clone();
+                    c.push(loc, lab, "outfalls", oid, "outfalls with a flow (a mass-only load_kg_per_day outfall carries no water into a sewer)");
+                    ok = false;
+                }
+            }
+            ok.then_some(())?;
+            Some(ProjectKind::Intercept {
+                outfalls,
+                efficiency: efficiency?,
+                sewer: sewer?,
+            })
+        }
+        "close_outfall" => Some(ProjectKind::CloseOutfall {
+            outfalls: targets(c, loc, lab, r)?,
+        }),
+        "separate" => {
+            let outfalls = targets(c, loc, lab, r);
+            let efficiency = share(c, loc, lab, "efficiency", r.efficiency);
+            let outfalls = outfalls?;
+            let mut ok = true;
+            for &o in &outfalls {
+                let of = &c.ctx.outfalls[o];
+                if of.kind != OutfallKind::RainDryWeather {
+                    let (oid, kname) = (of.id.clone(), of.kind.name());
+                    c.push(loc, lab, "outfalls", oid, format!("outfalls of kind rain_dry_weather (this one is {kname}): separation removes the dry-weather discharge of rain outlets"));
+                    ok = false;
+                }
+            }
+            ok.then_some(())?;
+            Some(ProjectKind::Separate {
+                outfalls,
+                efficiency: efficiency?,
+            })
+        }
+        "rural_treatment" => {
+            let outfalls = targets(c, loc, lab, r);
+            let reduction = match &r.reduction {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "reduction",
+                        "",
+                        "the share removed: a number in [0, 1] or { COD = 0.6, … } (required)",
+                    );
+                    None
+                }
+                Some(toml::Value::Float(_)) | Some(toml::Value::Integer(_)) => {
+                    let v = match &r.reduction {
+                        Some(toml::Value::Float(f)) => *f,
+                        Some(toml::Value::Integer(i)) => *i as f64,
+                        _ => f64::NAN,
+                    };
+                    c.number(
+                        loc,
+                        lab,
+                        "reduction",
+                        v,
+                        (0.0..=1.0).contains(&v),
+                        "a share in [0, 1]",
+                    )
+                    .map(|v| vec![v; np])
+                }
+                Some(toml::Value::Table(t)) => {
+                    let mut pt = PollutantTable::new();
+                    let mut ok = true;
+                    for (name, v) in t {
+                        match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
+                            Some(x) => {
+                                pt.insert(name.clone(), x);
+                            }
+                            None => {
+                                c.push(
+                                    loc,
+                                    lab,
+                                    &format!("reduction.{name}"),
+                                    v.type_str(),
+                                    "a share in [0, 1]",
+                                );
+                                ok = false;
+                            }
+                        }
+                    }
+                    let t = c.table(
+                        loc,
+                        lab,
+                        "reduction",
+                        &pt,
+                        |v| (0.0..=1.0).contains(&v),
+                        "a share in [0, 1]",
+                    );
+                    t.filter(|_| ok)
+                        .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect())
+                }
+                Some(other) => {
+                    c.push(
+                        loc,
+                        lab,
+                        "reduction",
+                        other.type_str(),
+                        "a share in [0, 1] or a table of shares per pollutant",
+                    );
+                    None
+                }
+            };
+            Some(ProjectKind::RuralTreatment {
+                outfalls: outfalls?,
+                reduction: reduction?,
+            })
+        }
+        "plant" => {
+            let plant = match &r.plant {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "plant",
+                        "",
+                        "the id of the plant upgraded (required)",
+                    );
+                    None
+                }
+                Some(Id(p)) => match plants.get(p.as_str()) {
+                    Some(&k) => Some(k),
+                    None if c.ctx.rs.is_broken("plant", p) => None,
+                    None => {
+                        c.push(
+                            loc,
+                            lab,
+                            "plant",
+                            p.clone(),
+                            "the id of a plant in [[plants]]",
+                        );
+                        None
+                    }
+                },
+            };
+            let cap = match r.capacity_m3s {
+                None => Some(None),
+                Some(v) => c
+                    .number(
+                        loc,
+                        lab,
+                        "capacity_m3s",
+                        v,
+                        v >= 0.0,
+                        "a finite capacity ≥ 0 m³/s",
+                    )
+                    .map(Some),
+            };
+            let eff = match &r.effluent {
+                None => Some(vec![None; np]),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "effluent",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite concentration ≥ 0 mg/L",
+                ),
+            };
+            if r.capacity_m3s.is_none() && r.effluent.is_none() {
+                c.push(
+                    loc,
+                    lab,
+                    "capacity_m3s",
+                    "",
+                    "the new capacity_m3s and/or effluent",
+                );
+                return None;
+            }
+            Some(ProjectKind::Plant {
+                plant: plant?,
+                capacity_m3s: cap?,
+                effluent: eff?,
+            })
+        }
+        "diversion" => {
+            let node = node_ref(c, loc, lab, r);
+            let flow = match r.flow_m3s {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "flow_m3s",
+                        "",
+                        "the added flow in m³/s (required)",
+                    );
+                    None
+                }
+                Some(v) => c.number(loc, lab, "flow_m3s", v, v >= 0.0, "a finite flow ≥ 0 m³/s"),
+            };
+            let conc = match &r.concentration {
+                None => Some(vec![0.0; np]),
+                Some(t) => c
+                    .table(
+                        loc,
+                        lab,
+                        "concentration",
+                        t,
+                        |v| v >= 0.0,
+                        "a finite concentration ≥ 0 mg/L",
+                    )
+                    .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
+            };
+            Some(ProjectKind::Diversion {
+                node: node?,
+                flow_m3s: flow?,
+                concentration: conc?,
+            })
+        }
+        "boundary_improvement" => {
+            let node = node_ref(c, loc, lab, r);
+            if let Some(n) = node
+                && !c.ctx.inflows.iter().any(|i| i.node == n)
+            {
+                let nid = c.ctx.nodes[n].id.clone();
+                c.push(
+                    loc,
+                    lab,
+                    "node",
+                    nid,
+                    "a node with an [[inflows]] entry (the boundary whose quality changes)",
+                );
+                return None;
+            }
+            let conc = match &r.concentration {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "concentration",
+                        "",
+                        "the new concentrations in mg/L (required)",
+                    );
+                    None
+                }
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "concentration",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite concentration ≥ 0 mg/L",
+                ),
+            };
+            Some(ProjectKind::BoundaryImprovement {
+                node: node?,
+                concentration: conc?,
+            })
+        }
+        "dredging" => {
+            let reaches = match &r.reaches {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "reaches",
+                        "",
+                        "the dredged reaches: reaches = [\"R1\", …] (required)",
+                    );
+                    None
+                }
+                Some(list) if list.is_empty() => {
+                    c.push(loc, lab, "reaches", "[]", "at least one reach id");
+                    None
+                }
+                Some(list) => {
+                    let mut out = Vec::new();
+                    let mut ok = true;
+                    let (built, raw) = (c.reach.clone(), c.raw_reach.clone());
+                    for Id(x) in list {
+                        match c.resolve(loc, lab, "reaches", x, "reach", &built, &raw) {
+                            Some(k) => out.push(k),
+                            None => ok = false,
+                        }
+                    }
+                    ok.then_some(out)
+                }
+            };
+            if r.decay_per_day.is_some() {
+                c.push(loc, lab, "decay_per_day", "", "not supported yet: the transport holds decay constant per reach; give release_g_m2_day");
+                return None;
+            }
+            let rel = match &r.release_g_m2_day {
+                None => {
+                    c.push(
+                        loc,
+                        lab,
+                        "release_g_m2_day",
+                        "",
+                        "the new internal release in g/m²/day per pollutant (required)",
+                    );
+                    None
+                }
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "release_g_m2_day",
+                    t,
+                    |v| v >= 0.0,
+                    "a finite release ≥ 0 g/m²/day",
+                ),
+            };
+            Some(ProjectKind::Dredging {
+                reaches: reaches?,
+                release_g_m2_day: rel?,
+            })
+        }
+        _ => None,
+    }
+}
+
+fn node_ref(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<usize> {
+    match &r.node {
+        None => {
+            c.push(loc, lab, "node", "", "a node id (required)");
+            None
+        }
+        Some(Id(n)) => {
+            let (built, raw) = (c.node.clone(), c.raw_node.clone());
+            c.resolve(loc, lab, "node", n, "node", &built, &raw)
+        }
+    }
+}
+
+fn alternative(
+    c: &mut C<'_>,
+    it: &Item<RawAlternative>,
+    projects: &HashMap<&str, usize>,
+) -> Option<Alternative> {
+    let r = &it.raw;
+    let loc = &it.loc;
+    let (lab, id) = id_label("alternative", &r.id, it.ord);
+    let known = || -> String {
+        let mut v: Vec<(&&str, &usize)> = projects.iter().collect();
+        v.sort_by_key(|(_, k)| **k);
+        let names: Vec<&str> = v.into_iter().map(|(n, _)| *n).collect();
+        if names.is_empty() {
+            "none are defined".into()
+        } else {
+            names.join(", ")
+        }
+    };
+    let mut ok = true;
+    let mut delay_s = Vec::new();
+    for (pid, d) in r.delay.iter().flatten() {
+        let field = format!("delay.{pid}");
+        let k = projects.get(pid.as_str()).copied();
+        if k.is_none() && !c.ctx.rs.is_broken("project", pid) {
+            let kn = known();
+            c.push(
+                loc,
+                &lab,
+                &field,
+                pid.clone(),
+                format!("the id of a project in [[projects]] ({kn})"),
+            );
+            ok = false;
+        }
+        let dur = match parse_duration(d) {
+            Ok(s) if s <= MAX_DURATION_S => Some(s),
+            Ok(_) => {
+                c.push(
+                    loc,
+                    &lab,
+                    &field,
+                    d.clone(),
+                    "a duration of at most 100 years",
+                );
+                None
+            }
+            Err(e) => {
+                c.push(loc, &lab, &field, d.clone(), e);
+                None
+            }
+        };
+        match (k, dur) {
+            (Some(k), Some(s)) => delay_s.push((k, s)),
+            _ => ok = false,
+        }
+    }
+    let mut without = Vec::new();
+    for Id(pid) in r.without.iter().flatten() {
+        match projects.get(pid.as_str()) {
+            Some(&k) => without.push(k),
+            None if c.ctx.rs.is_broken("project", pid) => ok = false,
+            None => {
+                let kn = known();
+                c.push(
+                    loc,
+                    &lab,
+                    "without",
+                    pid.clone(),
+                    format!("the id of a project in [[projects]] ({kn})"),
+                );
+                ok = false;
+            }
+        }
+    }
+    ok.then(|| Alternative {
+        name: r.name.clone().unwrap_or_else(|| id.clone()),
+        id,
+        delay_s,
+        without,
+    })
+}

@@ -1,0 +1,941 @@
+//! Projects: validation, the transformed model (`projects::apply`) checked by hand, and `rivsim compare` end
+//! to end on a small scenario.
+//!
+//! Tolerances: the transformed series are products and sums of a handful of given numbers, so values are
+//! compared to 1e-12 relative (a few rounding errors of f64 arithmetic, far below any physical meaning); the
+//! "bit for bit" tests compare exact bits.
+
+use rivsim::model::{Discharge, Model, OutfallKind};
+use rivsim::pipeline;
+use rivsim::projects::{self, Selection};
+use rivsim::scenario;
+use std::path::Path;
+
+const DAY: f64 = 86_400.0;
+
+/// Two reaches U → J → O (3 km each), one inflow, four outfalls, a sewer to a plant. `{extra}` is appended.
+fn text(extra: &str) -> String {
+    format!(
+        r#"
+title = "projects test"
+cost_unit = "million CNY"
+
+[simulation]
+start = "2025-01-01"
+end = "2025-01-11"
+output_interval = "1d"
+pollutants = ["COD", "NH3N", "TP"]
+mode = "steady"
+
+[defaults]
+manning_n = 0.03
+dispersion_m2s = 5.0
+decay_per_day = {{ COD = 0.2, NH3N = 0.1, TP = 0.05 }}
+cell_length_m = 500.0
+
+[[nodes]]
+id = "U"
+kind = "boundary"
+
+[[nodes]]
+id = "J"
+kind = "junction"
+
+[[nodes]]
+id = "O"
+kind = "outlet"
+level_m = 2.0
+
+[[reaches]]
+id = "R1"
+from = "U"
+to = "J"
+length_m = 3000.0
+section = {{ shape = "rectangle", width_m = 10.0 }}
+bed_up_m = 0.0
+bed_down_m = -0.2
+zone = "Z1"
+release_g_m2_day = {{ TP = 0.02 }}
+
+[[reaches]]
+id = "R2"
+from = "J"
+to = "O"
+length_m = 3000.0
+section = {{ shape = "rectangle", width_m = 12.0 }}
+bed_up_m = -0.2
+bed_down_m = -0.4
+zone = "Z2"
+
+[[inflows]]
+node = "U"
+flow_m3s = 1.0
+concentration = {{ COD = 40.0, NH3N = 2.5, TP = 0.4 }}
+
+[[outfalls]]
+id = "P1"
+reach = "R1"
+at_m = 1000.0
+flow_m3s = 0.05
+concentration = {{ COD = 250.0, NH3N = 30.0, TP = 4.0 }}
+kind = "sewage"
+group = "town"
+
+[[outfalls]]
+id = "P2"
+reach = "R1"
+at_m = 2000.0
+flow_m3s = 0.04
+concentration = {{ COD = 200.0, NH3N = 20.0, TP = 3.0 }}
+kind = "sewage"
+group = "town"
+
+[[outfalls]]
+id = "RDW"
+reach = "R2"
+at_m = 500.0
+flow_m3s = 0.02
+concentration = {{ COD = 120.0, NH3N = 10.0, TP = 1.5 }}
+kind = "rain_dry_weather"
+
+[[outfalls]]
+id = "V1"
+reach = "R2"
+at_m = 1500.0
+load_kg_per_day = {{ COD = 100.0, NH3N = 10.0, TP = 1.0 }}
+kind = "rural"
+group = "villages"
+
+[[zones]]
+id = "Z1"
+target = "IV"
+
+[[zones]]
+id = "Z2"
+target = "IV"
+
+[[sections]]
+id = "S1"
+reach = "R1"
+at_m = 2900.0
+
+[[sections]]
+id = "S2"
+reach = "R2"
+at_m = 2900.0
+
+[[plants]]
+id = "WWTP"
+capacity_m3s = 1.0
+effluent = {{ COD = 50.0, NH3N = 5.0, TP = 0.5 }}
+discharge = {{ reach = "R2", at_m = 2500.0 }}
+
+{extra}
+"#
+    )
+}
+
+fn load(extra: &str) -> Model {
+    match scenario::load_str(&text(extra), Path::new("/tmp/projects-test/scenario.toml")) {
+        Ok(m) => m,
+        Err(e) => panic!("scenario should load: {e}"),
+    }
+}
+
+fn problems(extra: &str) -> Vec<scenario::Problem> {
+    match scenario::load_str(&text(extra), Path::new("/tmp/projects-test/scenario.toml")) {
+        Ok(_) => panic!("scenario should be refused"),
+        Err(e) => e.problems,
+    }
+}
+
+fn outfall<'a>(m: &'a Model, id: &str) -> Option<&'a rivsim::model::Outfall> {
+    m.outfalls.iter().find(|o| o.id == id)
+}
+
+fn flow(m: &Model, id: &str, t: f64) -> f64 {
+    match outfall(m, id).map(|o| &o.discharge) {
+        Some(Discharge::Flow { flow_m3s, .. }) => flow_m3s.at(t),
+        Some(Discharge::Load { .. }) => panic!("{id} is a load"),
+        None => 0.0,
+    }
+}
+
+fn conc(m: &Model, id: &str, p: usize, t: f64) -> f64 {
+    match outfall(m, id).map(|o| &o.discharge) {
+        Some(Discharge::Flow { concentration, .. }) => concentration[p].at(t),
+        _ => panic!("{id}: no flow outfall"),
+    }
+}
+
+fn load_kg(m: &Model, id: &str, p: usize, t: f64) -> f64 {
+    match outfall(m, id).map(|o| &o.discharge) {
+        Some(Discharge::Load { kg_per_day }) => kg_per_day[p].at(t),
+        Some(_) => panic!("{id}: not a load"),
+        None => 0.0,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1e-300) || (a - b).abs() < 1e-15
+}
+
+macro_rules! assert_close {
+    ($a:expr, $b:expr) => {{
+        let (a, b) = ($a, $b);
+        assert!(close(a, b), "{} = {a}, expected {b}", stringify!($a));
+    }};
+}
+
+const SEWER_TO_PLANT: &str = r#"
+[[sewers]]
+id = "trunk"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 2500.0 }
+to_plant = "WWTP"
+"#;
+
+fn intercept(finish: &str, extra_keys: &str) -> String {
+    format!(
+        r#"{SEWER_TO_PLANT}
+[[projects]]
+id = "PJ1"
+name = "Intercept P1"
+kind = "intercept"
+cost = 12.5
+start = "2024-12-01"
+finish = "{finish}"
+outfalls = ["P1"]
+efficiency = 1.0
+sewer = "trunk"
+{extra_keys}
+"#
+    )
+}
+
+#[test]
+fn nothing_selected_is_the_model_unchanged() {
+    let m = load(&intercept("2025-01-04", ""));
+    let none = projects::apply(&m, &Selection::none(&m)).unwrap();
+    assert_eq!(format!("{none:?}"), format!("{m:?}"));
+    let without = projects::apply(&m, &Selection::without(&m, &["PJ1".into()]).unwrap()).unwrap();
+    assert_eq!(format!("{without:?}"), format!("{m:?}"));
+}
+
+#[test]
+fn a_project_switched_off_runs_bit_for_bit_as_the_baseline() {
+    // the scenario with PJ1 run --without PJ1, against the same scenario without the [[projects]] entry
+    let with = load(&intercept("2025-01-04", ""));
+    let without_entry = load(SEWER_TO_PLANT);
+    let run = |m: &Model| {
+        let p = pipeline::Prepared {
+            net: rivsim::network::Network::build(m),
+            model: m.clone(),
+        };
+        let hyd = pipeline::hydraulics(&p).unwrap();
+        pipeline::simulate(&p, &hyd, false).unwrap()
+    };
+    let sel = Selection::without(&with, &["PJ1".into()]).unwrap();
+    let off = run(&projects::apply(&with, &sel).unwrap());
+    let base = run(&without_entry);
+    let bits =
+        |v: &Vec<Vec<f64>>| -> Vec<u64> { v.iter().flatten().map(|x| x.to_bits()).collect() };
+    assert_eq!(bits(&off.section_conc), bits(&base.section_conc));
+    assert_eq!(bits(&off.reach_conc), bits(&base.reach_conc));
+    // and switched on it does change the water (P1 gone, the plant discharging downstream of S1)
+    let on = run(&projects::apply(&with, &Selection::all(&with)).unwrap());
+    assert_ne!(bits(&on.section_conc), bits(&base.section_conc));
+}
+
+#[test]
+fn intercept_to_plant_by_hand() {
+    // finish 2025-01-04 = day 3. Before: P1 discharges 0.05 m³/s at 250/30/4 mg/L, the plant nothing.
+    // After: P1 nothing; the plant treats 0.05 m³/s (capacity 1.0) at min(influent, effluent) = 50/5/0.5.
+    let m = load(&intercept("2025-01-04", ""));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert_close!(flow(&t, "P1", 1.0 * DAY), 0.05);
+    assert_close!(flow(&t, "P1", 3.0 * DAY - 1.0), 0.05);
+    assert_close!(flow(&t, "P1", 3.0 * DAY), 0.0);
+    assert_close!(flow(&t, "P1", 9.0 * DAY), 0.0);
+    assert_close!(flow(&t, "WWTP:effluent", 1.0 * DAY), 0.0);
+    assert_close!(flow(&t, "WWTP:effluent", 3.0 * DAY), 0.05);
+    for (p, c) in [(0, 50.0), (1, 5.0), (2, 0.5)] {
+        assert_close!(conc(&t, "WWTP:effluent", p, 5.0 * DAY), c);
+    }
+    let eff = outfall(&t, "WWTP:effluent").unwrap();
+    assert_eq!(eff.kind, OutfallKind::Wwtp);
+    assert_eq!(eff.reach, 1);
+    assert_eq!(eff.at_m, 2500.0);
+    // capacity ample: nothing spills, nothing bypasses
+    assert!(outfall(&t, "trunk:overflow").is_none());
+    assert!(outfall(&t, "WWTP:bypass").is_none());
+    // untouched outfalls keep their series bit for bit
+    assert_eq!(
+        format!("{:?}", outfall(&t, "P2")),
+        format!("{:?}", outfall(&m, "P2"))
+    );
+    // water is conserved: P1 + effluent = 0.05 at every time
+    for d in 0..10 {
+        let s = d as f64 * DAY;
+        assert_close!(flow(&t, "P1", s) + flow(&t, "WWTP:effluent", s), 0.05);
+    }
+}
+
+fn overflow_case(capacity: f64, base: Option<f64>) -> Model {
+    let base_keys = base
+        .map(|b| format!("base_flow_m3s = {b:?}\nbase_concentration = {{ COD = 300.0, NH3N = 25.0, TP = 3.5 }}"))
+        .unwrap_or_default();
+    let extra = format!(
+        r#"
+[[sewers]]
+id = "trunk"
+capacity_m3s = {capacity:?}
+overflow = {{ reach = "R1", at_m = 2500.0 }}
+to_plant = "WWTP"
+{base_keys}
+
+[[projects]]
+id = "PJ1"
+kind = "intercept"
+cost = 1.0
+start = "2025-01-02"
+finish = "2025-01-04"
+outfalls = ["P1"]
+sewer = "trunk"
+"#
+    );
+    let m = load(&extra);
+    projects::apply(&m, &Selection::all(&m)).unwrap()
+}
+
+#[test]
+fn overflow_exactly_at_capacity() {
+    // flow = capacity: nothing spills (no overflow outfall at all), the plant takes all 0.05 m³/s
+    let t = overflow_case(0.05, None);
+    assert!(outfall(&t, "trunk:overflow").is_none());
+    assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05);
+    // capacity 0.05 − δ: exactly δ spills at the overflow point with the collected concentration
+    let delta = 0.001;
+    let t = overflow_case(0.05 - delta, None);
+    let o = outfall(&t, "trunk:overflow").unwrap();
+    assert_eq!(o.kind, OutfallKind::Overflow);
+    assert_eq!((o.reach, o.at_m), (0, 2500.0));
+    // (0.05 − (0.05 − δ)) carries two roundings: within 1e-15 absolute of δ
+    assert!((flow(&t, "trunk:overflow", 5.0 * DAY) - delta).abs() < 1e-15);
+    assert_eq!(flow(&t, "trunk:overflow", 1.0 * DAY), 0.0);
+    assert_close!(conc(&t, "trunk:overflow", 0, 5.0 * DAY), 250.0);
+    assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05 - delta);
+}
+
+#[test]
+fn a_full_trunk_only_spills_more() {
+    // the trunk already carries its capacity 0.3 m³/s (base flow): intercepting P1 (0.05) adds 0.05 to the
+    // overflow and nothing to the plant. Overflow concentration: (0.3·300 + 0.05·250)/0.35 for COD.
+    let t = overflow_case(0.3, Some(0.3));
+    assert_close!(flow(&t, "WWTP:effluent", 1.0 * DAY), 0.3);
+    assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.3);
+    assert_eq!(flow(&t, "trunk:overflow", 1.0 * DAY), 0.0);
+    assert!((flow(&t, "trunk:overflow", 5.0 * DAY) - 0.05).abs() < 1e-15);
+    assert_close!(
+        conc(&t, "trunk:overflow", 0, 5.0 * DAY),
+        (0.3 * 300.0 + 0.05 * 250.0) / 0.35
+    );
+    // P1 gone from the river, but the same 0.05 m³/s reaches it untreated at the overflow point
+    assert_close!(flow(&t, "P1", 5.0 * DAY), 0.0);
+}
+
+#[test]
+fn ramp_fraction_mid_ramp() {
+    // finish day 3, ramp 4 days: daily steps hold the mean of the linear ramp over each day,
+    // f = 0.125, 0.375, 0.625, 0.875, then 1. P1 keeps (1 − f)·0.05.
+    let m = load(&intercept("2025-01-04", "ramp = \"4d\""));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (day, f) in [
+        (2.5, 0.0),
+        (3.5, 0.125),
+        (4.5, 0.375),
+        (5.0, 0.625),
+        (6.9, 0.875),
+        (7.0, 1.0),
+        (9.0, 1.0),
+    ] {
+        assert_close!(flow(&t, "P1", day * DAY), 0.05 * (1.0 - f));
+        assert_close!(flow(&t, "WWTP:effluent", day * DAY), 0.05 * f);
+    }
+    // the time integral over the ramp equals the linear ramp's: ∫ f dt over 4 days = 2 days
+    let integral: f64 = (3..7)
+        .map(|d| projects::effect_fraction(3.0 * DAY, 4.0 * DAY, d as f64 * DAY))
+        .sum();
+    assert_close!(integral, 2.0);
+}
+
+#[test]
+fn dates_at_the_boundaries_of_the_period() {
+    // finish == start of the simulation: in effect from t = 0
+    let m = load(&intercept("2025-01-01", ""));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert_close!(flow(&t, "P1", 0.0), 0.0);
+    assert_close!(flow(&t, "WWTP:effluent", 0.0), 0.05);
+    // finished before the start: likewise
+    let m = load(&intercept("2024-12-15", ""));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert_close!(flow(&t, "P1", 0.0), 0.0);
+    // finish == end (2025-01-11) or after it: no effect anywhere in the period
+    for finish in ["2025-01-11", "2026-06-01"] {
+        let m = load(&intercept(finish, ""));
+        let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+        for d in 0..=10 {
+            assert_close!(flow(&t, "P1", d as f64 * DAY - 1.0), 0.05);
+        }
+        assert!(outfall(&t, "WWTP:effluent").is_none());
+    }
+}
+
+#[test]
+fn construction_load_only_between_start_and_finish() {
+    // start day 2, finish day 5: 20 kg/day COD at R2 1000 m during [2, 5) days, zero outside
+    let extra = r#"
+[[projects]]
+id = "PJC"
+kind = "close_outfall"
+cost = 2.0
+start = "2025-01-03"
+finish = "2025-01-06"
+outfalls = ["RDW"]
+construction_load_kg_per_day = { COD = 20.0 }
+construction_at = { reach = "R2", at_m = 1000.0 }
+"#;
+    let m = load(extra);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    let id = "PJC:construction";
+    assert_eq!(load_kg(&t, id, 0, 1.0 * DAY), 0.0);
+    assert_eq!(load_kg(&t, id, 0, 2.0 * DAY - 1.0), 0.0);
+    assert_eq!(load_kg(&t, id, 0, 2.0 * DAY), 20.0);
+    assert_eq!(load_kg(&t, id, 0, 4.9 * DAY), 20.0);
+    assert_eq!(load_kg(&t, id, 0, 5.0 * DAY), 0.0);
+    assert_eq!(load_kg(&t, id, 1, 3.0 * DAY), 0.0);
+    // and the outfall closes at finish
+    assert_close!(flow(&t, "RDW", 4.9 * DAY), 0.02);
+    assert_close!(flow(&t, "RDW", 5.0 * DAY), 0.0);
+}
+
+#[test]
+fn other_kinds_by_hand() {
+    let extra = r#"
+[[projects]]
+id = "SEP"
+kind = "separate"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+outfalls = ["RDW"]
+efficiency = 0.8
+
+[[projects]]
+id = "RUR"
+kind = "rural_treatment"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+group = "villages"
+reduction = { COD = 0.6, NH3N = 0.5 }
+
+[[projects]]
+id = "DIV"
+kind = "diversion"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+node = "J"
+flow_m3s = 0.5
+concentration = { COD = 10.0, NH3N = 0.3, TP = 0.05 }
+
+[[projects]]
+id = "UP"
+kind = "boundary_improvement"
+cost = 0.0
+start = "2025-01-01"
+finish = "2025-01-05"
+node = "U"
+concentration = { COD = 20.0 }
+
+[[projects]]
+id = "DRG"
+kind = "dredging"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+reaches = ["R1"]
+release_g_m2_day = { TP = 0.005 }
+"#;
+    let m = load(extra);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    let (before, after) = (1.0 * DAY, 5.0 * DAY);
+    // separate: 0.02 → 0.2·0.02
+    assert_close!(flow(&t, "RDW", before), 0.02);
+    assert_close!(flow(&t, "RDW", after), 0.02 * 0.2);
+    // rural: 100 → 40 kg/day COD, 10 → 5 NH3N, TP unchanged
+    assert_close!(load_kg(&t, "V1", 0, after), 40.0);
+    assert_close!(load_kg(&t, "V1", 1, after), 5.0);
+    assert_close!(load_kg(&t, "V1", 2, after), 1.0);
+    assert_close!(load_kg(&t, "V1", 0, before), 100.0);
+    // diversion: a new inflow at J
+    let div = t
+        .inflows
+        .iter()
+        .find(|i| i.group == "diversion DIV")
+        .unwrap();
+    assert_eq!(t.nodes[div.node].id, "J");
+    assert_eq!(div.flow_m3s.at(before), 0.0);
+    assert_close!(div.flow_m3s.at(after), 0.5);
+    // boundary improvement from day 4: COD 40 → 20, others unchanged
+    assert_close!(t.inflows[0].concentration[0].at(3.9 * DAY), 40.0);
+    assert_close!(t.inflows[0].concentration[0].at(4.0 * DAY), 20.0);
+    assert_close!(t.inflows[0].concentration[1].at(4.0 * DAY), 2.5);
+    // dredging: R1's release 0.02 g/m²/day TP over 3000 m × 10 m = 0.6 kg/day, then 0.15 kg/day,
+    // as a line load over the whole reach; the reach's own release set to zero
+    assert_eq!(t.reaches[0].release_g_m2_day, vec![0.0; 3]);
+    let ll = t.line_loads.iter().find(|l| l.id == "R1:release").unwrap();
+    assert_eq!((ll.reach, ll.from_m, ll.to_m), (0, 0.0, 3000.0));
+    assert_close!(ll.kg_per_day[2].at(before), 0.6);
+    assert_close!(ll.kg_per_day[2].at(after), 0.15);
+    assert_eq!(ll.kg_per_day[0].at(after), 0.0);
+}
+
+#[test]
+fn dredging_as_line_load_matches_the_release_it_replaces() {
+    // A dredging project that finishes after the end leaves the release as it was, but moved to a line load:
+    // the transport must give the same concentrations (same mass per cell; 1e-9 relative: a different sum
+    // order of the same source terms).
+    let extra = r#"
+[[projects]]
+id = "DRG"
+kind = "dredging"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+reaches = ["R1"]
+release_g_m2_day = { TP = 0.02 }
+"#;
+    let m = load(extra);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert!(t.line_loads.iter().any(|l| l.id == "R1:release"));
+    let run = |m: &Model| {
+        let p = pipeline::Prepared {
+            net: rivsim::network::Network::build(m),
+            model: m.clone(),
+        };
+        let hyd = pipeline::hydraulics(&p).unwrap();
+        pipeline::simulate(&p, &hyd, false).unwrap()
+    };
+    let (a, b) = (run(&m), run(&t));
+    for (x, y) in a
+        .section_conc
+        .iter()
+        .flatten()
+        .zip(b.section_conc.iter().flatten())
+    {
+        assert!((x - y).abs() <= 1e-9 * x.abs().max(1e-12), "{x} vs {y}");
+    }
+}
+
+fn has(ps: &[scenario::Problem], item: &str, field: &str) -> bool {
+    ps.iter().any(|p| p.item == item && p.field == field)
+}
+
+#[test]
+fn every_validation_problem_is_reported_at_once() {
+    let extra = r#"
+[[sewers]]
+id = "trunk"
+capacity_m3s = -1.0
+overflow = { reach = "NOPE", at_m = 10.0 }
+
+[[sewers]]
+id = "trunk"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 10.0 }
+to_plant = "WWTP"
+discharge = { reach = "R1", at_m = 20.0 }
+
+[[sewers]]
+id = "s3"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 10.0 }
+to_plant = "NOPLANT"
+
+[[projects]]
+id = "PJ1"
+kind = "intercept"
+cost = -5.0
+start = "2025-06-01"
+finish = "2025-03-01"
+outfalls = ["P1", "PX"]
+efficiency = 1.5
+sewer = "nosewer"
+construction_load_kg_per_day = { COD = 10.0 }
+
+[[projects]]
+id = "PJ2"
+kind = "teleport"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+
+[[projects]]
+id = "PJ2"
+kind = "separate"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+outfalls = ["P1"]
+
+[[projects]]
+id = "PJ4"
+kind = "rural_treatment"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+group = "nogroup"
+reduction = { COD = 1.2 }
+
+[[projects]]
+id = "PJ5"
+kind = "diversion"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+node = "NONODE"
+flow_m3s = 1.0
+
+[[projects]]
+id = "PJ6"
+kind = "dredging"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+reaches = ["R9"]
+decay_per_day = { COD = 0.1 }
+
+[[projects]]
+id = "PJ7"
+kind = "plant"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-02"
+plant = "WWTP"
+capacity_m3s = -2.0
+node = "J"
+
+[[alternatives]]
+id = "late"
+delay = { PJ1 = "two years", PJZ = "30d" }
+without = ["PJQ"]
+"#;
+    let ps = problems(extra);
+    let show: Vec<String> = ps.iter().map(|p| p.to_string()).collect();
+    let show = show.join("\n");
+    let expect = [
+        ("sewer trunk", "capacity_m3s"),    // negative capacity
+        ("sewer trunk", "overflow.reach"),  // unknown reach
+        ("sewer trunk", "to_plant"),        // neither destination (first) …
+        ("sewer trunk", "id"),              // duplicate id
+        ("sewer trunk", "discharge"),       // … both destinations (second)
+        ("sewer s3", "to_plant"),           // unknown plant
+        ("project PJ1", "cost"),            // negative cost
+        ("project PJ1", "finish"),          // finish before start
+        ("project PJ1", "outfalls"),        // unknown outfall PX
+        ("project PJ1", "efficiency"),      // outside [0, 1]
+        ("project PJ1", "sewer"),           // unknown sewer
+        ("project PJ1", "construction_at"), // construction load without a place
+        ("project PJ2", "kind"),            // unknown kind
+        ("project PJ2", "id"),              // duplicate project id
+        ("project PJ2", "outfalls"),        // separate on a sewage outfall
+        ("project PJ4", "group"),           // unknown group
+        ("project PJ4", "reduction.COD"),   // reduction outside [0, 1]
+        ("project PJ5", "node"),            // unknown node
+        ("project PJ6", "reaches"),         // unknown reach
+        ("project PJ6", "decay_per_day"),   // not supported
+        ("project PJ7", "capacity_m3s"),    // negative capacity
+        ("project PJ7", "node"),            // a key foreign to the kind
+        ("alternative late", "delay.PJ1"),  // unparsable duration
+        ("alternative late", "delay.PJZ"),  // unknown project
+        ("alternative late", "without"),    // unknown project
+    ];
+    for (item, field) in expect {
+        assert!(
+            has(&ps, item, field),
+            "missing problem {item} / {field} in:\n{show}"
+        );
+    }
+    // every problem names the file and says what would be valid; the unknown kind lists the valid kinds
+    assert!(
+        ps.iter()
+            .all(|p| p.file == Path::new("/tmp/projects-test/scenario.toml")
+                && !p.expected.is_empty())
+    );
+    let kind = ps
+        .iter()
+        .find(|p| p.item == "project PJ2" && p.field == "kind")
+        .unwrap();
+    assert_eq!(kind.value, "teleport");
+    for k in projects::ProjectKind::NAMES {
+        assert!(kind.expected.contains(k), "{}", kind.expected);
+    }
+    let eff = ps
+        .iter()
+        .find(|p| p.item == "project PJ1" && p.field == "efficiency")
+        .unwrap();
+    assert_eq!(eff.value, "1.5");
+    assert!(eff.line.is_some());
+    // an unknown key is refused by serde with the list of valid keys
+    let ps = problems("[[projects]]\nid = \"X\"\ncolour = \"red\"\n");
+    assert!(
+        ps.iter()
+            .any(|p| p.field == "colour" && p.expected.contains("kind")),
+        "{ps:?}"
+    );
+}
+
+#[test]
+fn selections_from_the_command_line() {
+    let m = load(&intercept("2025-01-04", ""));
+    assert!(Selection::without(&m, &["PJX".into()]).is_err());
+    let e = Selection::only(&m, &["PJX".into()]).unwrap_err();
+    assert!(e.problems[0].expected.contains("PJ1"));
+    assert_eq!(
+        Selection::only(&m, &["PJ1".into()]).unwrap(),
+        Selection::all(&m)
+    );
+}
+
+#[test]
+fn alternative_delay_shifts_the_dates() {
+    let extra = format!(
+        "{}\n[[alternatives]]\nid = \"late\"\nname = \"two days late\"\ndelay = {{ PJ1 = \"2d\" }}\n",
+        intercept("2025-01-04", "")
+    );
+    let m = load(&extra);
+    assert_eq!(m.alternatives[0].delay_s, vec![(0, 2.0 * DAY)]);
+    let t = projects::apply(&m, &Selection::alternative(&m, &m.alternatives[0])).unwrap();
+    assert_close!(flow(&t, "P1", 4.9 * DAY), 0.05);
+    assert_close!(flow(&t, "P1", 5.0 * DAY), 0.0);
+}
+
+#[test]
+fn compare_end_to_end() {
+    let extra = format!(
+        "{}\n[[alternatives]]\nid = \"late\"\ndelay = {{ PJ1 = \"5d\" }}\n",
+        intercept("2025-01-04", "")
+    );
+    let m = load(&extra);
+    let net = rivsim::network::Network::build(&m);
+    let p = pipeline::Prepared { model: m, net };
+    let dir = tempfile::tempdir().unwrap();
+    let (outcomes, files) = pipeline::compare(&p, dir.path()).unwrap();
+    assert_eq!(files.len(), 4);
+    let names: Vec<&str> = outcomes.iter().map(|o| o.alternative.as_str()).collect();
+    assert_eq!(names, ["baseline", "all", "late"]);
+    let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "alternative,zone,class,compliant,compliance_rate");
+    // 3 alternatives × 2 zones
+    assert_eq!(lines.len(), 1 + 6);
+    assert!(lines[1].starts_with("baseline,Z1,"));
+    assert!(lines[2].starts_with("baseline,Z2,"));
+    assert!(lines[5].starts_with("late,Z1,"));
+    let km = std::fs::read_to_string(dir.path().join("compare_km.csv")).unwrap();
+    let lines: Vec<&str> = km.lines().collect();
+    assert_eq!(lines[0], "alternative,time,I,II,III,IV,V,V+");
+    // 11 output times (day 0 … day 10) per alternative
+    assert_eq!(lines.len(), 1 + 3 * 11);
+    assert!(lines[1].starts_with("baseline,2025-01-01T00:00:00,"));
+    // every row's kilometres add up to the 6 km of the network (both reaches are classified)
+    for l in &lines[1..] {
+        let total: f64 = l
+            .split(',')
+            .skip(2)
+            .map(|x| x.parse::<f64>().unwrap())
+            .sum();
+        assert!((total - 6.0).abs() < 1e-12, "{l}");
+    }
+    // the baseline is the model without projects: same km as a direct run of it
+    let base = &outcomes[0];
+    let hyd = pipeline::hydraulics(&p).unwrap();
+    let r = pipeline::simulate(&p, &hyd, false).unwrap();
+    let direct = rivsim::targets::rivers::km_per_class_at_each_time(&p.model, &r).unwrap();
+    assert_eq!(base.km, direct);
+    // "late" equals "all" before the original finish (day 3) and "baseline" until the delayed one (day 8)
+    let svg = std::fs::read_to_string(dir.path().join("compare_worse_than_v.svg")).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("late"));
+    // in steady mode each output time is the steady state of its flow period, so "late" on day 5 equals the
+    // baseline on day 5 and "all" on day 9 equals "late" on day 9
+    let sec = |o: &projects::CompareOutcome, d: usize| o.km[d];
+    assert_eq!(sec(&outcomes[2], 5), sec(&outcomes[0], 5));
+    assert_eq!(sec(&outcomes[2], 9), sec(&outcomes[1], 9));
+}
+
+#[test]
+fn command_line_compare_and_selection_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = dir.path().join("scenario.toml");
+    std::fs::write(&scen, text(&intercept("2025-01-04", ""))).unwrap();
+    let bin = env!("CARGO_BIN_EXE_rivsim");
+    let out = dir.path().join("cmp");
+    let o = std::process::Command::new(bin)
+        .args([
+            "compare",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for f in [
+        "compare.csv",
+        "compare_km.csv",
+        "compare_worse_than_v.svg",
+        "compare_worse_than_v.png",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    // an unknown project id is an input error (exit code 2) naming the valid ids
+    let o = std::process::Command::new(bin)
+        .args([
+            "run",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+            "--only",
+            "NOPE",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("PJ1"));
+    // --without PJ1: the sections equal a run of the baseline (bit for bit in the CSV text)
+    let run = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "run",
+            scen.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-plots",
+        ];
+        args.extend_from_slice(extra);
+        let o = std::process::Command::new(bin)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        std::fs::read_to_string(out.join("sections.csv")).unwrap()
+    };
+    let without = run(&["--without", "PJ1"], &dir.path().join("a"));
+    let only_none_file = dir.path().join("base.toml");
+    std::fs::write(&only_none_file, text(SEWER_TO_PLANT)).unwrap();
+    let o = std::process::Command::new(bin)
+        .args([
+            "run",
+            only_none_file.to_str().unwrap(),
+            "--out",
+            dir.path().join("b").to_str().unwrap(),
+            "--no-plots",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let base = std::fs::read_to_string(dir.path().join("b/sections.csv")).unwrap();
+    assert_eq!(without, base);
+    let all = run(&[], &dir.path().join("c"));
+    assert_ne!(all, base);
+}
+
+#[test]
+fn plant_bypass_then_expansion_and_sewer_discharge() {
+    // P1 (0.05 m³/s) into a trunk to a plant with capacity 0.03: 0.03 treated at 50/5/0.5, 0.02 bypassed at
+    // the influent 250/30/4 at the bypass point. The plant project raises capacity to 0.1 from day 6
+    // (2025-01-07): everything treated. P2 into a second sewer that discharges untreated at R2 100 m.
+    let extra = r#"
+[[plants]]
+id = "SMALL"
+capacity_m3s = 0.03
+effluent = { COD = 50.0, NH3N = 5.0 }
+discharge = { reach = "R2", at_m = 2000.0 }
+bypass = { reach = "R2", at_m = 200.0 }
+
+[[sewers]]
+id = "trunk"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 2500.0 }
+to_plant = "SMALL"
+
+[[sewers]]
+id = "pipe"
+capacity_m3s = 1.0
+overflow = { reach = "R1", at_m = 2500.0 }
+discharge = { reach = "R2", at_m = 100.0 }
+
+[[projects]]
+id = "I1"
+kind = "intercept"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-01"
+outfalls = ["P1"]
+sewer = "trunk"
+
+[[projects]]
+id = "I2"
+kind = "intercept"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-01"
+outfalls = ["P2"]
+efficiency = 0.5
+sewer = "pipe"
+
+[[projects]]
+id = "UP"
+kind = "plant"
+cost = 3.0
+start = "2025-01-02"
+finish = "2025-01-07"
+plant = "SMALL"
+capacity_m3s = 0.1
+"#;
+    let m = load(extra);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    let (before, after) = (2.0 * DAY, 7.0 * DAY);
+    assert_close!(flow(&t, "SMALL:effluent", before), 0.03);
+    assert_close!(flow(&t, "SMALL:bypass", before), 0.02);
+    assert_close!(conc(&t, "SMALL:effluent", 0, before), 50.0);
+    assert_close!(conc(&t, "SMALL:effluent", 1, before), 5.0);
+    // TP is not named in the effluent: it leaves at its influent concentration
+    assert_close!(conc(&t, "SMALL:effluent", 2, before), 4.0);
+    assert_close!(conc(&t, "SMALL:bypass", 0, before), 250.0);
+    let bp = outfall(&t, "SMALL:bypass").unwrap();
+    assert_eq!(
+        (bp.reach, bp.at_m, bp.kind),
+        (1, 200.0, OutfallKind::Overflow)
+    );
+    assert_close!(flow(&t, "SMALL:effluent", after), 0.05);
+    assert_close!(flow(&t, "SMALL:bypass", after), 0.0);
+    // half of P2 (0.04) goes untreated to R2 at 100 m; P2 keeps the other half
+    let d = outfall(&t, "pipe:discharge").unwrap();
+    assert_eq!((d.reach, d.at_m, d.kind), (1, 100.0, OutfallKind::Sewage));
+    assert_close!(flow(&t, "pipe:discharge", before), 0.02);
+    assert_close!(conc(&t, "pipe:discharge", 0, before), 200.0);
+    assert_close!(flow(&t, "P2", before), 0.02);
+}

@@ -121,6 +121,15 @@ def result_line(stdout):
     raise RuntimeError("no RESULT line in:\n" + stdout[-2000:])
 
 
+def engine_version(engine):
+    """EPANET reports its version as an integer (20305 = 2.3.5); SWMM as a dotted string."""
+    v = engine.split()[1]
+    if v.isdigit() and len(v) == 5:
+        n = int(v)
+        return "%d.%d.%d" % (n // 10000, n // 100 % 100, n % 100)
+    return v
+
+
 def cpu_s(tv):
     return (tv["user_s"] or 0.0) + (tv["sys_s"] or 0.0)
 
@@ -258,11 +267,11 @@ def peer_detail_table(peers):
         if kind == "epanet":
             parts = (r["t_open_s"], r["t_hyd_s"], r["t_qual_s"])
             own = "%.5f (Euler plug, 5 min)" % ad["euler_plug"]
-            name = "EPANET %s" % r["engine"].split()[1]
+            name = "EPANET %s" % engine_version(r["engine"])
         else:
             parts = (r["t_open_s"], None, r["t_run_s"])
             own = "%.5f (CSTR cascade)" % ad["cstr"]
-            name = "SWMM %s kinwave %gs" % (r["engine"].split()[1], r["routing_step_s"])
+            name = "SWMM %s kinwave %gs" % (engine_version(r["engine"]), r["routing_step_s"])
         out.append("| %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s | %.5f | %s | %s |" % (
             f"{r['links']:,}", name, fmt(parts[0]), fmt(parts[1]), fmt(parts[2]), tv["wall_s"], cpu_s(tv),
             fmt(tv.get("cpu_pct"), "%d"), fmt(tv.get("other_cores"), "%.1f"), r["c_out_final"], own,
@@ -340,7 +349,7 @@ def main():
         e = None
         if n in epanet:
             r, tv = epanet[n]["result"], epanet[n]["time_v"]
-            e = {"links": n, "engine": "EPANET %s, WQ 5 min" % r["engine"].split()[1], "wall": tv["wall_s"],
+            e = {"links": n, "engine": "EPANET %s, WQ 5 min" % engine_version(r["engine"]), "wall": tv["wall_s"],
                  "cpu": cpu_s(tv), "solver": r["t_hyd_s"] + r["t_qual_s"], "c_out": r["c_out_final"],
                  "rss": tv["maxrss_mib"]}
             rows.append(e)
@@ -351,7 +360,7 @@ def main():
                          "c_out": rr["c_out"], "rss": tv["maxrss_mib"], "epanet": e})
         if n in swmm:
             r, tv = swmm[n]["result"], swmm[n]["time_v"]
-            rows.append({"links": n, "engine": "SWMM %s kinwave %gs" % (r["engine"].split()[1], r["routing_step_s"]),
+            rows.append({"links": n, "engine": "SWMM %s kinwave %gs" % (engine_version(r["engine"]), r["routing_step_s"]),
                          "wall": tv["wall_s"], "cpu": cpu_s(tv), "solver": r["t_run_s"], "c_out": r["c_out_final"],
                          "rss": tv["maxrss_mib"]})
 

@@ -4,4 +4,8 @@ use criterion::criterion_main;
 
 mod groups;
 
-criterion_main!(groups::hydraulics::benches, groups::scenario::benches);
+criterion_main!(
+    groups::scenario::benches,
+    groups::hydraulics::benches,
+    groups::transport::benches
+);

@@ -1082,6 +1082,9 @@ fn fmt_f(v: f64) -> String {
     }
 }
 
+/// Above this many inflows and outfalls together, they are written to CSV item files.
+const ITEMS_INLINE_MAX: usize = 2000;
+
 impl GeneratedScenario {
     /// The text of `scenario.toml` (the network itself is in the two CSV files it names).
     pub fn scenario_toml(&self) -> String {
@@ -1122,7 +1125,13 @@ impl GeneratedScenario {
         let _ = writeln!(t, "cell_length_m = {}\n", fmt_f(s.cell_length_m));
         let _ = writeln!(t, "[network]");
         let _ = writeln!(t, "nodes_csv = \"network/nodes.csv\"");
-        let _ = writeln!(t, "reaches_csv = \"network/reaches.csv\"\n");
+        if self.items_in_csv() {
+            let _ = writeln!(t, "reaches_csv = \"network/reaches.csv\"");
+            let _ = writeln!(t, "inflows_csv = \"network/inflows.csv\"");
+            let _ = writeln!(t, "outfalls_csv = \"network/outfalls.csv\"\n");
+        } else {
+            let _ = writeln!(t, "reaches_csv = \"network/reaches.csv\"\n");
+        }
         for z in &self.zones {
             let _ = writeln!(
                 t,
@@ -1142,6 +1151,9 @@ impl GeneratedScenario {
                 self.reaches[sec.reach].id,
                 fmt_f(sec.at_m)
             );
+        }
+        if self.items_in_csv() {
+            return t;
         }
         for i in &self.inflows {
             let _ = writeln!(
@@ -1174,6 +1186,56 @@ impl GeneratedScenario {
         for n in &self.nodes {
             let lvl = n.level_m.map(|v| format!("{v}")).unwrap_or_default();
             let _ = writeln!(t, "{},{},{},{},{}", n.id, n.kind.name(), n.x_m, n.y_m, lvl);
+        }
+        t
+    }
+
+    /// `true` when the inflows and outfalls are many enough to go to `network/inflows.csv` and
+    /// `network/outfalls.csv` (the loader's item-file extension) instead of inline TOML: parsing tens of
+    /// thousands of inline tables costs more than reading the same rows from CSV.
+    pub fn items_in_csv(&self) -> bool {
+        self.inflows.len() + self.outfalls.len() > ITEMS_INLINE_MAX
+    }
+
+    /// The text of `network/inflows.csv`: `node,flow_m3s,concentration.<P>…,group`.
+    pub fn inflows_csv(&self) -> String {
+        let mut t = String::with_capacity(64 * (self.inflows.len() + 1));
+        t.push_str("node,flow_m3s");
+        for p in &self.pollutants {
+            let _ = write!(t, ",concentration.{}", p.name);
+        }
+        t.push_str(",group\n");
+        for i in &self.inflows {
+            let _ = write!(t, "{},{}", self.nodes[i.node].id, fmt_f(i.flow_m3s));
+            for v in &i.concentration {
+                let _ = write!(t, ",{}", fmt_f(*v));
+            }
+            t.push_str(",headwaters\n");
+        }
+        t
+    }
+
+    /// The text of `network/outfalls.csv`: `id,reach,at_m,flow_m3s,concentration.<P>…,kind`.
+    pub fn outfalls_csv(&self) -> String {
+        let mut t = String::with_capacity(96 * (self.outfalls.len() + 1));
+        t.push_str("id,reach,at_m,flow_m3s");
+        for p in &self.pollutants {
+            let _ = write!(t, ",concentration.{}", p.name);
+        }
+        t.push_str(",kind\n");
+        for o in &self.outfalls {
+            let _ = write!(
+                t,
+                "{},{},{},{}",
+                o.id,
+                self.reaches[o.reach].id,
+                fmt_f(o.at_m),
+                fmt_f(o.flow_m3s)
+            );
+            for v in &o.concentration {
+                let _ = write!(t, ",{}", fmt_f(*v));
+            }
+            let _ = writeln!(t, ",{}", o.kind);
         }
         t
     }
@@ -1223,6 +1285,10 @@ impl GeneratedScenario {
         };
         put(net.join("nodes.csv"), self.nodes_csv())?;
         put(net.join("reaches.csv"), self.reaches_csv())?;
+        if self.items_in_csv() {
+            put(net.join("inflows.csv"), self.inflows_csv())?;
+            put(net.join("outfalls.csv"), self.outfalls_csv())?;
+        }
         let toml = dir.join("scenario.toml");
         put(toml.clone(), self.scenario_toml())?;
         Ok(toml)

@@ -111,8 +111,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Hydraulics { scenario, out } => {
-            let p = pipeline::prepare(&scenario)?;
-            let (path, hyd) = pipeline::write_hydraulics(&p, &out)?;
+            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let (path, hyd) = with_spinner("solving hydraulics", || {
+                pipeline::write_hydraulics(&p, &out)
+            })?;
             let worst = hyd
                 .periods
                 .iter()
@@ -142,7 +144,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                     .build_global()
                     .map_err(|e| Error::Other(format!("--threads {n}: {e}")))?;
             }
-            let p = pipeline::prepare(&scenario)?;
+            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
             let opts = pipeline::RunOptions {
                 progress: true,
                 no_plots,
@@ -186,6 +188,17 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+/// Run `f` with a spinner on standard error (drawn only on a terminal) for steps that can take seconds on
+/// large networks.
+fn with_spinner<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let out = f();
+    bar.finish_and_clear();
+    out
 }
 
 /// A short, readable account of a run on standard output.

@@ -188,27 +188,19 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
     );
 
     report::ensure_dir(out)?;
-    let mut files = Vec::new();
-    files.push(report::write_atomic(
-        out,
-        "sections.csv",
-        summary::sections_csv(&p.model, &results).as_bytes(),
-    )?);
-    files.push(report::write_atomic(
-        out,
-        "reaches.csv",
-        summary::reaches_csv(&p.model, &p.net, &hyd, &results).as_bytes(),
-    )?);
-    files.push(report::write_atomic(
-        out,
-        "zones.csv",
-        targets::tables::zones_csv(&assessment).as_bytes(),
-    )?);
-    files.push(report::write_atomic(
-        out,
-        "monthly.csv",
-        targets::tables::monthly_csv(&assessment).as_bytes(),
-    )?);
+    let tables: [(&str, String); 4] = [
+        ("sections.csv", summary::sections_csv(&p.model, &results)),
+        (
+            "reaches.csv",
+            summary::reaches_csv(&p.model, &p.net, &hyd, &results),
+        ),
+        ("zones.csv", targets::tables::zones_csv(&assessment)),
+        ("monthly.csv", targets::tables::monthly_csv(&assessment)),
+    ];
+    let mut files = Vec::with_capacity(tables.len() + 8);
+    for (name, text) in &tables {
+        files.push(report::write_atomic(out, name, text.as_bytes())?);
+    }
     if !opts.no_plots {
         let plots = plot::standard_plots(&p.model, &results, &assessment, out)
             .map_err(|e| Error::Other(format!("plots: {e}")))?;

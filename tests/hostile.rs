@@ -294,6 +294,20 @@ fn oversized_missing_and_directory() {
     assert!(any_says(&e, "does not exist"), "{e}");
     let e = must_fail(dir.path());
     assert!(any_says(&e, "directory"), "{e}");
+    // a device: refused without reading (a FIFO would block, /dev/zero never ends)
+    if Path::new("/dev/zero").exists() {
+        let e = must_fail(Path::new("/dev/zero"));
+        assert!(any_says(&e, "not a regular file"), "{e}");
+    }
+    let fifo = dir.path().join("pipe.toml");
+    if std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let e = must_fail(&fifo);
+        assert!(any_says(&e, "not a regular file"), "{e}");
+    }
     // a directory named by [network]
     std::fs::create_dir(dir.path().join("net")).unwrap();
     let toml = format!("{BASE}\n[network]\nnodes_csv = \"net\"\n");
@@ -319,6 +333,11 @@ fn ragged_and_garbage_csv() {
         .expect("a CSV problem");
     assert_eq!(p.line, Some(3), "{p}");
     assert!(p.expected.contains("2 fields"), "{p}");
+    assert_eq!(
+        e.problems.len(),
+        1,
+        "a file read only in part causes no cascade of network problems: {e}"
+    );
     // binary CSV
     write(
         dir.path(),

@@ -770,3 +770,171 @@ fn ldl_matches_nalgebra_sparse_cholesky() {
     let ldl = Ldl::new(m, ap, ai);
     assert_eq!(ldl.nnz_l(), m - 1);
 }
+
+/// A free outfall on a flat bed has no normal depth: the control is the critical depth, which for a
+/// rectangle is closed form, y_c = (q²/g)^(1/3) with q = Q/b. Q = 12 m³/s, b = 6 m: q = 2 m²/s,
+/// y_c = (4/9.80665)^(1/3) = 0.741795 m. The bisection is converged to 1e-14 relative; 1e-9 m tolerance.
+/// Upstream the level rises (the flow is subcritical above the brink) and a warning says critical depth
+/// was used.
+#[test]
+fn free_outfall_on_flat_bed_uses_critical_depth() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let d = b.node("D", NodeKind::Outlet, None);
+    b.reach("R", u, d, 2000.0, rect(6.0), 0.0, 0.0, 0.03);
+    b.inflow(u, 12.0);
+    let (_, f, w) = b.solve(false);
+    let yc = (4.0f64 / 9.80665).cbrt();
+    assert!(
+        (f.node_level_m[d] - yc).abs() < 1e-9,
+        "{}",
+        f.node_level_m[d]
+    );
+    assert!(f.node_level_m[u] > yc + 0.1);
+    assert!(w.iter().any(|s| s.contains("critical depth")));
+}
+
+/// A storage node's volume is its area times the depth of water over its bed: a pond P (10,000 m², bed
+/// −1.5 m) between a river and an outlet held at 1.2 m, with no flow: the level is flat at 1.2 m, so the
+/// volume is 10,000 × 2.7 = 27,000 m³ (exact to round-off; 1e-9 relative).
+#[test]
+fn storage_node_volume() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Junction, None);
+    let p = b.node("P", NodeKind::Storage, None);
+    b.m.nodes[p].area_m2 = Some(10_000.0);
+    b.m.nodes[p].bed_m = Some(-1.5);
+    let d = b.node("D", NodeKind::Outlet, Some(1.2));
+    b.reach("UP", u, p, 500.0, rect(5.0), 0.0, 0.0, 0.03);
+    b.reach("PD", p, d, 500.0, rect(5.0), 0.0, 0.0, 0.03);
+    for force in [false, true] {
+        let (_, f, _) = b.solve(force);
+        assert!((f.node_level_m[p] - 1.2).abs() < 1e-12);
+        assert!((f.node_volume_m3[p] - 27_000.0).abs() < 1e-9 * 27_000.0);
+        assert_eq!(f.node_volume_m3[u], 0.0);
+    }
+}
+
+/// Periods with the same inputs share one solution: an inflow of 1, 3, 1 m³/s (steps at 8 h and 16 h) gives
+/// three periods; the third is the first one's field with its own times (bit-identical flows and levels).
+#[test]
+fn repeated_period_inputs_reuse_the_solution() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let a = b.node("A", NodeKind::Junction, None);
+    let d = b.node("D", NodeKind::Outlet, Some(1.0));
+    b.reach("UA", u, a, 1000.0, rect(10.0), 0.1, 0.05, 0.03);
+    b.reach("UA2", u, a, 1300.0, rect(7.0), 0.1, 0.05, 0.03);
+    b.reach("AD", a, d, 1000.0, rect(10.0), 0.05, 0.0, 0.03);
+    b.m.inflows.push(Inflow {
+        node: u,
+        flow_m3s: Series::Table {
+            times_s: vec![0.0, 28800.0, 57600.0],
+            values: vec![1.0, 3.0, 1.0],
+            linear: false,
+        },
+        concentration: vec![],
+        group: "g".into(),
+    });
+    let net = Network::build(&b.m);
+    let h = hydraulics::solve(&b.m, &net, &Default::default()).unwrap();
+    assert_eq!(h.periods.len(), 3);
+    let (p0, p2) = (&h.periods[0], &h.periods[2]);
+    assert_eq!(p0.face_flow_m3s, p2.face_flow_m3s);
+    assert_eq!(p0.node_level_m, p2.node_level_m);
+    assert_eq!((p2.t_start_s, p2.t_end_s), (57600.0, 86400.0));
+    assert!((h.periods[1].node_exchange_m3s[d] - 3.0).abs() < 1e-12);
+    assert!((p2.node_exchange_m3s[d] - 1.0).abs() < 1e-12);
+}
+
+/// An iteration budget too small to converge is a clear error naming nodes and a residual: the two-path loop
+/// with one iteration (its first iterate solves the linear law, far from the square law's solution).
+#[test]
+fn not_converged_is_an_error_naming_nodes() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let a = b.node("A", NodeKind::Junction, None);
+    let d = b.node("D", NodeKind::Outlet, Some(2.0));
+    b.reach("UA", u, a, 2000.0, rect(20.0), 0.2, 0.1, 0.03);
+    b.reach("AD", a, d, 2000.0, rect(20.0), 0.1, 0.0, 0.03);
+    b.reach("UD", u, d, 6000.0, rect(12.0), 0.2, 0.0, 0.035);
+    b.inflow(u, 8.0);
+    let net = Network::build(&b.m);
+    let opts = HydraulicsOptions {
+        max_iterations: 1,
+        ..Default::default()
+    };
+    let mut w = vec![];
+    match hydraulics::solve_period(&b.m, &net, &opts, 0.0, 1.0, &mut w) {
+        Err(HydraulicsError::NotConverged {
+            iterations,
+            residual_m3s,
+            nodes,
+            ..
+        }) => {
+            assert_eq!(iterations, 1);
+            assert!(residual_m3s > 1e-6);
+            assert!(nodes.contains('U') || nodes.contains('A'), "{nodes}");
+        }
+        other => panic!("expected NotConverged, got {other:?}"),
+    }
+}
+
+/// The bundled district scenario (a looped plain network with two held outlets and monthly flows): every
+/// period converges, balances continuity to round-off (the shared check, 1e-12), obeys the reach law
+/// (1e-7 of the largest flow, see `check_head_law`), and has the slow velocities of a plain network (below
+/// 0.5 m/s everywhere).
+#[test]
+fn district_scenario_solves() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/district/scenario.toml");
+    let m = rivsim::scenario::load(&path).expect("the bundled scenario loads");
+    let net = Network::build(&m);
+    assert!(!net.is_forest, "the district network has loops");
+    let h = hydraulics::solve(&m, &net, &Default::default()).unwrap();
+    assert!(!h.periods.is_empty());
+    for f in &h.periods {
+        let t = f.t_start_s;
+        // the shared check uses the series' values at time 0: compare against the period means here
+        let mut mm = m.clone();
+        for i in &mut mm.inflows {
+            i.flow_m3s = Series::Const(i.flow_m3s.mean(t, f.t_end_s));
+        }
+        for w in &mut mm.withdrawals {
+            w.flow_m3s = Series::Const(w.flow_m3s.mean(t, f.t_end_s));
+        }
+        for o in &mut mm.outfalls {
+            if let Discharge::Flow { flow_m3s, .. } = &mut o.discharge {
+                *flow_m3s = Series::Const(flow_m3s.mean(t, f.t_end_s));
+            }
+        }
+        check_continuity(&mm, &net, f);
+        check_head_law(&mm, &net, f);
+        assert!(f.cell_velocity_ms.iter().all(|v| v.abs() < 0.5));
+    }
+}
+
+/// A dry dead-end reach whose bed rises above the held level: depths are floored at `min_depth_m` (never zero
+/// or negative) and a warning names the reach; both solvers.
+#[test]
+fn depth_floor_warns_naming_the_reach() {
+    let mut b = B::new();
+    let u = b.node("U", NodeKind::Boundary, None);
+    let j = b.node("J", NodeKind::Junction, None);
+    let h = b.node("HILL", NodeKind::Junction, None);
+    let d = b.node("D", NodeKind::Outlet, Some(1.0));
+    b.reach("UJ", u, j, 1000.0, rect(10.0), 0.0, 0.0, 0.03);
+    b.reach("JD", j, d, 1000.0, rect(10.0), 0.0, 0.0, 0.03);
+    b.reach("UPHILL", h, j, 1000.0, rect(4.0), 3.0, 0.0, 0.03);
+    b.inflow(u, 1.0);
+    for force in [false, true] {
+        let (net, f, w) = b.solve(force);
+        let cells = net.cells_of(2);
+        assert!(f.cell_depth_m[cells].iter().all(|&y| y >= 0.01));
+        assert!(
+            w.iter()
+                .any(|s| s.contains("UPHILL") && s.contains("min_depth_m")),
+            "{w:?}"
+        );
+    }
+}

@@ -82,17 +82,17 @@ fn sample() -> (Model, RunResults) {
     reaches[2].zone = Some(1);
     reaches[3].zone = Some(2);
     reaches[4].zone = Some(2);
-    let mut monthly = Zone {
+    // two-factor-like selection (NH3N, TP), monthly sampling on the 15th
+    let monthly = Zone {
         id: "Z3 Xi Creek".into(),
         target: 5,
-        parameters: vec![1, 0],
+        parameters: vec![1, 2],
         method: ComplianceMethod::Frequency,
         threshold: 0.8,
         sections: vec![],
         sampling: Sampling::Monthly,
         sampling_day: 15,
     };
-    monthly.parameters = vec![1, 2];
     let zones = vec![
         Zone {
             id: "Z1 Main upper".into(),

@@ -327,20 +327,38 @@ fn instantaneous_pulse_moments() {
 /// c(t) = c_ss + (c0 − c_ss)·e^{−(Q/V + k)t}, c_ss = Q·c_in/(Q + kV).
 /// The pond is integrated exactly over each step for a constant inflow, so the only error is round-off:
 /// tolerance 1e-10 relative at every output (hourly over 3 days).
+///
+/// Run twice: at 20 °C, and with a water temperature of 26 °C and θ = 1.047, where the decay rate becomes
+/// k·θ^(T−20) = 0.5·1.047⁶ = 0.659/d in the same formula.
 #[test]
 fn completely_mixed_volume() {
-    let (q, c_in, c0, k, area, depth) = (1.0, 10.0, 2.0, 0.5, 50_000.0, 2.0);
+    cmv(None);
+    cmv(Some((26.0, 1.047)));
+}
+
+fn cmv(temp: Option<(f64, f64)>) {
+    let (q, c_in, c0, k20, area, depth) = (1.0, 10.0, 2.0, 0.5, 50_000.0, 2.0);
+    let k = match temp {
+        Some((t, th)) => k20 * f64::powf(th, t - 20.0),
+        None => k20,
+    };
     let mut p = node("P", NodeKind::Storage);
     p.area_m2 = Some(area);
     let mut m = model(
         &["X"],
         vec![p, node("O", NodeKind::Outlet)],
-        &[r("R", 0, 1, 1_000.0, 10.0, 100.0, 0.0, k)],
+        &[r("R", 0, 1, 1_000.0, 10.0, 100.0, 0.0, k20)],
         3.0 * DAY,
         3_600.0,
     );
     m.inflows.push(inflow(0, q, &[c_in]));
     m.initial = InitialState::Values(vec![c0]);
+    if let Some((t, th)) = temp {
+        m.temperature = Some(Temperature {
+            water_c: Series::Const(t),
+            theta: vec![th],
+        });
+    }
     let net = Network::build(&m);
     let f = field(&m, &net, &[q], &[1.0], 0.0, 3.0 * DAY, depth);
     let v = area * depth;
@@ -359,7 +377,7 @@ fn completely_mixed_volume() {
     }
     let res = sim.finish();
     eprintln!(
-        "mixed volume: worst rel error {worst:.2e}; ledger {:.2e}",
+        "mixed volume (temperature {temp:?}): worst rel error {worst:.2e}; ledger {:.2e}",
         res.mass_balance[0].relative_error
     );
     assert!(worst < 1e-10);
@@ -390,6 +408,13 @@ fn junction_mixing() {
     );
     m.inflows.push(inflow(0, 2.0, &[10.0, 1.0]));
     m.inflows.push(inflow(1, 3.0, &[20.0, 0.0]));
+    for (id, reach, at_m) in [("S1", 2, 1_234.0), ("S2", 0, 10.0), ("S3", 1, 2_990.0)] {
+        m.sections.push(SectionPoint {
+            id: id.into(),
+            reach,
+            at_m,
+        });
+    }
     let net = Network::build(&m);
     let f = field(
         &m,
@@ -413,4 +438,77 @@ fn junction_mixing() {
     eprintln!("junction mixing: worst rel error {worst:.2e}");
     assert!(worst < 1e-12);
     assert_ledger(&res, 1e-12);
+
+    // outputs at 0, 1 d, 2 d; the last sections are the final cells interpolated between the two nearest
+    // centres (S1 at 1234 m: centres 1150 and 1250 m, weight 0.84; S2 before the first centre; S3 after the
+    // last): exact arithmetic, tolerance 1e-15 relative; reach means are plain means (equal cells)
+    assert_eq!(res.output_times_s, vec![0.0, DAY, 2.0 * DAY]);
+    let last = res.section_conc.last().unwrap();
+    let fc = &res.final_cell_conc;
+    let g1 = net.first_cell[2] + 11;
+    let want = [
+        0.16 * fc[0][g1] + 0.84 * fc[0][g1 + 1],
+        fc[0][net.first_cell[0]],
+        fc[0][net.first_cell[1] + 29],
+    ];
+    for (s, w) in want.iter().enumerate() {
+        assert!((last[s * 2] - w).abs() <= 1e-15 * w.abs(), "section {s}");
+    }
+    let reach_last = res.reach_conc.last().unwrap();
+    for r in 0..3 {
+        let cells = net.cells_of(r);
+        let mean: f64 = cells.clone().map(|g| fc[1][g]).sum::<f64>() / cells.len() as f64;
+        assert!((reach_last[r * 2 + 1] - mean).abs() <= 1e-14 * mean.abs().max(1e-300));
+    }
+
+    // solver memory: 16 B per cell per pollutant + 32 B per cell shared, plus per-node/per-reach arrays
+    let sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
+    let per_cell = sim.state_bytes() as f64 / (net.n_cells * m.pollutants.len()) as f64;
+    eprintln!("solver state: {per_cell:.1} B per cell per pollutant (2 pollutants, 90 cells)");
+    assert!(per_cell <= 64.0);
+}
+
+/// A line load W = 24 kg/d spread over [150 m, 650 m] of a reach cut into 100 m cells enters the cells by
+/// overlap: shares 0.1, 0.2, 0.2, 0.2, 0.2, 0.1 for cells 1–6. Without decay or dispersion the steady
+/// upwind solution is c_i = c_{i−1} + S_i/Q exactly (one sweep, no rounding beyond a few operations):
+/// tolerance 1e-12 relative. In the dynamic run the outlet must pass the whole load at equilibrium: the
+/// ledger's out over the last output interval equals W (checked through the closing ledger and the final
+/// reach mean below).
+#[test]
+fn line_load_spreads_by_overlap() {
+    let (q, w_kg_d) = (1.0, 24.0);
+    let (mut m, net, hy) = one_reach(1_000.0, 10.0, 1.0, 100.0, 0.0, 0.0, q, 0.0, DAY, DAY);
+    m.line_loads.push(LineLoad {
+        id: "L".into(),
+        reach: 0,
+        from_m: 150.0,
+        to_m: 650.0,
+        kg_per_day: vec![Series::Const(w_kg_d)],
+        group: "g".into(),
+    });
+    let st = steady_state(&m, &net, &hy.periods[0], 0, 0.0, &opts()).unwrap();
+    let w_gs = w_kg_d * 1000.0 / DAY;
+    let shares = [0.0, 0.1, 0.2, 0.2, 0.2, 0.2, 0.1, 0.0, 0.0, 0.0];
+    let mut cum = 0.0;
+    for (i, sh) in shares.iter().enumerate() {
+        cum += sh;
+        let want = w_gs * cum / q;
+        let got = st.cell_conc[0][i];
+        assert!(
+            (got - want).abs() <= 1e-12 * want.max(1e-300) || (want == 0.0 && got == 0.0),
+            "cell {i}: {got} vs {want}"
+        );
+    }
+    let res = run(&m, &net, &hy, &opts()).unwrap();
+    assert_ledger(&res, 1e-12);
+    // at equilibrium the last cell carries W/Q (all of the load passes the outlet)
+    let last = *res.final_cell_conc[0].last().unwrap();
+    assert!((last / (w_gs / q) - 1.0).abs() < 1e-9, "{last}");
+}
+
+/// The simulation can be moved to another thread (it holds only shared references and its own buffers).
+#[test]
+fn simulation_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Simulation<'static>>();
 }

@@ -285,6 +285,60 @@ fn network_from_csv_and_geojson() {
         g1.bed_up_m,
         g1.bed_down_m
     );
+    // inflows, outfalls, sections and withdrawals from CSV (extension); empty cells are absent keys
+    let a = &m.inflows[0];
+    assert_eq!(
+        (a.node, a.flow_m3s.clone(), a.group.as_str()),
+        (0, Series::Const(1.0), "A")
+    );
+    assert_eq!(
+        a.concentration.iter().map(konst).collect::<Vec<_>>(),
+        [25.0, 0.3]
+    );
+    let (p1, p2) = (&m.outfalls[0], &m.outfalls[1]);
+    assert_eq!(
+        (p1.reach, p1.at_m, p1.kind, p1.group.as_str()),
+        (0, 250.0, OutfallKind::Sewage, "sewage")
+    );
+    match &p1.discharge {
+        Discharge::Flow {
+            flow_m3s,
+            concentration,
+        } => {
+            assert_eq!(konst(flow_m3s), 0.02);
+            assert_eq!(
+                concentration.iter().map(konst).collect::<Vec<_>>(),
+                [300.0, 0.0]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (p2.reach, p2.at_m, p2.kind, p2.group.as_str()),
+        (2, 800.0, OutfallKind::Rural, "village")
+    );
+    match &p2.discharge {
+        Discharge::Load { kg_per_day } => assert_eq!(
+            kg_per_day.iter().map(konst).collect::<Vec<_>>(),
+            [12.5, 0.4]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        (
+            m.sections[0].id.as_str(),
+            m.sections[0].reach,
+            m.sections[0].at_m
+        ),
+        ("S1", 1, 1500.0)
+    );
+    assert_eq!(
+        m.withdrawals[0].place,
+        Place::Reach {
+            reach: 1,
+            at_m: 750.0
+        }
+    );
 }
 
 // ---------------------------------------------------------------- error classes
@@ -661,12 +715,12 @@ fn unknown_enum_values_list_the_valid_ones() {
     assert!(
         find(&ps, "zone Z", "target")
             .expected
-            .contains("I, II, III, IV, V")
+            .contains("\"I\", \"II\", \"III\", \"IV\", \"V\"")
     );
     assert!(
         find(&ps, "zone Z", "method")
             .expected
-            .contains("annual_mean, frequency")
+            .contains("\"annual_mean\" (default) or \"frequency\"")
     );
     assert!(find(&ps, "zone Z", "threshold").expected.contains("(0, 1]"));
     let of = "\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"storm\"\nload_kg_per_day = { COD = 1.0 }\n";
@@ -794,4 +848,275 @@ target = "VII"
         assert!(p.line.is_some(), "inline items know their line: {p}");
     }
     assert_eq!(ps.len(), expect.len(), "{}", list(&ps));
+}
+
+#[test]
+fn a_bad_default_is_reported_once_not_per_reach() {
+    let extra = "\n[[reaches]]\nid = \"R2\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 500.0\n";
+    let ps = problems(&format!(
+        "{}{extra}",
+        BASE.replace("manning_n = 0.03", "manning_n = 0.9")
+    ));
+    assert_eq!(find(&ps, "[defaults]", "manning_n").value, "0.9");
+    assert_eq!(ps.len(), 1, "{}", list(&ps));
+}
+
+#[test]
+fn either_or_keys() {
+    let extra = "\n[[withdrawals]]\nnode = \"A\"\nreach = \"R1\"\nat_m = 1.0\nflow_m3s = 0.1\n\n[[outfalls]]\nid = \"P\"\nreach = \"R1\"\nat_m = 1.0\nkind = \"sewage\"\nflow_m3s = 0.1\nload_kg_per_day = { COD = 1.0 }\n";
+    let text = format!(
+        "{}{extra}",
+        BASE.replace(
+            "flow_m3s = 1.0",
+            "flow_m3s = 1.0\nflow_series = \"q.csv\"\ninterpolate = \"cubic\""
+        )
+    );
+    let ps = problems_with(&text, &[("q.csv", "time,flow_m3s\n2025-01-01,1\n")]);
+    find(&ps, "withdrawal #1", "reach");
+    find(&ps, "outfall P", "load_kg_per_day");
+    find(&ps, "inflow #1 (node A)", "flow_series");
+    assert!(
+        find(&ps, "inflow #1 (node A)", "interpolate")
+            .expected
+            .contains("step, linear")
+    );
+    assert_eq!(ps.len(), 4, "{}", list(&ps));
+    let both_beds = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nbed_slope = 0.001\nbed_up_m = 2.0",
+    );
+    assert!(
+        find(&problems(&both_beds), "reach R1", "bed_slope")
+            .expected
+            .contains("not both")
+    );
+    let half = BASE.replace("length_m = 1000.0", "length_m = 1000.0\nbed_up_m = 2.0");
+    find(&problems(&half), "reach R1", "bed_down_m");
+}
+
+#[test]
+fn tabulated_section() {
+    let good = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nsection = { shape = \"table\", depths_m = [0.0, 1.0, 2.5], widths_m = [4.0, 10.0, 16.0] }",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, good).unwrap();
+    let m = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        m.reaches[0].section,
+        Section::Table {
+            depth_m: vec![0.0, 1.0, 2.5],
+            width_m: vec![4.0, 10.0, 16.0]
+        }
+    );
+    let bad = BASE.replace(
+        "length_m = 1000.0",
+        "length_m = 1000.0\nsection = { shape = \"table\", depths_m = [0.5, 0.4], widths_m = [4.0, 3.0] }",
+    );
+    let ps = problems(&bad);
+    find(&ps, "reach R1", "section.depths_m");
+    find(&ps, "reach R1", "section.widths_m");
+    let mixed = BASE.replace("width_m = 10.0 }", "width_m = 10.0, side_slope = 1.0 }");
+    assert!(
+        find(&problems(&mixed), "[defaults]", "section.side_slope")
+            .expected
+            .contains("not a key of shape rectangle")
+    );
+}
+
+#[test]
+fn bed_levels_propagate_against_the_nominal_direction_and_from_bed_m() {
+    // X ← R2 ← O: R2 runs from the outlet O (invert 0) to X with S = 0.001 over 400 m, so
+    // invert(X) = 0 − 0.001·400 = −0.4 and R2 runs 0.0 → −0.4 (an adverse bed seen from O).
+    // A (boundary) → R1 → O, flat, gives invert(A) = 0.
+    // Y has bed_m = 5.0; R3 from Y to X has explicit levels and does not move X.
+    let extra = "\n[[nodes]]\nid = \"X\"\n[[nodes]]\nid = \"Y\"\nbed_m = 5.0\n[[reaches]]\nid = \"R2\"\nfrom = \"B\"\nto = \"X\"\nlength_m = 400.0\nbed_slope = 0.001\n[[reaches]]\nid = \"R3\"\nfrom = \"X\"\nto = \"Y\"\nlength_m = 100.0\nbed_up_m = 7.0\nbed_down_m = 6.0\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    std::fs::write(&path, format!("{BASE}{extra}")).unwrap();
+    let m = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let r = |id: &str| m.reaches.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(
+        (r("R1").bed_up_m, r("R1").bed_down_m),
+        (0.0, 0.0),
+        "no slope given: flat, at the outlet's 0"
+    );
+    assert!(
+        close(r("R2").bed_up_m, 0.0) && close(r("R2").bed_down_m, -0.4),
+        "{:?}",
+        (r("R2").bed_up_m, r("R2").bed_down_m)
+    );
+    assert_eq!((r("R3").bed_up_m, r("R3").bed_down_m), (7.0, 6.0));
+}
+
+#[test]
+fn initial_and_temperature_tables() {
+    let t = "\n[initial]\nstate = \"values\"\nconcentration = { COD = 5.0, XX = 1.0 }\n[temperature]\ntheta = { COD = 0.0 }\n";
+    let ps = problems(&format!("{BASE}{t}"));
+    assert_eq!(find(&ps, "[initial]", "concentration").value, "XX");
+    find(&ps, "[temperature]", "theta.COD");
+    find(&ps, "[temperature]", "water_c");
+    let ps = problems(&format!("{BASE}\n[initial]\nstate = \"warm\"\n"));
+    assert!(
+        find(&ps, "[initial]", "state")
+            .expected
+            .contains("steady, zero, values")
+    );
+    let ps = problems(&BASE.replace(
+        "start = \"2025-01-01\"",
+        "start = 2025-01-01T00:00:00+08:00",
+    ));
+    find(&ps, "[simulation]", "start");
+}
+
+#[test]
+fn problem_display_names_file_line_item_field_value() {
+    let ps = problems(&BASE.replace("length_m = 1000.0", "length_m = -1.0"));
+    let text = ps[0].to_string();
+    let line = BASE
+        .lines()
+        .position(|l| l.starts_with("length_m"))
+        .unwrap()
+        + 1;
+    assert!(
+        text.ends_with(&format!(
+            "s.toml:{line}: reach R1, field `length_m` = -1: a finite number > 0"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_missing_network_file_is_one_problem_not_a_cascade() {
+    // the reaches name nodes that would be in the missing file: no "unknown node", no "no outlet"
+    let toml = BASE.replace("[[nodes]]\nid = \"A\"\nkind = \"boundary\"\n\n[[nodes]]\nid = \"B\"\nkind = \"outlet\"\nlevel_m = 1.0\n", "[network]\nnodes_csv = \"missing.csv\"\n");
+    assert_ne!(toml, BASE);
+    let ps = problems(&toml);
+    assert_eq!(ps.len(), 1, "{}", list(&ps));
+    assert!(
+        ps[0].file.ends_with("missing.csv") && ps[0].expected.contains("does not exist"),
+        "{}",
+        list(&ps)
+    );
+}
+
+#[test]
+fn problems_come_in_file_order() {
+    let text = BASE
+        .replace("length_m = 1000.0", "length_m = -1.0")
+        .replace("end = \"2025-01-02\"", "end = \"2024-01-02\"")
+        .replace("flow_m3s = 1.0", "flow_m3s = -1.0");
+    let ps = problems(&text);
+    let lines: Vec<usize> = ps.iter().map(|p| p.line.unwrap()).collect();
+    assert_eq!(ps.len(), 3, "{}", list(&ps));
+    assert!(lines.windows(2).all(|w| w[0] < w[1]), "{lines:?}");
+}
+
+#[test]
+fn item_csv_problems_name_file_row_and_field() {
+    let toml = format!("{BASE}\n[network]\noutfalls_csv = \"o.csv\"\ninflows_csv = \"i.csv\"\n");
+    let ps = problems_with(
+        &toml,
+        &[
+            (
+                "o.csv",
+                "id,reach,at_m,kind,load_kg_per_day.COD,load_kg_per_day.NH3N\nP1,R1,2000,sewage,5,1\n",
+            ),
+            ("i.csv", "node,flow_m3s,concentration.COD\nA,-1,x\n"),
+        ],
+    );
+    let p = find(&ps, "outfall P1", "at_m");
+    assert_eq!((p.line, p.file.ends_with("o.csv")), (Some(2), true));
+    assert_eq!(find(&ps, "outfall P1", "load_kg_per_day").value, "NH3N");
+    let p = find(&ps, "inflow #1 (node A)", "concentration.COD");
+    assert!(p.expected.contains("`x` is not a number"), "{p}");
+}
+
+#[test]
+fn geojson_structure_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_geojson = \"g.json\"\n",
+    );
+    let gj = r#"{ "type": "FeatureCollection", "features": [
+        { "type": "Feature", "properties": { "id": "R1", "from": "A", "to": "B" },
+          "geometry": { "type": "Point", "coordinates": [0, 0] } },
+        { "type": "Feature", "properties": { "id": "R2", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [1, "x"]] } },
+        { "type": "Feature", "properties": { "id": "R3", "from": "A", "to": "B", "manning": 0.03 },
+          "geometry": { "type": "LineString", "coordinates": [[0, 0], [3, 4]] } },
+        { "type": "Feature", "properties": { "id": "R4", "from": "A", "to": "B" },
+          "geometry": { "type": "LineString", "coordinates": [[2, 2], [2, 2]] } } ] }"#;
+    let ps = problems_with(&toml, &[("g.json", gj)]);
+    assert_eq!(
+        find(&ps, "reach R1 (feature #1)", "geometry.type").value,
+        "Point"
+    );
+    find(&ps, "reach R2 (feature #2)", "geometry.coordinates[1]");
+    assert!(
+        find(&ps, "reach R3 (feature #3)", "manning")
+            .expected
+            .contains("manning_n")
+    );
+    // a zero-length polyline without length_m
+    find(&ps, "reach R4", "geometry.coordinates");
+    assert_eq!(ps.len(), 4, "{}", list(&ps));
+    let ps = problems_with(&toml, &[("g.json", r#"{ "type": "Feature" }"#)]);
+    assert_eq!(
+        find(&ps, "reaches GeoJSON", "type").expected,
+        "\"FeatureCollection\""
+    );
+}
+
+#[test]
+fn csv_header_problems() {
+    let toml = BASE.replace(
+        "[[reaches]]\nid = \"R1\"\nfrom = \"A\"\nto = \"B\"\nlength_m = 1000.0\n",
+        "[network]\nreaches_csv = \"r.csv\"\n",
+    );
+    let csv = "id,from,to,length_m,length_m,,a.b.c,section,decay_per_day.COD,decay_per_day,river.name\nR1,A,B,10,10,,1,x,0.1,0.2,n\n";
+    let ps = problems_with(&toml, &[("r.csv", csv)]);
+    let cols: Vec<&str> = ps
+        .iter()
+        .filter(|p| p.field == "column")
+        .map(|p| p.value.as_str())
+        .collect();
+    for c in [
+        "length_m",
+        "",
+        "a.b.c",
+        "section",
+        "decay_per_day",
+        "river.name",
+    ] {
+        assert!(
+            cols.contains(&c),
+            "column {c:?} not reported: {}",
+            list(&ps)
+        );
+    }
+    assert!(ps.iter().all(|p| p.line == Some(1) || p.field != "column"));
+}
+
+#[test]
+fn pollutant_names() {
+    for (bad, says) in [
+        ("[\"COD\", \"flow_m3s\"]", "column names"),
+        ("[\"COD\", \"a,b\"]", "without commas"),
+        ("[\"COD\", \" TP\"]", "surrounding spaces"),
+        ("[\"COD\", \"\"]", "non-empty"),
+    ] {
+        let ps = problems(&BASE.replace("[\"COD\", \"TP\"]", bad));
+        assert!(
+            find(&ps, "[simulation]", "pollutants")
+                .expected
+                .contains(says),
+            "{bad}: {}",
+            list(&ps)
+        );
+    }
+    // no pollutants at all is a valid (hydraulics-only) scenario
+    assert!(problems(&BASE.replace("[\"COD\", \"TP\"]", "[]")).is_empty());
 }

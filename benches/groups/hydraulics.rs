@@ -1,6 +1,7 @@
-//! Steady hydraulics on a synthetic 100,000-node network: one full looped solve (random tree + 300 loops,
-//! levels held at two outlets) and one tree solve (the same tree, one held outlet). Model and network are
-//! built outside the timing.
+//! Steady hydraulics on synthetic 100,000-node networks: one full looped solve (random tree + 300 loops,
+//! levels held at two outlets), one tree solve (the same tree, one held outlet), and one solve of the
+//! project's own generated scenario (`rivsim::generate`, 100,000 reaches and 300 loops, written to a temporary
+//! folder and loaded like any scenario). Model and network are built outside the timing.
 
 use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group};
@@ -8,6 +9,30 @@ use rivsim::hydraulics::{HydraulicsOptions, looped, tree};
 use rivsim::model::*;
 use rivsim::network::Network;
 use std::hint::black_box;
+
+/// Process CPU time (user + system) in seconds from /proc/self/stat, or None where that is unavailable.
+/// The machine is shared, so wall-clock medians swing with the load; CPU time per solve is steadier.
+fn cpu_seconds() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let f: Vec<&str> = s.rsplit(')').next()?.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Print the CPU time per call of `f` over `n` calls.
+fn report_cpu(name: &str, n: usize, mut f: impl FnMut()) {
+    if let Some(t0) = cpu_seconds() {
+        for _ in 0..n {
+            f();
+        }
+        if let Some(t1) = cpu_seconds() {
+            eprintln!(
+                "{name}: CPU time per solve {:.3} s (mean of {n})",
+                (t1 - t0) / n as f64
+            );
+        }
+    }
+}
 
 /// splitmix64: a small deterministic generator (seeded synthetic networks).
 struct Rng(u64);
@@ -44,7 +69,7 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
                 NodeKind::Junction
             },
             xy: None,
-            level_m: outlet.then(|| Series::Const(2.0 + 0.05 * i as f64)),
+            level_m: outlet.then_some(Series::Const(2.0 + 0.05 * i as f64)),
             bed_m: None,
             concentration: vec![],
             area_m2: None,
@@ -52,30 +77,29 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
     }
     let mut bed = vec![-1.0; n_nodes];
     let mut reaches = Vec::with_capacity(n_nodes + n_loops);
-    let mut reach =
-        |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
-            id,
-            from,
-            to,
-            length_m: len,
-            section: Section::Trapezoid {
-                bottom_width_m: w,
-                side_slope: 1.5,
-            },
-            bed_up_m: bu,
-            bed_down_m: bd,
-            manning_n: 0.03,
-            dispersion_m2s: 0.0,
-            decay_per_day: vec![],
-            release_g_m2_day: vec![],
-            cell_length_m: 200.0,
-            water_body: WaterBody::River,
-            zone: None,
-            jurisdiction: None,
-            level: None,
-            river: None,
-            geometry: vec![],
-        };
+    let reach = |id: String, from: usize, to: usize, len: f64, w: f64, bu: f64, bd: f64| Reach {
+        id,
+        from,
+        to,
+        length_m: len,
+        section: Section::Trapezoid {
+            bottom_width_m: w,
+            side_slope: 1.5,
+        },
+        bed_up_m: bu,
+        bed_down_m: bd,
+        manning_n: 0.03,
+        dispersion_m2s: 0.0,
+        decay_per_day: vec![],
+        release_g_m2_day: vec![],
+        cell_length_m: 200.0,
+        water_body: WaterBody::River,
+        zone: None,
+        jurisdiction: None,
+        level: None,
+        river: None,
+        geometry: vec![],
+    };
     for i in 1..n_nodes {
         let lo = i.saturating_sub(1000);
         let p = if i == 1 { 0 } else { lo + rng.below(i - lo) };
@@ -145,6 +169,10 @@ fn hydraulics_100k(c: &mut Criterion) {
             w.len()
         );
     }
+    report_cpu("looped 100k", 5, || {
+        let mut w = vec![];
+        black_box(looped::solve(&looped_model, &looped_net, &opts, 0.0, 86400.0, &mut w).unwrap());
+    });
     c.bench_function("hydraulics/looped_steady_100k_nodes", |b| {
         b.iter(|| {
             let mut w = vec![];
@@ -156,6 +184,10 @@ fn hydraulics_100k(c: &mut Criterion) {
     let tree_model = synthetic(100_000, 0, false, 7);
     let tree_net = Network::build(&tree_model);
     assert!(tree::applies(&tree_model, &tree_net));
+    report_cpu("tree 100k", 5, || {
+        let mut w = vec![];
+        black_box(tree::solve(&tree_model, &tree_net, &opts, 0.0, 86400.0, &mut w).unwrap());
+    });
     c.bench_function("hydraulics/tree_steady_100k_nodes", |b| {
         b.iter(|| {
             let mut w = vec![];
@@ -164,8 +196,47 @@ fn hydraulics_100k(c: &mut Criterion) {
     });
 }
 
+fn hydraulics_generated(c: &mut Criterion) {
+    use rivsim::generate::{GenerateOptions, generate};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let scenario = generate(&GenerateOptions::new(100_000, 300, 7))
+        .write(dir.path())
+        .expect("write the generated scenario");
+    let model = rivsim::scenario::load(&scenario).expect("load the generated scenario");
+    let net = Network::build(&model);
+    let opts = HydraulicsOptions::default();
+    {
+        let mut w = vec![];
+        let f = rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+            .expect("solve");
+        eprintln!(
+            "generated 100k: {} nodes, {} cells, {} iterations, continuity {:e}, {} warnings",
+            net.n_nodes,
+            net.n_cells,
+            f.iterations,
+            f.continuity_relative,
+            w.len()
+        );
+    }
+    report_cpu("generated 100k", 5, || {
+        let mut w = vec![];
+        black_box(
+            rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w).unwrap(),
+        );
+    });
+    c.bench_function("hydraulics/generated_100k_reaches_300_loops", |b| {
+        b.iter(|| {
+            let mut w = vec![];
+            black_box(
+                rivsim::hydraulics::solve_period(&model, &net, &opts, 0.0, 86400.0, &mut w)
+                    .unwrap(),
+            )
+        })
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10);
-    targets = hydraulics_100k
+    targets = hydraulics_100k, hydraulics_generated
 }

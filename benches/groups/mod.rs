@@ -1,2 +1,3 @@
 pub mod hydraulics;
 pub mod scenario;
+pub mod transport;

@@ -20,12 +20,28 @@
 //! a weighted graph Laplacian in the free levels — symmetric positive definite once the nodes of fixed level
 //! are moved to the right-hand side. It is solved by LDLᵀ in a minimum-degree order ([`super::sparse`]); the
 //! structure is analysed once per solve and each iteration only refactors. For the square law y = Q/2 and
-//! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from Q = 0 (so
-//! it solves the linear law: a flat first guess is harmless); K and the free-outfall levels are updated from
-//! the new levels between iterations. The new flows satisfy continuity exactly up to the linear solve, at
-//! every iteration. Iterations stop when the largest flow change is below 1e-10 of the largest flow and the
-//! largest level change below 1e-10 m, or when the change has stalled at round-off level (below 1e-7 and no
-//! longer halving for three iterations).
+//! p = 1/(2r|Q|); in the linear range y = Q and p = K/(L·sqrt(S*)). The first iteration starts from the flat
+//! levels and the flows Q₀ = K·sqrt(1e-6) of a typical plain friction slope (starting from Q = 0 would put
+//! every reach in the linear range and cost a halving iteration per factor two of overshoot); K and the
+//! free-outfall levels are updated from the new levels between iterations. The new flows satisfy continuity
+//! exactly up to the linear solve, at every iteration.
+//!
+//! **Conveyance updates.** On plain rivers the head drop of a reach is millimetres against metres of depth and
+//! the K update converges at once. Where the friction drop is comparable to the depth (shallow water on a
+//! steep or dry bed) the map ȳ → ȳ' (mean depth → the mean depth the new levels give) has a slope
+//! σ ≈ −Δh·K'/K ≈ −(5/3)·Δh/ȳ that can be far below −1, and plain substitution oscillates. Each reach's
+//! depth step is therefore relaxed by ω = 1/(1 − σ) (the secant/Aitken fixed point; σ from the last two
+//! iterates), limited to [0.05, 1], to halving or doubling the depth, and to a global cap that halves when
+//! six iterations make no progress and grows again with progress (this breaks limit cycles). After half of
+//! `max_iterations` the conveyances are frozen and the Newton iteration finishes on the head law with those K
+//! (a warning lists the reaches where K's depth and the solved levels then differ).
+//!
+//! **Stopping.** The iteration stops when the largest flow change is below 1e-10 of the largest flow (after
+//! subtracting the round-off floor 16·ε·max p·(|h_i| + |h_j|) of Q = c + p·Δh, which dominates when almost
+//! nothing flows) and the largest level change below 1e-10 m; or when the change has stalled at round-off
+//! level (below 1e-7 and no longer halving for three iterations). If `max_iterations` is reached with the
+//! flows converged but some levels still moving, the result is kept with a warning naming those nodes;
+//! otherwise it is [`HydraulicsError::NotConverged`] with the worst nodes' head-law continuity residuals.
 //!
 //! **Boundaries.** Nodes with a held level are fixed. A free outfall (an outlet without a level) is fixed for
 //! an iteration at bed + normal depth of the flow it passes (critical depth on a flat or adverse bed), updated
@@ -54,11 +70,18 @@ use crate::network::Network;
 
 /// Friction gradient S* (m/m) below which the reach law is linear in Δh.
 ///
-/// Plain rivers run at friction slopes of 1e-7 to 1e-5 (velocity 1–10 cm/s, depth 2 m, n = 0.03 gives
-/// Sf = (n·v)²/R^(4/3) ≈ 4e-8 to 4e-6). Linearising at 1e-9 (about 0.5 cm/s at 2 m depth) leaves every
+/// Plain rivers run at friction slopes of about 4e-8 to 4e-6 (velocity 1–10 cm/s, depth 2 m, n = 0.03:
+/// Sf = (n·v)²/R^(4/3)). Linearising at 1e-9 (about 0.2 cm/s at 2 m depth) leaves every
 /// reach that carries a noticeable flow on the true square law, while bounding the conductance
 /// dQ/dΔh ≤ K/(L·sqrt(S*)) so that the Laplacian stays well conditioned in double precision.
 pub const LINEAR_BELOW_GRADIENT: f64 = 1e-9;
+
+/// Friction gradient (m/m) of the first guess of every reach's flow, Q₀ = K·sqrt(S₀), in the nominal
+/// direction. Starting the Newton iteration from Q = 0 would put every reach in the linear range, whose
+/// conductance K/(L·sqrt(S*)) is orders of magnitude too large: the first iterate then carries enormous
+/// flows between held levels and each later iteration only halves them (Newton on Q² from far above).
+/// 1e-6 is a typical plain-river friction slope (a few cm/s), like EPANET's start at 1 ft/s.
+const INITIAL_GRADIENT: f64 = 1e-6;
 
 const NONE: usize = usize::MAX;
 
@@ -207,24 +230,78 @@ pub fn solve(
     let mut p = vec![0.0; nr];
     let mut c = vec![0.0; nr];
     let mut kk = vec![0.0; nr];
+    let mut y_used: Vec<f64> = vec![0.0; nr];
+    let mut t_prev = vec![0.0; nr];
+    let mut u_prev: Vec<f64> = vec![0.0; nr];
     let mut ax = vec![0.0; nnz];
     let mut rhs = vec![0.0; nf];
     let mut critical = false;
     let (mut prev_rel, mut stall) = (f64::INFINITY, 0usize);
     let mut converged = false;
+    let mut flows_settled = false;
+    let (mut omega_cap, mut best_rel, mut since_best) = (1.0f64, f64::INFINITY, 0usize);
+    let mut level_prev = level.clone();
+    let mut level_step = vec![0.0; nn];
     let mut iterations = 0;
+    let freeze_after = (opts.max_iterations / 2).max(1);
     while iterations < opts.max_iterations {
         iterations += 1;
+        level_prev.copy_from_slice(&level);
+        // past half the budget, stop updating K: the Newton iteration for the head law with these
+        // conveyances then converges on its own (a warning reports where K and the levels disagree)
+        let freeze_k = !converged && iterations > freeze_after;
         for l in 0..nr {
             if !active[l] {
                 continue;
             }
+            if freeze_k {
+                let k = kk[l];
+                let qa = q[l].abs();
+                if qa > k * sqrt_s {
+                    p[l] = 0.5 * k * k * inv_len[l] / qa;
+                    c[l] = 0.5 * q[l];
+                } else {
+                    p[l] = k * inv_len[l] / sqrt_s;
+                    c[l] = 0.0;
+                }
+                continue;
+            }
             let ya = (level[lf[l]] - bed_from[l]).max(min_depth);
             let yb = (level[lt[l]] - bed_to[l]).max(min_depth);
-            let k = geo[l]
-                .conveyance(&model.reaches[l].section, 0.5 * (ya + yb))
-                .max(1e-12);
+            let mut y = 0.5 * (ya + yb);
+            if iterations > 1 {
+                // Relax the depth fed to K (see the module docs). The map ȳ → ȳ' (target depth from the
+                // new levels) has a slope σ; the relaxed step ω·(ȳ' − ȳ) with ω = 1/(1 − σ) is the secant
+                // (Aitken) fixed point. σ is estimated from the last two iterates; on the first relaxed
+                // iteration from the estimate σ ≈ −Δh·K'/K ≈ −(5/3)·Δh/ȳ (a wide channel, the other end
+                // fixed). ω is kept in [0.05, 1].
+                let y_old = y_used[l];
+                let du = y_old - u_prev[l];
+                let sigma = if iterations > 2 && du.abs() > 1e-9 * y_old {
+                    (y - t_prev[l]) / du
+                } else {
+                    -(5.0 / 3.0) * (level[lf[l]] - level[lt[l]]).abs() / y_old
+                };
+                let omega = if sigma < 0.0 {
+                    (1.0 / (1.0 - sigma)).max(0.05)
+                } else if sigma < 0.5 {
+                    1.0
+                } else {
+                    0.1 // an inconsistent estimate: the map is not a contraction here, creep
+                };
+                t_prev[l] = y;
+                u_prev[l] = y_old;
+                // never more than halve or double the depth in one iteration, and never more than the
+                // global cap (lowered when the iteration stops making progress: breaks limit cycles)
+                y = (y_old + omega.min(omega_cap) * (y - y_old)).clamp(0.5 * y_old, 2.0 * y_old);
+            }
+            y_used[l] = y;
+            let k = geo[l].conveyance(&model.reaches[l].section, y).max(1e-12);
             kk[l] = k;
+            if iterations == 1 {
+                // start from the flow of a typical plain-river friction slope (see INITIAL_GRADIENT)
+                q[l] = k * INITIAL_GRADIENT.sqrt();
+            }
             let q_lin = k * sqrt_s;
             let qa = q[l].abs();
             if qa > q_lin {
@@ -275,14 +352,16 @@ pub fn solve(
             dh_max = dh_max.max((rhs[k] - level[n]).abs());
             level[n] = rhs[k];
         }
-        let (mut dq_max, mut q_max) = (0.0f64, 0.0f64);
+        let (mut dq_max, mut q_max, mut q_noise) = (0.0f64, 0.0f64, 0.0f64);
         for l in 0..nr {
             if !active[l] {
                 continue;
             }
-            let qn = c[l] + p[l] * (level[lf[l]] - level[lt[l]]);
+            let (ha, hb) = (level[lf[l]], level[lt[l]]);
+            let qn = c[l] + p[l] * (ha - hb);
             dq_max = dq_max.max((qn - q[l]).abs());
             q_max = q_max.max(qn.abs());
+            q_noise = q_noise.max(p[l] * (ha.abs() + hb.abs()));
             q[l] = qn;
         }
         for &n in &free_outfalls {
@@ -304,11 +383,31 @@ pub fn solve(
                 t_start_s: t0_s,
             });
         }
+        // A flow change is judged against the largest flow, less the round-off floor of
+        // Q = c + p·(h_i − h_j): levels of metres carry ~1e-16 m of round-off, times the conductance p
+        // (large in the linear range), so when (almost) nothing flows that floor is all one can ask for.
         let scale = q_max.max(b_scale);
-        let rel = if scale > 0.0 { dq_max / scale } else { 0.0 };
+        let floor = 16.0 * f64::EPSILON * q_noise;
+        let rel = if scale > 0.0 {
+            (dq_max - floor).max(0.0) / scale
+        } else {
+            0.0
+        };
         if rel <= 1e-10 && dh_max <= 1e-10 {
             converged = true;
             break;
+        }
+        if rel < 0.5 * best_rel {
+            best_rel = rel;
+            since_best = 0;
+            omega_cap = (1.5 * omega_cap).min(1.0);
+        } else {
+            since_best += 1;
+            if since_best >= 6 {
+                omega_cap = (0.5 * omega_cap).max(0.02);
+                since_best = 0;
+                best_rel = rel;
+            }
         }
         if rel <= 1e-7 && dh_max <= 1e-7 && rel > 0.5 * prev_rel {
             stall += 1;
@@ -320,17 +419,73 @@ pub fn solve(
             stall = 0;
         }
         prev_rel = rel;
+        flows_settled = rel <= 1e-10;
+        if !flows_settled {
+            continue;
+        }
+        // remember how far each level moved in this iteration, for the warning below
+        for n in 0..nn {
+            level_step[n] = (level[n] - level_prev[n]).abs();
+        }
     }
     if !converged {
-        return Err(not_converged(
-            model,
-            &b,
-            &level,
-            &kk,
-            &unknown_node,
-            iterations,
-            t0_s,
+        if !flows_settled {
+            return Err(not_converged(
+                model,
+                &b,
+                &level,
+                &kk,
+                &unknown_node,
+                iterations,
+                t0_s,
+            ));
+        }
+        // Flows have converged (they satisfy continuity and the head law with the last conveyances) but
+        // some levels still move: typically a thin film on a bed above the water level, where K depends
+        // strongly on the level. Keep the result and say where.
+        let mut moving: Vec<usize> = (0..nn).filter(|&n| level_step[n] > 1e-6).collect();
+        moving.sort_by(|&a, &b| level_step[b].total_cmp(&level_step[a]));
+        let names: Vec<String> = moving
+            .iter()
+            .take(5)
+            .map(|&n| format!("{} ({:.3e} m)", model.nodes[n].id, level_step[n]))
+            .collect();
+        warnings.push(format!(
+            "hydraulics, period starting at {t0_s} s: flows converged but the water level still moved in \
+             the last of {iterations} iterations at {} node(s): {} — shallow water on a bed above the \
+             downstream level; depths there are approximate",
+            moving.len(),
+            names.join(", ")
         ));
+    }
+    if iterations > freeze_after + 1 {
+        let mut off: Vec<(usize, f64)> = Vec::new();
+        for l in 0..nr {
+            if !active[l] {
+                continue;
+            }
+            let ya = (level[lf[l]] - bed_from[l]).max(min_depth);
+            let yb = (level[lt[l]] - bed_to[l]).max(min_depth);
+            let d = (0.5 * (ya + yb) - y_used[l]).abs();
+            if d > 1e-6 * (1.0 + y_used[l]) {
+                off.push((l, d));
+            }
+        }
+        if !off.is_empty() {
+            off.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let names: Vec<String> = off
+                .iter()
+                .take(5)
+                .map(|&(l, d)| format!("{} ({d:.3e} m)", model.reaches[l].id))
+                .collect();
+            warnings.push(format!(
+                "hydraulics, period starting at {t0_s} s: conveyances frozen after {freeze_after} \
+                 iterations; in {} reach(es) the mean depth behind K differs from the solved levels: {} — \
+                 typically shallow water on a steep or dry bed",
+                off.len(),
+                names.join(", ")
+            ));
+        }
     }
     if critical {
         warnings.push(format!(
@@ -433,6 +588,7 @@ fn check_fixed_levels(
     })
 }
 
+#[allow(clippy::needless_range_loop)]
 /// Flat first guess: each part at the mean of its held levels (a part with only free outfalls: every node
 /// 1 m above its bed); free outfalls at bed + boundary depth of an even share of the part's inflow.
 fn initial_levels(

@@ -4,6 +4,11 @@
 //! is a [`Hydraulics`]: one [`FlowField`] per flow period (DESIGN.md §2 "Hydraulics"). Transport reads the
 //! fields and never changes them.
 //!
+//! Solvers: [`tree`] (flows by continuity, depths by a backwater march upstream from the held level) runs
+//! when the network is a forest with exactly one outlet or held level per connected part; otherwise
+//! [`looped`] (node levels by Newton iterations on node continuity, a sparse SPD solve per iteration with the
+//! minimum-degree LDLᵀ of [`sparse`]). `HydraulicsOptions::force_looped` forces the looped solver.
+//!
 //! Sign conventions: a face flow is positive from the reach's `from` node towards its `to` node. Within a reach
 //! `face_flow[i+1] = face_flow[i] + cell_lateral[i]` holds exactly by construction, where `cell_lateral` is the
 //! water added to the cell by outfalls minus what withdrawals along the reach take. At node `n`,
@@ -56,7 +61,8 @@ pub struct FlowField {
     pub iterations: usize,
 }
 
-/// Steady fields for every flow period of a run.
+/// Steady fields for every flow period of a run. Periods whose inputs (every flow and level series' mean)
+/// equal an earlier period's share its solution (solved once, copied with the new times).
 #[derive(Debug, Clone)]
 pub struct Hydraulics {
     /// One field per flow period, in time order; `periods[0].t_start_s == 0`.
@@ -140,12 +146,23 @@ pub fn solve(
     opts: &HydraulicsOptions,
 ) -> Result<Hydraulics, HydraulicsError> {
     let starts = model.flow_period_starts();
-    let mut periods = Vec::with_capacity(starts.len());
+    let mut periods: Vec<FlowField> = Vec::with_capacity(starts.len());
+    let mut keys: Vec<Vec<u64>> = Vec::with_capacity(starts.len());
     let mut warnings = Vec::new();
     for (k, &t0) in starts.iter().enumerate() {
         let t1 = starts.get(k + 1).copied().unwrap_or(model.sim.end_s);
-        let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
-        periods.push(field);
+        // a period whose inputs equal an earlier one's (bit for bit) reuses its field
+        let key = period::input_key(model, t0, t1);
+        if let Some(j) = keys.iter().position(|x| *x == key) {
+            let mut field = periods[j].clone();
+            field.t_start_s = t0;
+            field.t_end_s = t1;
+            periods.push(field);
+        } else {
+            let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
+            periods.push(field);
+        }
+        keys.push(key);
     }
     Ok(Hydraulics { periods, warnings })
 }

@@ -29,19 +29,32 @@ use std::collections::BinaryHeap;
 /// This is the plain (explicit elimination graph) minimum-degree algorithm: eliminating node v joins all of
 /// v's remaining neighbours into a clique. It is fast when the fill is small, as on river networks.
 pub fn minimum_degree_order(n: usize, adj_start: &[usize], adj: &[usize]) -> Vec<usize> {
-    let mut nbr: Vec<Vec<u32>> = (0..n)
-        .map(|i| {
-            let mut v: Vec<u32> = adj[adj_start[i]..adj_start[i + 1]]
+    // The original neighbours stay in one flat array (sorted, deduplicated per node, self-entries
+    // dropped); fill edges go to a per-node overflow list, which allocates only for nodes that get fill.
+    let mut start = Vec::with_capacity(n + 1);
+    let mut flat: Vec<u32> = Vec::with_capacity(adj.len());
+    start.push(0usize);
+    for i in 0..n {
+        let s0 = flat.len();
+        flat.extend(
+            adj[adj_start[i]..adj_start[i + 1]]
                 .iter()
                 .filter(|&&j| j != i)
-                .map(|&j| j as u32)
-                .collect();
-            v.sort_unstable();
-            v.dedup();
-            v
-        })
-        .collect();
-    let mut deg: Vec<usize> = nbr.iter().map(|v| v.len()).collect();
+                .map(|&j| j as u32),
+        );
+        flat[s0..].sort_unstable();
+        let mut w = s0;
+        for r in s0..flat.len() {
+            if r == s0 || flat[r] != flat[w - 1] {
+                flat[w] = flat[r];
+                w += 1;
+            }
+        }
+        flat.truncate(w);
+        start.push(flat.len());
+    }
+    let mut extra: Vec<Vec<u32>> = (0..n).map(|_| Vec::new()).collect();
+    let mut deg: Vec<usize> = (0..n).map(|i| start[i + 1] - start[i]).collect();
     let mut done = vec![false; n];
     let mut heap: BinaryHeap<Reverse<(usize, usize)>> =
         (0..n).map(|i| Reverse((deg[i], i))).collect();
@@ -54,27 +67,36 @@ pub fn minimum_degree_order(n: usize, adj_start: &[usize], adj: &[usize]) -> Vec
         done[v] = true;
         order.push(v);
         nv.clear();
-        nv.extend(nbr[v].iter().copied().filter(|&x| !done[x as usize]));
-        nbr[v] = Vec::new();
+        nv.extend(
+            flat[start[v]..start[v + 1]]
+                .iter()
+                .chain(extra[v].iter())
+                .copied()
+                .filter(|&x| !done[x as usize]),
+        );
+        extra[v] = Vec::new();
         for &a in &nv {
             deg[a as usize] -= 1; // v is gone
         }
         if nv.len() > 1 {
             for &a in &nv {
-                let list = &mut nbr[a as usize];
+                let au = a as usize;
                 for &b in &nv {
-                    if b != a && !list.contains(&b) {
-                        list.push(b);
-                        deg[a as usize] += 1;
+                    if b != a
+                        && !flat[start[au]..start[au + 1]].contains(&b)
+                        && !extra[au].contains(&b)
+                    {
+                        extra[au].push(b);
+                        deg[au] += 1;
                     }
                 }
             }
         }
         for &a in &nv {
             let a = a as usize;
-            // drop eliminated entries now and then so membership scans stay short
-            if nbr[a].len() > 2 * deg[a] + 8 {
-                nbr[a].retain(|&x| !done[x as usize]);
+            // drop eliminated entries from the overflow list now and then so scans stay short
+            if extra[a].len() > 2 * deg[a] + 8 {
+                extra[a].retain(|&x| !done[x as usize]);
             }
             heap.push(Reverse((deg[a], a)));
         }
@@ -159,6 +181,7 @@ impl Ldl {
 
     /// Numeric factorisation for values `ax` (aligned with `ai`). Allocates nothing. `Err(k)` if the pivot of
     /// column k is not positive (the matrix is not positive definite).
+    #[allow(clippy::needless_range_loop)] // index arithmetic on several arrays at once
     pub fn factor(&mut self, ax: &[f64]) -> Result<(), usize> {
         let n = self.n;
         for k in 0..n {
@@ -210,6 +233,7 @@ impl Ldl {
     }
 
     /// Solve A·x = b in place (`x` holds b on entry). Call after a successful [`Ldl::factor`].
+    #[allow(clippy::needless_range_loop)]
     pub fn solve_in_place(&self, x: &mut [f64]) {
         let n = self.n;
         for j in 0..n {

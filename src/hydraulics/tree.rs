@@ -259,7 +259,7 @@ impl March<'_> {
             let k3 = self.slope(y + 0.5 * ds * k2, q, s0, crit);
             let k4 = self.slope(y + ds * k3, q, s0, crit);
             y += ds / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
-            if !(y >= self.min_depth_m) {
+            if y.is_nan() || y < self.min_depth_m {
                 y = self.min_depth_m;
                 *clamp = true;
             }
@@ -290,7 +290,7 @@ impl March<'_> {
         };
         let s0 = (bed_u - bed_d) / r.length_m;
         let mut y = h_down - bed_d;
-        if !(y >= self.min_depth_m) {
+        if y.is_nan() || y < self.min_depth_m {
             y = self.min_depth_m;
             clamp = true;
         }

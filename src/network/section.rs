@@ -163,7 +163,12 @@ impl Section {
     /// roughness `manning_n`: the depth where K(y) = |Q|/sqrt(S0). `None` when the slope is not positive (no
     /// uniform flow exists on a flat or adverse bed). 0 for zero flow.
     pub fn normal_depth_m(&self, flow_m3s: f64, manning_n: f64, slope: f64) -> Option<f64> {
-        if !(slope > 0.0) || !flow_m3s.is_finite() || !(manning_n > 0.0) {
+        if slope.is_nan()
+            || slope <= 0.0
+            || !flow_m3s.is_finite()
+            || manning_n.is_nan()
+            || manning_n <= 0.0
+        {
             return None;
         }
         let target = flow_m3s.abs() / slope.sqrt();

@@ -75,8 +75,40 @@ fn fmt(v: f64) -> String {
     format!("{v}")
 }
 
+/// A small multiplicative hasher (the Fx scheme used inside rustc) for id → index maps: ids come from the
+/// user's own files, so SipHash's protection against chosen collisions is not needed, and Fx is several
+/// times faster on short strings.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        // the Fx state has weak high bits, and hashbrown matches on the top 7 bits: mix them in
+        // (MurmurHash3's 64-bit finaliser)
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+}
+
+type IdMap = HashMap<String, usize, std::hash::BuildHasherDefault<FxHasher>>;
+
 struct Ids {
-    map: HashMap<String, usize>,
+    map: IdMap,
 }
 
 struct B<'a> {
@@ -104,15 +136,7 @@ impl B<'_> {
 
     /// Check a number: finite and within the rule; `Some(v)` when valid.
     fn num(&mut self, loc: &Loc, item: &str, field: &str, v: f64, rule: Rule) -> Option<f64> {
-        let ok = v.is_finite()
-            && match rule {
-                Rule::Finite => true,
-                Rule::Positive => v > 0.0,
-                Rule::NonNegative => v >= 0.0,
-                Rule::Manning => v > 0.0 && v <= 0.2,
-                Rule::Share => v > 0.0 && v <= 1.0,
-            };
-        if ok {
+        if rule.holds(v) {
             Some(v)
         } else {
             self.push(loc, item, field, fmt(v), rule.expected());
@@ -154,12 +178,12 @@ impl B<'_> {
         let mut out = vec![0.0; self.pollutants.len()];
         let mut ok = true;
         for (name, &v) in t {
-            let f = format!("{field}.{name}");
             match self.pidx.get(name) {
-                Some(&k) => match self.num(loc, item, &f, v, rule) {
-                    Some(v) => out[k] = v,
-                    None => ok = false,
-                },
+                Some(&k) if rule.holds(v) => out[k] = v,
+                Some(_) => {
+                    self.num(loc, item, &format!("{field}.{name}"), v, rule);
+                    ok = false;
+                }
                 None => {
                     let d = self.declared();
                     self.push(
@@ -479,7 +503,8 @@ impl B<'_> {
                     return None;
                 }
                 if d[0] != 0.0
-                    || d.windows(2).any(|p| !(p[1] > p[0]))
+                    || d.windows(2)
+                        .any(|p| p[1].partial_cmp(&p[0]) != Some(std::cmp::Ordering::Greater))
                     || d.iter().any(|x| !x.is_finite())
                 {
                     self.push(
@@ -617,7 +642,7 @@ impl B<'_> {
     }
 
     fn ids<T>(&mut self, kind: &str, items: &[Item<T>], id_of: impl Fn(&T) -> Option<&Id>) -> Ids {
-        let mut map: HashMap<String, usize> = HashMap::with_capacity(items.len());
+        let mut map: IdMap = IdMap::with_capacity_and_hasher(items.len(), Default::default());
         for (k, it) in items.iter().enumerate() {
             match id_of(&it.raw) {
                 None => {
@@ -659,10 +684,19 @@ enum Rule {
     Positive,
     NonNegative,
     Manning,
-    Share,
 }
 
 impl Rule {
+    fn holds(self, v: f64) -> bool {
+        v.is_finite()
+            && match self {
+                Rule::Finite => true,
+                Rule::Positive => v > 0.0,
+                Rule::NonNegative => v >= 0.0,
+                Rule::Manning => v > 0.0 && v <= 0.2,
+            }
+    }
+
     fn expected(self) -> &'static str {
         match self {
             Rule::Finite => "a finite number",
@@ -671,7 +705,6 @@ impl Rule {
             Rule::Manning => {
                 "a Manning n in (0, 0.2] s/m^(1/3) (e.g. 0.025–0.04 for earth channels)"
             }
-            Rule::Share => "a share in (0, 1]",
         }
     }
 }
@@ -873,30 +906,30 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                     "the output interval, e.g. \"1h\"",
                 ),
             }
-            if let Some(w) = &s.warmup {
-                if let Some(v) = duration(&mut b, loc, "warmup", w) {
-                    warmup_s = v;
-                    if sim_ok && v >= end_s {
-                        b.push(
-                            loc,
-                            "[simulation]",
-                            "warmup",
-                            w.clone(),
-                            format!("a warm-up shorter than the run ({end_s} s)"),
-                        );
-                    }
+            if let Some(w) = &s.warmup
+                && let Some(v) = duration(&mut b, loc, "warmup", w)
+            {
+                warmup_s = v;
+                if sim_ok && v >= end_s {
+                    b.push(
+                        loc,
+                        "[simulation]",
+                        "warmup",
+                        w.clone(),
+                        format!("a warm-up shorter than the run ({end_s} s)"),
+                    );
                 }
             }
-            if let Some(m) = &s.mode {
-                if let Some(m) = b.enum_value(
+            if let Some(m) = &s.mode
+                && let Some(m) = b.enum_value(
                     loc,
                     "[simulation]",
                     "mode",
                     m,
                     &[("dynamic", Mode::Dynamic), ("steady", Mode::Steady)],
-                ) {
-                    mode = m;
-                }
+                )
+            {
+                mode = m;
             }
             match &s.pollutants {
                 None => need(
@@ -994,7 +1027,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     let reach_items: Vec<&Item<RawReach>> = rs.reaches.iter().map(|(i, _)| i).collect();
     let reach_ids = {
         // ids over the reach items (borrowed)
-        let mut map: HashMap<String, usize> = HashMap::with_capacity(reach_items.len());
+        let mut map: IdMap = IdMap::with_capacity_and_hasher(reach_items.len(), Default::default());
         for (k, it) in reach_items.iter().enumerate() {
             match &it.raw.id {
                 None => {
@@ -1154,16 +1187,17 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                 river: d.river.clone(),
             };
             let t = b.typed(&it.loc, "[defaults]", &as_reach);
-            if let Some(z) = &t.zone {
-                if !zone_ids.map.contains_key(z) && !rs.is_broken("zone", z) {
-                    b.push(
-                        &it.loc,
-                        "[defaults]",
-                        "zone",
-                        z.clone(),
-                        "the id of a zone defined in [[zones]]",
-                    );
-                }
+            if let Some(z) = &t.zone
+                && !zone_ids.map.contains_key(z)
+                && !rs.is_broken("zone", z)
+            {
+                b.push(
+                    &it.loc,
+                    "[defaults]",
+                    "zone",
+                    z.clone(),
+                    "the id of a zone defined in [[zones]]",
+                );
             }
             t
         }
@@ -1440,20 +1474,21 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             }
             Some(a) => b.num(loc, lab, field, a, Rule::NonNegative)?,
         };
-        if let Some(r) = reach {
-            if length_ok[r] && at > reaches[r].length_m {
-                b.push(
-                    loc,
-                    lab,
-                    field,
-                    fmt(at),
-                    format!(
-                        "a distance within reach {} (0 to {} m)",
-                        reaches[r].id, reaches[r].length_m
-                    ),
-                );
-                return None;
-            }
+        if let Some(r) = reach
+            && length_ok[r]
+            && at > reaches[r].length_m
+        {
+            b.push(
+                loc,
+                lab,
+                field,
+                fmt(at),
+                format!(
+                    "a distance within reach {} (0 to {} m)",
+                    reaches[r].id, reaches[r].length_m
+                ),
+            );
+            return None;
         }
         Some(at)
     };
@@ -1679,16 +1714,16 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             Some(t) => position(&mut b, loc, &lab, "to_m", Some(t), reach),
             None => reach.filter(|&x| length_ok[x]).map(|x| reaches[x].length_m),
         };
-        if let (Some(f), Some(t)) = (from_m, to_m) {
-            if f >= t {
-                b.push(
-                    loc,
-                    &lab,
-                    "to_m",
-                    fmt(t),
-                    format!("to_m greater than from_m ({f} m)"),
-                );
-            }
+        if let (Some(f), Some(t)) = (from_m, to_m)
+            && f >= t
+        {
+            b.push(
+                loc,
+                &lab,
+                "to_m",
+                fmt(t),
+                format!("to_m greater than from_m ({f} m)"),
+            );
         }
         let load = match &r.load_kg_per_day {
             Some(l) => b.table(loc, &lab, "load_kg_per_day", l, Rule::NonNegative),
@@ -1739,62 +1774,38 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         let r = &it.raw;
         let loc = &it.loc;
         let lab = label("zone", r.id.as_ref().map(|i| i.0.as_str()), it.ord);
-        let target = match r.target.as_deref() {
-            None => {
-                b.push(
-                    loc,
-                    &lab,
-                    "target",
-                    "",
-                    "a target class: I, II, III, IV or V",
-                );
-                None
-            }
-            Some(t) => b.enum_value(
+        // target, parameters (names or a preset), method, threshold and sampling are checked by the targets
+        // stage, which owns their meaning; every problem it finds is reported here with the file and line
+        if r.target.is_none() {
+            b.push(
                 loc,
                 &lab,
                 "target",
-                t,
-                &[("I", 1u8), ("II", 2), ("III", 3), ("IV", 4), ("V", 5)],
-            ),
-        };
-        let mut parameters = Vec::new();
-        for p in r.parameters.iter().flatten() {
-            match b.pidx.get(p) {
-                Some(&k) => {
-                    if parameters.contains(&k) {
-                        b.push(loc, &lab, "parameters", p.clone(), "each parameter once");
-                    }
-                    parameters.push(k)
-                }
-                None => {
-                    let d = b.declared();
-                    b.push(
-                        loc,
-                        &lab,
-                        "parameters",
-                        p.clone(),
-                        format!("a declared pollutant ({d})"),
-                    );
-                }
-            }
+                "",
+                "a target class: I, II, III, IV or V",
+            );
         }
-        let method = match r.method.as_deref() {
-            None => Some(ComplianceMethod::AnnualMean),
-            Some(m) => b.enum_value(
-                loc,
-                &lab,
-                "method",
-                m,
-                &[
-                    ("annual_mean", ComplianceMethod::AnnualMean),
-                    ("frequency", ComplianceMethod::Frequency),
-                ],
-            ),
+        let params: Vec<String> = match &r.parameters {
+            None => Vec::new(),
+            Some(OneOrMany::One(s)) => vec![s.clone()],
+            Some(OneOrMany::Many(v)) => v.clone(),
         };
-        let threshold = match r.threshold {
-            None => Some(0.8),
-            Some(t) => b.num(loc, &lab, "threshold", t, Rule::Share),
+        let spec = crate::targets::zones::ZoneSpec {
+            target: r.target.as_deref().unwrap_or("III"),
+            parameters: &params,
+            method: r.method.as_deref(),
+            threshold: r.threshold,
+            sampling: r.sampling.as_deref(),
+            sampling_day: r.sampling_day,
+        };
+        let fields = match crate::targets::zones::parse_zone(&spec, &b.pollutants.clone()) {
+            Ok(f) => Some(f),
+            Err(problems) => {
+                for zp in problems {
+                    b.push(loc, &lab, zp.field, zp.value, zp.expected);
+                }
+                None
+            }
         };
         let mut zs = Vec::new();
         for s in r.sections.iter().flatten() {
@@ -1811,16 +1822,16 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                 zs.push(k);
             }
         }
-        if let (Some(target), Some(method), Some(threshold)) = (target, method, threshold) {
+        if let (Some(f), true) = (fields, r.target.is_some()) {
             zones.push(Zone {
                 id: r.id.as_ref().map(|i| i.0.clone()).unwrap_or_default(),
-                target,
-                parameters,
-                method,
-                threshold,
+                target: f.target,
+                parameters: f.parameters,
+                method: f.method,
+                threshold: f.threshold,
                 sections: zs,
-                sampling: crate::model::Sampling::Outputs,
-                sampling_day: 15,
+                sampling: f.sampling,
+                sampling_day: f.sampling_day,
             });
         }
     }
@@ -1915,9 +1926,9 @@ fn network_checks(
     reaches: &[Reach],
     ends_ok: &[bool],
 ) {
-    let broken_nodes = rs.broken.iter().any(|(k, _)| *k == "node");
-    let broken_reaches = rs.broken.iter().any(|(k, _)| *k == "reach");
-    if reaches.is_empty() && !rs.broken.iter().any(|(k, _)| *k == "reach") {
+    let broken_nodes = rs.any_broken("node");
+    let broken_reaches = rs.any_broken("reach");
+    if reaches.is_empty() && !broken_reaches {
         b.push(
             top,
             "network",

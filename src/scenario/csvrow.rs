@@ -154,17 +154,6 @@ impl Columns {
         });
     }
 
-    /// The top-level keys of the header (a group counts once), with the first column of each.
-    pub fn top_keys(&self) -> Vec<(&str, usize)> {
-        self.entries
-            .iter()
-            .map(|e| match e {
-                Entry::Leaf { key, col } => (key.as_str(), *col),
-                Entry::Group { key, subs } => (key.as_str(), subs[0].1),
-            })
-            .collect()
-    }
-
     /// Deserialize one row (`cells` indexed by column) into `T`.
     pub fn row<T: de::DeserializeOwned>(&self, cells: &[&str]) -> Result<T, RowError> {
         let mut map = RowMap {
@@ -172,12 +161,12 @@ impl Columns {
             cells,
             next: 0,
             pending: None,
-            current: String::new(),
+            current: "",
         };
         let r = T::deserialize(RowDe { map: &mut map });
         r.map_err(|mut e| {
             if e.field.is_empty() {
-                e.field = map.current.clone();
+                e.field = map.current.to_string();
             }
             e
         })
@@ -193,7 +182,7 @@ struct RowMap<'a, 'c> {
     cells: &'a [&'c str],
     next: usize,
     pending: Option<&'a Entry>,
-    current: String,
+    current: &'a str,
 }
 
 impl<'de> MapAccess<'de> for RowMap<'_, '_> {
@@ -217,7 +206,7 @@ impl<'de> MapAccess<'de> for RowMap<'_, '_> {
             let key = match e {
                 Entry::Leaf { key, .. } | Entry::Group { key, .. } => key.as_str(),
             };
-            self.current = key.to_string();
+            self.current = key;
             self.pending = Some(e);
             let de: de::value::StrDeserializer<'_, RowError> = key.into_deserializer();
             return seed.deserialize(de).map(Some);
@@ -235,7 +224,7 @@ impl<'de> MapAccess<'de> for RowMap<'_, '_> {
                     cells,
                     next: 0,
                     pending: None,
-                    current: String::new(),
+                    current: "",
                 };
                 let r = seed.deserialize(GroupDe { map: &mut sub });
                 r.map_err(|mut e| {
@@ -259,7 +248,7 @@ struct SubMap<'a, 'c> {
     cells: &'a [&'c str],
     next: usize,
     pending: Option<usize>,
-    current: String,
+    current: &'a str,
 }
 
 impl<'de> MapAccess<'de> for SubMap<'_, '_> {
@@ -274,7 +263,7 @@ impl<'de> MapAccess<'de> for SubMap<'_, '_> {
             if cell(self.cells, *col).is_empty() {
                 continue;
             }
-            self.current = key.clone();
+            self.current = key;
             self.pending = Some(*col);
             let de: de::value::StrDeserializer<'_, RowError> = key.as_str().into_deserializer();
             return seed.deserialize(de).map(Some);

@@ -1,17 +1,30 @@
 //! Scenario files: TOML (+ CSV, GeoJSON, time-series CSV) → validated [`Model`].
 //!
-//! Stage 1 of the pipeline. `raw` holds the serde structures that mirror the file (untrusted, every field
-//! optional where the file may leave it out); `validate` checks them all, collecting every problem it finds,
-//! and builds the typed, indexed [`Model`]. The contract for names, meanings and defaults is DESIGN.md §6;
-//! every key is documented in `docs/scenario.md`.
+//! Stage 1 of the pipeline (**scenario** → model → hydraulics → transport → assessment → report). The
+//! contract for names, meanings and defaults is DESIGN.md §6; every key is documented with its unit and
+//! default in `docs/scenario.md`. The stage runs in three layers, one file each:
+//!
+//! - `read`: files to text, safely — size limits (64 MiB for the TOML, 1 GiB for data files), UTF-8 with
+//!   the line of the first bad byte, a nesting pre-scan that refuses TOML nested deeper than 64 levels;
+//! - `parse`: text to [`raw`] items — each `[[reaches]]` entry, CSV row or GeoJSON feature deserialized on
+//!   its own (serde, `deny_unknown_fields`), so one bad item does not hide the others; CSV rows go through
+//!   the small serde deserializer in `csvrow` (dotted columns → nested tables, empty cell = absent);
+//! - `build`: raw items to the [`Model`] — defaults, ids → indices, series files (`series`), bed levels from
+//!   slopes, and every check, each recorded as a [`Problem`] and the checking carried on.
+//!
+//! Units are converted here and nowhere else: durations to seconds, dates to seconds since the start;
+//! lengths are metres, flows m³/s, concentrations mg/L, loads kg/day, decay 1/day, as written.
+//! [`load`] returns the model only when no problem was found; the CLI maps [`ScenarioError`] to exit code 2.
 
-pub mod build;
-pub mod csvrow;
-pub mod parse;
-pub mod problems;
+mod build;
+mod csvrow;
+mod parse;
+mod problems;
 pub mod raw;
-pub mod read;
-pub mod series;
+mod read;
+mod series;
+
+pub use series::{parse_duration, parse_time, seconds_between};
 
 use crate::model::Model;
 use std::fmt;
@@ -124,17 +137,79 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
     if let Some(net) = rs.network.take() {
         let n = &net.raw;
         if let Some(f) = &n.nodes_csv {
-            parse::read_network_csv(&dir.join(f), "node", &mut rs.nodes, &mut rs.broken, probs);
+            let nodes = &mut rs.nodes;
+            let push = |it, rows| {
+                if nodes.capacity() == nodes.len() {
+                    nodes.reserve(rows);
+                }
+                nodes.push(it);
+            };
+            parse::read_network_csv(&dir.join(f), "node", push, &mut rs.broken, probs);
         }
         if let Some(f) = &n.reaches_csv {
-            let mut items = Vec::new();
-            parse::read_network_csv(&dir.join(f), "reach", &mut items, &mut rs.broken, probs);
-            rs.reaches
-                .extend(items.into_iter().map(|i| (i, Vec::new())));
+            let reaches = &mut rs.reaches;
+            let push = |it, rows| {
+                if reaches.capacity() == reaches.len() {
+                    reaches.reserve(rows);
+                }
+                reaches.push((it, Vec::new()));
+            };
+            parse::read_network_csv(&dir.join(f), "reach", push, &mut rs.broken, probs);
         }
         if let Some(f) = &n.reaches_geojson {
             parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);
         }
+        // extensions: the long lists of a large scenario as CSV files too
+        fn csv_into<T: serde::de::DeserializeOwned>(
+            file: &Option<String>,
+            dir: &Path,
+            kind: &'static str,
+            out: &mut Vec<parse::Item<T>>,
+            broken: &mut parse::Broken,
+            probs: &mut problems::Problems,
+        ) {
+            if let Some(f) = file {
+                let push = |it, rows| {
+                    if out.capacity() == out.len() {
+                        out.reserve(rows);
+                    }
+                    out.push(it);
+                };
+                parse::read_network_csv(&dir.join(f), kind, push, broken, probs);
+            }
+        }
+        csv_into(
+            &n.inflows_csv,
+            &dir,
+            "inflow",
+            &mut rs.inflows,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.withdrawals_csv,
+            &dir,
+            "withdrawal",
+            &mut rs.withdrawals,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.outfalls_csv,
+            &dir,
+            "outfall",
+            &mut rs.outfalls,
+            &mut rs.broken,
+            probs,
+        );
+        csv_into(
+            &n.sections_csv,
+            &dir,
+            "section",
+            &mut rs.sections,
+            &mut rs.broken,
+            probs,
+        );
     }
     build::build(rs, path, probs)
 }

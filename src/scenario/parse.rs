@@ -23,8 +23,8 @@ pub struct Loc {
     pub file: Arc<Path>,
     /// Line of the item's start, if known.
     pub line: Option<usize>,
-    /// Line of each of the item's keys (TOML only), dotted for one level of nesting.
-    pub fields: Vec<(String, usize)>,
+    /// Line of each of the item's top-level keys (TOML only).
+    pub fields: Vec<(&'static str, usize)>,
 }
 
 impl Loc {
@@ -33,8 +33,7 @@ impl Loc {
         let head = field.split(['.', '[']).next().unwrap_or(field);
         self.fields
             .iter()
-            .find(|(f, _)| f == field)
-            .or_else(|| self.fields.iter().find(|(f, _)| f == head))
+            .find(|(f, _)| *f == head)
             .map(|&(_, l)| l)
             .or(self.line)
     }
@@ -50,6 +49,16 @@ pub struct Item<T> {
     /// 1-based position among the items of its kind (in the order read).
     pub ord: usize,
 }
+
+/// A raw reach and its polyline (empty unless read from GeoJSON).
+pub type ReachItem = (Item<RawReach>, Vec<(f64, f64)>);
+
+/// The id recorded in [`Broken`] for a kind whose list or file could not be read to the end: every
+/// reference to that kind is then taken as possibly valid.
+pub const INCOMPLETE: &str = "*";
+
+/// Ids of unreadable items, as (kind, id).
+pub type Broken = HashSet<(&'static str, String)>;
 
 /// Everything read from the files, unchecked.
 #[derive(Debug, Default)]
@@ -69,7 +78,7 @@ pub struct RawScenario {
     /// Nodes (inline, then CSV).
     pub nodes: Vec<Item<RawNode>>,
     /// Reaches (inline, then CSV, then GeoJSON), each with its polyline (empty unless GeoJSON).
-    pub reaches: Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
+    pub reaches: Vec<ReachItem>,
     /// `[[inflows]]`.
     pub inflows: Vec<Item<RawInflow>>,
     /// `[[withdrawals]]`.
@@ -83,15 +92,34 @@ pub struct RawScenario {
     /// `[[sections]]`.
     pub sections: Vec<Item<RawSectionPoint>>,
     /// Ids of items that could not be read, by kind ("node", "reach", …).
-    pub broken: Vec<(&'static str, String)>,
+    pub broken: Broken,
     /// Single tables present but unreadable ("simulation", …): their absence is not reported again.
     pub broken_tables: HashSet<&'static str>,
 }
 
 impl RawScenario {
+    /// `true` if some item of `kind` could not be read (so the list of that kind is not complete).
+    pub fn any_broken(&self, kind: &str) -> bool {
+        self.broken.iter().any(|(k, _)| *k == kind)
+    }
+
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
-        self.broken.iter().any(|(k, i)| *k == kind && i == id)
+        // the kinds are a few static strings: find ours, then look the pair up without scanning
+        const KINDS: [&str; 8] = [
+            "node",
+            "reach",
+            "zone",
+            "section",
+            "outfall",
+            "line load",
+            "inflow",
+            "withdrawal",
+        ];
+        KINDS.iter().find(|k| **k == kind).is_some_and(|k| {
+            self.broken.contains(&(*k, id.to_string()))
+                || self.broken.contains(&(*k, INCOMPLETE.to_string()))
+        })
     }
 }
 
@@ -177,21 +205,43 @@ struct TomlCtx<'a> {
     lines: &'a LineIndex,
 }
 
-/// Keys of a TOML table with their spans, one nested level dotted: (name, key span start, value span).
-fn key_spans(t: &DeTable<'_>) -> Vec<(String, usize, std::ops::Range<usize>)> {
-    let mut out = Vec::new();
+/// A key of a TOML item (one nested level for table values) with the key's start and the value's span.
+struct KeySpan<'i> {
+    top: std::borrow::Cow<'i, str>,
+    sub: Option<std::borrow::Cow<'i, str>>,
+    key_start: usize,
+    value: std::ops::Range<usize>,
+}
+
+impl KeySpan<'_> {
+    fn name(&self) -> String {
+        match &self.sub {
+            Some(s) => format!("{}.{s}", self.top),
+            None => self.top.to_string(),
+        }
+    }
+}
+
+/// Keys of a TOML table with their spans (borrowed from the input: no allocation for plain keys).
+fn key_spans<'i>(t: &DeTable<'i>) -> Vec<KeySpan<'i>> {
+    let mut out = Vec::with_capacity(t.len());
     for (k, v) in t.iter() {
-        let name = k.get_ref().to_string();
         if let DeValue::Table(sub) = v.get_ref() {
             for (sk, sv) in sub.iter() {
-                out.push((
-                    format!("{name}.{}", sk.get_ref()),
-                    sk.span().start,
-                    sv.span(),
-                ));
+                out.push(KeySpan {
+                    top: k.get_ref().clone(),
+                    sub: Some(sk.get_ref().clone()),
+                    key_start: sk.span().start,
+                    value: sv.span(),
+                });
             }
         }
-        out.push((name, k.span().start, v.span()));
+        out.push(KeySpan {
+            top: k.get_ref().clone(),
+            sub: None,
+            key_start: k.span().start,
+            value: v.span(),
+        });
     }
     out
 }
@@ -201,11 +251,12 @@ impl TomlCtx<'_> {
         self.lines.line(offset)
     }
 
-    /// Deserialize one table value into `T`, reporting a failure.
-    fn item<T: DeserializeOwned>(
+    /// Deserialize one table value into `T`, reporting a failure. `label` names the item in a problem
+    /// (built only when there is one).
+    fn item<'i, T: DeserializeOwned>(
         &self,
-        value: Spanned<DeValue<'_>>,
-        label: &str,
+        value: Spanned<DeValue<'i>>,
+        label: &dyn Fn() -> String,
         what: &str,
         ord: usize,
         probs: &mut Problems,
@@ -216,7 +267,7 @@ impl TomlCtx<'_> {
             probs.push(
                 &self.file,
                 Some(line),
-                label,
+                label(),
                 "",
                 value.get_ref().type_str(),
                 format!("a table ({what})"),
@@ -224,20 +275,28 @@ impl TomlCtx<'_> {
             return None;
         };
         let spans = key_spans(t);
-        let fields: Vec<(String, usize)> = spans
-            .iter()
-            .map(|(n, k, _)| (n.clone(), self.line(*k)))
-            .collect();
         match T::deserialize(ValueDeserializer::from(value)) {
-            Ok(raw) => Some(Item {
-                raw,
-                loc: Loc {
-                    file: self.file.clone(),
-                    line: Some(line),
-                    fields,
-                },
-                ord,
-            }),
+            Ok(raw) => {
+                // the keys are known fields now: keep their static names and lines
+                let names = struct_fields::<T>();
+                let fields = spans
+                    .iter()
+                    .filter(|k| k.sub.is_none())
+                    .filter_map(|k| {
+                        let f = names.iter().find(|n| **n == k.top.as_ref())?;
+                        Some((*f, self.line(k.key_start)))
+                    })
+                    .collect();
+                Some(Item {
+                    raw,
+                    loc: Loc {
+                        file: self.file.clone(),
+                        line: Some(line),
+                        fields,
+                    },
+                    ord,
+                })
+            }
             Err(e) => {
                 let msg = e.message().to_string();
                 let mut field = backticked_after(&msg, "unknown field `")
@@ -250,44 +309,36 @@ impl TomlCtx<'_> {
                         // the innermost key whose value (or key) holds the error's position
                         let hit = spans
                             .iter()
-                            .filter(|(_, k, v)| {
-                                (v.start <= es.start && es.start < v.end.max(v.start + 1))
-                                    || *k == es.start
+                            .filter(|k| {
+                                (k.value.start <= es.start
+                                    && es.start < k.value.end.max(k.value.start + 1))
+                                    || k.key_start == es.start
                             })
-                            .min_by_key(|(_, _, v)| v.end - v.start);
-                        if let Some((n, _, _)) = hit {
-                            field = n.clone();
+                            .min_by_key(|k| k.value.end - k.value.start);
+                        if let Some(k) = hit {
+                            field = k.name();
                         }
                     }
                 }
-                if !field.is_empty() {
-                    if let Some((_, l)) = fields.iter().find(|(n, _)| *n == field) {
-                        eline = *l;
-                    }
+                if !field.is_empty()
+                    && let Some(k) = spans.iter().find(|k| k.name() == field)
+                {
+                    eline = self.line(k.key_start);
                 }
-                probs.push(&self.file, Some(eline), label, field, "", friendly(&msg));
+                probs.push(&self.file, Some(eline), label(), field, "", friendly(&msg));
                 None
             }
         }
     }
 }
 
-fn peek_id(v: &DeValue<'_>) -> Option<String> {
-    let DeValue::Table(t) = v else { return None };
-    let (_, idv) = t.iter().find(|(k, _)| k.get_ref() == "id")?;
-    match idv.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        DeValue::Integer(i) => Some(i.as_str().to_string()),
-        _ => None,
-    }
-}
-
-fn peek_str(v: &DeValue<'_>, key: &str) -> Option<String> {
+/// The text of a string or integer key of a TOML table, borrowed where possible.
+fn peek<'i>(v: &DeValue<'i>, key: &str) -> Option<std::borrow::Cow<'i, str>> {
     let DeValue::Table(t) = v else { return None };
     let (_, x) = t.iter().find(|(k, _)| k.get_ref() == key)?;
     match x.get_ref() {
-        DeValue::String(s) => Some(s.to_string()),
-        DeValue::Integer(i) => Some(i.as_str().to_string()),
+        DeValue::String(s) => Some(s.clone()),
+        DeValue::Integer(i) => Some(std::borrow::Cow::Owned(i.as_str().to_string())),
         _ => None,
     }
 }
@@ -367,31 +418,43 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 ),
             },
             "simulation" => {
-                rs.simulation = ctx.item(value, "[simulation]", "[simulation]", 1, probs);
+                rs.simulation = ctx.item(
+                    value,
+                    &|| "[simulation]".to_string(),
+                    "[simulation]",
+                    1,
+                    probs,
+                );
                 if rs.simulation.is_none() {
                     rs.broken_tables.insert("simulation");
                 }
             }
             "initial" => {
-                rs.initial = ctx.item(value, "[initial]", "[initial]", 1, probs);
+                rs.initial = ctx.item(value, &|| "[initial]".to_string(), "[initial]", 1, probs);
                 if rs.initial.is_none() {
                     rs.broken_tables.insert("initial");
                 }
             }
             "defaults" => {
-                rs.defaults = ctx.item(value, "[defaults]", "[defaults]", 1, probs);
+                rs.defaults = ctx.item(value, &|| "[defaults]".to_string(), "[defaults]", 1, probs);
                 if rs.defaults.is_none() {
                     rs.broken_tables.insert("defaults");
                 }
             }
             "network" => {
-                rs.network = ctx.item(value, "[network]", "[network]", 1, probs);
+                rs.network = ctx.item(value, &|| "[network]".to_string(), "[network]", 1, probs);
                 if rs.network.is_none() {
                     rs.broken_tables.insert("network");
                 }
             }
             "temperature" => {
-                rs.temperature = ctx.item(value, "[temperature]", "[temperature]", 1, probs);
+                rs.temperature = ctx.item(
+                    value,
+                    &|| "[temperature]".to_string(),
+                    "[temperature]",
+                    1,
+                    probs,
+                );
                 if rs.temperature.is_none() {
                     rs.broken_tables.insert("temperature");
                 }
@@ -496,7 +559,7 @@ fn list<T: DeserializeOwned>(
     kind: &'static str,
     what: &str,
     out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let line = ctx.line(value.span().start);
@@ -509,41 +572,53 @@ fn list<T: DeserializeOwned>(
             "",
             format!("an array of tables, written {what}"),
         );
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
+    out.reserve(arr.len());
     for (k, v) in arr.into_iter().enumerate() {
         let ord = k + 1;
-        let id = peek_id(v.get_ref());
-        let lab = if kind == "inflow" {
-            inflow_label(ord, peek_str(v.get_ref(), "node").as_deref())
+        // borrowed from the input: nothing is allocated unless the item has a problem
+        let id = peek(v.get_ref(), "id");
+        let node = if kind == "inflow" {
+            peek(v.get_ref(), "node")
         } else {
-            label(kind, id.as_deref(), ord)
+            None
+        };
+        let lab = || {
+            if kind == "inflow" {
+                inflow_label(ord, node.as_deref())
+            } else {
+                label(kind, id.as_deref(), ord)
+            }
         };
         match ctx.item::<T>(v, &lab, what, ord, probs) {
             Some(it) => out.push(it),
             None => {
-                if let Some(id) = id {
-                    broken.push((kind, id));
+                if let Some(id) = &id {
+                    broken.insert((kind, id.to_string()));
                 }
             }
         }
     }
 }
 
-/// Table-valued keys of a node or reach that a CSV writes as `key.sub` columns.
-const TABLE_KEYS: [&str; 4] = [
+/// Table-valued keys that a CSV writes as `key.sub` columns.
+const TABLE_KEYS: [&str; 5] = [
     "section",
     "decay_per_day",
     "release_g_m2_day",
     "concentration",
+    "load_kg_per_day",
 ];
 
-/// Read a node or reach CSV into items. `kind` is "node" or "reach".
+/// Read an item CSV (nodes, reaches, inflows, withdrawals, outfalls or sections) into items. `kind` is the
+/// singular kind ("node", "reach", …).
 pub fn read_network_csv<T: DeserializeOwned>(
     path: &Path,
     kind: &'static str,
-    out: &mut Vec<Item<T>>,
-    broken: &mut Vec<(&'static str, String)>,
+    mut out: impl FnMut(Item<T>, usize),
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let what = format!("a {kind} CSV file");
@@ -553,9 +628,11 @@ pub fn read_network_csv<T: DeserializeOwned>(
         format!("{kind}s CSV")
     };
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, &what, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let Some(text) = read::utf8(&bytes, path, &item, probs) else {
+        broken.insert((kind, INCOMPLETE.to_string()));
         return;
     };
     let file: Arc<Path> = Arc::from(path);
@@ -568,6 +645,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
         Ok(h) => h.iter().map(|s| s.to_string()).collect(),
         Err(e) => {
             probs.push(path, Some(1), &item, "", "", format!("a CSV header ({e})"));
+            broken.insert((kind, INCOMPLETE.to_string()));
             return;
         }
     };
@@ -621,6 +699,9 @@ pub fn read_network_csv<T: DeserializeOwned>(
         cols.remove_col(c);
     }
     let id_col = href.iter().position(|h| h.trim() == "id");
+    let node_col = href.iter().position(|h| h.trim() == "node");
+    // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
+    let rows = text.match_indices('\n').count();
     let mut rec = csv::StringRecord::new();
     let mut ord = 0;
     loop {
@@ -638,6 +719,7 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     _ => format!("a well-formed CSV row ({e})"),
                 };
                 probs.push(path, line, &item, "", "", why);
+                broken.insert((kind, INCOMPLETE.to_string()));
                 return;
             }
         }
@@ -649,15 +731,18 @@ pub fn read_network_csv<T: DeserializeOwned>(
             .map(|s| s.trim())
             .filter(|s| !s.is_empty());
         match cols.row::<T>(&cells) {
-            Ok(raw) => out.push(Item {
-                raw,
-                loc: Loc {
-                    file: file.clone(),
-                    line,
-                    fields: Vec::new(),
+            Ok(raw) => out(
+                Item {
+                    raw,
+                    loc: Loc {
+                        file: file.clone(),
+                        line,
+                        fields: Vec::new(),
+                    },
+                    ord,
                 },
-                ord,
-            }),
+                rows,
+            ),
             Err(e) => {
                 let value = href
                     .iter()
@@ -665,16 +750,15 @@ pub fn read_network_csv<T: DeserializeOwned>(
                     .and_then(|c| cells.get(c))
                     .map(|s| s.trim().to_string())
                     .unwrap_or_default();
-                probs.push(
-                    path,
-                    line,
-                    label(kind, id, ord),
-                    e.field,
-                    value,
-                    friendly(&e.message),
-                );
+                let lab = if kind == "inflow" {
+                    let node = node_col.and_then(|c| cells.get(c)).map(|s| s.trim());
+                    inflow_label(ord, node.filter(|s| !s.is_empty()))
+                } else {
+                    label(kind, id, ord)
+                };
+                probs.push(path, line, lab, e.field, value, friendly(&e.message));
                 if let Some(id) = id {
-                    broken.push((kind, id.to_string()));
+                    broken.insert((kind, id.to_string()));
                 }
             }
         }
@@ -684,13 +768,14 @@ pub fn read_network_csv<T: DeserializeOwned>(
 /// Read a GeoJSON FeatureCollection of LineString reaches.
 pub fn read_geojson(
     path: &Path,
-    out: &mut Vec<(Item<RawReach>, Vec<(f64, f64)>)>,
-    broken: &mut Vec<(&'static str, String)>,
+    out: &mut Vec<ReachItem>,
+    broken: &mut Broken,
     probs: &mut Problems,
 ) {
     let item = "reaches GeoJSON";
     let Some(bytes) = read::read_bytes(path, read::MAX_DATA_BYTES, "a GeoJSON file", item, probs)
     else {
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     let v: serde_json::Value = match serde_json::from_slice(&bytes) {
@@ -704,6 +789,7 @@ pub fn read_geojson(
                 "",
                 format!("valid JSON ({e})"),
             );
+            broken.insert(("reach", INCOMPLETE.to_string()));
             return;
         }
     };
@@ -717,10 +803,12 @@ pub fn read_geojson(
             v.get("type").map(|t| t.to_string()).unwrap_or_default(),
             "\"FeatureCollection\"",
         );
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     }
     let Some(features) = v.get("features").and_then(|f| f.as_array()) else {
         probs.push(path, None, item, "features", "", "an array of features");
+        broken.insert(("reach", INCOMPLETE.to_string()));
         return;
     };
     for (k, f) in features.iter().enumerate() {
@@ -832,7 +920,7 @@ pub fn read_geojson(
             )),
             _ => {
                 if let Some(id) = id {
-                    broken.push(("reach", id));
+                    broken.insert(("reach", id));
                 }
             }
         }

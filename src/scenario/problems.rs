@@ -50,6 +50,21 @@ impl Problems {
 
     /// The error holding every problem kept, with a last entry counting those left out.
     pub fn into_error(mut self, scenario: &Path) -> ScenarioError {
+        // file order where known: files in the order they were first named, lines ascending, problems
+        // without a line after those of their file (a stable sort keeps the order of discovery otherwise)
+        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        for p in &self.list {
+            if !files.contains(&p.file) {
+                files.push(p.file.clone());
+            }
+        }
+        self.list.sort_by_key(|p| {
+            let rank = files
+                .iter()
+                .position(|f| *f == p.file)
+                .unwrap_or(usize::MAX);
+            (rank, p.line.unwrap_or(usize::MAX))
+        });
         if self.more > 0 {
             self.list.push(Problem {
                 file: scenario.to_path_buf(),

@@ -87,6 +87,14 @@ pub struct RawNetwork {
     pub reaches_csv: Option<String>,
     /// Path of the reach GeoJSON.
     pub reaches_geojson: Option<String>,
+    /// Path of an inflow CSV (extension).
+    pub inflows_csv: Option<String>,
+    /// Path of a withdrawal CSV (extension).
+    pub withdrawals_csv: Option<String>,
+    /// Path of an outfall CSV (extension).
+    pub outfalls_csv: Option<String>,
+    /// Path of a section CSV (extension).
+    pub sections_csv: Option<String>,
 }
 
 /// A cross-section as written: `shape` plus the keys of that shape.
@@ -305,14 +313,28 @@ pub struct RawZone {
     pub id: Option<Id>,
     /// "I" … "V".
     pub target: Option<String>,
-    /// Pollutant names.
-    pub parameters: Option<Vec<String>>,
+    /// Pollutant names, or one preset name (`two_factor`, `three_factor`, `all`) as a string or a list.
+    pub parameters: Option<OneOrMany>,
     /// "annual_mean" | "frequency".
     pub method: Option<String>,
     /// Share in (0, 1].
     pub threshold: Option<f64>,
+    /// "outputs" (default) | "monthly" (extension).
+    pub sampling: Option<String>,
+    /// Day of the month of a monthly sample, 1–31 (extension, default 15).
+    pub sampling_day: Option<i64>,
     /// Section ids (extension).
     pub sections: Option<Vec<Id>>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One string.
+    One(String),
+    /// A list.
+    Many(Vec<String>),
 }
 
 /// `[[sections]]`.

@@ -47,6 +47,18 @@ pub fn read_bytes(
         );
         return None;
     }
+    if !meta.is_file() {
+        // a FIFO would block forever, a device may never end
+        probs.push(
+            path,
+            None,
+            item,
+            "",
+            "",
+            format!("this is not a regular file (a device or a pipe?); expected {what}"),
+        );
+        return None;
+    }
     if meta.len() > max_bytes {
         probs.push(
             path,

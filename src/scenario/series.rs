@@ -11,7 +11,7 @@ use super::problems::Problems;
 use super::read;
 use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Parse a duration such as `"5min"` into seconds. The error says what would be valid.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
@@ -75,8 +75,6 @@ pub const QUANTITY_COLUMNS: [&str; 3] = ["flow_m3s", "level_m", "water_c"];
 /// A parsed time-series file.
 #[derive(Debug, Clone)]
 pub struct TsTable {
-    /// The file.
-    pub file: PathBuf,
     /// Column names after `time`.
     pub columns: Vec<String>,
     /// Seconds since the scenario start, strictly increasing.
@@ -211,22 +209,22 @@ pub fn read_table(
         let tcell = rec.get(0).unwrap_or("").trim();
         match parse_time(tcell) {
             Ok(t) => {
-                if let Some((p, pl)) = prev {
-                    if t <= p {
-                        let what = if t == p {
-                            "a duplicate of"
-                        } else {
-                            "earlier than"
-                        };
-                        bad(
-                            probs,
-                            "time",
-                            tcell,
-                            format!(
-                                "times in strictly increasing order (this time is {what} the one on line {pl})"
-                            ),
-                        );
-                    }
+                if let Some((p, pl)) = prev
+                    && t <= p
+                {
+                    let what = if t == p {
+                        "a duplicate of"
+                    } else {
+                        "earlier than"
+                    };
+                    bad(
+                        probs,
+                        "time",
+                        tcell,
+                        format!(
+                            "times in strictly increasing order (this time is {what} the one on line {pl})"
+                        ),
+                    );
                 }
                 prev = Some((t, line));
                 times_s.push(seconds_between(start, t));
@@ -273,7 +271,6 @@ pub fn read_table(
         return None;
     }
     Some(TsTable {
-        file: path.to_path_buf(),
         columns,
         times_s,
         values,

@@ -84,7 +84,7 @@ impl Layout {
         for (k, first) in chunk_first_rank.iter_mut().enumerate() {
             let lo = k * chunk;
             // the block of rank s spans [base − 1, base + n + 1)
-            while s < n_r && base[order[s]] + net.reach_n_cells[order[s]] + 1 <= lo {
+            while s < n_r && base[order[s]] + net.reach_n_cells[order[s]] < lo {
                 s += 1;
             }
             *first = s;
@@ -292,7 +292,8 @@ impl PeriodFlows {
 pub(crate) struct Coeffs {
     /// Face flow, m³/s (network face indexing).
     pub q_face: Vec<f64>,
-    /// Dispersive conductance E·A_face/Δx, m³/s (0 on the two end faces of every reach).
+    /// Dispersive conductance E·V_face/Δx², m³/s, V_face the harmonic mean of the two cell volumes (0 on
+    /// the two end faces of every reach).
     pub d_face: Vec<f64>,
     /// Cell volume, m³ (extended indexing; 0 in ghost slots).
     pub vol: Vec<f64>,
@@ -360,8 +361,10 @@ impl Coeffs {
             self.d_face[f0] = 0.0;
             self.d_face[f0 + n] = 0.0;
             for j in 1..n {
-                let af = 0.5 * (field.cell_area_m2[g0 + j - 1] + field.cell_area_m2[g0 + j]);
-                self.d_face[f0 + j] = e * af / dx;
+                // E·V_face/Δx² with V_face the harmonic mean of the two cell volumes — the form the kernel
+                // evaluates from the inverse volumes, so it needs no face array of its own
+                self.d_face[f0 + j] =
+                    e / (dx * dx) * 2.0 / (self.inv_vol[b + j - 1] + self.inv_vol[b + j]);
             }
         }
         self.cell_withdraw_q.clear();
@@ -443,7 +446,7 @@ impl Coeffs {
             // a withdrawal adds to the water leaving its cell: check that cell again with it included
             let q = self.cell_withdraw_q[i];
             if q > 0.0 {
-                let (r, j) = locate(net, lay, ext);
+                let (r, j) = locate(lay, ext);
                 let f0 = net.first_face[r];
                 let (ql, qr) = (self.q_face[f0 + j], self.q_face[f0 + j + 1]);
                 let mut out = qr.max(0.0) + (-ql).max(0.0);
@@ -486,11 +489,10 @@ pub(crate) fn end_face(net: &Network, r: usize, to_end: bool, q_face: &[f64]) ->
 }
 
 /// Reach and local cell of an extended index that is a cell.
-pub(crate) fn locate(net: &Network, lay: &Layout, ext: usize) -> (usize, usize) {
-    // binary search over layout ranks
+pub(crate) fn locate(lay: &Layout, ext: usize) -> (usize, usize) {
+    // the bases increase with the layout rank: binary search
     let s = lay.order.partition_point(|&r| lay.base[r] <= ext);
     let r = lay.order[s.saturating_sub(1)];
-    let _ = net;
     (r, ext - lay.base[r])
 }
 

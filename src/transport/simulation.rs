@@ -36,19 +36,15 @@ pub struct Simulation<'a> {
     flows: Vec<PeriodFlows>,
     co: Coeffs,
     period: usize,
-    /// Concentrations per pollutant, extended indexing, mg/L.
-    conc: Vec<Vec<f64>>,
-    conc_new: Vec<Vec<f64>>,
-    /// Mixed concentration per pollutant per node (the state of storage nodes), mg/L.
-    node_c: Vec<Vec<f64>>,
-    bflux: Vec<f64>,
-    decay: Vec<f64>,
-    partial: Vec<f64>,
+    /// State and scratch of every pollutant.
+    lanes: Vec<Lane>,
+    /// E/Δx² per reach, 1/s.
+    disp_coef: Vec<f64>,
     t_s: f64,
     output_times: Vec<f64>,
     next_out: usize,
-    ledger_g: Vec<[f64; 4]>,
     mass0_g: Vec<f64>,
+    mass_before_g: Vec<f64>,
     results: RunResults,
     warned_substep: bool,
     done: bool,
@@ -121,17 +117,31 @@ impl<'a> Simulation<'a> {
         }
 
         let n_chunks = lay.chunk_first_rank.len();
+        let n_out = output_times.len();
         let mut sim = Simulation {
             model,
             net,
             hyd,
             opts: opts.clone(),
-            conc: vec![vec![0.0; lay.n_ext]; np],
-            conc_new: vec![vec![0.0; lay.n_ext]; np],
-            node_c: vec![vec![0.0; net.n_nodes]; np],
-            bflux: vec![0.0; 2 * net.n_reaches],
-            decay: vec![1.0; net.n_reaches],
-            partial: vec![0.0; n_chunks],
+            lanes: (0..np)
+                .map(|_| Lane {
+                    conc: vec![0.0; lay.n_ext],
+                    conc_new: vec![0.0; lay.n_ext],
+                    node_c: vec![0.0; net.n_nodes],
+                    bflux: vec![0.0; 2 * net.n_reaches],
+                    decay: vec![1.0; net.n_reaches],
+                    decay_loss: vec![0.0; net.n_reaches],
+                    partial: vec![0.0; n_chunks],
+                    ledger_g: [0.0; 4],
+                    failed: false,
+                })
+                .collect(),
+            disp_coef: (0..net.n_reaches)
+                .map(|r| {
+                    model.reaches[r].dispersion_m2s.max(0.0)
+                        / (net.reach_dx_m[r] * net.reach_dx_m[r])
+                })
+                .collect(),
             lay,
             flows,
             co,
@@ -139,16 +149,17 @@ impl<'a> Simulation<'a> {
             t_s: 0.0,
             output_times,
             next_out: 0,
-            ledger_g: vec![[0.0; 4]; np],
             mass0_g: vec![0.0; np],
+            mass_before_g: vec![0.0; np],
             results: RunResults {
-                output_times_s: Vec::new(),
+                // the outer lists are sized once; each output row is one allocation of its own
+                output_times_s: Vec::with_capacity(n_out),
                 pollutants: model.pollutants.clone(),
-                section_conc: Vec::new(),
-                reach_conc: Vec::new(),
-                output_period: Vec::new(),
+                section_conc: Vec::with_capacity(n_out),
+                reach_conc: Vec::with_capacity(n_out),
+                output_period: Vec::with_capacity(n_out),
                 mass_balance: Vec::new(),
-                warnings: hyd.warnings.clone(),
+                warnings: Vec::new(),
                 steps: 0,
                 final_cell_conc: Vec::new(),
             },
@@ -165,9 +176,9 @@ impl<'a> Simulation<'a> {
                     let val = v.get(p).copied().unwrap_or(0.0);
                     for r in 0..net.n_reaches {
                         let b = sim.lay.base[r];
-                        sim.conc[p][b..b + net.n_cells_of(r)].fill(val);
+                        sim.lanes[p].conc[b..b + net.n_cells_of(r)].fill(val);
                     }
-                    sim.node_c[p].fill(val);
+                    sim.lanes[p].node_c.fill(val);
                 }
             }
         }
@@ -176,6 +187,7 @@ impl<'a> Simulation<'a> {
                 sim.mass0_g[p] = sim.total_mass_g(p);
             }
         }
+        sim.check_dead_ends();
         Ok(sim)
     }
 
@@ -185,14 +197,14 @@ impl<'a> Simulation<'a> {
     pub fn set_initial_cell_conc(&mut self, p: usize, g: usize, conc_mg_l: f64) -> bool {
         if self.next_out > 0
             || self.done
-            || p >= self.conc.len()
+            || p >= self.lanes.len()
             || g >= self.net.n_cells
             || self.model.sim.mode == Mode::Steady
         {
             return false;
         }
         let e = self.lay.ext(self.net, g);
-        self.conc[p][e] = conc_mg_l;
+        self.lanes[p].conc[e] = conc_mg_l;
         true
     }
 
@@ -203,17 +215,50 @@ impl<'a> Simulation<'a> {
 
     /// Current concentration of pollutant `p` in global cell `g`, mg/L.
     pub fn cell_conc(&self, p: usize, g: usize) -> f64 {
-        self.conc[p][self.lay.ext(self.net, g)]
+        self.lanes[p].conc[self.lay.ext(self.net, g)]
     }
 
     /// Current mixed concentration of pollutant `p` at node `n` (the state of a storage node), mg/L.
     pub fn node_conc(&self, p: usize, n: usize) -> f64 {
-        self.node_c[p][n]
+        self.lanes[p].node_c[n]
     }
 
     /// Mass of pollutant `p` in the network now (cells and ponds), kg.
     pub fn mass_kg(&self, p: usize) -> f64 {
         self.total_mass_g(p) / 1000.0
+    }
+
+    /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
+    /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
+    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays.
+    pub fn state_bytes(&self) -> usize {
+        let f = std::mem::size_of::<f64>();
+        let per_pollutant: usize = self
+            .lanes
+            .iter()
+            .map(|l| {
+                (l.conc.capacity()
+                    + l.conc_new.capacity()
+                    + l.node_c.capacity()
+                    + l.bflux.capacity()
+                    + l.decay.capacity()
+                    + l.decay_loss.capacity()
+                    + l.partial.capacity())
+                    * f
+            })
+            .sum();
+        let shared = (self.co.q_face.capacity()
+            + self.co.d_face.capacity()
+            + self.co.vol.capacity()
+            + self.co.inv_vol.capacity()
+            + self.co.node_q_in.capacity()
+            + self.co.node_q_out.capacity()
+            + self.co.node_q_leave.capacity()
+            + self.co.node_vol.capacity()
+            + self.co.exchange.capacity()
+            + self.disp_coef.capacity())
+            * f;
+        per_pollutant + shared
     }
 
     /// The stable time step of the current flow period, s (safety factor included).
@@ -249,10 +294,11 @@ impl<'a> Simulation<'a> {
             self.switch_period(k)?;
         }
         let mut target = self.output_times[self.next_out];
-        if let Some(next) = self.hyd.periods.get(self.period + 1) {
-            if next.t_start_s > self.t_s && next.t_start_s < target {
-                target = next.t_start_s;
-            }
+        if let Some(next) = self.hyd.periods.get(self.period + 1)
+            && next.t_start_s > self.t_s
+            && next.t_start_s < target
+        {
+            target = next.t_start_s;
         }
         let remaining = target - self.t_s;
         let stable = self.co.dt_stable_s;
@@ -273,11 +319,10 @@ impl<'a> Simulation<'a> {
                 }
             }
         };
-        // the same 1e-12 relative tolerance as the step count above: a step that equals the stable step up to
-        // round-off (velocities from the normal-depth solve differ from their design value in the last bits) is
-        // not split, so that the safety factor is not paid twice
-        let n_sub = if dt > stable * (1.0 + 1e-12) {
-            (dt / stable * (1.0 - 1e-12)).ceil() as usize
+        // only a user-fixed step can exceed the stable one (the automatic step is at most a rounding error
+        // above it, which the safety factor covers)
+        let n_sub = if self.model.sim.time_step_s.is_some() && dt > stable * (1.0 + 1e-9) {
+            (dt / stable).ceil() as usize
         } else {
             1
         };
@@ -313,7 +358,7 @@ impl<'a> Simulation<'a> {
         if self.model.sim.mode == Mode::Dynamic {
             let mut mb = Vec::with_capacity(np);
             for p in 0..np {
-                let l = self.ledger_g[p];
+                let l = self.lanes[p].ledger_g;
                 let end = self.total_mass_g(p);
                 let mut b = MassBalance {
                     in_kg: l[IN] / 1000.0,
@@ -332,7 +377,7 @@ impl<'a> Simulation<'a> {
         } else {
             let mut mb = Vec::with_capacity(np);
             for p in 0..np {
-                let l = self.ledger_g[p];
+                let l = self.lanes[p].ledger_g;
                 let mut b = MassBalance {
                     in_kg: l[IN] / 1000.0,
                     out_kg: l[OUT] / 1000.0,
@@ -353,13 +398,13 @@ impl<'a> Simulation<'a> {
 
     fn total_mass_g(&self, p: usize) -> f64 {
         let mut m = 0.0;
-        let c = &self.conc[p];
+        let c = &self.lanes[p].conc;
         for (v, x) in self.co.vol.iter().zip(c.iter()) {
             m += v * x;
         }
         for n in 0..self.net.n_nodes {
             if self.lay.is_storage[n] {
-                m += self.co.node_vol[n] * self.node_c[p][n];
+                m += self.co.node_vol[n] * self.lanes[p].node_c[n];
             }
         }
         m
@@ -367,7 +412,9 @@ impl<'a> Simulation<'a> {
 
     fn switch_period(&mut self, k: usize) -> Result<(), TransportError> {
         let np = self.model.pollutants.len();
-        let before: Vec<f64> = (0..np).map(|p| self.total_mass_g(p)).collect();
+        for p in 0..np {
+            self.mass_before_g[p] = self.total_mass_g(p);
+        }
         self.co.fill(
             self.model,
             self.net,
@@ -378,15 +425,32 @@ impl<'a> Simulation<'a> {
             self.opts.safety,
         )?;
         self.period = k;
-        for (p, b) in before.iter().enumerate() {
+        for p in 0..np {
             let after = self.total_mass_g(p);
-            self.ledger_g[p][VOLUME] += after - b;
+            self.lanes[p].ledger_g[VOLUME] += after - self.mass_before_g[p];
         }
+        self.check_dead_ends();
         Ok(())
     }
 
+    /// Warn (once per period) about junctions that receive water but let none leave: a continuity defect in
+    /// the flow field. The mass reaching them is booked as leaving the network there.
+    fn check_dead_ends(&mut self) {
+        for n in 0..self.net.n_nodes {
+            let storage = self.lay.is_storage[n] && self.co.node_vol[n] > 0.0;
+            if !storage && self.co.node_q_in[n] > 0.0 && self.co.node_q_out[n] <= 0.0 {
+                self.results.warnings.push(format!(
+                    "transport: node {} receives {:e} m³/s but no water leaves it in flow period {} \
+                     (continuity defect in the flow field); the mass reaching it is booked as leaving the \
+                     network there",
+                    self.model.nodes[n].id, self.co.node_q_in[n], self.period
+                ));
+            }
+        }
+    }
+
     fn solve_steady_into_state(&mut self, t_s: f64) -> Result<(), TransportError> {
-        for p in 0..self.model.pollutants.len() {
+        for (p, lane) in self.lanes.iter_mut().enumerate() {
             steady::solve_layout(
                 self.model,
                 self.net,
@@ -397,8 +461,8 @@ impl<'a> Simulation<'a> {
                 t_s,
                 p,
                 self.opts.steady_max_sweeps,
-                &mut self.conc[p],
-                &mut self.node_c[p],
+                &mut lane.conc,
+                &mut lane.node_c,
             )?;
         }
         Ok(())
@@ -434,12 +498,12 @@ impl<'a> Simulation<'a> {
                 &self.flows[self.period],
                 t,
                 p,
-                &self.conc[p],
-                &self.node_c[p],
+                &self.lanes[p].conc,
+                &self.lanes[p].node_c,
             );
-            self.ledger_g[p][IN] += rates[0] * span;
-            self.ledger_g[p][OUT] += rates[1] * span;
-            self.ledger_g[p][DECAY] += rates[2] * span;
+            self.lanes[p].ledger_g[IN] += rates[0] * span;
+            self.lanes[p].ledger_g[OUT] += rates[1] * span;
+            self.lanes[p].ledger_g[DECAY] += rates[2] * span;
         }
         self.t_s = t;
         self.record_output();
@@ -450,92 +514,34 @@ impl<'a> Simulation<'a> {
         Ok(!self.done)
     }
 
-    /// One explicit step of length `dt` from time `t`, every pollutant.
+    /// One explicit step of length `dt` from time `t`, every pollutant. With several pollutants on a network
+    /// too small to fill the threads with cell chunks, the pollutants run in parallel (each serially over its
+    /// chunks); otherwise they run one after another, each parallel over its chunks. Either way a pollutant's
+    /// result does not depend on the split, so the bits do not change with the number of threads.
     fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
-        let model = self.model;
-        let net = self.net;
-        let t_mid = t + 0.5 * dt;
-        let flows = &self.flows[self.period];
-        for p in 0..model.pollutants.len() {
-            let theta = temp_factor(model, p, t_mid);
-            for (r, f) in self.decay.iter_mut().enumerate() {
-                let k = model.reaches[r]
-                    .decay_per_day
-                    .get(p)
-                    .copied()
-                    .unwrap_or(0.0)
-                    / DAY_S;
-                // clamped so that dividing by it (node pass) stays finite
-                *f = (-0.5 * k * theta * dt).exp().max(1e-150);
-            }
-            let led = &mut self.ledger_g[p];
-            node_pass(
-                model,
-                net,
-                &self.lay,
-                &self.co,
-                flows,
-                p,
-                dt,
-                t_mid,
-                theta,
-                &self.decay,
-                &mut self.conc[p],
-                &mut self.node_c[p],
-                &mut self.bflux,
-                led,
-            );
-            let data = StepData {
-                c: &self.conc[p],
-                q: &self.co.q_face,
-                d: &self.co.d_face,
-                vol: &self.co.vol,
-                inv_vol: &self.co.inv_vol,
-                bflux: &self.bflux,
-                decay: &self.decay,
-                base: &self.lay.base,
-                first_face: &net.first_face,
-                n_cells: &net.reach_n_cells,
-                order: &self.lay.order,
-                chunk_first_rank: &self.lay.chunk_first_rank,
-                dt,
-            };
-            let chunk = self.lay.chunk;
-            self.conc_new[p]
-                .par_chunks_mut(chunk)
-                .zip(self.partial.par_iter_mut())
+        let ctx = Ctx {
+            model: self.model,
+            net: self.net,
+            lay: &self.lay,
+            co: &self.co,
+            flows: &self.flows[self.period],
+            disp: &self.disp_coef,
+        };
+        let n_chunks = self.lay.chunk_first_rank.len();
+        let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
+        if by_pollutant {
+            self.lanes
+                .par_iter_mut()
                 .enumerate()
-                .for_each(|(k, (out, part))| *part = step_chunk(&data, k, chunk, out));
-            let mut decayed = 0.0;
-            for &x in &self.partial {
-                decayed += x;
+                .for_each(|(p, lane)| advance_lane(&ctx, p, lane, t, dt, false));
+        } else {
+            for (p, lane) in self.lanes.iter_mut().enumerate() {
+                advance_lane(&ctx, p, lane, t, dt, true);
             }
-            led[DECAY] += decayed;
-            if !decayed.is_finite() {
-                return Err(self.non_finite(p, t + dt));
-            }
-            // sources and withdrawals
-            let cn = &mut self.conc_new[p];
-            let co = &self.co;
-            for s in &self.lay.sources {
-                // entering at mid-step, a source's mass decays for half a step
-                let m = source_rate(model, flows, s, p, t_mid) * dt;
-                let h = self.decay[s.reach];
-                cn[s.ext] += h * m * co.inv_vol[s.ext];
-                led[IN] += m;
-                led[DECAY] += (1.0 - h) * m;
-            }
-            for (i, &(ext, _)) in self.lay.cell_withdrawals.iter().enumerate() {
-                let want = co.cell_withdraw_q[i] * self.conc[p][ext] * dt;
-                let have = cn[ext] * co.vol[ext];
-                let take = want.min(have).max(0.0);
-                cn[ext] -= take * co.inv_vol[ext];
-                led[OUT] += take;
-            }
-            if !led[IN].is_finite() {
-                return Err(self.non_finite(p, t + dt));
-            }
-            std::mem::swap(&mut self.conc[p], &mut self.conc_new[p]);
+        }
+        // report the first pollutant (in model order) that went wrong
+        if let Some(p) = self.lanes.iter().position(|l| l.failed) {
+            return Err(self.non_finite(p, t + dt));
         }
         Ok(())
     }
@@ -546,7 +552,9 @@ impl<'a> Simulation<'a> {
         'outer: for r in 0..net.n_reaches {
             let b = self.lay.base[r];
             for j in 0..net.n_cells_of(r) {
-                if !self.conc_new[p][b + j].is_finite() || !self.conc[p][b + j].is_finite() {
+                if !self.lanes[p].conc_new[b + j].is_finite()
+                    || !self.lanes[p].conc[b + j].is_finite()
+                {
                     global_cell = net.first_cell[r] + j;
                     reach = r;
                     cell = j;
@@ -572,7 +580,7 @@ impl<'a> Simulation<'a> {
             let (a, b, w) = net.section_weights(s.reach, s.at_m);
             let (ea, eb) = (self.lay.ext(net, a), self.lay.ext(net, b));
             for p in 0..np {
-                sec.push((1.0 - w) * self.conc[p][ea] + w * self.conc[p][eb]);
+                sec.push((1.0 - w) * self.lanes[p].conc[ea] + w * self.lanes[p].conc[eb]);
             }
         }
         let mut rch = Vec::with_capacity(net.n_reaches * np);
@@ -582,7 +590,7 @@ impl<'a> Simulation<'a> {
             let v = &self.co.vol[b..b + n];
             let vt: f64 = v.iter().sum();
             for p in 0..np {
-                let c = &self.conc[p][b..b + n];
+                let c = &self.lanes[p].conc[b..b + n];
                 let m: f64 = v.iter().zip(c).map(|(v, c)| v * c).sum();
                 rch.push(if vt > 0.0 { m / vt } else { 0.0 });
             }
@@ -591,8 +599,139 @@ impl<'a> Simulation<'a> {
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
         self.results.reach_conc.push(rch);
-        self.results.output_period.push(self.period);
+        self.results.output_period.push(self.hyd.period_at(t));
     }
+}
+
+/// The state and scratch of one pollutant.
+struct Lane {
+    /// Concentrations, extended indexing, mg/L.
+    conc: Vec<f64>,
+    conc_new: Vec<f64>,
+    /// Mixed concentration per node (the state of storage nodes), mg/L.
+    node_c: Vec<f64>,
+    /// Mass flux through the two end faces of every reach, g/s (see `node_pass`).
+    bflux: Vec<f64>,
+    /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
+    decay: Vec<f64>,
+    decay_loss: Vec<f64>,
+    /// Decayed mass per chunk, g.
+    partial: Vec<f64>,
+    /// Ledger: in, out, decayed, volume change, g.
+    ledger_g: [f64; 4],
+    /// A non-finite value appeared in the last step.
+    failed: bool,
+}
+
+/// What every pollutant's step reads.
+struct Ctx<'s> {
+    model: &'s Model,
+    net: &'s Network,
+    lay: &'s Layout,
+    co: &'s Coeffs,
+    flows: &'s PeriodFlows,
+    disp: &'s [f64],
+}
+
+/// One step of one pollutant: node pass, cell kernel (over the chunks in parallel or in order), sources,
+/// withdrawals, ledger. Sets `lane.failed` on a non-finite value (the state is then not swapped).
+fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel: bool) {
+    let (model, net, co) = (ctx.model, ctx.net, ctx.co);
+    let t_mid = t + 0.5 * dt;
+    let theta = temp_factor(model, p, t_mid);
+    for (r, (f, loss)) in lane
+        .decay
+        .iter_mut()
+        .zip(lane.decay_loss.iter_mut())
+        .enumerate()
+    {
+        let k = model.reaches[r]
+            .decay_per_day
+            .get(p)
+            .copied()
+            .unwrap_or(0.0)
+            / DAY_S;
+        let x = 0.5 * k * theta * dt;
+        // clamped so that dividing by it (node pass) stays finite
+        *f = (-x).exp().max(1e-150);
+        // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
+        // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
+        // repeated every step)
+        *loss = 1.0 - *f;
+    }
+    let led = &mut lane.ledger_g;
+    node_pass(
+        model,
+        net,
+        ctx.lay,
+        co,
+        ctx.flows,
+        p,
+        dt,
+        t_mid,
+        theta,
+        &lane.decay,
+        &mut lane.conc,
+        &mut lane.node_c,
+        &mut lane.bflux,
+        led,
+    );
+    let data = StepData {
+        c: &lane.conc,
+        q: &co.q_face,
+        disp: ctx.disp,
+        inv_vol: &co.inv_vol,
+        bflux: &lane.bflux,
+        decay: &lane.decay,
+        decay_loss: &lane.decay_loss,
+        base: &ctx.lay.base,
+        first_face: &net.first_face,
+        n_cells: &net.reach_n_cells,
+        order: &ctx.lay.order,
+        chunk_first_rank: &ctx.lay.chunk_first_rank,
+        dt,
+    };
+    let chunk = ctx.lay.chunk;
+    if parallel {
+        lane.conc_new
+            .par_chunks_mut(chunk)
+            .zip(lane.partial.par_iter_mut())
+            .enumerate()
+            .for_each(|(k, (out, part))| *part = step_chunk(&data, k, chunk, out));
+    } else {
+        lane.conc_new
+            .chunks_mut(chunk)
+            .zip(lane.partial.iter_mut())
+            .enumerate()
+            .for_each(|(k, (out, part))| *part = step_chunk(&data, k, chunk, out));
+    }
+    let mut decayed = 0.0;
+    for &x in &lane.partial {
+        decayed += x;
+    }
+    led[DECAY] += decayed;
+    // sources and withdrawals
+    let cn = &mut lane.conc_new;
+    for s in &ctx.lay.sources {
+        // entering at mid-step, a source's mass decays for half a step
+        let m = source_rate(model, ctx.flows, s, p, t_mid) * dt;
+        let h = lane.decay[s.reach];
+        cn[s.ext] += h * m * co.inv_vol[s.ext];
+        led[IN] += m;
+        led[DECAY] += lane.decay_loss[s.reach] * m;
+    }
+    for (i, &(ext, _)) in ctx.lay.cell_withdrawals.iter().enumerate() {
+        let want = co.cell_withdraw_q[i] * lane.conc[ext] * dt;
+        let have = cn[ext] * co.vol[ext];
+        let take = want.min(have).max(0.0);
+        cn[ext] -= take * co.inv_vol[ext];
+        led[OUT] += take;
+    }
+    if !(decayed.is_finite() && led[IN].is_finite()) {
+        lane.failed = true;
+        return;
+    }
+    std::mem::swap(&mut lane.conc, &mut lane.conc_new);
 }
 
 /// Run the whole period: `Simulation::new`, `step` until the end, `finish`.
@@ -642,7 +781,10 @@ fn node_pass(
                     (c[b], c[b + 1], b)
                 };
                 let nu = into * dt * co.inv_vol[iu];
-                let fv = face_value(uu, u, cn, nu);
+                let f0 = net.first_face[r];
+                let j = iu - b;
+                let dsum = (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu];
+                let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[r] * into * fv;
                 bflux[2 * r + to_end as usize] = co.q_face[face] * fv;

@@ -4,8 +4,8 @@
 //!
 //!   [Q_r⁺ + Q_l⁻ + D_l + D_r + k·V_i + q_w,i]·C_i − (Q_l⁺ + D_l)·C_{i−1} − (Q_r⁻ + D_r)·C_{i+1} = S_i
 //!
-//! (first-order upwind advection, Q⁺ = max(Q, 0), Q⁻ = max(−Q, 0); central dispersion D = E·A/Δx; continuous
-//! decay k in 1/s; q_w a withdrawal; S the sources in g/s). Across a reach end the upwind value is the node's
+//! (first-order upwind advection, Q⁺ = max(Q, 0), Q⁻ = max(−Q, 0); central dispersion D = E·V_face/Δx² as in
+//! the dynamic solver; continuous decay k in 1/s; q_w a withdrawal; S the sources in g/s). Across a reach end the upwind value is the node's
 //! outgoing concentration m = R/(Q_out + k·V_pond), R the mass flowing into the node (reach ends, inflows, water
 //! entering at an outlet). Dispersion does not cross nodes (as in the dynamic solver), so each reach is a
 //! tridiagonal system coupled to the rest only through its upwind nodes: the reaches and nodes are solved

@@ -21,6 +21,7 @@ pub struct R {
     pub k_per_day: f64,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn r(
     id: &'static str,
     from: usize,

@@ -75,9 +75,9 @@ enum Command {
     },
     /// Write a synthetic but plausible network scenario (deterministic for a seed) to DIR.
     Generate {
-        /// Number of reaches.
-        #[arg(long)]
-        reaches: usize,
+        /// Number of reaches (not needed with --peer-tree, whose file fixes the tree).
+        #[arg(long, required_unless_present = "peer_tree")]
+        reaches: Option<usize>,
         /// Number of independent loops added to the dendritic tree.
         #[arg(long, default_value_t = 0)]
         loops: usize,
@@ -223,7 +223,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                     o.peer_tree = Some(tree);
                     o
                 }
-                None => generate::GenerateOptions::new(reaches, loops, seed),
+                None => generate::GenerateOptions::new(reaches.unwrap_or(1), loops, seed),
             };
             opts.outlets = outlets;
             if let Some(d) = days {

@@ -189,17 +189,17 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
     );
 
     report::ensure_dir(out)?;
-    let tables: [(&str, String); 4] = [
-        ("sections.csv", summary::sections_csv(&p.model, &results)),
-        (
-            "reaches.csv",
-            summary::reaches_csv(&p.model, &p.net, &hyd, &results),
-        ),
+    let mut files = Vec::with_capacity(16);
+    files.push(report::write_atomic_with(out, "sections.csv", |w| {
+        summary::write_sections_csv(w, &p.model, &results)
+    })?);
+    files.push(report::write_atomic_with(out, "reaches.csv", |w| {
+        summary::write_reaches_csv(w, &p.model, &p.net, &hyd, &results)
+    })?);
+    for (name, text) in [
         ("zones.csv", targets::tables::zones_csv(&assessment)),
         ("monthly.csv", targets::tables::monthly_csv(&assessment)),
-    ];
-    let mut files = Vec::with_capacity(tables.len() + 8);
-    for (name, text) in &tables {
+    ] {
         files.push(report::write_atomic(out, name, text.as_bytes())?);
     }
     if !opts.no_plots {

@@ -14,7 +14,6 @@ use crate::model::Model;
 use crate::network::Network;
 use chrono::{Duration, NaiveDateTime};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// A report file could not be written.
@@ -38,16 +37,33 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ReportError> {
 
 /// Write `bytes` to `dir/name` atomically: a temporary file in the same folder, flushed, then renamed.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ReportError> {
+    write_atomic_with(dir, name, |w| w.write_all(bytes))
+}
+
+/// Stream a file to `dir/name` atomically: `fill` writes into a buffered temporary file in the same folder,
+/// which is flushed, synced and renamed over the final name only if everything succeeded. Large tables are
+/// written this way so that they never have to sit whole in memory.
+pub fn write_atomic_with(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<PathBuf, ReportError> {
     let target = dir.join(name);
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let err = |source| ReportError {
         path: target.clone(),
         source,
     };
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(err)?;
-        f.write_all(bytes).map_err(err)?;
-        f.sync_all().map_err(err)?;
+    let written = (|| {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        fill(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
     }
     std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -10,7 +10,7 @@ use crate::network::Network;
 use crate::transport::{MassBalance, RunResults};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::io::Write;
 
 /// One pollutant's ledger as written to `summary.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -135,35 +135,46 @@ pub fn build(model: &Model, res: &RunResults, warnings: Vec<String>) -> Summary 
 }
 
 /// `sections.csv`: `time,section,<pollutant>…`, one row per section per output time, in time order.
-pub fn sections_csv(model: &Model, res: &RunResults) -> String {
+pub fn write_sections_csv(
+    w: &mut dyn Write,
+    model: &Model,
+    res: &RunResults,
+) -> std::io::Result<()> {
     let np = model.pollutants.len();
-    let mut s = String::from("time,section");
+    write!(w, "time,section")?;
     for p in &model.pollutants {
-        let _ = write!(s, ",{}", csv_field(p));
+        write!(w, ",{}", csv_field(p))?;
     }
-    s.push('\n');
+    writeln!(w)?;
+    let ids: Vec<String> = model.sections.iter().map(|s| csv_field(&s.id)).collect();
     for (k, &t) in res.output_times_s.iter().enumerate() {
         let time = iso_time(model.sim.start, t);
-        for (i, sec) in model.sections.iter().enumerate() {
-            let _ = write!(s, "{time},{}", csv_field(&sec.id));
+        for (i, id) in ids.iter().enumerate() {
+            write!(w, "{time},{id}")?;
             for p in 0..np {
-                let _ = write!(s, ",{}", res.section_conc[k][i * np + p]);
+                write!(w, ",{}", res.section_conc[k][i * np + p])?;
             }
-            s.push('\n');
+            writeln!(w)?;
         }
     }
-    s
+    Ok(())
 }
 
 /// `reaches.csv` of a run: `time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s,<pollutant>…`, reach means
 /// at every output time (hydraulics from the flow period in force then).
-pub fn reaches_csv(model: &Model, net: &Network, hyd: &Hydraulics, res: &RunResults) -> String {
+pub fn write_reaches_csv(
+    w: &mut dyn Write,
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    res: &RunResults,
+) -> std::io::Result<()> {
     let np = model.pollutants.len();
-    let mut s = String::from("time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s");
+    write!(w, "time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s")?;
     for p in &model.pollutants {
-        let _ = write!(s, ",{}", csv_field(p));
+        write!(w, ",{}", csv_field(p))?;
     }
-    s.push('\n');
+    writeln!(w)?;
     // reach hydraulics change only between flow periods: compute once per period
     let per_period: Vec<Vec<(f64, f64, f64, f64)>> = hyd
         .periods
@@ -174,6 +185,7 @@ pub fn reaches_csv(model: &Model, net: &Network, hyd: &Hydraulics, res: &RunResu
                 .collect()
         })
         .collect();
+    let ids: Vec<String> = model.reaches.iter().map(|r| csv_field(&r.id)).collect();
     for (k, &t) in res.output_times_s.iter().enumerate() {
         let time = iso_time(model.sim.start, t);
         let period = res
@@ -182,14 +194,14 @@ pub fn reaches_csv(model: &Model, net: &Network, hyd: &Hydraulics, res: &RunResu
             .copied()
             .unwrap_or(0)
             .min(per_period.len() - 1);
-        for (r, reach) in model.reaches.iter().enumerate() {
+        for (r, id) in ids.iter().enumerate() {
             let (q, v, y, tt) = per_period[period][r];
-            let _ = write!(s, "{time},{},{q},{v},{y},{tt}", csv_field(&reach.id));
+            write!(w, "{time},{id},{q},{v},{y},{tt}")?;
             for p in 0..np {
-                let _ = write!(s, ",{}", res.reach_conc[k][r * np + p]);
+                write!(w, ",{}", res.reach_conc[k][r * np + p])?;
             }
-            s.push('\n');
+            writeln!(w)?;
         }
     }
-    s
+    Ok(())
 }

@@ -539,10 +539,12 @@ impl<'a> Simulation<'a> {
         Ok(!self.done)
     }
 
-    /// One explicit step of length `dt` from time `t`, every pollutant. With several pollutants on a network
-    /// too small to fill the threads with cell chunks, the pollutants run in parallel (each serially over its
-    /// chunks); otherwise they run one after another, each parallel over its chunks. Either way a pollutant's
-    /// result does not depend on the split, so the bits do not change with the number of threads.
+    /// One step of length `dt` from time `t`, every pollutant. A small run (at most
+    /// `TransportOptions::serial_cell_lanes` cells × pollutants) runs on the calling thread alone: there a step is tens of microseconds of work, and
+    /// waking the pool costs as much as it saves. With several pollutants on a network too small to fill the
+    /// threads with cell chunks, the pollutants run in parallel (each serially over its chunks); otherwise
+    /// they run one after another, each parallel over its chunks. Either way a pollutant's result does not
+    /// depend on the split, so the bits do not change with the number of threads.
     fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
         if self.implicit {
             self.factors.refresh(self.net, &self.lay, &self.co, dt);
@@ -567,7 +569,11 @@ impl<'a> Simulation<'a> {
         };
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
-        if by_pollutant {
+        if self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes {
+            for (p, lane) in self.lanes.iter_mut().enumerate() {
+                advance_lane(&ctx, p, lane, t, dt, false);
+            }
+        } else if by_pollutant {
             self.lanes
                 .par_iter_mut()
                 .enumerate()

@@ -3,7 +3,8 @@
 //! One step, per pollutant: (1) the node pass mixes what flows into every node and fixes the mass flux
 //! through both end faces of every reach (and the ghost values the limiter reads); (2) the cell kernel
 //! advances every cell in parallel over fixed-size chunks; (3) sources and withdrawals are applied; (4) the
-//! ledger is updated. Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
+//! ledger is updated; (5) with implicit dispersion, the backward-Euler dispersion step of every reach
+//! (`implicit.rs`; it conserves mass, so the ledger is already complete). Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
 //! are recomputed in place only when the flow period changes.
 
 use super::implicit::{Factors, solve_groups};

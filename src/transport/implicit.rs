@@ -13,12 +13,13 @@
 //! (iii) the column sums of L vanish, so Σ V_i·C_i = Σ V_i·C*_i (mass is conserved to round-off and the
 //! ledger needs no entry). Decay is one factor per reach, so it commutes with this within-reach step.
 //!
-//! The elimination depends on Δt, D and V only, not on the pollutant or the concentrations, so it is
-//! factored once per flow period and step length ([`Factors::refresh`]) and every pollutant and step then
-//! runs only the two substitution sweeps, with positive coefficients:
+//! The elimination depends on Δt, D and V only, not on the pollutant or the concentrations, so its pivots
+//! are computed once per flow period and step length ([`Factors::refresh`]) and stored as 1/m_i (8 bytes
+//! per cell, allocated only when a run uses the implicit path); every pollutant and step then runs only the
+//! two substitution sweeps, with positive coefficients (g = Δt·D, g_0 = g_n = 0):
 //!
-//!   m_i = V_i + g_i + g_{i+1} − g_i·w_{i−1},  w_i = g_{i+1}/m_i,  s_i = V_i/m_i,  e_i = g_i/m_i   (g = Δt·D)
-//!   forward  y_i = s_i·C*_i + e_i·y_{i−1};    backward  C_i = y_i + w_i·C_{i+1}.
+//!   m_i = V_i + g_i + g_{i+1} − g_i·g_i/m_{i−1}
+//!   forward  y_i = (V_i·C*_i + g_i·y_{i−1})/m_i;    backward  C_i = y_i + (g_{i+1}/m_i)·C_{i+1}.
 //!
 //! Each reach is solved by the same operations whichever thread runs it, so the result does not depend on
 //! the number of threads.
@@ -30,28 +31,22 @@
 use super::layout::{Coeffs, Layout};
 use crate::network::Network;
 
-/// The factored backward-Euler dispersion operator of every reach, for one flow period and step length.
-/// Arrays in extended indexing (ghost slots unused).
+/// The factored backward-Euler dispersion operator of every reach, for one flow period and step length:
+/// the inverse pivots 1/m_i in extended indexing (ghost slots unused).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Factors {
     /// Step length the factors are for, s (NaN: not factored).
     dt_s: f64,
-    /// V_i/m_i (dimensionless).
-    s: Vec<f64>,
-    /// g_i/m_i, the weight of the previous forward value (dimensionless).
-    e: Vec<f64>,
-    /// g_{i+1}/m_i, the weight of the next cell in the back substitution (dimensionless).
-    w: Vec<f64>,
+    /// 1/m_i, 1/m³ (empty until first factored).
+    inv_m: Vec<f64>,
 }
 
 impl Factors {
-    /// Buffers for `n_ext` extended slots, not yet factored.
-    pub fn new(n_ext: usize) -> Factors {
+    /// Not factored, nothing allocated.
+    pub fn new() -> Factors {
         Factors {
             dt_s: f64::NAN,
-            s: vec![1.0; n_ext],
-            e: vec![0.0; n_ext],
-            w: vec![0.0; n_ext],
+            inv_m: Vec::new(),
         }
     }
 
@@ -62,41 +57,36 @@ impl Factors {
 
     /// Bytes held.
     pub fn bytes(&self) -> usize {
-        (self.s.capacity() + self.e.capacity() + self.w.capacity()) * std::mem::size_of::<f64>()
+        self.inv_m.capacity() * std::mem::size_of::<f64>()
     }
 
-    /// Factor the operator of every reach for step `dt` unless it already is, to 1e-12 relative
-    /// (no allocation). The steps of one output interval are equal up to a rounding error of the division
-    /// that makes them; refactoring for every such ulp would cost a division per cell per step, while
-    /// using the factors of a step 1e-12 longer or shorter changes nothing that matters: they still define
-    /// an M-matrix with A·1 = V, i.e. a conservative, positive backward-Euler step of that length.
+    /// Factor the operator of every reach for step `dt` unless it already is, to 1e-12 relative. The
+    /// steps of one output interval are equal up to a rounding error of the division that makes them;
+    /// refactoring for every such ulp would cost a division per cell per step, while using the pivots of a
+    /// step 1e-12 longer or shorter changes nothing that matters: the sweeps use the step the pivots were
+    /// made for (`dt_s`), so they still solve a conservative, positive backward-Euler step of that length.
+    /// Allocates once, on the first call of a run.
     pub fn refresh(&mut self, net: &Network, lay: &Layout, co: &Coeffs, dt: f64) {
         if (dt - self.dt_s).abs() <= 1e-12 * dt {
             return;
         }
         self.dt_s = dt;
+        self.inv_m.resize(lay.n_ext, 0.0);
         for r in 0..net.n_reaches {
             let n = net.n_cells_of(r);
             let b = lay.base[r];
             let f0 = net.first_face[r];
             let d = &co.d_face[f0..f0 + n + 1];
             let v = &co.vol[b..b + n];
-            let (s, e, w) = (
-                &mut self.s[b..b + n],
-                &mut self.e[b..b + n],
-                &mut self.w[b..b + n],
-            );
+            let inv = &mut self.inv_m[b..b + n];
             // the end faces carry no dispersion (d[0] = d[n] = 0 in `Coeffs::fill`)
-            let mut w_prev = 0.0;
+            let mut inv_prev = 0.0;
             for i in 0..n {
                 let gl = if i == 0 { 0.0 } else { dt * d[i] };
                 let gr = if i + 1 == n { 0.0 } else { dt * d[i + 1] };
-                let m = v[i] + gl + gr - gl * w_prev;
-                let inv = 1.0 / m;
-                s[i] = v[i] * inv;
-                e[i] = gl * inv;
-                w[i] = gr * inv;
-                w_prev = w[i];
+                let m = v[i] + gl + gr - gl * (gl * inv_prev);
+                inv[i] = 1.0 / m;
+                inv_prev = inv[i];
             }
         }
     }
@@ -109,6 +99,7 @@ impl Factors {
 pub(crate) fn solve_groups(
     net: &Network,
     lay: &Layout,
+    co: &Coeffs,
     f: &Factors,
     disp: &[f64],
     c: &mut [f64],
@@ -122,8 +113,8 @@ pub(crate) fn solve_groups(
         let split = lay.group_start(mid) - offset;
         let (a, b) = c.split_at_mut(split);
         rayon::join(
-            || solve_groups(net, lay, f, disp, a, offset, g0, mid, true),
-            || solve_groups(net, lay, f, disp, b, offset + split, mid, g1, true),
+            || solve_groups(net, lay, co, f, disp, a, offset, g0, mid, true),
+            || solve_groups(net, lay, co, f, disp, b, offset + split, mid, g1, true),
         );
         return;
     }
@@ -134,28 +125,32 @@ pub(crate) fn solve_groups(
             continue;
         }
         let b = lay.base[r];
+        let f0 = net.first_face[r];
         solve_reach(
             &mut c[b - offset..b - offset + n],
-            &f.s[b..b + n],
-            &f.e[b..b + n],
-            &f.w[b..b + n],
+            &co.vol[b..b + n],
+            &co.d_face[f0..f0 + n + 1],
+            &f.inv_m[b..b + n],
+            f.dt_s,
         );
     }
 }
 
-/// The two substitution sweeps of one reach (see the module docs), in place.
+/// The two substitution sweeps of one reach (see the module docs), in place: `v` the cell volumes, `d`
+/// the n + 1 face conductances (ends 0), `inv_m` the inverse pivots for step `dt`.
 #[inline]
-fn solve_reach(c: &mut [f64], s: &[f64], e: &[f64], w: &[f64]) {
+fn solve_reach(c: &mut [f64], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64) {
     let n = c.len();
-    let (s, e, w) = (&s[..n], &e[..n], &w[..n]);
-    let mut y = 0.0;
-    for i in 0..n {
-        y = s[i] * c[i] + e[i] * y;
+    let (v, d, inv_m) = (&v[..n], &d[..n + 1], &inv_m[..n]);
+    let mut y = v[0] * c[0] * inv_m[0];
+    c[0] = y;
+    for i in 1..n {
+        y = (v[i] * c[i] + dt * d[i] * y) * inv_m[i];
         c[i] = y;
     }
     let mut x = c[n - 1];
     for i in (0..n - 1).rev() {
-        x = c[i] + w[i] * x;
+        x = c[i] + dt * d[i + 1] * inv_m[i] * x;
         c[i] = x;
     }
 }

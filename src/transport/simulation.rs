@@ -152,7 +152,7 @@ impl<'a> Simulation<'a> {
                 .collect(),
             zero_disp: vec![0.0; net.n_reaches],
             implicit: false,
-            factors: Factors::new(lay.n_ext),
+            factors: Factors::new(),
             lay,
             flows,
             co,
@@ -789,6 +789,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         solve_groups(
             net,
             ctx.lay,
+            co,
             f,
             ctx.disp_coef,
             &mut lane.conc,

@@ -270,6 +270,8 @@ fn one_and_two_threads_bit_identical() {
     for chunk_cells in [16, 8192] {
         let o = TransportOptions {
             chunk_cells,
+            // always through the rayon pool (the network is small enough to run serially by default)
+            serial_cell_lanes: 0,
             ..TransportOptions::default()
         };
         let one = rayon::ThreadPoolBuilder::new()

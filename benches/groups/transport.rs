@@ -9,7 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use rivsim::hydraulics::{FlowField, Hydraulics};
 use rivsim::model::*;
 use rivsim::network::Network;
-use rivsim::transport::{Simulation, TransportOptions};
+use rivsim::transport::{DispersionMode, Simulation, TransportOptions};
 use std::path::PathBuf;
 
 /// A random tree of `n_reaches` reaches of `cells_per_reach` cells of 100 m: reach 0 drains to the outlet,
@@ -212,7 +212,14 @@ fn kernel(c: &mut Criterion) {
             .num_threads(threads)
             .build()
             .unwrap();
-        let mut sim = Simulation::new(&m, &net, &hyd, &TransportOptions::default()).unwrap();
+        // the kernel figure is the explicit scheme's (on this tree `Auto` would pick implicit dispersion:
+        // the diffusion limit is below half the Courant step); the implicit path's rate is printed below
+        let explicit = TransportOptions {
+            dispersion: DispersionMode::Explicit,
+            ..TransportOptions::default()
+        };
+        implicit_rate(&pool, &m, &net, &hyd, threads);
+        let mut sim = Simulation::new(&m, &net, &hyd, &explicit).unwrap();
         // warm the state so the limiter sees real gradients
         pool.install(|| {
             for _ in 0..50 {
@@ -237,10 +244,11 @@ fn kernel(c: &mut Criterion) {
         if cpu > 0.0 {
             eprintln!(
                 "transport/{threads} thread(s): {:.1} M cell-steps per CPU-second, {:.1} M per wall second \
-                 ({n_steps} steps of {} cells, CPU {cpu:.2} s, wall {wall:.2} s)",
+                 ({n_steps} steps of {} cells, CPU {cpu:.2} s, wall {wall:.2} s); explicit step {:.0} s",
                 (n_steps * net.n_cells) as f64 / cpu / 1e6,
                 (n_steps * net.n_cells) as f64 / wall / 1e6,
-                net.n_cells
+                net.n_cells,
+                sim.stable_dt_s()
             );
         }
         g.bench_function(
@@ -249,6 +257,45 @@ fn kernel(c: &mut Criterion) {
         );
     }
     g.finish();
+}
+
+/// Print the cell-steps per CPU-second and per simulated second of the implicit-dispersion path.
+fn implicit_rate(
+    pool: &rayon::ThreadPool,
+    m: &rivsim::model::Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    threads: usize,
+) {
+    let o = TransportOptions {
+        dispersion: DispersionMode::Implicit,
+        ..TransportOptions::default()
+    };
+    let mut sim = Simulation::new(m, net, hyd, &o).unwrap();
+    pool.install(|| {
+        for _ in 0..20 {
+            sim.step().unwrap();
+        }
+    });
+    let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
+    let t0 = sim.time_s();
+    let n_steps = 100_000_000 / net.n_cells;
+    pool.install(|| {
+        for _ in 0..n_steps {
+            sim.step().unwrap();
+        }
+    });
+    let (cpu, wall) = (cpu_seconds() - c0, w0.elapsed().as_secs_f64());
+    if cpu > 0.0 {
+        eprintln!(
+            "transport implicit/{threads} thread(s): {:.1} M cell-steps per CPU-second, {:.1} M per wall \
+             second, step {:.0} s ({n_steps} steps, {:.0} simulated s per wall second)",
+            (n_steps * net.n_cells) as f64 / cpu / 1e6,
+            (n_steps * net.n_cells) as f64 / wall / 1e6,
+            sim.stable_dt_s(),
+            (sim.time_s() - t0) / wall
+        );
+    }
 }
 
 /// CPU time of this process (user + system), seconds; 0 where /proc is missing.

@@ -122,7 +122,14 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
         let jlo = lo.max(b) - b;
         let jhi = hi.min(b + n).saturating_sub(b);
         if jlo < jhi {
-            let mass = segment(s, r, jlo, jhi, &mut out[b + jlo - lo..b + jhi - lo]);
+            let o = &mut out[b + jlo - lo..b + jhi - lo];
+            // a short segment gets a short flux buffer: zeroing 4 KiB of stack for a reach of 25 cells
+            // cost more than its update (the cells are one block either way, so the bits are the same)
+            let mass = if jhi - jlo <= SMALL_BLOCK {
+                segment::<{ SMALL_BLOCK + 1 }>(s, r, jlo, jhi, o)
+            } else {
+                segment::<{ BLOCK + 1 }>(s, r, jlo, jhi, o)
+            };
             decayed += s.decay_loss[r] * mass;
         }
         rank += 1;
@@ -133,13 +140,21 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
 /// Cells per block: the face fluxes of a block are computed into a stack buffer by one branch-free loop
 /// (which the compiler vectorises), then the cells are updated by a second one.
 const BLOCK: usize = 512;
+/// The block of segments of at most this many cells.
+const SMALL_BLOCK: usize = 64;
 
 /// Cells `jlo..jhi` of reach `r`; `out[j − jlo]` receives cell j. Returns Σ V·(C + C**), g: the masses
 /// that the two half-step decays act on (Strang splitting: C** = h·C + Δt/V·h·(F_l − F_r), C_new = h·C**,
 /// h = exp(−kΔt/2); the fluxes are linear in C, so the interior fluxes of h·C are h times those of C, and the
 /// node pass hands in boundary fluxes already divided by h). Σ V·C** is summed as Σ V·C_new / h.
 #[inline(always)]
-fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f64 {
+fn segment<const BLK: usize>(
+    s: &StepData,
+    r: usize,
+    jlo: usize,
+    jhi: usize,
+    out: &mut [f64],
+) -> f64 {
     let n = s.n_cells[r];
     let b = s.base[r];
     let f0 = s.first_face[r];
@@ -150,11 +165,12 @@ fn segment(s: &StepData, r: usize, jlo: usize, jhi: usize, out: &mut [f64]) -> f
     let q = &s.q[f0..f0 + n + 1];
     let e_dx2 = s.disp[r];
     let iv = &s.inv_vol[b..b + n];
-    let mut buf = [0.0f64; BLOCK + 1];
+    // faces of blocks of BLK − 1 cells (an array length cannot be an expression of a generic parameter)
+    let mut buf = [0.0f64; BLK];
     let mut mass = 0.0;
     let mut a = jlo;
     while a < jhi {
-        let e = (a + BLOCK).min(jhi);
+        let e = (a + BLK - 1).min(jhi);
         let len = e - a;
         // faces a ..= e into buf[0 ..= len]; interior faces are 1 ..= n − 1
         let (fa, fb) = (a.max(1), e.min(n - 1));

@@ -49,6 +49,10 @@ pub(crate) struct Layout {
     pub chunk: usize,
     /// First layout rank touching each chunk.
     pub chunk_first_rank: Vec<usize>,
+    /// Groups of whole reaches for the parallel implicit dispersion solve: group g holds the layout ranks
+    /// `group_rank[g] .. group_rank[g + 1]` (about `chunk` cells each; the last entry is the number of
+    /// reaches). The extended slots of a group are `group_start(g) .. group_start(g + 1)`.
+    pub group_rank: Vec<usize>,
     /// Reach ends at each node (CSR): (reach, `true` = the reach's to-end).
     pub node_end_start: Vec<usize>,
     pub node_end: Vec<(usize, bool)>,
@@ -89,6 +93,18 @@ impl Layout {
             }
             *first = s;
         }
+
+        // whole reaches in layout order, cut into groups once a group holds `chunk` cells
+        let mut group_rank = vec![0usize];
+        let mut cells = 0usize;
+        for (s, &r) in order.iter().enumerate() {
+            if cells >= chunk {
+                group_rank.push(s);
+                cells = 0;
+            }
+            cells += net.reach_n_cells[r];
+        }
+        group_rank.push(n_r);
 
         let mut ends: Vec<Vec<(usize, bool)>> = vec![Vec::new(); net.n_nodes];
         for (r, reach) in model.reaches.iter().enumerate() {
@@ -202,6 +218,7 @@ impl Layout {
             order,
             chunk,
             chunk_first_rank,
+            group_rank,
             node_end_start,
             node_end,
             node_inflow_start,
@@ -212,6 +229,15 @@ impl Layout {
             sources,
             is_storage,
             node_decay_per_day,
+        }
+    }
+
+    /// First extended slot of implicit-solve group `g` (the ghost before its first reach), for
+    /// `g ≤ number of groups` (the end of the last group is `n_ext`).
+    pub fn group_start(&self, g: usize) -> usize {
+        match self.order.get(self.group_rank[g]) {
+            Some(&r) => self.base[r] - 1,
+            None => self.n_ext,
         }
     }
 
@@ -309,8 +335,12 @@ pub(crate) struct Coeffs {
     pub node_vol: Vec<f64>,
     /// Exchange at each node, m³/s (positive: leaving).
     pub exchange: Vec<f64>,
-    /// Largest stable time step, s (∞ when nothing moves).
+    /// Largest stable time step with explicit dispersion (Courant and diffusion limits), s (safety factor
+    /// included; ∞ when nothing moves).
     pub dt_stable_s: f64,
+    /// Largest stable time step of the advection alone (Courant limit; dispersion implicit), s (safety factor
+    /// included; ∞ when nothing moves).
+    pub dt_advective_s: f64,
     /// Cell withdrawal flows, m³/s, parallel to `Layout::cell_withdrawals`.
     pub cell_withdraw_q: Vec<f64>,
 }
@@ -428,8 +458,9 @@ impl Coeffs {
             }
         }
 
-        // stable step
+        // stable steps, with and without the explicit dispersion
         let mut dt = f64::INFINITY;
+        let mut dt_adv = f64::INFINITY;
         for r in 0..net.n_reaches {
             let n = net.n_cells_of(r);
             let f0 = net.first_face[r];
@@ -440,6 +471,7 @@ impl Coeffs {
                 let a = out * self.inv_vol[b + j];
                 let d = (self.d_face[f0 + j] + self.d_face[f0 + j + 1]) * self.inv_vol[b + j];
                 dt = dt.min(stable_dt(a, d));
+                dt_adv = dt_adv.min(stable_dt(a, 0.0));
             }
         }
         for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
@@ -458,9 +490,11 @@ impl Coeffs {
                 let a = out * self.inv_vol[ext];
                 let d = (self.d_face[f0 + j] + self.d_face[f0 + j + 1]) * self.inv_vol[ext];
                 dt = dt.min(stable_dt(a, d));
+                dt_adv = dt_adv.min(stable_dt(a, 0.0));
             }
         }
         self.dt_stable_s = safety * dt;
+        self.dt_advective_s = safety * dt_adv;
         Ok(())
     }
 }

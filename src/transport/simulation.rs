@@ -3,16 +3,18 @@
 //! One step, per pollutant: (1) the node pass mixes what flows into every node and fixes the mass flux
 //! through both end faces of every reach (and the ghost values the limiter reads); (2) the cell kernel
 //! advances every cell in parallel over fixed-size chunks; (3) sources and withdrawals are applied; (4) the
-//! ledger is updated. Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
+//! ledger is updated; (5) with implicit dispersion, the backward-Euler dispersion step of every reach
+//! (`implicit.rs`; it conserves mass, so the ledger is already complete). Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
 //! are recomputed in place only when the flow period changes.
 
+use super::implicit::{Factors, solve_groups};
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
     temp_factor,
 };
 use super::steady;
-use super::{MassBalance, RunResults, TransportError, TransportOptions};
+use super::{DispersionMode, MassBalance, RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Mode, Model};
 use crate::network::Network;
@@ -40,6 +42,12 @@ pub struct Simulation<'a> {
     lanes: Vec<Lane>,
     /// E/Δx² per reach, 1/s.
     disp_coef: Vec<f64>,
+    /// Zeros, one per reach: the kernel's dispersion coefficients when dispersion is implicit.
+    zero_disp: Vec<f64>,
+    /// Dispersion is solved implicitly in the current flow period (see [`DispersionMode`]).
+    implicit: bool,
+    /// The factored implicit dispersion operator (refreshed when the step length or the period changes).
+    factors: Factors,
     t_s: f64,
     output_times: Vec<f64>,
     next_out: usize,
@@ -142,6 +150,9 @@ impl<'a> Simulation<'a> {
                         / (net.reach_dx_m[r] * net.reach_dx_m[r])
                 })
                 .collect(),
+            zero_disp: vec![0.0; net.n_reaches],
+            implicit: false,
+            factors: Factors::new(),
             lay,
             flows,
             co,
@@ -166,6 +177,7 @@ impl<'a> Simulation<'a> {
             warned_substep: false,
             done: false,
         };
+        sim.implicit = use_implicit(sim.opts.dispersion, &sim.co);
 
         match (&model.sim.mode, &model.initial) {
             (Mode::Steady, _) => {}
@@ -256,14 +268,26 @@ impl<'a> Simulation<'a> {
             + self.co.node_q_leave.capacity()
             + self.co.node_vol.capacity()
             + self.co.exchange.capacity()
-            + self.disp_coef.capacity())
+            + self.disp_coef.capacity()
+            + self.zero_disp.capacity())
             * f;
-        per_pollutant + shared
+        per_pollutant + shared + self.factors.bytes()
     }
 
-    /// The stable time step of the current flow period, s (safety factor included).
+    /// The stable time step of the current flow period, s (safety factor included): the Courant limit
+    /// alone when dispersion is implicit, else the Courant and diffusion limits.
     pub fn stable_dt_s(&self) -> f64 {
-        self.co.dt_stable_s
+        if self.implicit {
+            self.co.dt_advective_s
+        } else {
+            self.co.dt_stable_s
+        }
+    }
+
+    /// Whether dispersion is solved implicitly in the current flow period ([`DispersionMode::Auto`]
+    /// decides per period; see the module docs).
+    pub fn implicit_dispersion(&self) -> bool {
+        self.implicit
     }
 
     /// Advance by one time step (in steady mode: to the next output time). Returns `Ok(false)` once the end
@@ -301,7 +325,7 @@ impl<'a> Simulation<'a> {
             target = next.t_start_s;
         }
         let remaining = target - self.t_s;
-        let stable = self.co.dt_stable_s;
+        let stable = self.stable_dt_s();
         let (dt, land) = match self.model.sim.time_step_s {
             Some(fixed) => {
                 if fixed >= remaining * (1.0 - 1e-12) {
@@ -425,6 +449,8 @@ impl<'a> Simulation<'a> {
             self.opts.safety,
         )?;
         self.period = k;
+        self.implicit = use_implicit(self.opts.dispersion, &self.co);
+        self.factors.invalidate();
         for p in 0..np {
             let after = self.total_mass_g(p);
             self.lanes[p].ledger_g[VOLUME] += after - self.mass_before_g[p];
@@ -514,22 +540,41 @@ impl<'a> Simulation<'a> {
         Ok(!self.done)
     }
 
-    /// One explicit step of length `dt` from time `t`, every pollutant. With several pollutants on a network
-    /// too small to fill the threads with cell chunks, the pollutants run in parallel (each serially over its
-    /// chunks); otherwise they run one after another, each parallel over its chunks. Either way a pollutant's
-    /// result does not depend on the split, so the bits do not change with the number of threads.
+    /// One step of length `dt` from time `t`, every pollutant. A small run (at most
+    /// `TransportOptions::serial_cell_lanes` cells × pollutants) runs on the calling thread alone: there a step is tens of microseconds of work, and
+    /// waking the pool costs as much as it saves. With several pollutants on a network too small to fill the
+    /// threads with cell chunks, the pollutants run in parallel (each serially over its chunks); otherwise
+    /// they run one after another, each parallel over its chunks. Either way a pollutant's result does not
+    /// depend on the split, so the bits do not change with the number of threads.
     fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
+        if self.implicit {
+            self.factors.refresh(self.net, &self.lay, &self.co, dt);
+        }
         let ctx = Ctx {
             model: self.model,
             net: self.net,
             lay: &self.lay,
             co: &self.co,
             flows: &self.flows[self.period],
-            disp: &self.disp_coef,
+            disp: if self.implicit {
+                &self.zero_disp
+            } else {
+                &self.disp_coef
+            },
+            disp_coef: &self.disp_coef,
+            implicit: if self.implicit {
+                Some(&self.factors)
+            } else {
+                None
+            },
         };
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
-        if by_pollutant {
+        if self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes {
+            for (p, lane) in self.lanes.iter_mut().enumerate() {
+                advance_lane(&ctx, p, lane, t, dt, false);
+            }
+        } else if by_pollutant {
             self.lanes
                 .par_iter_mut()
                 .enumerate()
@@ -630,7 +675,12 @@ struct Ctx<'s> {
     lay: &'s Layout,
     co: &'s Coeffs,
     flows: &'s PeriodFlows,
+    /// E/Δx² per reach as the explicit kernel sees it (zeros when dispersion is implicit).
     disp: &'s [f64],
+    /// E/Δx² per reach (the true values).
+    disp_coef: &'s [f64],
+    /// The factored implicit dispersion operator, when dispersion is implicit.
+    implicit: Option<&'s Factors>,
 }
 
 /// One step of one pollutant: node pass, cell kernel (over the chunks in parallel or in order), sources,
@@ -670,6 +720,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         dt,
         t_mid,
         theta,
+        ctx.implicit.is_none(),
         &lane.decay,
         &mut lane.conc,
         &mut lane.node_c,
@@ -732,6 +783,33 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         return;
     }
     std::mem::swap(&mut lane.conc, &mut lane.conc_new);
+    // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
+    if let Some(f) = ctx.implicit {
+        let n_groups = ctx.lay.group_rank.len() - 1;
+        solve_groups(
+            net,
+            ctx.lay,
+            co,
+            f,
+            ctx.disp_coef,
+            &mut lane.conc,
+            0,
+            0,
+            n_groups,
+            parallel,
+        );
+    }
+}
+
+/// Whether to solve dispersion implicitly with the coefficients `co`: as asked, or under
+/// [`DispersionMode::Auto`] when the explicit diffusion limit cuts the stable step below half of the
+/// advective one (which includes a network where nothing moves but dispersion acts).
+fn use_implicit(mode: DispersionMode, co: &Coeffs) -> bool {
+    match mode {
+        DispersionMode::Explicit => false,
+        DispersionMode::Implicit => true,
+        DispersionMode::Auto => co.dt_stable_s < 0.5 * co.dt_advective_s,
+    }
 }
 
 /// Run the whole period: `Simulation::new`, `step` until the end, `finish`.
@@ -760,6 +838,7 @@ fn node_pass(
     dt: f64,
     t_mid: f64,
     theta: f64,
+    explicit_disp: bool,
     half: &[f64],
     c: &mut [f64],
     node_c: &mut [f64],
@@ -783,7 +862,12 @@ fn node_pass(
                 let nu = into * dt * co.inv_vol[iu];
                 let f0 = net.first_face[r];
                 let j = iu - b;
-                let dsum = (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu];
+                // the limiter leaves room for the explicit dispersion only when there is one
+                let dsum = if explicit_disp {
+                    (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu]
+                } else {
+                    0.0
+                };
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[r] * into * fv;

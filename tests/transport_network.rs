@@ -3,140 +3,12 @@
 
 mod transport_util;
 
-use rivsim::hydraulics::Hydraulics;
 use rivsim::model::*;
 use rivsim::network::Network;
-use rivsim::transport::{
-    RunResults, Simulation, TransportError, TransportOptions, run, steady_state,
-};
+use rivsim::transport::{Simulation, TransportError, TransportOptions, run, steady_state};
 use transport_util::*;
 
 const DAY: f64 = 86_400.0;
-
-/// U → J1, J1 → J2 (J2 a pond), J1 → J3, J2 → J3 (the cross link), J2 → O, J3 → O2.
-/// Period 1 (day 0–2): inflow 3 m³/s at U; the cross link runs *against* its nominal direction (J3 → J2,
-/// −0.5 m³/s); all water leaves at O and O2. Period 2 (day 2–4): inflow 1 m³/s; the tide pushes 1 m³/s *in*
-/// at O (carrying the outlet's concentration), the cross link turns round (+1.3 m³/s), depths change (so the
-/// cell volumes change and the ledger books the volume term). Sources: an outfall with water on R3, a mass
-/// load on R2, a line load on R4, bed release on R1, withdrawals at J3 and on R6, a temperature series with
-/// θ ≠ 1.
-fn looped() -> (Model, Network, Hydraulics) {
-    let mut pond = node("J2", NodeKind::Storage);
-    pond.area_m2 = Some(20_000.0);
-    let mut o = node("O", NodeKind::Outlet);
-    o.concentration = vec![Series::Const(5.0), Series::Const(0.2)];
-    let mut m = model(
-        &["COD", "NH3N"],
-        vec![
-            node("U", NodeKind::Boundary),
-            node("J1", NodeKind::Junction),
-            pond,
-            node("J3", NodeKind::Junction),
-            o,
-            node("O2", NodeKind::Outlet),
-        ],
-        &[
-            r("R1", 0, 1, 2_000.0, 15.0, 100.0, 5.0, 0.2),
-            r("R2", 1, 2, 1_500.0, 10.0, 100.0, 2.0, 0.1),
-            r("R3", 1, 3, 2_500.0, 12.0, 100.0, 0.0, 0.3),
-            r("R4", 2, 3, 800.0, 8.0, 100.0, 1.0, 0.2),
-            r("R5", 2, 4, 1_200.0, 10.0, 100.0, 3.0, 0.0),
-            r("R6", 3, 5, 3_000.0, 15.0, 150.0, 10.0, 0.25),
-        ],
-        4.0 * DAY,
-        3_600.0,
-    );
-    m.inflows.push(Inflow {
-        node: 0,
-        flow_m3s: Series::Table {
-            times_s: vec![0.0, 2.0 * DAY],
-            values: vec![3.0, 1.0],
-            linear: false,
-        },
-        concentration: vec![
-            Series::Table {
-                times_s: vec![0.0, DAY, 3.0 * DAY],
-                values: vec![20.0, 40.0, 10.0],
-                linear: true,
-            },
-            Series::Const(1.5),
-        ],
-        group: "up".into(),
-    });
-    m.outfalls.push(Outfall {
-        id: "P1".into(),
-        reach: 2,
-        at_m: 300.0,
-        discharge: Discharge::Flow {
-            flow_m3s: Series::Const(0.1),
-            concentration: vec![Series::Const(250.0), Series::Const(30.0)],
-        },
-        kind: OutfallKind::Sewage,
-        group: "s".into(),
-    });
-    m.outfalls.push(Outfall {
-        id: "P2".into(),
-        reach: 1,
-        at_m: 700.0,
-        discharge: Discharge::Load {
-            kg_per_day: vec![Series::Const(50.0), Series::Const(5.0)],
-        },
-        kind: OutfallKind::Industrial,
-        group: "i".into(),
-    });
-    m.line_loads.push(LineLoad {
-        id: "L1".into(),
-        reach: 3,
-        from_m: 150.0,
-        to_m: 650.0,
-        kg_per_day: vec![Series::Const(20.0), Series::Const(2.0)],
-        group: "v".into(),
-    });
-    m.reaches[0].release_g_m2_day = vec![0.5, 0.05];
-    m.withdrawals.push(Withdrawal {
-        place: Place::Node(3),
-        flow_m3s: Series::Const(0.1),
-    });
-    m.withdrawals.push(Withdrawal {
-        place: Place::Reach {
-            reach: 5,
-            at_m: 1_500.0,
-        },
-        flow_m3s: Series::Const(0.05),
-    });
-    m.temperature = Some(Temperature {
-        water_c: Series::Table {
-            times_s: vec![0.0, 4.0 * DAY],
-            values: vec![12.0, 24.0],
-            linear: true,
-        },
-        theta: vec![1.047, 1.08],
-    });
-    m.initial = InitialState::Steady;
-    let net = Network::build(&m);
-    // from-face flows per reach (R3 and R6 gain/lose their lateral inside the reach)
-    let p1 = field(
-        &m,
-        &net,
-        &[3.0, 1.0, 2.0, -0.5, 1.5, 1.5],
-        &[1.0, 1.2, 1.0, 0.8, 1.5, 1.3],
-        0.0,
-        2.0 * DAY,
-        1.5,
-    );
-    let mut m1 = m.clone();
-    m1.inflows[0].flow_m3s = Series::Const(1.0);
-    let p2 = field(
-        &m1,
-        &net,
-        &[1.0, 0.3, 0.7, 1.3, -1.0, 2.0],
-        &[0.8, 1.0, 0.9, 0.9, 1.7, 1.4],
-        2.0 * DAY,
-        4.0 * DAY,
-        1.8,
-    );
-    (m, net, hyd(vec![p1, p2]))
-}
 
 /// §4.6 Global mass balance on the looped network with a reversing reach and a flow reversal mid-run: every
 /// pollutant's ledger closes to 1e-12 relative (round-off: every flux is booked once on each side); the
@@ -237,20 +109,6 @@ fn uniform_concentration_stays_uniform_through_the_loop() {
     eprintln!("uniform stays uniform: worst {worst:.2e}");
     assert!(worst < 1e-12);
     assert_ledger(&res, 1e-12);
-}
-
-fn bits(r: &RunResults) -> Vec<u64> {
-    let mut v: Vec<u64> = Vec::new();
-    for row in r.section_conc.iter().chain(r.reach_conc.iter()) {
-        v.extend(row.iter().map(|x| x.to_bits()));
-    }
-    for row in &r.final_cell_conc {
-        v.extend(row.iter().map(|x| x.to_bits()));
-    }
-    for mb in &r.mass_balance {
-        v.extend([mb.in_kg, mb.out_kg, mb.decayed_kg, mb.storage_change_kg].map(f64::to_bits));
-    }
-    v
 }
 
 /// 1 and 2 threads give the same bits: each cell's update is independent of the partition and the sums are

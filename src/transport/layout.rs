@@ -343,6 +343,33 @@ pub(crate) struct Coeffs {
     pub dt_advective_s: f64,
     /// Cell withdrawal flows, m³/s, parallel to `Layout::cell_withdrawals`.
     pub cell_withdraw_q: Vec<f64>,
+    /// One record per reach end at a node, in the order of `Layout::node_end` (so `Layout::ends(n)` of node
+    /// `n` is `ends[node_end_start[n]..node_end_start[n + 1]]`): what the node pass reads, gathered once per
+    /// flow period so the per-step pass streams it instead of chasing `first_face` → `q_face`.
+    pub ends: Vec<EndRec>,
+}
+
+/// The per-period data of one reach end at a node (see [`Coeffs::ends`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EndRec {
+    /// The reach.
+    pub reach: usize,
+    /// Slot of this end in the per-pollutant boundary-flux array: 2·reach + (1 at the to-end).
+    pub slot: usize,
+    /// Extended index of the reach's cell at this end (the upwind cell when water flows into the node).
+    pub iu: usize,
+    /// Extended index of the next cell inwards (the far-upwind value; a ghost for a one-cell reach).
+    pub uu: usize,
+    /// Extended index of the ghost slot beyond this end.
+    pub ghost: usize,
+    /// Face flow at this end, m³/s, positive from→to (network sign).
+    pub q: f64,
+    /// Flow into the node through this end, m³/s (±`q`).
+    pub into: f64,
+    /// 1 / volume of cell `iu`, 1/m³.
+    pub inv_vol_iu: f64,
+    /// Sum of the dispersive conductances of the two faces of cell `iu`, m³/s.
+    pub d_sum: f64,
 }
 
 impl Coeffs {
@@ -495,6 +522,34 @@ impl Coeffs {
         }
         self.dt_stable_s = safety * dt;
         self.dt_advective_s = safety * dt_adv;
+
+        // the node pass's per-end records, in `node_end` order
+        self.ends.clear();
+        for n in 0..nn {
+            for &(r, to_end) in lay.ends(n) {
+                let (face, into) = end_face(net, r, to_end, &self.q_face);
+                let nr = net.n_cells_of(r);
+                let b = lay.base[r];
+                let (iu, uu, ghost) = if to_end {
+                    (b + nr - 1, b + nr - 2, b + nr)
+                } else {
+                    (b, b + 1, b - 1)
+                };
+                let f0 = net.first_face[r];
+                let j = iu - b;
+                self.ends.push(EndRec {
+                    reach: r,
+                    slot: 2 * r + to_end as usize,
+                    iu,
+                    uu,
+                    ghost,
+                    q: self.q_face[face],
+                    into,
+                    inv_vol_iu: self.inv_vol[iu],
+                    d_sum: self.d_face[f0 + j] + self.d_face[f0 + j + 1],
+                });
+            }
+        }
         Ok(())
     }
 }

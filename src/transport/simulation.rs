@@ -10,13 +10,12 @@
 use super::implicit::{Factors, solve_groups};
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
-    temp_factor,
+    Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_rate, temp_factor,
 };
 use super::steady;
 use super::{DispersionMode, MassBalance, RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
-use crate::model::{InitialState, Mode, Model};
+use crate::model::{InitialState, Mode, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
 
@@ -132,7 +131,15 @@ impl<'a> Simulation<'a> {
             hyd,
             opts: opts.clone(),
             lanes: (0..np)
-                .map(|_| Lane {
+                .map(|p| Lane {
+                    k_per_s: model
+                        .reaches
+                        .iter()
+                        .map(|r| r.decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S)
+                        .collect(),
+                    decay_for: None,
+                    inflow_c: ConstConc::new(model.inflows.iter().map(|i| i.concentration.get(p))),
+                    outlet_c: ConstConc::new(model.nodes.iter().map(|n| n.concentration.get(p))),
                     conc: vec![0.0; lay.n_ext],
                     conc_new: vec![0.0; lay.n_ext],
                     node_c: vec![0.0; net.n_nodes],
@@ -660,12 +667,45 @@ struct Lane {
     /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
     decay: Vec<f64>,
     decay_loss: Vec<f64>,
+    /// Decay rate k per reach, 1/s (the model's 1/day over 86,400 s).
+    k_per_s: Vec<f64>,
+    /// The bits of (Δt, θ) that `decay` and `decay_loss` were computed for (`None`: not yet computed).
+    decay_for: Option<(u64, u64)>,
+    /// Inflow concentrations, mg/L, per inflow (constants resolved once).
+    inflow_c: ConstConc,
+    /// Concentration of water entering at each node from outside, mg/L, per node (constants resolved once).
+    outlet_c: ConstConc,
     /// Decayed mass per chunk, g.
     partial: Vec<f64>,
     /// Ledger: in, out, decayed, volume change, g.
     ledger_g: [f64; 4],
     /// A non-finite value appeared in the last step.
     failed: bool,
+}
+
+/// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
+/// series are evaluated per step (a missing series is the constant 0).
+struct ConstConc {
+    /// The constant value, mg/L (0 for a table series).
+    value: Vec<f64>,
+    /// `true` where the series is a table and must be evaluated at the time.
+    table: Vec<bool>,
+}
+
+impl ConstConc {
+    fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
+        let (mut value, mut table) = (Vec::new(), Vec::new());
+        for s in series {
+            let (v, t) = match s {
+                None => (0.0, false),
+                Some(Series::Const(v)) => (*v, false),
+                Some(_) => (0.0, true),
+            };
+            value.push(v);
+            table.push(t);
+        }
+        ConstConc { value, table }
+    }
 }
 
 /// What every pollutant's step reads.
@@ -689,25 +729,24 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
     let (model, net, co) = (ctx.model, ctx.net, ctx.co);
     let t_mid = t + 0.5 * dt;
     let theta = temp_factor(model, p, t_mid);
-    for (r, (f, loss)) in lane
-        .decay
-        .iter_mut()
-        .zip(lane.decay_loss.iter_mut())
-        .enumerate()
-    {
-        let k = model.reaches[r]
-            .decay_per_day
-            .get(p)
-            .copied()
-            .unwrap_or(0.0)
-            / DAY_S;
-        let x = 0.5 * k * theta * dt;
-        // clamped so that dividing by it (node pass) stays finite
-        *f = (-x).exp().max(1e-150);
-        // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
-        // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
-        // repeated every step)
-        *loss = 1.0 - *f;
+    // the factors depend only on k, θ and Δt: recomputed only when Δt or θ changed (bit for bit)
+    let key = (dt.to_bits(), theta.to_bits());
+    if lane.decay_for != Some(key) {
+        for ((f, loss), &k) in lane
+            .decay
+            .iter_mut()
+            .zip(lane.decay_loss.iter_mut())
+            .zip(lane.k_per_s.iter())
+        {
+            let x = 0.5 * k * theta * dt;
+            // clamped so that dividing by it (node pass) stays finite
+            *f = (-x).exp().max(1e-150);
+            // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
+            // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
+            // repeated every step)
+            *loss = 1.0 - *f;
+        }
+        lane.decay_for = Some(key);
     }
     let led = &mut lane.ledger_g;
     node_pass(
@@ -721,6 +760,8 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         t_mid,
         theta,
         ctx.implicit.is_none(),
+        &lane.inflow_c,
+        &lane.outlet_c,
         &lane.decay,
         &mut lane.conc,
         &mut lane.node_c,
@@ -839,6 +880,8 @@ fn node_pass(
     t_mid: f64,
     theta: f64,
     explicit_disp: bool,
+    inflow_c: &ConstConc,
+    outlet_c: &ConstConc,
     half: &[f64],
     c: &mut [f64],
     node_c: &mut [f64],
@@ -848,39 +891,43 @@ fn node_pass(
     for n in 0..net.n_nodes {
         let cn = node_c[n];
         let mut rate = 0.0;
-        for &(r, to_end) in lay.ends(n) {
-            let (face, into) = end_face(net, r, to_end, &co.q_face);
+        // this node's reach ends, gathered per flow period in `lay.ends(n)` order (`Coeffs::ends`)
+        let ends = &co.ends[lay.node_end_start[n]..lay.node_end_start[n + 1]];
+        for e in ends {
+            let into = e.into;
             if into > 0.0 {
-                let nr = net.n_cells_of(r);
-                let b = lay.base[r];
                 // the far-upwind neighbour of a one-cell reach is the other end's ghost
-                let (u, uu, iu) = if to_end {
-                    (c[b + nr - 1], c[b + nr - 2], b + nr - 1)
-                } else {
-                    (c[b], c[b + 1], b)
-                };
-                let nu = into * dt * co.inv_vol[iu];
-                let f0 = net.first_face[r];
-                let j = iu - b;
+                let (u, uu) = (c[e.iu], c[e.uu]);
+                let nu = into * dt * e.inv_vol_iu;
                 // the limiter leaves room for the explicit dispersion only when there is one
                 let dsum = if explicit_disp {
-                    (co.d_face[f0 + j] + co.d_face[f0 + j + 1]) * dt * co.inv_vol[iu]
+                    e.d_sum * dt * e.inv_vol_iu
                 } else {
                     0.0
                 };
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
-                rate += half[r] * into * fv;
-                bflux[2 * r + to_end as usize] = co.q_face[face] * fv;
+                rate += half[e.reach] * into * fv;
+                bflux[e.slot] = e.q * fv;
             }
         }
         let mut ext_in = 0.0;
         for &i in lay.inflows(n) {
-            ext_in += flows.inflow_q[i] * inflow_conc(model, i, p, t_mid);
+            let ci = if inflow_c.table[i] {
+                inflow_conc(model, i, p, t_mid)
+            } else {
+                inflow_c.value[i]
+            };
+            ext_in += flows.inflow_q[i] * ci;
         }
         let ex = co.exchange[n];
         if ex < 0.0 {
-            ext_in += -ex * outlet_conc(model, n, p, t_mid);
+            let co_n = if outlet_c.table[n] {
+                outlet_conc(model, n, p, t_mid)
+            } else {
+                outlet_c.value[n]
+            };
+            ext_in += -ex * co_n;
         }
         led[IN] += ext_in * dt;
         rate += ext_in;
@@ -918,20 +965,17 @@ fn node_pass(
             m
         };
         led[OUT] += leave * m * dt;
-        for &(r, to_end) in lay.ends(n) {
-            let (face, into) = end_face(net, r, to_end, &co.q_face);
-            if into <= 0.0 {
+        for e in ends {
+            if e.into <= 0.0 {
                 // the kernel multiplies by h again: hand in the entering flux divided by h
-                bflux[2 * r + to_end as usize] = co.q_face[face] * m / half[r];
+                bflux[e.slot] = e.q * m / half[e.reach];
             }
         }
     }
     for n in 0..net.n_nodes {
         let cn = node_c[n];
-        for &(r, to_end) in lay.ends(n) {
-            let b = lay.base[r];
-            let g = if to_end { b + net.n_cells_of(r) } else { b - 1 };
-            c[g] = cn;
+        for e in &co.ends[lay.node_end_start[n]..lay.node_end_start[n + 1]] {
+            c[e.ghost] = cn;
         }
     }
 }

@@ -249,7 +249,8 @@ impl<'a> Simulation<'a> {
 
     /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
     /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
-    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays.
+    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays (among them the
+    /// node pass's per-period reach-end records, 72 B per reach end).
     pub fn state_bytes(&self) -> usize {
         let f = std::mem::size_of::<f64>();
         let per_pollutant: usize = self
@@ -262,8 +263,13 @@ impl<'a> Simulation<'a> {
                     + l.bflux.capacity()
                     + l.decay.capacity()
                     + l.decay_loss.capacity()
-                    + l.partial.capacity())
+                    + l.partial.capacity()
+                    + l.k_per_s.capacity()
+                    + l.inflow_c.value.capacity()
+                    + l.outlet_c.value.capacity())
                     * f
+                    + l.inflow_c.table.capacity()
+                    + l.outlet_c.table.capacity()
             })
             .sum();
         let shared = (self.co.q_face.capacity()
@@ -278,7 +284,8 @@ impl<'a> Simulation<'a> {
             + self.disp_coef.capacity()
             + self.zero_disp.capacity())
             * f;
-        per_pollutant + shared + self.factors.bytes()
+        let ends = self.co.ends.capacity() * std::mem::size_of::<super::layout::EndRec>();
+        per_pollutant + shared + ends + self.factors.bytes()
     }
 
     /// The stable time step of the current flow period, s (safety factor included): the Courant limit

@@ -872,6 +872,27 @@ pub fn run(
     Ok(sim.finish())
 }
 
+/// How many reach-end records ahead the node pass asks for the cells it will read.
+const PREFETCH_ENDS: usize = 16;
+
+/// Hint the processor to load `v[i]` into the cache (nothing happens for an index out of range, or on
+/// another architecture).
+#[inline(always)]
+fn prefetch(v: &[f64], i: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = v.get(i) {
+        // SAFETY: a prefetch is a hint that never faults and reads nothing into the program; the pointer is
+        // to a live element of `v` anyway
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                (x as *const f64).cast::<i8>(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (v, i);
+}
+
 /// Mix every node for pollutant `p` over a step of `dt` seconds: the mass flux through both end faces of every
 /// reach (`bflux`, g/s, positive from→to), the nodes' mixed concentrations and pond states, the ghost values,
 /// and the ledger entries of the nodes (inflows, water entering at outlets, water leaving, pond decay).
@@ -899,7 +920,18 @@ fn node_pass(
         let cn = node_c[n];
         let mut rate = 0.0;
         // this node's reach ends, gathered per flow period in `lay.ends(n)` order (`Coeffs::ends`)
-        let ends = &co.ends[lay.node_end_start[n]..lay.node_end_start[n + 1]];
+        let (e0, e1) = (lay.node_end_start[n], lay.node_end_start[n + 1]);
+        let ends = &co.ends[e0..e1];
+        // the cells and factors a few nodes ahead are scattered over the state: ask for them early so their
+        // loads overlap this node's arithmetic (a hint only; no value changes)
+        for a in co
+            .ends
+            .get(e0 + PREFETCH_ENDS..e1 + PREFETCH_ENDS)
+            .unwrap_or(&[])
+        {
+            prefetch(c, a.iu);
+            prefetch(half, a.reach);
+        }
         for e in ends {
             let into = e.into;
             if into > 0.0 {

@@ -478,6 +478,41 @@ pub struct Model {
     pub alternatives: Vec<crate::projects::Alternative>,
 }
 
+impl Default for Model {
+    /// A model with no items, for models built in code (tests, benches): one day from 1970-01-01 with hourly
+    /// output, dynamic, no pollutants. The scenario loader never uses it: it sets every field itself.
+    fn default() -> Model {
+        Model {
+            title: String::new(),
+            path: PathBuf::new(),
+            sim: Simulation {
+                start: chrono::DateTime::UNIX_EPOCH.naive_utc(),
+                end_s: 86_400.0,
+                time_step_s: None,
+                output_interval_s: 3_600.0,
+                warmup_s: 0.0,
+                mode: Mode::Dynamic,
+            },
+            pollutants: Vec::new(),
+            initial: InitialState::Zero,
+            nodes: Vec::new(),
+            reaches: Vec::new(),
+            inflows: Vec::new(),
+            withdrawals: Vec::new(),
+            outfalls: Vec::new(),
+            line_loads: Vec::new(),
+            zones: Vec::new(),
+            sections: Vec::new(),
+            temperature: None,
+            cost_unit: None,
+            sewers: Vec::new(),
+            plants: Vec::new(),
+            projects: Vec::new(),
+            alternatives: Vec::new(),
+        }
+    }
+}
+
 impl Model {
     /// Index of a pollutant by name.
     pub fn pollutant(&self, name: &str) -> Option<usize> {

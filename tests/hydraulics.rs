@@ -29,22 +29,7 @@ impl B {
                     warmup_s: 0.0,
                     mode: Mode::Steady,
                 },
-                pollutants: vec![],
-                initial: InitialState::Zero,
-                nodes: vec![],
-                reaches: vec![],
-                inflows: vec![],
-                withdrawals: vec![],
-                outfalls: vec![],
-                line_loads: vec![],
-                zones: vec![],
-                sections: vec![],
-                temperature: None,
-                cost_unit: None,
-                sewers: Vec::new(),
-                plants: Vec::new(),
-                projects: Vec::new(),
-                alternatives: Vec::new(),
+                ..Default::default()
             },
         }
     }

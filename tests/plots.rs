@@ -148,21 +148,11 @@ fn sample() -> (Model, RunResults) {
             mode: Mode::Dynamic,
         },
         pollutants: vec!["COD".into(), "NH3N".into(), "TP".into(), "DO".into()],
-        initial: InitialState::Zero,
         nodes,
         reaches,
-        inflows: vec![],
-        withdrawals: vec![],
-        outfalls: vec![],
-        line_loads: vec![],
         zones,
         sections,
-        temperature: None,
-        cost_unit: None,
-        sewers: Vec::new(),
-        plants: Vec::new(),
-        projects: Vec::new(),
-        alternatives: Vec::new(),
+        ..Default::default()
     };
     // reach "badness" factor: upstream worst; seasonal factor: winter worst
     let reach_f = [1.8, 1.1, 0.7, 0.9, 0.8, 1.0];

@@ -99,21 +99,9 @@ fn model(pollutants: &[&str], lengths_m: &[f64], end_s: f64, interval_s: f64) ->
             mode: Mode::Dynamic,
         },
         pollutants: pollutants.iter().map(|s| s.to_string()).collect(),
-        initial: InitialState::Zero,
         nodes,
         reaches,
-        inflows: vec![],
-        withdrawals: vec![],
-        outfalls: vec![],
-        line_loads: vec![],
-        zones: vec![],
-        sections: vec![],
-        temperature: None,
-        cost_unit: None,
-        sewers: Vec::new(),
-        plants: Vec::new(),
-        projects: Vec::new(),
-        alternatives: Vec::new(),
+        ..Default::default()
     }
 }
 

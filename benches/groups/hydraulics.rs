@@ -139,22 +139,10 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
             warmup_s: 0.0,
             mode: Mode::Steady,
         },
-        pollutants: vec![],
-        initial: InitialState::Zero,
         nodes,
         reaches,
         inflows,
-        withdrawals: vec![],
-        outfalls: vec![],
-        line_loads: vec![],
-        zones: vec![],
-        sections: vec![],
-        temperature: None,
-        cost_unit: None,
-        sewers: Vec::new(),
-        plants: Vec::new(),
-        projects: Vec::new(),
-        alternatives: Vec::new(),
+        ..Default::default()
     }
 }
 

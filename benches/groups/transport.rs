@@ -112,21 +112,9 @@ pub fn tree(
             .enumerate()
             .map(|(i, n)| format!("{n}{}", if i < 7 { String::new() } else { i.to_string() }))
             .collect(),
-        initial: InitialState::Zero,
         nodes,
         reaches,
-        inflows: Vec::new(),
-        withdrawals: Vec::new(),
-        outfalls: Vec::new(),
-        line_loads: Vec::new(),
-        zones: Vec::new(),
-        sections: Vec::new(),
-        temperature: None,
-        cost_unit: None,
-        sewers: Vec::new(),
-        plants: Vec::new(),
-        projects: Vec::new(),
-        alternatives: Vec::new(),
+        ..Default::default()
     };
     for (i, &c) in has_child.iter().enumerate() {
         if !c {

@@ -83,7 +83,6 @@ pub fn model(
             mode: Mode::Dynamic,
         },
         pollutants: pollutants.iter().map(|s| s.to_string()).collect(),
-        initial: InitialState::Zero,
         nodes,
         reaches: reaches
             .iter()
@@ -108,18 +107,7 @@ pub fn model(
                 geometry: Vec::new(),
             })
             .collect(),
-        inflows: Vec::new(),
-        withdrawals: Vec::new(),
-        outfalls: Vec::new(),
-        line_loads: Vec::new(),
-        zones: Vec::new(),
-        sections: Vec::new(),
-        temperature: None,
-        cost_unit: None,
-        sewers: Vec::new(),
-        plants: Vec::new(),
-        projects: Vec::new(),
-        alternatives: Vec::new(),
+        ..Default::default()
     }
 }
 

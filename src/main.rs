@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use rivsim::generate;
 use rivsim::pipeline::{self, Error};
+use rivsim::targets::gb3838::Class;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -288,26 +289,20 @@ fn print_run(p: &pipeline::Prepared, o: &pipeline::RunOutcome, out: &std::path::
     if !o.assessment.zones.is_empty() {
         println!("  zones (target → class over the assessed period):");
         for z in &o.assessment.zones {
-            let v = serde_json::to_value(z).unwrap_or_default();
             println!(
                 "    {:<12} target {:<4} class {:<4} {}",
-                v["id"].as_str().unwrap_or(""),
-                v["target"].as_str().unwrap_or(""),
-                v["class"].as_str().unwrap_or(""),
-                if v["compliant"].as_bool() == Some(true) {
-                    "meets target"
-                } else {
-                    "FAILS"
-                }
+                z.id,
+                z.target.name(),
+                z.class.map_or("—", |c| c.name()),
+                if z.compliant { "meets target" } else { "FAILS" }
             );
         }
     }
     let km = o.assessment.classes_km();
-    let v = serde_json::to_value(km).unwrap_or_default();
-    let mut parts = Vec::new();
-    for c in ["I", "II", "III", "IV", "V", "V+"] {
-        parts.push(format!("{c} {:.1}", v[c].as_f64().unwrap_or(0.0)));
-    }
+    let parts: Vec<String> = Class::ALL
+        .iter()
+        .map(|&c| format!("{} {:.1}", c.name(), km.get(c)))
+        .collect();
     println!("  km per class (period mean): {}", parts.join(", "));
     println!("  worse than V: {:.1} km", o.assessment.worse_than_v_km());
     for w in &o.summary.warnings {

@@ -266,6 +266,39 @@ impl B<'_> {
         }
     }
 
+    /// A flow that must be given, as `flow_m3s` or `flow_series` (inflows, withdrawals); a missing one is a
+    /// problem.
+    fn required_flow(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        flow_m3s: Option<f64>,
+        flow_series: Option<&String>,
+        linear: bool,
+    ) -> Opt<Series> {
+        let flow = self.const_or_series(
+            loc,
+            item,
+            "flow_m3s",
+            flow_m3s,
+            "flow_series",
+            flow_series,
+            "flow_m3s",
+            linear,
+            Rule::NonNegative,
+        );
+        if flow.is_none() {
+            self.push(
+                loc,
+                item,
+                "flow_m3s",
+                "",
+                "a flow in m³/s (≥ 0) or a flow_series file",
+            );
+        }
+        flow
+    }
+
     /// A constant or a series column (exactly one of them). `required`: report when both are absent.
     #[allow(clippy::too_many_arguments)]
     fn const_or_series(
@@ -1400,26 +1433,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             r.interpolate.as_ref(),
             r.flow_series.is_some() || r.concentration_series.is_some(),
         );
-        let flow = b.const_or_series(
-            loc,
-            &lab,
-            "flow_m3s",
-            r.flow_m3s,
-            "flow_series",
-            r.flow_series.as_ref(),
-            "flow_m3s",
-            linear,
-            Rule::NonNegative,
-        );
-        if flow.is_none() {
-            b.push(
-                loc,
-                &lab,
-                "flow_m3s",
-                "",
-                "a flow in m³/s (≥ 0) or a flow_series file",
-            );
-        }
+        let flow = b.required_flow(loc, &lab, r.flow_m3s, r.flow_series.as_ref(), linear);
         let conc = b.concentrations(
             loc,
             &lab,
@@ -1555,26 +1569,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             }
         };
         let linear = b.interpolate(loc, &lab, r.interpolate.as_ref(), r.flow_series.is_some());
-        let flow = b.const_or_series(
-            loc,
-            &lab,
-            "flow_m3s",
-            r.flow_m3s,
-            "flow_series",
-            r.flow_series.as_ref(),
-            "flow_m3s",
-            linear,
-            Rule::NonNegative,
-        );
-        if flow.is_none() {
-            b.push(
-                loc,
-                &lab,
-                "flow_m3s",
-                "",
-                "a flow in m³/s (≥ 0) or a flow_series file",
-            );
-        }
+        let flow = b.required_flow(loc, &lab, r.flow_m3s, r.flow_series.as_ref(), linear);
         if let (Some(place), Some(Some(flow))) = (place, flow) {
             withdrawals.push(Withdrawal {
                 place,

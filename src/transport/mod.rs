@@ -101,9 +101,11 @@ mod kernel;
 mod layout;
 mod simulation;
 pub mod steady;
+mod tagged;
 
 pub use simulation::{Simulation, run};
 pub use steady::{SteadyState, steady_state};
+pub use tagged::{TaggedResults, run_tagged};
 
 /// Mass ledger of one pollutant over a run, kg.
 #[derive(Debug, Clone, Default, PartialEq)]

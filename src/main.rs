@@ -14,6 +14,7 @@ Examples:
   rivsim run scenarios/tutorial/scenario.toml --out out/tutorial
   rivsim run scenarios/district/scenario.toml --out out/no-pj3 --without PJ3
   rivsim compare scenarios/district/scenario.toml --out out/compare
+  rivsim rank scenarios/district/scenario.toml --out out/rank --budget 60
   rivsim generate --reaches 10000 --loops 50 --seed 7 --out out/gen10k
 
 Exit codes: 0 success, 1 failure while running, 2 invalid input.";
@@ -74,6 +75,31 @@ enum Command {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Rank the projects: benefit alone, benefit per cost, greedy sequence, best portfolio under a budget →
+    /// rank.csv, portfolio.json, rank.json and rank_curve.svg/.png in DIR.
+    Rank {
+        /// The scenario TOML file.
+        scenario: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Budget in the scenario's cost unit (default: no limit).
+        #[arg(long)]
+        budget: Option<f64>,
+        /// What a portfolio is worth: compliant zones (ties by summed compliance rate), km worse than V
+        /// removed, or load reaching the assessment sections removed.
+        #[arg(long, value_enum, default_value_t = ObjectiveArg::Compliance)]
+        objective: ObjectiveArg,
+        /// Skip the superposition check (full runs of the greedy prefixes and the optimum).
+        #[arg(long)]
+        no_check: bool,
+        /// Share of the local river flow above which a project's response comes from a full run.
+        #[arg(long, default_value_t = 0.05)]
+        full_share: f64,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write a synthetic but plausible network scenario (deterministic for a seed) to DIR.
     Generate {
         /// Number of reaches (not needed with --peer-tree, whose file fixes the tree).
@@ -101,6 +127,18 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `--objective` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ObjectiveArg {
+    /// Compliant zones (ties broken by the summed compliance rate).
+    Compliance,
+    /// Kilometres worse than class V removed (period-mean classes).
+    #[value(name = "worse_than_v_km")]
+    WorseThanVKm,
+    /// Load reaching the assessment sections removed (tonnes).
+    Load,
 }
 
 fn main() -> ExitCode {
@@ -206,6 +244,34 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             println!("  wrote {} files to {}", files.len(), out.display());
             Ok(())
         }
+        Command::Rank {
+            scenario,
+            out,
+            budget,
+            objective,
+            no_check,
+            full_share,
+            threads,
+        } => {
+            set_threads(threads)?;
+            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let opts = rivsim::projects::RankOptions {
+                objective: match objective {
+                    ObjectiveArg::Compliance => rivsim::projects::Objective::Compliance,
+                    ObjectiveArg::WorseThanVKm => rivsim::projects::Objective::WorseThanVKm,
+                    ObjectiveArg::Load => rivsim::projects::Objective::Load,
+                },
+                budget,
+                check: !no_check,
+                progress: true,
+                full_share,
+                ..Default::default()
+            };
+            let (o, files) = pipeline::rank(&p, &out, &opts)?;
+            print_rank(&p, &o);
+            println!("  wrote {} files to {}", files.len(), out.display());
+            Ok(())
+        }
         Command::Generate {
             reaches,
             loops,
@@ -263,6 +329,60 @@ fn with_spinner<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let out = f();
     bar.finish_and_clear();
     out
+}
+
+/// The ranking table, the optimum and the check on standard output.
+fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
+    let unit = p.model.cost_unit.as_deref().unwrap_or("");
+    println!("{}: objective {}", p.model.title, o.objective);
+    println!(
+        "  baseline: {} of {} zones compliant, {:.2} km worse than V, {:.1} t at the sections",
+        o.baseline.zones_compliant,
+        p.model.zones.len(),
+        o.baseline.worse_than_v_km,
+        o.baseline.load_t
+    );
+    println!("  {:<5} {:<10} {:>8} {:>12} {:>14}  response", "order", "project", "cost", "benefit", "per cost");
+    let mut rows: Vec<_> = o.projects.iter().collect();
+    rows.sort_by_key(|r| r.greedy_order);
+    for r in rows {
+        println!(
+            "  {:<5} {:<10} {:>8.2} {:>12.4} {:>14.5}  {}",
+            r.greedy_order,
+            r.id,
+            r.cost,
+            r.benefit,
+            r.benefit_per_cost,
+            if r.full_run { "full run" } else { "tagged" }
+        );
+    }
+    let b = o.optimum.budget.map_or("no limit".to_string(), |b| format!("{b} {unit}"));
+    println!(
+        "  best portfolio ({}, budget {b}): [{}] cost {} {unit}, benefit {:.4} ({} zones compliant, {:.2} km worse than V)",
+        o.optimum.method,
+        o.optimum.projects.join(", "),
+        o.optimum.cost,
+        o.optimum.benefit,
+        o.optimum.metrics.zones_compliant,
+        o.optimum.metrics.worse_than_v_km
+    );
+    println!(
+        "  responses: {} tagged groups, {} full runs; time: responses {:.2} s, search {:.2} s, check {:.2} s",
+        o.runs.0, o.runs.1, o.timings.responses_s, o.timings.search_s, o.timings.check_s
+    );
+    if let Some(c) = &o.superposition_check {
+        println!(
+            "  superposition check on {} portfolios: max |dC| {:.3e} mg/L, max relative {:.3e} (expected <= {}), max |dV| {:.3e}",
+            c.portfolios.len(),
+            c.max_abs_mg_l,
+            c.max_rel,
+            c.expected_rel,
+            c.max_objective_diff
+        );
+    }
+    for w in &o.warnings {
+        println!("  warning: {w}");
+    }
 }
 
 /// A short, readable account of a run on standard output.

@@ -311,3 +311,36 @@ pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<Pat
     files.push(png);
     Ok((outcomes, files))
 }
+
+/// `rivsim rank`: rank the scenario's projects (`projects::rank`) and write `rank.csv`, `portfolio.json`,
+/// `rank.json` and `rank_curve.svg` / `.png` to `out`. A bad budget is invalid input (exit code 2).
+pub fn rank(
+    p: &Prepared,
+    out: &Path,
+    opts: &projects::RankOptions,
+) -> Result<(projects::RankOutcome, Vec<PathBuf>), Error> {
+    use projects::rank::{RankError, output};
+    let o = projects::rank::rank(&p.model, opts).map_err(|e| match e {
+        RankError::Scenario(e) => Error::Scenario(e),
+        RankError::Hydraulics(e) => Error::Hydraulics(e),
+        RankError::Transport(e) => Error::Transport(e),
+        RankError::Targets(e) => Error::Other(format!("assessment: {e}")),
+    })?;
+    report::ensure_dir(out)?;
+    let json = |r: serde_json::Result<String>| r.map_err(|e| Error::Other(e.to_string()));
+    let mut files = vec![
+        report::write_atomic(out, "rank.csv", output::rank_csv(&o).as_bytes())?,
+        report::write_atomic(out, "portfolio.json", json(output::portfolio_json(&o))?.as_bytes())?,
+    ];
+    let title = format!("{}: {} vs cost", p.model.title, opts.objective.name());
+    let svg = output::plot_svg(&title, opts.objective, &o)
+        .map_err(|e| Error::Other(format!("plot: {e}")))?;
+    files.push(report::write_atomic(out, "rank_curve.svg", svg.as_bytes())?);
+    let png = out.join("rank_curve.png");
+    output::plot_png(&png, &title, opts.objective, &o)
+        .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
+    files.push(png);
+    // rank.json last: its presence marks a complete ranking
+    files.push(report::write_atomic(out, "rank.json", json(output::rank_json(&o))?.as_bytes())?);
+    Ok((o, files))
+}

@@ -50,12 +50,14 @@
 
 pub mod check;
 mod compare;
+pub mod rank;
 pub(crate) mod raw;
 mod transform;
 
 pub use compare::{
     CompareOutcome, compare_csv, compare_km_csv, plot_worse_than_v, plot_worse_than_v_png,
 };
+pub use rank::{Objective, RankOptions, RankOutcome};
 pub use transform::apply;
 
 use crate::model::Model;

@@ -1,0 +1,1075 @@
+//! Project ranking (`rivsim rank`, DESIGN.md §2 "Prioritisation", §8 for the outputs): each project's benefit
+//! alone, its benefit per cost, the greedy sequence, and the exact best portfolio under a budget.
+//!
+//! ## Objectives (more is better; benefit = V(S) − V(∅))
+//! Every portfolio S (a set of projects) is turned into section and reach concentration series and assessed
+//! with the targets code (`targets::assess`, unchanged). From the assessment:
+//! - `compliance` (default): V = N + R/(Z + 1), N the number of compliant zones, R the sum of the zones'
+//!   `compliance_rate` (the tie-break), Z the number of zones. R/(Z + 1) < 1, so V orders portfolios by N first
+//!   and by R only among equal N (lexicographic), and N = ⌊V⌋.
+//! - `worse_than_v_km`: V = −(km worse than class V), the **period-mean** view (`classes_km["V+"]` of
+//!   `summary.json`, each reach classified on its period-mean concentrations). The benefit is km removed.
+//! - `load`: V = −L, L (tonnes) = Σ_sections Σ_assessed pollutants Σ_i |Q_s(t_i)|·C_s,p(t_i)·Δt / 10⁶ over the
+//!   output times t_i after the warm-up (Δt the output interval; |Q_s| the reach flow at the section's cell,
+//!   m³/s, C in mg/L = g/m³). The assessed pollutants of a section are those of its zone (the defaults for a
+//!   section in no zone). The benefit is the load removed.
+//!
+//! ## Fast evaluation by superposition
+//! Baseline B = the scenario with no project. For a portfolio S,
+//!
+//!   C(S) = C(∅) + Σ_K R_K(S ∩ K),   R_K(T) = C_K(T) − C(∅) (R_K(∅) = 0),
+//!
+//! over the **clusters** K: projects that interact — they share an outfall, a sewer, a plant (directly, or an
+//! intercept into a sewer that delivers to an upgraded plant), a boundary node or a dredged reach — are in one
+//! cluster (union–find over those resources); every other project is a cluster of its own. Within a cluster
+//! every non-empty subset T has its own response, so the sewer capacity split, the plant capacity and
+//! min(C_in, C_eff), and two projects acting on one outfall are exact; across clusters responses add
+//! (transport is linear in the sources with first-order decay, up to the TVD limiter's choices). A cluster
+//! larger than `max_cluster` (default 6, i.e. at most 63 subsets) is split into consecutive pieces of at most
+//! that many projects (file order) and the pieces are treated as independent: the interaction across pieces
+//! is ignored, a warning says so, and the superposition check measures the error.
+//!
+//! The responses come from **one tagged run** (`transport::run_tagged`): the total is B on its own flows; each
+//! group is `projects::apply(model, T)` carried at B's flows and limiter choices. Holding the flows is exact
+//! for what changes only concentrations (rural treatment, plant effluent, boundary quality, dredging); for a
+//! project that moves water it is an approximation of relative size ≈ ΔQ/Q (the dilution and the velocity
+//! change). So a project gets its response from a **full run** (hydraulics + transport of
+//! `apply(model, T)` minus B) when it is a `diversion`, or when the water it adds or removes at any reach or
+//! node, at any time, exceeds `full_share` (default 5 %) of the baseline river flow there (the reach-mean |Q|
+//! of the baseline flow period in force; at a node, the largest of its reaches'). A cluster holding such a
+//! project gets every subset response from full runs (run in parallel with rayon, alongside the tagged run).
+//!
+//! ## The check
+//! A sample of portfolios (each prefix of the greedy sequence and the optimum) is run in full (in parallel)
+//! and compared with superposition: the largest absolute and relative difference in section concentrations,
+//! and the largest difference in the objective, are reported (`rank.json` → `superposition_check`). Expected:
+//! ≤ about `full_share` relative where tagged projects move water (held flows), plus a few 1e-3 relative
+//! from the limiter's nonlinearity when responses of different clusters add; a compliance count can differ
+//! when a zone sits that close to its limit. Negative superposed concentrations (possible only at that level
+//! of error) are clamped to 0 before assessment.
+//!
+//! ## Search
+//! Marginal benefits (each project alone), the greedy sequence, and the best portfolio under the budget:
+//! exhaustive enumeration up to `exhaustive_max` projects (default 14; exact, no assumption, and it also
+//! gives the cost–benefit frontier), branch and bound above it (assumes monotonicity; see [`search`]).
+
+pub mod output;
+pub mod search;
+
+use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
+use crate::model::{Discharge, Model};
+use crate::network::Network;
+use crate::projects::{ProjectKind, Selection, SewerDestination, apply};
+use crate::scenario::{Problem, ScenarioError};
+use crate::targets::{self, TargetsError};
+use crate::transport::{self, RunResults, TransportError, TransportOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// The ranking objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Compliant zones, ties broken by the summed compliance rate.
+    Compliance,
+    /// Kilometres worse than class V removed (period-mean classes).
+    WorseThanVKm,
+    /// Load reaching the assessment sections removed, tonnes.
+    Load,
+}
+
+impl Objective {
+    /// The command-line spellings.
+    pub const NAMES: [&'static str; 3] = ["compliance", "worse_than_v_km", "load"];
+
+    /// The command-line spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Compliance => "compliance",
+            Objective::WorseThanVKm => "worse_than_v_km",
+            Objective::Load => "load",
+        }
+    }
+
+    /// Parse a command-line spelling.
+    pub fn parse(s: &str) -> Option<Objective> {
+        match s {
+            "compliance" => Some(Objective::Compliance),
+            "worse_than_v_km" => Some(Objective::WorseThanVKm),
+            "load" => Some(Objective::Load),
+            _ => None,
+        }
+    }
+
+    /// What the benefit counts, for tables and plots.
+    pub fn benefit_unit(self) -> &'static str {
+        match self {
+            Objective::Compliance => "compliant zones (+ rate tie-break)",
+            Objective::WorseThanVKm => "km worse than V removed",
+            Objective::Load => "tonnes removed",
+        }
+    }
+}
+
+/// Ranking settings.
+#[derive(Debug, Clone)]
+pub struct RankOptions {
+    /// The objective (default compliance).
+    pub objective: Objective,
+    /// Budget in the scenario's cost unit (`None`: no limit).
+    pub budget: Option<f64>,
+    /// Run the superposition check (full runs of sample portfolios).
+    pub check: bool,
+    /// Draw progress bars (drawn only on a terminal).
+    pub progress: bool,
+    /// Share of the local river flow above which a project's response comes from a full run (default 0.05).
+    pub full_share: f64,
+    /// Largest cluster whose subsets are all evaluated (default 6).
+    pub max_cluster: usize,
+    /// Largest number of projects enumerated exhaustively (default 14); branch and bound above.
+    pub exhaustive_max: usize,
+    /// Evaluation limit of branch and bound (default 200 000).
+    pub bnb_max_evaluations: usize,
+}
+
+impl Default for RankOptions {
+    fn default() -> Self {
+        RankOptions {
+            objective: Objective::Compliance,
+            budget: None,
+            check: true,
+            progress: false,
+            full_share: 0.05,
+            max_cluster: 6,
+            exhaustive_max: 14,
+            bnb_max_evaluations: 200_000,
+        }
+    }
+}
+
+/// Why a ranking could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RankError {
+    /// Invalid input (a bad budget, too many projects, a bad project selection).
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// Hydraulics failed.
+    #[error("hydraulics: {0}")]
+    Hydraulics(#[from] HydraulicsError),
+    /// Transport failed.
+    #[error("transport: {0}")]
+    Transport(#[from] TransportError),
+    /// Assessment failed.
+    #[error("assessment: {0}")]
+    Targets(#[from] TargetsError),
+}
+
+/// Everything assessed about one portfolio.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metrics {
+    /// The objective value V (more is better; see the module docs).
+    pub value: f64,
+    /// Compliant zones.
+    pub zones_compliant: usize,
+    /// Σ zone compliance rates.
+    pub compliance_rate_sum: f64,
+    /// Kilometres worse than class V (period mean).
+    pub worse_than_v_km: f64,
+    /// Load reaching the assessment sections, tonnes.
+    pub load_t: f64,
+}
+
+/// Where the objective's inputs come from, fixed for a scenario.
+#[derive(Debug, Clone)]
+pub struct Assessor {
+    objective: Objective,
+    n_zones: usize,
+    /// Assessed pollutants per section.
+    section_params: Vec<Vec<usize>>,
+}
+
+impl Assessor {
+    /// Set up from the baseline model and results (which fix each section's assessed pollutants).
+    pub fn new(objective: Objective, model: &Model, base: &RunResults) -> Result<Self, TargetsError> {
+        let a = targets::assess(model, base)?;
+        Ok(Assessor {
+            objective,
+            n_zones: model.zones.len(),
+            section_params: a.sections.iter().map(|s| s.parameters.clone()).collect(),
+        })
+    }
+
+    /// Assess results (with the section flows `section_flow_m3s[t][s]` for the load).
+    pub fn metrics(
+        &self,
+        model: &Model,
+        results: &RunResults,
+        section_flow_m3s: &[Vec<f64>],
+    ) -> Result<Metrics, TargetsError> {
+        let a = targets::assess(model, results)?;
+        let zones_compliant = a.zones.iter().filter(|z| z.compliant).count();
+        let compliance_rate_sum: f64 = a.zones.iter().map(|z| z.compliance_rate).sum();
+        let km = a.worse_than_v_km();
+        let np = model.pollutants.len();
+        let dt = model.sim.output_interval_s;
+        let mut load_g = 0.0;
+        for i in targets::assess::sample_indices(model, results) {
+            for (s, params) in self.section_params.iter().enumerate() {
+                let q = section_flow_m3s[i][s].abs();
+                for &p in params {
+                    load_g += q * results.section_conc[i][s * np + p] * dt;
+                }
+            }
+        }
+        let load_t = load_g / 1e6;
+        let value = match self.objective {
+            Objective::Compliance => {
+                zones_compliant as f64 + compliance_rate_sum / (self.n_zones as f64 + 1.0)
+            }
+            Objective::WorseThanVKm => -km,
+            Objective::Load => -load_t,
+        };
+        Ok(Metrics {
+            value,
+            zones_compliant,
+            compliance_rate_sum,
+            worse_than_v_km: km,
+            load_t,
+        })
+    }
+}
+
+/// The flow at each section (the reach flow at the cell holding the section, mean of its two faces, m³/s) at
+/// each output time, from the flow period in force there.
+pub fn section_flows(model: &Model, net: &Network, hyd: &Hydraulics, r: &RunResults) -> Vec<Vec<f64>> {
+    let per_period: Vec<Vec<f64>> = hyd
+        .periods
+        .iter()
+        .map(|f| {
+            model
+                .sections
+                .iter()
+                .map(|s| {
+                    let cells = net.cells_of(s.reach);
+                    let faces = net.faces_of(s.reach);
+                    let n = cells.len();
+                    let k = ((s.at_m / net.reach_dx_m[s.reach]).floor().max(0.0) as usize).min(n - 1);
+                    0.5 * (f.face_flow_m3s[faces.start + k] + f.face_flow_m3s[faces.start + k + 1])
+                })
+                .collect()
+        })
+        .collect();
+    r.output_period
+        .iter()
+        .map(|&k| per_period[k.min(per_period.len() - 1)].clone())
+        .collect()
+}
+
+/// Mean |flow| of each reach in one flow field, m³/s.
+fn reach_abs_flow(net: &Network, f: &hydraulics::FlowField) -> Vec<f64> {
+    (0..net.n_reaches)
+        .map(|r| {
+            let faces = net.faces_of(r);
+            let n = faces.len() as f64;
+            f.face_flow_m3s[faces].iter().map(|q| q.abs()).sum::<f64>() / n
+        })
+        .collect()
+}
+
+/// The largest share of the local baseline river flow that the water a transformed model `m1` adds or
+/// removes (relative to `base`) at any reach or node, at any time (see the module docs).
+pub fn flow_share(base: &Model, m1: &Model, net: &Network, hyd: &Hydraulics) -> f64 {
+    let mut times = vec![0.0];
+    for m in [base, m1] {
+        for o in &m.outfalls {
+            if let Discharge::Flow { flow_m3s, .. } = &o.discharge {
+                times.extend_from_slice(flow_m3s.breakpoints());
+            }
+        }
+        for i in &m.inflows {
+            times.extend_from_slice(i.flow_m3s.breakpoints());
+        }
+    }
+    times.retain(|t| t.is_finite() && (0.0..base.sim.end_s).contains(t));
+    times.sort_by(f64::total_cmp);
+    times.dedup();
+    let q_reach: Vec<Vec<f64>> = hyd.periods.iter().map(|f| reach_abs_flow(net, f)).collect();
+    let mut share: f64 = 0.0;
+    let mut dq_r = vec![0.0; base.reaches.len()];
+    let mut dq_n = vec![0.0; base.nodes.len()];
+    for &t in &times {
+        dq_r.iter_mut().for_each(|v| *v = 0.0);
+        dq_n.iter_mut().for_each(|v| *v = 0.0);
+        for (m, sign) in [(m1, 1.0), (base, -1.0)] {
+            for o in &m.outfalls {
+                if let Discharge::Flow { flow_m3s, .. } = &o.discharge {
+                    dq_r[o.reach] += sign * flow_m3s.at(t);
+                }
+            }
+            for i in &m.inflows {
+                dq_n[i.node] += sign * i.flow_m3s.at(t);
+            }
+        }
+        let q = &q_reach[hyd.period_at(t).min(q_reach.len() - 1)];
+        for (r, &d) in dq_r.iter().enumerate() {
+            if d != 0.0 {
+                share = share.max(d.abs() / q[r].max(1e-12));
+            }
+        }
+        for (n, &d) in dq_n.iter().enumerate() {
+            if d != 0.0 {
+                let ql = base
+                    .reaches
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.from == n || r.to == n)
+                    .map(|(k, _)| q[k])
+                    .fold(0.0, f64::max);
+                share = share.max(d.abs() / ql.max(1e-12));
+            }
+        }
+    }
+    share
+}
+
+/// Clusters of interacting projects (see the module docs), each in file order, split above `max_cluster`.
+/// Returns the clusters and whether any was split.
+pub fn clusters(model: &Model, max_cluster: usize) -> (Vec<Vec<usize>>, bool) {
+    #[derive(PartialEq, Eq, Hash, Clone, Copy)]
+    enum Res {
+        Outfall(usize),
+        Sewer(usize),
+        Plant(usize),
+        Node(usize),
+        Reach(usize),
+    }
+    let n = model.projects.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut owner: std::collections::HashMap<Res, usize> = std::collections::HashMap::new();
+    for (j, pj) in model.projects.iter().enumerate() {
+        let mut res: Vec<Res> = Vec::new();
+        match &pj.kind {
+            ProjectKind::Intercept {
+                outfalls, sewer, ..
+            } => {
+                res.extend(outfalls.iter().map(|&o| Res::Outfall(o)));
+                res.push(Res::Sewer(*sewer));
+                if let Some(sw) = model.sewers.get(*sewer)
+                    && let SewerDestination::Plant(pl) = sw.destination
+                {
+                    res.push(Res::Plant(pl));
+                }
+            }
+            ProjectKind::CloseOutfall { outfalls }
+            | ProjectKind::Separate { outfalls, .. }
+            | ProjectKind::RuralTreatment { outfalls, .. } => {
+                res.extend(outfalls.iter().map(|&o| Res::Outfall(o)))
+            }
+            ProjectKind::Plant { plant, .. } => res.push(Res::Plant(*plant)),
+            ProjectKind::Diversion { .. } => {}
+            ProjectKind::BoundaryImprovement { node, .. } => res.push(Res::Node(*node)),
+            ProjectKind::Dredging { reaches, .. } => {
+                res.extend(reaches.iter().map(|&r| Res::Reach(r)))
+            }
+        }
+        for r in res {
+            match owner.get(&r) {
+                Some(&k) => {
+                    let (a, b) = (find(&mut parent, k), find(&mut parent, j));
+                    if a != b {
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+                None => {
+                    owner.insert(r, j);
+                }
+            }
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut root_of: Vec<Option<usize>> = vec![None; n];
+    for j in 0..n {
+        let r = find(&mut parent, j);
+        match root_of[r] {
+            Some(g) => groups[g].push(j),
+            None => {
+                root_of[r] = Some(groups.len());
+                groups.push(vec![j]);
+            }
+        }
+    }
+    let cap = max_cluster.max(1);
+    let split = groups.iter().any(|g| g.len() > cap);
+    let out = groups
+        .into_iter()
+        .flat_map(|g| g.chunks(cap).map(<[usize]>::to_vec).collect::<Vec<_>>())
+        .collect();
+    (out, split)
+}
+
+/// The response of one subset of a cluster: concentration differences from the baseline, laid out as
+/// `RunResults::section_conc` / `reach_conc` flattened over time.
+#[derive(Debug, Clone)]
+struct Delta {
+    section: Vec<f64>,
+    reach: Vec<f64>,
+}
+
+/// One cluster and its subset responses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    /// Project indices, in file order (bit k of a local subset = `projects[k]`).
+    pub projects: Vec<usize>,
+    /// Responses from full runs (a member moves too much water, or is a diversion).
+    pub full_runs: bool,
+    #[serde(skip)]
+    deltas: Vec<Option<Delta>>,
+}
+
+/// The baseline and the cluster responses: evaluates any portfolio by superposition.
+#[derive(Debug, Clone)]
+pub struct Superposition {
+    /// The baseline model (no project).
+    pub base_model: Model,
+    /// Its network.
+    pub net: Network,
+    /// Its flows.
+    pub hyd: Hydraulics,
+    /// The baseline run (the tagged run's total).
+    pub base: RunResults,
+    /// The clusters.
+    pub clusters: Vec<Cluster>,
+    /// Per project: (cluster, bit within the cluster).
+    pub place: Vec<(usize, usize)>,
+    /// Per project: largest share of the local river flow it moves (see the module docs).
+    pub flow_share: Vec<f64>,
+    /// Section flows of the baseline at each output time, m³/s.
+    pub section_flow_m3s: Vec<Vec<f64>>,
+    /// Notes (split clusters).
+    pub warnings: Vec<String>,
+    /// Tagged groups run and full runs made.
+    pub runs: (usize, usize),
+}
+
+fn selection_of(model: &Model, projects: &[usize]) -> Selection {
+    let mut s = Selection::none(model);
+    for &j in projects {
+        s.included[j] = true;
+    }
+    s
+}
+
+fn diff(a: &RunResults, b: &RunResults) -> Delta {
+    let d = |x: &[Vec<f64>], y: &[Vec<f64>]| {
+        x.iter()
+            .zip(y)
+            .flat_map(|(u, v)| u.iter().zip(v).map(|(p, q)| p - q))
+            .collect::<Vec<f64>>()
+    };
+    Delta {
+        section: d(&a.section_conc, &b.section_conc),
+        reach: d(&a.reach_conc, &b.reach_conc),
+    }
+}
+
+fn bar(progress: bool, len: u64, what: &str) -> ProgressBar {
+    if !progress {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b.set_message(what.to_string());
+    b
+}
+
+/// A full run of `apply(model, sel)`: its results and section flows.
+pub fn full_run(model: &Model, sel: &Selection) -> Result<(RunResults, Vec<Vec<f64>>), RankError> {
+    let m = apply(model, sel)?;
+    let net = Network::build(&m);
+    let hyd = hydraulics::solve(&m, &net, &HydraulicsOptions::default())?;
+    let r = transport::run(&m, &net, &hyd, &TransportOptions::default())?;
+    let q = section_flows(&m, &net, &hyd, &r);
+    Ok((r, q))
+}
+
+impl Superposition {
+    /// Run the baseline, the tagged groups and the full runs (see the module docs).
+    pub fn build(model: &Model, opts: &RankOptions) -> Result<Superposition, RankError> {
+        let n = model.projects.len();
+        let base_model = apply(model, &Selection::none(model))?;
+        let net = Network::build(&base_model);
+        let hyd = hydraulics::solve(&base_model, &net, &HydraulicsOptions::default())?;
+        let singles: Vec<Model> = (0..n)
+            .map(|j| apply(model, &selection_of(model, &[j])))
+            .collect::<Result<_, _>>()?;
+        let shares: Vec<f64> = singles
+            .iter()
+            .map(|m1| flow_share(&base_model, m1, &net, &hyd))
+            .collect();
+        let moves_water = |j: usize| {
+            matches!(model.projects[j].kind, ProjectKind::Diversion { .. })
+                || shares[j] > opts.full_share
+        };
+        let (groups, split) = clusters(model, opts.max_cluster);
+        let mut warnings = Vec::new();
+        if split {
+            warnings.push(format!(
+                "a cluster of interacting projects had more than {} members and was split; the interaction \
+                 across its pieces is ignored (see superposition_check)",
+                opts.max_cluster
+            ));
+        }
+        let mut place = vec![(0, 0); n];
+        let mut tagged_jobs: Vec<(usize, usize)> = Vec::new();
+        let mut full_jobs: Vec<(usize, usize)> = Vec::new();
+        let mut cl: Vec<Cluster> = Vec::with_capacity(groups.len());
+        for (c, g) in groups.into_iter().enumerate() {
+            for (k, &j) in g.iter().enumerate() {
+                place[j] = (c, k);
+            }
+            let full = g.iter().any(|&j| moves_water(j));
+            for local in 1..(1usize << g.len()) {
+                if full {
+                    full_jobs.push((c, local));
+                } else {
+                    tagged_jobs.push((c, local));
+                }
+            }
+            cl.push(Cluster {
+                deltas: vec![None; 1 << g.len()],
+                projects: g,
+                full_runs: full,
+            });
+        }
+        let members = |c: usize, local: usize, cl: &[Cluster]| -> Vec<usize> {
+            cl[c]
+                .projects
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| local >> k & 1 == 1)
+                .map(|(_, &j)| j)
+                .collect()
+        };
+        let group_models: Vec<Model> = tagged_jobs
+            .iter()
+            .map(|&(c, local)| {
+                let ps = members(c, local, &cl);
+                if ps.len() == 1 {
+                    Ok(singles[ps[0]].clone())
+                } else {
+                    apply(model, &selection_of(model, &ps))
+                }
+            })
+            .collect::<Result<_, ScenarioError>>()?;
+        let pb = bar(
+            opts.progress,
+            full_jobs.len() as u64 + 1,
+            "responses (tagged run + full runs)",
+        );
+        let topts = TransportOptions::default();
+        let (tagged, full) = rayon::join(
+            || {
+                let r = transport::run_tagged(&base_model, &net, &hyd, &topts, &group_models);
+                pb.inc(1);
+                r
+            },
+            || {
+                full_jobs
+                    .par_iter()
+                    .map(|&(c, local)| {
+                        let r = full_run(model, &selection_of(model, &members(c, local, &cl)));
+                        pb.inc(1);
+                        r.map(|x| x.0)
+                    })
+                    .collect::<Result<Vec<RunResults>, RankError>>()
+            },
+        );
+        pb.finish_and_clear();
+        let tagged = tagged?;
+        let full = full?;
+        let base = tagged.total.clone();
+        let np = base.pollutants.len();
+        let (ns, nr) = (base_model.sections.len(), base_model.reaches.len());
+        let ng = tagged.n_groups;
+        for (g, &(c, local)) in tagged_jobs.iter().enumerate() {
+            let mut section = Vec::with_capacity(base.section_conc.len() * ns * np);
+            let mut reach = Vec::with_capacity(base.reach_conc.len() * nr * np);
+            for i in 0..base.output_times_s.len() {
+                for k in 0..ns * np {
+                    section.push(tagged.section_conc[i][k * ng + g] - base.section_conc[i][k]);
+                }
+                for k in 0..nr * np {
+                    reach.push(tagged.reach_conc[i][k * ng + g] - base.reach_conc[i][k]);
+                }
+            }
+            cl[c].deltas[local] = Some(Delta { section, reach });
+        }
+        for (r, &(c, local)) in full.iter().zip(&full_jobs) {
+            if r.output_times_s.len() != base.output_times_s.len() {
+                return Err(RankError::Targets(TargetsError::Shape {
+                    what: "output times of a full run".into(),
+                    expected: base.output_times_s.len(),
+                    found: r.output_times_s.len(),
+                }));
+            }
+            cl[c].deltas[local] = Some(diff(r, &base));
+        }
+        let section_flow_m3s = section_flows(&base_model, &net, &hyd, &base);
+        Ok(Superposition {
+            runs: (tagged_jobs.len(), full_jobs.len()),
+            base_model,
+            net,
+            hyd,
+            base,
+            clusters: cl,
+            place,
+            flow_share: shares,
+            section_flow_m3s,
+            warnings,
+        })
+    }
+
+    /// The superposed results of a portfolio (bit j = project j), negative values clamped to 0.
+    pub fn results(&self, mask: u64) -> RunResults {
+        let mut r = self.base.clone();
+        let mut local = vec![0usize; self.clusters.len()];
+        for (j, &(c, k)) in self.place.iter().enumerate() {
+            if mask >> j & 1 == 1 {
+                local[c] |= 1 << k;
+            }
+        }
+        for (c, &l) in local.iter().enumerate() {
+            if l == 0 {
+                continue;
+            }
+            if let Some(d) = &self.clusters[c].deltas[l] {
+                let w = r.section_conc.first().map_or(0, Vec::len);
+                for (i, row) in r.section_conc.iter_mut().enumerate() {
+                    for (x, dx) in row.iter_mut().zip(&d.section[i * w..(i + 1) * w]) {
+                        *x += dx;
+                    }
+                }
+                let w = r.reach_conc.first().map_or(0, Vec::len);
+                for (i, row) in r.reach_conc.iter_mut().enumerate() {
+                    for (x, dx) in row.iter_mut().zip(&d.reach[i * w..(i + 1) * w]) {
+                        *x += dx;
+                    }
+                }
+            }
+        }
+        for row in r.section_conc.iter_mut().chain(r.reach_conc.iter_mut()) {
+            row.iter_mut().for_each(|x| *x = x.max(0.0));
+        }
+        r
+    }
+}
+
+/// One project's row of the ranking.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRank {
+    /// Project id.
+    pub id: String,
+    /// Readable name.
+    pub name: String,
+    /// Kind.
+    pub kind: &'static str,
+    /// Cost.
+    pub cost: f64,
+    /// V({j}) − V(∅).
+    pub benefit: f64,
+    /// benefit / cost (±∞ or 0 for cost 0: see [`search`]).
+    pub benefit_per_cost: f64,
+    /// 1 = first in the greedy sequence.
+    pub greedy_order: usize,
+    /// Metrics with the project alone.
+    pub alone: Metrics,
+    /// Cluster index.
+    pub cluster: usize,
+    /// Response from full runs rather than the tagged run.
+    pub full_run: bool,
+    /// Largest share of the local river flow it moves.
+    pub flow_share: f64,
+}
+
+/// One greedy step.
+#[derive(Debug, Clone, Serialize)]
+pub struct GreedyStep {
+    /// Project id added.
+    pub project: String,
+    /// Its gain given the earlier ones.
+    pub gain: f64,
+    /// Cumulative cost.
+    pub cost: f64,
+    /// Benefit of the prefix, V(prefix) − V(∅).
+    pub benefit: f64,
+    /// Metrics of the prefix.
+    pub metrics: Metrics,
+}
+
+/// The best portfolio under the budget (the `portfolio.json` of DESIGN.md §8, plus details).
+#[derive(Debug, Clone, Serialize)]
+pub struct Portfolio {
+    /// Objective name.
+    pub objective: &'static str,
+    /// Budget (`null`: no limit).
+    pub budget: Option<f64>,
+    /// Project ids, file order.
+    pub projects: Vec<String>,
+    /// Total cost.
+    pub cost: f64,
+    /// V(S) − V(∅).
+    pub benefit: f64,
+    /// Metrics of the portfolio.
+    pub metrics: Metrics,
+    /// `exhaustive` or `branch_and_bound`.
+    pub method: &'static str,
+    /// Portfolios evaluated.
+    pub evaluations: usize,
+    /// The search completed (always for exhaustive; branch and bound within its limit, under monotonicity).
+    pub proven: bool,
+}
+
+/// One portfolio of the superposition check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRow {
+    /// Project ids.
+    pub projects: Vec<String>,
+    /// Objective by superposition.
+    pub value_superposed: f64,
+    /// Objective by a full run.
+    pub value_full: f64,
+    /// Compliant zones by superposition and by the full run.
+    pub zones_compliant: (usize, usize),
+    /// Largest |ΔC| over sections, pollutants and output times, mg/L.
+    pub max_abs_mg_l: f64,
+    /// Largest |ΔC| / (the pollutant's largest full-run concentration at that section).
+    pub max_rel: f64,
+    /// Where the largest relative difference is: section id, pollutant.
+    pub worst: (String, String),
+}
+
+/// The superposition check (see the module docs).
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Each portfolio checked.
+    pub portfolios: Vec<CheckRow>,
+    /// Largest |ΔC| over all, mg/L.
+    pub max_abs_mg_l: f64,
+    /// Largest relative difference over all.
+    pub max_rel: f64,
+    /// Largest |ΔV| over all.
+    pub max_objective_diff: f64,
+    /// The tolerance stated in the module docs (relative).
+    pub expected_rel: f64,
+}
+
+/// Wall-clock seconds of the stages.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Baseline, tagged run and full runs.
+    pub responses_s: f64,
+    /// Marginal benefits, greedy, optimum.
+    pub search_s: f64,
+    /// The check's full runs.
+    pub check_s: f64,
+}
+
+/// What `rivsim rank` computes.
+#[derive(Debug, Clone, Serialize)]
+pub struct RankOutcome {
+    /// Objective name.
+    pub objective: &'static str,
+    /// Budget (`null`: none).
+    pub budget: Option<f64>,
+    /// Cost unit of the scenario.
+    pub cost_unit: Option<String>,
+    /// Baseline metrics.
+    pub baseline: Metrics,
+    /// One row per project, file order.
+    pub projects: Vec<ProjectRank>,
+    /// The greedy sequence.
+    pub greedy: Vec<GreedyStep>,
+    /// The best portfolio under the budget.
+    pub optimum: Portfolio,
+    /// The cost–benefit frontier (cost, benefit), when enumerated exhaustively.
+    pub frontier: Vec<(f64, f64)>,
+    /// Clusters of interacting projects (project ids).
+    pub clusters: Vec<Vec<String>>,
+    /// Tagged groups and full runs behind the responses.
+    pub runs: (usize, usize),
+    /// The check, if run.
+    pub superposition_check: Option<Check>,
+    /// Stage times.
+    pub timings: Timings,
+    /// Notes.
+    pub warnings: Vec<String>,
+}
+
+/// Refuse a bad budget or a scenario with too many projects (exit code 2).
+pub fn validate(model: &Model, opts: &RankOptions) -> Result<(), ScenarioError> {
+    let mut problems = Vec::new();
+    if let Some(b) = opts.budget
+        && !(b.is_finite() && b >= 0.0)
+    {
+        problems.push(Problem {
+            file: model.path.clone(),
+            line: None,
+            item: "command line --budget".into(),
+            field: String::new(),
+            value: b.to_string(),
+            expected: format!(
+                "a finite number ≥ 0 in the scenario's cost unit ({})",
+                model.cost_unit.as_deref().unwrap_or("no cost_unit given")
+            ),
+        });
+    }
+    if model.projects.len() > search::MAX_PROJECTS {
+        problems.push(Problem {
+            file: model.path.clone(),
+            line: None,
+            item: "[[projects]]".into(),
+            field: String::new(),
+            value: format!("{} projects", model.projects.len()),
+            expected: format!("at most {} projects for rivsim rank", search::MAX_PROJECTS),
+        });
+    }
+    if model.projects.is_empty() {
+        problems.push(Problem {
+            file: model.path.clone(),
+            line: None,
+            item: "[[projects]]".into(),
+            field: String::new(),
+            value: "none".into(),
+            expected: "at least one project to rank".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ScenarioError { problems })
+    }
+}
+
+/// Rank the scenario's projects (see the module docs).
+pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError> {
+    validate(model, opts)?;
+    let t0 = Instant::now();
+    let sp = Superposition::build(model, opts)?;
+    let t1 = Instant::now();
+    let assessor = Assessor::new(opts.objective, &sp.base_model, &sp.base)?;
+    let n = model.projects.len();
+    let costs: Vec<f64> = model.projects.iter().map(|p| p.cost).collect();
+    let budget = opts.budget.unwrap_or(f64::INFINITY);
+    let eval = |mask: u64| -> Result<Metrics, TargetsError> {
+        assessor.metrics(&sp.base_model, &sp.results(mask), &sp.section_flow_m3s)
+    };
+    let baseline = eval(0)?;
+    // the searches take an infallible value function; assessment errors (a shape mismatch, impossible here
+    // since every portfolio has the baseline's shape) are caught by evaluating the baseline above
+    let value = |mask: u64| eval(mask).map_or(f64::NEG_INFINITY, |m| m.value);
+    let alone: Vec<Metrics> = (0..n)
+        .into_par_iter()
+        .map(|j| eval(1 << j))
+        .collect::<Result<_, _>>()?;
+    let pb = bar(opts.progress, 3, "searching portfolios");
+    let steps = search::greedy(&costs, &value);
+    pb.inc(1);
+    let (best, method, frontier) = if n <= opts.exhaustive_max {
+        let all = search::all_values(&costs, &value);
+        let best = search::best_of(&all, budget);
+        let fr = search::frontier(&all)
+            .into_iter()
+            .map(|(c, v, _)| (c, v - baseline.value))
+            .collect();
+        (best, "exhaustive", fr)
+    } else {
+        let best = search::branch_and_bound(&costs, budget, &value, opts.bnb_max_evaluations);
+        (best, "branch_and_bound", Vec::new())
+    };
+    pb.inc(1);
+    let mut greedy = Vec::with_capacity(steps.len());
+    let mut order = vec![0usize; n];
+    let mut prefix = 0u64;
+    for (k, s) in steps.iter().enumerate() {
+        order[s.project] = k + 1;
+        prefix |= 1 << s.project;
+        greedy.push(GreedyStep {
+            project: model.projects[s.project].id.clone(),
+            gain: s.gain,
+            cost: s.cost,
+            benefit: s.value - baseline.value,
+            metrics: eval(prefix)?,
+        });
+    }
+    let best_metrics = eval(best.mask)?;
+    pb.finish_and_clear();
+    let ids = |mask: u64| -> Vec<String> {
+        (0..n)
+            .filter(|&j| mask >> j & 1 == 1)
+            .map(|j| model.projects[j].id.clone())
+            .collect()
+    };
+    let mut warnings = sp.warnings.clone();
+    if !best.proven {
+        warnings.push(format!(
+            "branch and bound stopped after {} evaluations: the portfolio is the best found, not proven optimal",
+            best.evaluations
+        ));
+    }
+    let optimum = Portfolio {
+        objective: opts.objective.name(),
+        budget: opts.budget,
+        projects: ids(best.mask),
+        cost: best.cost,
+        benefit: best.value - baseline.value,
+        metrics: best_metrics,
+        method,
+        evaluations: best.evaluations,
+        proven: best.proven,
+    };
+    let projects: Vec<ProjectRank> = model
+        .projects
+        .iter()
+        .enumerate()
+        .map(|(j, p)| {
+            let b = alone[j].value - baseline.value;
+            ProjectRank {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                kind: p.kind.name(),
+                cost: p.cost,
+                benefit: b,
+                benefit_per_cost: search::ratio(b, p.cost),
+                greedy_order: order[j],
+                alone: alone[j],
+                cluster: sp.place[j].0,
+                full_run: sp.clusters[sp.place[j].0].full_runs,
+                flow_share: sp.flow_share[j],
+            }
+        })
+        .collect();
+    let t2 = Instant::now();
+    let superposition_check = if opts.check {
+        let mut masks: Vec<u64> = Vec::new();
+        let mut m = 0u64;
+        for s in &steps {
+            m |= 1 << s.project;
+            masks.push(m);
+        }
+        if !masks.contains(&best.mask) && best.mask != 0 {
+            masks.push(best.mask);
+        }
+        Some(check(model, &sp, &assessor, &masks, opts.progress)?)
+    } else {
+        None
+    };
+    let t3 = Instant::now();
+    Ok(RankOutcome {
+        objective: opts.objective.name(),
+        budget: opts.budget,
+        cost_unit: model.cost_unit.clone(),
+        baseline,
+        projects,
+        greedy,
+        optimum,
+        frontier,
+        clusters: sp
+            .clusters
+            .iter()
+            .map(|c| c.projects.iter().map(|&j| model.projects[j].id.clone()).collect())
+            .collect(),
+        runs: sp.runs,
+        superposition_check,
+        timings: Timings {
+            responses_s: (t1 - t0).as_secs_f64(),
+            search_s: (t2 - t1).as_secs_f64(),
+            check_s: (t3 - t2).as_secs_f64(),
+        },
+        warnings,
+    })
+}
+
+/// Compare superposition with full runs on the given portfolios (in parallel).
+pub fn check(
+    model: &Model,
+    sp: &Superposition,
+    assessor: &Assessor,
+    masks: &[u64],
+    progress: bool,
+) -> Result<Check, RankError> {
+    let pb = bar(progress, masks.len() as u64, "superposition check (full runs)");
+    let n = model.projects.len();
+    let np = sp.base.pollutants.len();
+    let rows: Vec<CheckRow> = masks
+        .par_iter()
+        .map(|&mask| {
+            let ps: Vec<usize> = (0..n).filter(|&j| mask >> j & 1 == 1).collect();
+            let (full, q) = full_run(model, &selection_of(model, &ps))?;
+            let sup = sp.results(mask);
+            let mf = assessor.metrics(&sp.base_model, &full, &q)?;
+            let ms = assessor.metrics(&sp.base_model, &sup, &sp.section_flow_m3s)?;
+            let ns = sp.base_model.sections.len();
+            let mut max_abs: f64 = 0.0;
+            let mut max_rel: f64 = 0.0;
+            let mut worst = (String::new(), String::new());
+            for s in 0..ns {
+                for p in 0..np {
+                    let k = s * np + p;
+                    let scale = full
+                        .section_conc
+                        .iter()
+                        .map(|row| row[k].abs())
+                        .fold(0.0, f64::max);
+                    for (a, b) in full.section_conc.iter().zip(&sup.section_conc) {
+                        let d = (a[k] - b[k]).abs();
+                        max_abs = max_abs.max(d);
+                        if scale > 0.0 && d / scale > max_rel {
+                            max_rel = d / scale;
+                            worst = (
+                                sp.base_model.sections[s].id.clone(),
+                                sp.base.pollutants[p].clone(),
+                            );
+                        }
+                    }
+                }
+            }
+            pb.inc(1);
+            Ok(CheckRow {
+                projects: ps.iter().map(|&j| model.projects[j].id.clone()).collect(),
+                value_superposed: ms.value,
+                value_full: mf.value,
+                zones_compliant: (ms.zones_compliant, mf.zones_compliant),
+                max_abs_mg_l: max_abs,
+                max_rel,
+                worst,
+            })
+        })
+        .collect::<Result<_, RankError>>()?;
+    pb.finish_and_clear();
+    Ok(Check {
+        max_abs_mg_l: rows.iter().map(|r| r.max_abs_mg_l).fold(0.0, f64::max),
+        max_rel: rows.iter().map(|r| r.max_rel).fold(0.0, f64::max),
+        max_objective_diff: rows
+            .iter()
+            .map(|r| (r.value_superposed - r.value_full).abs())
+            .fold(0.0, f64::max),
+        expected_rel: EXPECTED_REL,
+        portfolios: rows,
+    })
+}
+
+/// The relative tolerance the check is expected to meet with the default `full_share` (module docs): the
+/// 5 % held-flow share plus the limiter's nonlinearity.
+pub const EXPECTED_REL: f64 = 0.06;

@@ -94,7 +94,7 @@ enum Command {
         #[arg(long)]
         no_check: bool,
         /// Share of the local river flow above which a project's response comes from a full run.
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.10)]
         full_share: f64,
         /// Worker threads (default: all cores).
         #[arg(long)]
@@ -342,7 +342,10 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
         o.baseline.worse_than_v_km,
         o.baseline.load_t
     );
-    println!("  {:<5} {:<10} {:>8} {:>12} {:>14}  response", "order", "project", "cost", "benefit", "per cost");
+    println!(
+        "  {:<5} {:<10} {:>8} {:>12} {:>14}  response",
+        "order", "project", "cost", "benefit", "per cost"
+    );
     let mut rows: Vec<_> = o.projects.iter().collect();
     rows.sort_by_key(|r| r.greedy_order);
     for r in rows {
@@ -353,10 +356,17 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
             r.cost,
             r.benefit,
             r.benefit_per_cost,
-            if r.full_run { "full run" } else { "tagged" }
+            match r.response {
+                rivsim::projects::rank::Response::Tagged => "tagged",
+                rivsim::projects::rank::Response::FlowState => "flow state",
+                rivsim::projects::rank::Response::FullRun => "full run",
+            }
         );
     }
-    let b = o.optimum.budget.map_or("no limit".to_string(), |b| format!("{b} {unit}"));
+    let b = o
+        .optimum
+        .budget
+        .map_or("no limit".to_string(), |b| format!("{b} {unit}"));
     println!(
         "  best portfolio ({}, budget {b}): [{}] cost {} {unit}, benefit {:.4} ({} zones compliant, {:.2} km worse than V)",
         o.optimum.method,
@@ -367,8 +377,8 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
         o.optimum.metrics.worse_than_v_km
     );
     println!(
-        "  responses: {} tagged groups, {} full runs; time: responses {:.2} s, search {:.2} s, check {:.2} s",
-        o.runs.0, o.runs.1, o.timings.responses_s, o.timings.search_s, o.timings.check_s
+        "  responses: {} tagged runs ({} groups), {} full runs; time: responses {:.2} s, search {:.2} s, check {:.2} s",
+        o.runs.0, o.runs.1, o.runs.2, o.timings.responses_s, o.timings.search_s, o.timings.check_s
     );
     if let Some(c) = &o.superposition_check {
         println!(

@@ -330,7 +330,11 @@ pub fn rank(
     let json = |r: serde_json::Result<String>| r.map_err(|e| Error::Other(e.to_string()));
     let mut files = vec![
         report::write_atomic(out, "rank.csv", output::rank_csv(&o).as_bytes())?,
-        report::write_atomic(out, "portfolio.json", json(output::portfolio_json(&o))?.as_bytes())?,
+        report::write_atomic(
+            out,
+            "portfolio.json",
+            json(output::portfolio_json(&o))?.as_bytes(),
+        )?,
     ];
     let title = format!("{}: {} vs cost", p.model.title, opts.objective.name());
     let svg = output::plot_svg(&title, opts.objective, &o)
@@ -341,6 +345,10 @@ pub fn rank(
         .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
     files.push(png);
     // rank.json last: its presence marks a complete ranking
-    files.push(report::write_atomic(out, "rank.json", json(output::rank_json(&o))?.as_bytes())?);
+    files.push(report::write_atomic(
+        out,
+        "rank.json",
+        json(output::rank_json(&o))?.as_bytes(),
+    )?);
     Ok((o, files))
 }

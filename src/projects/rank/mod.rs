@@ -35,7 +35,7 @@
 //! project that moves water it is an approximation of relative size ≈ ΔQ/Q (the dilution and the velocity
 //! change). So a project gets its response from a **full run** (hydraulics + transport of
 //! `apply(model, T)` minus B) when it is a `diversion`, or when the water it adds or removes at any reach or
-//! node, at any time, exceeds `full_share` (default 5 %) of the baseline river flow there (the reach-mean |Q|
+//! node, at any time, exceeds `full_share` (default 10 %) of the baseline river flow there (the reach-mean |Q|
 //! of the baseline flow period in force; at a node, the largest of its reaches'). A cluster holding such a
 //! project gets every subset response from full runs (run in parallel with rayon, alongside the tagged run).
 //!
@@ -124,10 +124,12 @@ pub struct RankOptions {
     pub check: bool,
     /// Draw progress bars (drawn only on a terminal).
     pub progress: bool,
-    /// Share of the local river flow above which a project's response comes from a full run (default 0.05).
+    /// Share of the local river flow above which a project's response comes from a full run (default 0.10).
     pub full_share: f64,
     /// Largest cluster whose subsets are all evaluated (default 6).
     pub max_cluster: usize,
+    /// Most projects (whole flow-moving clusters) that define flow states (default 3: up to 8 tagged runs).
+    pub max_state_projects: usize,
     /// Largest number of projects enumerated exhaustively (default 14); branch and bound above.
     pub exhaustive_max: usize,
     /// Evaluation limit of branch and bound (default 200 000).
@@ -141,8 +143,9 @@ impl Default for RankOptions {
             budget: None,
             check: true,
             progress: false,
-            full_share: 0.05,
+            full_share: 0.10,
             max_cluster: 6,
+            max_state_projects: 3,
             exhaustive_max: 14,
             bnb_max_evaluations: 200_000,
         }
@@ -192,7 +195,11 @@ pub struct Assessor {
 
 impl Assessor {
     /// Set up from the baseline model and results (which fix each section's assessed pollutants).
-    pub fn new(objective: Objective, model: &Model, base: &RunResults) -> Result<Self, TargetsError> {
+    pub fn new(
+        objective: Objective,
+        model: &Model,
+        base: &RunResults,
+    ) -> Result<Self, TargetsError> {
         let a = targets::assess(model, base)?;
         Ok(Assessor {
             objective,
@@ -243,7 +250,12 @@ impl Assessor {
 
 /// The flow at each section (the reach flow at the cell holding the section, mean of its two faces, m³/s) at
 /// each output time, from the flow period in force there.
-pub fn section_flows(model: &Model, net: &Network, hyd: &Hydraulics, r: &RunResults) -> Vec<Vec<f64>> {
+pub fn section_flows(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    r: &RunResults,
+) -> Vec<Vec<f64>> {
     let per_period: Vec<Vec<f64>> = hyd
         .periods
         .iter()
@@ -255,7 +267,8 @@ pub fn section_flows(model: &Model, net: &Network, hyd: &Hydraulics, r: &RunResu
                     let cells = net.cells_of(s.reach);
                     let faces = net.faces_of(s.reach);
                     let n = cells.len();
-                    let k = ((s.at_m / net.reach_dx_m[s.reach]).floor().max(0.0) as usize).min(n - 1);
+                    let k =
+                        ((s.at_m / net.reach_dx_m[s.reach]).floor().max(0.0) as usize).min(n - 1);
                     0.5 * (f.face_flow_m3s[faces.start + k] + f.face_flow_m3s[faces.start + k + 1])
                 })
                 .collect()
@@ -424,40 +437,63 @@ struct Delta {
     reach: Vec<f64>,
 }
 
+/// How a cluster's responses are obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    /// Tagged groups carried at the flows of the flow state in force.
+    Tagged,
+    /// Its projects define flow states: each subset is the total of its own tagged run, on its own flows.
+    FlowState,
+    /// Full-run differences from the baseline, added at baseline flows (flow-moving clusters beyond the
+    /// flow-state limit).
+    FullRun,
+}
+
 /// One cluster and its subset responses.
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
     /// Project indices, in file order (bit k of a local subset = `projects[k]`).
     pub projects: Vec<usize>,
-    /// Responses from full runs (a member moves too much water, or is a diversion).
-    pub full_runs: bool,
+    /// How its responses are obtained.
+    pub response: Response,
+    /// `[flow state][local subset]` (tagged), `[0][local subset]` (full run), empty (flow state).
     #[serde(skip)]
-    deltas: Vec<Option<Delta>>,
+    deltas: Vec<Vec<Option<Delta>>>,
 }
 
-/// The baseline and the cluster responses: evaluates any portfolio by superposition.
+/// One flow state: a subset of the flow-state projects applied, on its own flows.
 #[derive(Debug, Clone)]
-pub struct Superposition {
-    /// The baseline model (no project).
-    pub base_model: Model,
-    /// Its network.
-    pub net: Network,
+pub struct FlowState {
+    /// The state's model (`apply(model, state projects)`, flow periods aligned with its groups).
+    pub model: Model,
     /// Its flows.
     pub hyd: Hydraulics,
-    /// The baseline run (the tagged run's total).
+    /// Its run (the total of its tagged run).
     pub base: RunResults,
+    /// Section flows at each output time, m³/s.
+    pub section_flow_m3s: Vec<Vec<f64>>,
+}
+
+/// The baseline, the flow states and the cluster responses: evaluates any portfolio by superposition.
+#[derive(Debug, Clone)]
+pub struct Superposition {
+    /// The network (every transformed model has the same reaches and cells).
+    pub net: Network,
+    /// The flow-state projects (bit k of a state index = `state_projects[k]`); state 0 is the baseline.
+    pub state_projects: Vec<usize>,
+    /// One per subset of `state_projects`.
+    pub states: Vec<FlowState>,
     /// The clusters.
     pub clusters: Vec<Cluster>,
     /// Per project: (cluster, bit within the cluster).
     pub place: Vec<(usize, usize)>,
     /// Per project: largest share of the local river flow it moves (see the module docs).
     pub flow_share: Vec<f64>,
-    /// Section flows of the baseline at each output time, m³/s.
-    pub section_flow_m3s: Vec<Vec<f64>>,
-    /// Notes (split clusters).
+    /// Notes (split clusters, flow-moving clusters beyond the flow-state limit).
     pub warnings: Vec<String>,
-    /// Tagged groups run and full runs made.
-    pub runs: (usize, usize),
+    /// Tagged runs, tagged groups and full runs made.
+    pub runs: (usize, usize, usize),
 }
 
 fn selection_of(model: &Model, projects: &[usize]) -> Selection {
@@ -505,7 +541,7 @@ pub fn full_run(model: &Model, sel: &Selection) -> Result<(RunResults, Vec<Vec<f
 }
 
 impl Superposition {
-    /// Run the baseline, the tagged groups and the full runs (see the module docs).
+    /// Run the flow states' tagged runs and the full runs (see the module docs), in parallel.
     pub fn build(model: &Model, opts: &RankOptions) -> Result<Superposition, RankError> {
         let n = model.projects.len();
         let base_model = apply(model, &Selection::none(model))?;
@@ -518,6 +554,7 @@ impl Superposition {
             .iter()
             .map(|m1| flow_share(&base_model, m1, &net, &hyd))
             .collect();
+        drop(singles);
         let moves_water = |j: usize| {
             matches!(model.projects[j].kind, ProjectKind::Diversion { .. })
                 || shares[j] > opts.full_share
@@ -532,28 +569,36 @@ impl Superposition {
             ));
         }
         let mut place = vec![(0, 0); n];
-        let mut tagged_jobs: Vec<(usize, usize)> = Vec::new();
-        let mut full_jobs: Vec<(usize, usize)> = Vec::new();
+        let mut state_projects: Vec<usize> = Vec::new();
         let mut cl: Vec<Cluster> = Vec::with_capacity(groups.len());
         for (c, g) in groups.into_iter().enumerate() {
             for (k, &j) in g.iter().enumerate() {
                 place[j] = (c, k);
             }
-            let full = g.iter().any(|&j| moves_water(j));
-            for local in 1..(1usize << g.len()) {
-                if full {
-                    full_jobs.push((c, local));
-                } else {
-                    tagged_jobs.push((c, local));
-                }
-            }
+            let response = if !g.iter().any(|&j| moves_water(j)) {
+                Response::Tagged
+            } else if state_projects.len() + g.len() <= opts.max_state_projects {
+                state_projects.extend(&g);
+                Response::FlowState
+            } else {
+                warnings.push(format!(
+                    "projects {} move water but the flow states are full ({} projects): their responses are \
+                     full-run differences added at baseline flows",
+                    g.iter()
+                        .map(|&j| model.projects[j].id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    opts.max_state_projects
+                ));
+                Response::FullRun
+            };
             cl.push(Cluster {
-                deltas: vec![None; 1 << g.len()],
+                deltas: Vec::new(),
                 projects: g,
-                full_runs: full,
+                response,
             });
         }
-        let members = |c: usize, local: usize, cl: &[Cluster]| -> Vec<usize> {
+        let members = |c: usize, local: usize| -> Vec<usize> {
             cl[c]
                 .projects
                 .iter()
@@ -562,34 +607,61 @@ impl Superposition {
                 .map(|(_, &j)| j)
                 .collect()
         };
-        let group_models: Vec<Model> = tagged_jobs
-            .iter()
-            .map(|&(c, local)| {
-                let ps = members(c, local, &cl);
-                if ps.len() == 1 {
-                    Ok(singles[ps[0]].clone())
-                } else {
-                    apply(model, &selection_of(model, &ps))
-                }
-            })
-            .collect::<Result<_, ScenarioError>>()?;
+        let tagged_jobs: Vec<(usize, usize)> = (0..cl.len())
+            .filter(|&c| cl[c].response == Response::Tagged)
+            .flat_map(|c| (1..(1usize << cl[c].projects.len())).map(move |l| (c, l)))
+            .collect();
+        let full_jobs: Vec<(usize, usize)> = (0..cl.len())
+            .filter(|&c| cl[c].response == Response::FullRun)
+            .flat_map(|c| (1..(1usize << cl[c].projects.len())).map(move |l| (c, l)))
+            .collect();
+        let n_states = 1usize << state_projects.len();
         let pb = bar(
             opts.progress,
-            full_jobs.len() as u64 + 1,
-            "responses (tagged run + full runs)",
+            (n_states + full_jobs.len()) as u64,
+            "responses (tagged runs + full runs)",
         );
-        let topts = TransportOptions::default();
-        let (tagged, full) = rayon::join(
+        let state_run = |sigma: usize| -> Result<(FlowState, transport::TaggedResults), RankError> {
+            let on: Vec<usize> = (0..state_projects.len())
+                .filter(|k| sigma >> k & 1 == 1)
+                .map(|k| state_projects[k])
+                .collect();
+            let total = apply(model, &selection_of(model, &on))?;
+            let groups: Vec<Model> = tagged_jobs
+                .iter()
+                .map(|&(c, l)| {
+                    let mut ps = on.clone();
+                    ps.extend(members(c, l));
+                    apply(model, &selection_of(model, &ps))
+                })
+                .collect::<Result<_, ScenarioError>>()?;
+            let total = aligned(total, &groups);
+            let h = hydraulics::solve(&total, &net, &HydraulicsOptions::default())?;
+            let t = transport::run_tagged(&total, &net, &h, &TransportOptions::default(), &groups)?;
+            let q = section_flows(&total, &net, &h, &t.total);
+            pb.inc(1);
+            Ok((
+                FlowState {
+                    model: total,
+                    hyd: h,
+                    base: t.total.clone(),
+                    section_flow_m3s: q,
+                },
+                t,
+            ))
+        };
+        let (states, full) = rayon::join(
             || {
-                let r = transport::run_tagged(&base_model, &net, &hyd, &topts, &group_models);
-                pb.inc(1);
-                r
+                (0..n_states)
+                    .into_par_iter()
+                    .map(state_run)
+                    .collect::<Result<Vec<_>, RankError>>()
             },
             || {
                 full_jobs
                     .par_iter()
                     .map(|&(c, local)| {
-                        let r = full_run(model, &selection_of(model, &members(c, local, &cl)));
+                        let r = full_run(model, &selection_of(model, &members(c, local)));
                         pb.inc(1);
                         r.map(|x| x.0)
                     })
@@ -597,24 +669,44 @@ impl Superposition {
             },
         );
         pb.finish_and_clear();
-        let tagged = tagged?;
+        let states = states?;
         let full = full?;
-        let base = tagged.total.clone();
-        let np = base.pollutants.len();
-        let (ns, nr) = (base_model.sections.len(), base_model.reaches.len());
-        let ng = tagged.n_groups;
-        for (g, &(c, local)) in tagged_jobs.iter().enumerate() {
-            let mut section = Vec::with_capacity(base.section_conc.len() * ns * np);
-            let mut reach = Vec::with_capacity(base.reach_conc.len() * nr * np);
-            for i in 0..base.output_times_s.len() {
-                for k in 0..ns * np {
-                    section.push(tagged.section_conc[i][k * ng + g] - base.section_conc[i][k]);
+        for c in &mut cl {
+            c.deltas = match c.response {
+                Response::Tagged => vec![vec![None; 1 << c.projects.len()]; n_states],
+                Response::FullRun => vec![vec![None; 1 << c.projects.len()]],
+                Response::FlowState => Vec::new(),
+            };
+        }
+        let np = model.pollutants.len();
+        let (ns, nr) = (model.sections.len(), model.reaches.len());
+        for (sigma, (_, tagged)) in states.iter().enumerate() {
+            let base = &tagged.total;
+            let ng = tagged.n_groups;
+            for (g, &(c, local)) in tagged_jobs.iter().enumerate() {
+                let mut section = Vec::with_capacity(base.section_conc.len() * ns * np);
+                let mut reach = Vec::with_capacity(base.reach_conc.len() * nr * np);
+                for i in 0..base.output_times_s.len() {
+                    for k in 0..ns * np {
+                        section.push(tagged.section_conc[i][k * ng + g] - base.section_conc[i][k]);
+                    }
+                    for k in 0..nr * np {
+                        reach.push(tagged.reach_conc[i][k * ng + g] - base.reach_conc[i][k]);
+                    }
                 }
-                for k in 0..nr * np {
-                    reach.push(tagged.reach_conc[i][k * ng + g] - base.reach_conc[i][k]);
-                }
+                cl[c].deltas[sigma][local] = Some(Delta { section, reach });
             }
-            cl[c].deltas[local] = Some(Delta { section, reach });
+        }
+        let states: Vec<FlowState> = states.into_iter().map(|(s, _)| s).collect();
+        let base = &states[0].base;
+        for s in &states {
+            if s.base.output_times_s.len() != base.output_times_s.len() {
+                return Err(RankError::Targets(TargetsError::Shape {
+                    what: "output times of a flow state's run".into(),
+                    expected: base.output_times_s.len(),
+                    found: s.base.output_times_s.len(),
+                }));
+            }
         }
         for (r, &(c, local)) in full.iter().zip(&full_jobs) {
             if r.output_times_s.len() != base.output_times_s.len() {
@@ -624,26 +716,43 @@ impl Superposition {
                     found: r.output_times_s.len(),
                 }));
             }
-            cl[c].deltas[local] = Some(diff(r, &base));
+            cl[c].deltas[0][local] = Some(diff(r, base));
         }
-        let section_flow_m3s = section_flows(&base_model, &net, &hyd, &base);
         Ok(Superposition {
-            runs: (tagged_jobs.len(), full_jobs.len()),
-            base_model,
+            runs: (n_states, n_states * tagged_jobs.len(), full_jobs.len()),
             net,
-            hyd,
-            base,
+            state_projects,
+            states,
             clusters: cl,
             place,
             flow_share: shares,
-            section_flow_m3s,
             warnings,
         })
     }
 
+    /// The baseline model (no project; flow periods aligned).
+    pub fn base_model(&self) -> &Model {
+        &self.states[0].model
+    }
+
+    /// The flow state of a portfolio.
+    pub fn state_of(&self, mask: u64) -> usize {
+        self.state_projects
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| mask >> **j & 1 == 1)
+            .fold(0, |s, (k, _)| s | 1 << k)
+    }
+
+    /// Section flows of a portfolio's flow state, m³/s.
+    pub fn section_flow_m3s(&self, mask: u64) -> &[Vec<f64>] {
+        &self.states[self.state_of(mask)].section_flow_m3s
+    }
+
     /// The superposed results of a portfolio (bit j = project j), negative values clamped to 0.
     pub fn results(&self, mask: u64) -> RunResults {
-        let mut r = self.base.clone();
+        let sigma = self.state_of(mask);
+        let mut r = self.states[sigma].base.clone();
         let mut local = vec![0usize; self.clusters.len()];
         for (j, &(c, k)) in self.place.iter().enumerate() {
             if mask >> j & 1 == 1 {
@@ -651,10 +760,14 @@ impl Superposition {
             }
         }
         for (c, &l) in local.iter().enumerate() {
-            if l == 0 {
-                continue;
-            }
-            if let Some(d) = &self.clusters[c].deltas[l] {
+            let cl = &self.clusters[c];
+            let d = match cl.response {
+                _ if l == 0 => None,
+                Response::Tagged => cl.deltas[sigma][l].as_ref(),
+                Response::FullRun => cl.deltas[0][l].as_ref(),
+                Response::FlowState => None,
+            };
+            if let Some(d) = d {
                 let w = r.section_conc.first().map_or(0, Vec::len);
                 for (i, row) in r.section_conc.iter_mut().enumerate() {
                     for (x, dx) in row.iter_mut().zip(&d.section[i * w..(i + 1) * w]) {
@@ -674,6 +787,37 @@ impl Superposition {
         }
         r
     }
+}
+
+/// Align a total's flow periods with its groups': the transport resolves a source's flow once per flow
+/// period, so a group whose outfall flow steps inside one of the total's periods would have that step smeared
+/// over the period. A zero withdrawal whose step series breaks at every group's period starts splits the
+/// total's periods there (the flows are unchanged; only the periods are shorter).
+fn aligned(mut total: Model, groups: &[Model]) -> Model {
+    let own = total.flow_period_starts();
+    let mut extra: Vec<f64> = groups.iter().flat_map(|g| g.flow_period_starts()).collect();
+    extra.retain(|t| *t > 0.0 && !own.contains(t));
+    extra.sort_by(f64::total_cmp);
+    extra.dedup();
+    if extra.is_empty() {
+        return total;
+    }
+    let mut times_s = vec![0.0];
+    times_s.extend(extra);
+    let node = total
+        .nodes
+        .iter()
+        .position(|n| matches!(n.kind, crate::model::NodeKind::Junction))
+        .unwrap_or(0);
+    total.withdrawals.push(crate::model::Withdrawal {
+        place: crate::model::Place::Node(node),
+        flow_m3s: crate::model::Series::Table {
+            values: vec![0.0; times_s.len()],
+            times_s,
+            linear: false,
+        },
+    });
+    total
 }
 
 /// One project's row of the ranking.
@@ -697,8 +841,10 @@ pub struct ProjectRank {
     pub alone: Metrics,
     /// Cluster index.
     pub cluster: usize,
-    /// Response from full runs rather than the tagged run.
+    /// Response not from held-flow tagging (a flow state or full runs).
     pub full_run: bool,
+    /// How its response is obtained.
+    pub response: Response,
     /// Largest share of the local river flow it moves.
     pub flow_share: f64,
 }
@@ -807,8 +953,8 @@ pub struct RankOutcome {
     pub frontier: Vec<(f64, f64)>,
     /// Clusters of interacting projects (project ids).
     pub clusters: Vec<Vec<String>>,
-    /// Tagged groups and full runs behind the responses.
-    pub runs: (usize, usize),
+    /// Tagged runs (flow states), tagged groups and full runs behind the responses.
+    pub runs: (usize, usize, usize),
     /// The check, if run.
     pub superposition_check: Option<Check>,
     /// Stage times.
@@ -833,6 +979,16 @@ pub fn validate(model: &Model, opts: &RankOptions) -> Result<(), ScenarioError> 
                 "a finite number ≥ 0 in the scenario's cost unit ({})",
                 model.cost_unit.as_deref().unwrap_or("no cost_unit given")
             ),
+        });
+    }
+    if !(opts.full_share.is_finite() && opts.full_share >= 0.0) {
+        problems.push(Problem {
+            file: model.path.clone(),
+            line: None,
+            item: "command line --full-share".into(),
+            field: String::new(),
+            value: opts.full_share.to_string(),
+            expected: "a finite share ≥ 0 of the local river flow (e.g. 0.1)".into(),
         });
     }
     if model.projects.len() > search::MAX_PROJECTS {
@@ -868,12 +1024,16 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
     let t0 = Instant::now();
     let sp = Superposition::build(model, opts)?;
     let t1 = Instant::now();
-    let assessor = Assessor::new(opts.objective, &sp.base_model, &sp.base)?;
+    let assessor = Assessor::new(opts.objective, sp.base_model(), &sp.states[0].base)?;
     let n = model.projects.len();
     let costs: Vec<f64> = model.projects.iter().map(|p| p.cost).collect();
     let budget = opts.budget.unwrap_or(f64::INFINITY);
     let eval = |mask: u64| -> Result<Metrics, TargetsError> {
-        assessor.metrics(&sp.base_model, &sp.results(mask), &sp.section_flow_m3s)
+        assessor.metrics(
+            sp.base_model(),
+            &sp.results(mask),
+            sp.section_flow_m3s(mask),
+        )
     };
     let baseline = eval(0)?;
     // the searches take an infallible value function; assessment errors (a shape mismatch, impossible here
@@ -955,7 +1115,8 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
                 greedy_order: order[j],
                 alone: alone[j],
                 cluster: sp.place[j].0,
-                full_run: sp.clusters[sp.place[j].0].full_runs,
+                full_run: sp.clusters[sp.place[j].0].response != Response::Tagged,
+                response: sp.clusters[sp.place[j].0].response,
                 flow_share: sp.flow_share[j],
             }
         })
@@ -988,7 +1149,12 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
         clusters: sp
             .clusters
             .iter()
-            .map(|c| c.projects.iter().map(|&j| model.projects[j].id.clone()).collect())
+            .map(|c| {
+                c.projects
+                    .iter()
+                    .map(|&j| model.projects[j].id.clone())
+                    .collect()
+            })
             .collect(),
         runs: sp.runs,
         superposition_check,
@@ -1009,18 +1175,22 @@ pub fn check(
     masks: &[u64],
     progress: bool,
 ) -> Result<Check, RankError> {
-    let pb = bar(progress, masks.len() as u64, "superposition check (full runs)");
+    let pb = bar(
+        progress,
+        masks.len() as u64,
+        "superposition check (full runs)",
+    );
     let n = model.projects.len();
-    let np = sp.base.pollutants.len();
+    let np = model.pollutants.len();
     let rows: Vec<CheckRow> = masks
         .par_iter()
         .map(|&mask| {
             let ps: Vec<usize> = (0..n).filter(|&j| mask >> j & 1 == 1).collect();
             let (full, q) = full_run(model, &selection_of(model, &ps))?;
             let sup = sp.results(mask);
-            let mf = assessor.metrics(&sp.base_model, &full, &q)?;
-            let ms = assessor.metrics(&sp.base_model, &sup, &sp.section_flow_m3s)?;
-            let ns = sp.base_model.sections.len();
+            let mf = assessor.metrics(sp.base_model(), &full, &q)?;
+            let ms = assessor.metrics(sp.base_model(), &sup, sp.section_flow_m3s(mask))?;
+            let ns = model.sections.len();
             let mut max_abs: f64 = 0.0;
             let mut max_rel: f64 = 0.0;
             let mut worst = (String::new(), String::new());
@@ -1037,10 +1207,7 @@ pub fn check(
                         max_abs = max_abs.max(d);
                         if scale > 0.0 && d / scale > max_rel {
                             max_rel = d / scale;
-                            worst = (
-                                sp.base_model.sections[s].id.clone(),
-                                sp.base.pollutants[p].clone(),
-                            );
+                            worst = (model.sections[s].id.clone(), model.pollutants[p].clone());
                         }
                     }
                 }
@@ -1071,5 +1238,5 @@ pub fn check(
 }
 
 /// The relative tolerance the check is expected to meet with the default `full_share` (module docs): the
-/// 5 % held-flow share plus the limiter's nonlinearity.
-pub const EXPECTED_REL: f64 = 0.06;
+/// 10 % held-flow share plus the limiter's nonlinearity.
+pub const EXPECTED_REL: f64 = 0.11;

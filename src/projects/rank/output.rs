@@ -8,12 +8,13 @@ use plotters::style::FontStyle;
 use std::fmt::Write;
 
 /// `rank.csv`: `project,cost,benefit,benefit_per_cost,greedy_order` (the contract), then the project's
-/// metrics alone (`zones_compliant,compliance_rate_sum,worse_than_v_km,load_t`) and `full_run`; rows in greedy
+/// metrics alone (`zones_compliant,compliance_rate_sum,worse_than_v_km,load_t`) and `response` (`tagged`,
+/// `flow_state` or `full_run`); rows in greedy
 /// order. `benefit_per_cost` of a zero-cost project is `inf`, `-inf` or `0` (see `search`).
 pub fn rank_csv(o: &RankOutcome) -> String {
     let mut s = String::from(
         "project,cost,benefit,benefit_per_cost,greedy_order,zones_compliant,compliance_rate_sum,\
-         worse_than_v_km,load_t,full_run\n",
+         worse_than_v_km,load_t,response\n",
     );
     let mut rows: Vec<&super::ProjectRank> = o.projects.iter().collect();
     rows.sort_by_key(|r| r.greedy_order);
@@ -30,7 +31,11 @@ pub fn rank_csv(o: &RankOutcome) -> String {
             r.alone.compliance_rate_sum,
             r.alone.worse_than_v_km,
             r.alone.load_t,
-            r.full_run
+            match r.response {
+                super::Response::Tagged => "tagged",
+                super::Response::FlowState => "flow_state",
+                super::Response::FullRun => "full_run",
+            }
         );
     }
     s
@@ -167,7 +172,9 @@ fn draw<DB: DrawingBackend>(
             .draw_series(LineSeries::new(steps, grey.stroke_width(2)))
             .map_err(e)?
             .label("best portfolio for each budget (exhaustive)")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2))
+            });
     }
     let blue = RGBColor(31, 119, 180);
     chart

@@ -80,6 +80,9 @@ pub fn affordable(cost: f64, budget: f64) -> bool {
 
 /// Values equal up to round-off.
 pub fn same_value(a: f64, b: f64) -> bool {
+    if !(a.is_finite() && b.is_finite()) {
+        return a == b;
+    }
     (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0)
 }
 
@@ -231,7 +234,10 @@ pub fn frontier(values: &[(u64, f64, f64)]) -> Vec<(f64, f64, u64)> {
     v.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.2.total_cmp(&a.2)));
     let mut out: Vec<(f64, f64, u64)> = Vec::new();
     for (m, c, val) in v {
-        if out.last().is_none_or(|&(_, bv, _)| val > bv && !same_value(val, bv)) {
+        if out
+            .last()
+            .is_none_or(|&(_, bv, _)| val > bv && !same_value(val, bv))
+        {
             out.push((c, val, m));
         }
     }

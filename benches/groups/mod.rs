@@ -1,4 +1,5 @@
 pub mod end_to_end;
 pub mod hydraulics;
+pub mod rank;
 pub mod scenario;
 pub mod transport;

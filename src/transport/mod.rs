@@ -259,6 +259,14 @@ pub enum TransportError {
         /// What would be valid.
         expected: &'static str,
     },
+    /// A group of a tagged run does not fit the total.
+    #[error("tagged run, group {group}: {what}")]
+    BadGroup {
+        /// Group index.
+        group: usize,
+        /// What is wrong and what would be valid.
+        what: String,
+    },
     /// The steady solver did not converge on a network with circulating flow.
     #[error(
         "steady transport did not converge in {sweeps} sweeps (period {period}, pollutant {pollutant}): \

@@ -13,6 +13,7 @@ use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_rate, temp_factor,
 };
 use super::steady;
+use super::tagged::{self, Groups, TagLane, TagStep, TaggedResults};
 use super::{DispersionMode, MassBalance, RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Mode, Model, Series};
@@ -55,6 +56,11 @@ pub struct Simulation<'a> {
     results: RunResults,
     warned_substep: bool,
     done: bool,
+    /// The source groups carried along (a tagged run; `None` for a plain run).
+    groups: Option<Groups<'a>>,
+    /// Group concentrations at the output times (see [`TaggedResults`]).
+    tag_section: Vec<Vec<f64>>,
+    tag_reach: Vec<Vec<f64>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -65,6 +71,19 @@ impl<'a> Simulation<'a> {
         net: &'a Network,
         hyd: &'a Hydraulics,
         opts: &TransportOptions,
+    ) -> Result<Simulation<'a>, TransportError> {
+        Simulation::with_groups(model, net, hyd, opts, &[])
+    }
+
+    /// Set up a tagged run: as [`Simulation::new`], with the source groups `groups` carried along with the
+    /// total's fluxes and limiter choices (see `tagged.rs`; collect with [`Simulation::finish_tagged`]).
+    /// With no groups this is a plain run.
+    pub fn with_groups(
+        model: &'a Model,
+        net: &'a Network,
+        hyd: &'a Hydraulics,
+        opts: &TransportOptions,
+        group_models: &'a [Model],
     ) -> Result<Simulation<'a>, TransportError> {
         if !(opts.safety > 0.0 && opts.safety <= 1.0) {
             return Err(TransportError::BadOption {
@@ -97,6 +116,11 @@ impl<'a> Simulation<'a> {
         }
         let np = model.pollutants.len();
         let lay = Layout::new(model, net, opts.chunk_cells);
+        let groups = if group_models.is_empty() {
+            None
+        } else {
+            Some(Groups::new(model, net, hyd, opts.chunk_cells, group_models)?)
+        };
         let flows: Vec<PeriodFlows> = hyd
             .periods
             .iter()
@@ -149,6 +173,8 @@ impl<'a> Simulation<'a> {
                     partial: vec![0.0; n_chunks],
                     ledger_g: [0.0; 4],
                     failed: false,
+                    withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
+                    tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                 })
                 .collect(),
             disp_coef: (0..net.n_reaches)
@@ -183,6 +209,9 @@ impl<'a> Simulation<'a> {
             },
             warned_substep: false,
             done: false,
+            groups,
+            tag_section: Vec::new(),
+            tag_reach: Vec::new(),
         };
         sim.implicit = use_implicit(sim.opts.dispersion, &sim.co);
 
@@ -205,6 +234,7 @@ impl<'a> Simulation<'a> {
             for p in 0..np {
                 sim.mass0_g[p] = sim.total_mass_g(p);
             }
+            sim.initialise_groups(0.0, false)?;
         }
         sim.check_dead_ends();
         Ok(sim)
@@ -434,6 +464,44 @@ impl<'a> Simulation<'a> {
         self.results
     }
 
+    /// Finish a tagged run ([`Simulation::with_groups`]): the total's results and the groups'
+    /// concentrations at the output times.
+    pub fn finish_tagged(mut self) -> TaggedResults {
+        let n_groups = self.groups.as_ref().map_or(0, |g| g.len());
+        let section_conc = std::mem::take(&mut self.tag_section);
+        let reach_conc = std::mem::take(&mut self.tag_reach);
+        TaggedResults {
+            total: self.finish(),
+            n_groups,
+            section_conc,
+            reach_conc,
+        }
+    }
+
+    /// Set every group's initial state (`steady`: the steady state of the current period at `t_s`, as in
+    /// steady mode; otherwise from each group model's `InitialState`).
+    fn initialise_groups(&mut self, t_s: f64, steady: bool) -> Result<(), TransportError> {
+        let Some(groups) = &self.groups else {
+            return Ok(());
+        };
+        for (p, lane) in self.lanes.iter_mut().enumerate() {
+            if let Some(t) = lane.tags.as_mut() {
+                t.initialise(
+                    groups,
+                    self.net,
+                    &self.lay,
+                    &self.co,
+                    self.period,
+                    t_s,
+                    p,
+                    self.opts.steady_max_sweeps,
+                    steady,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn total_mass_g(&self, p: usize) -> f64 {
         let mut m = 0.0;
         let c = &self.lanes[p].conc;
@@ -525,6 +593,7 @@ impl<'a> Simulation<'a> {
             self.period = k;
         }
         self.solve_steady_into_state(t)?;
+        self.initialise_groups(t, true)?;
         let span = match self.output_times.get(i + 1) {
             Some(&t1) => t1 - t,
             None => 0.0,
@@ -581,10 +650,14 @@ impl<'a> Simulation<'a> {
             } else {
                 None
             },
+            groups: self.groups.as_ref(),
+            period: self.period,
         };
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
-        if self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes {
+        // a tagged run carries many groups per pollutant: worth the pool even on a small network
+        let small = self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes;
+        if small && !(self.groups.is_some() && self.lanes.len() > 1) {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
                 advance_lane(&ctx, p, lane, t, dt, false);
             }
@@ -654,6 +727,35 @@ impl<'a> Simulation<'a> {
                 rch.push(if vt > 0.0 { m / vt } else { 0.0 });
             }
         }
+        if let Some(groups) = &self.groups {
+            let ng = groups.len();
+            let ne = self.lay.n_ext;
+            let mut sec = vec![0.0; model.sections.len() * np * ng];
+            for (si, s) in model.sections.iter().enumerate() {
+                let (a, b, w) = net.section_weights(s.reach, s.at_m);
+                let (ea, eb) = (self.lay.ext(net, a), self.lay.ext(net, b));
+                for p in 0..np {
+                    let k = (si * np + p) * ng;
+                    if let Some(t) = &self.lanes[p].tags {
+                        t.section_values(ne, ea, eb, w, &mut sec[k..k + ng]);
+                    }
+                }
+            }
+            let mut rch = vec![0.0; net.n_reaches * np * ng];
+            for r in 0..net.n_reaches {
+                let b = self.lay.base[r];
+                let v = &self.co.vol[b..b + net.n_cells_of(r)];
+                let vt: f64 = v.iter().sum();
+                for p in 0..np {
+                    let k = (r * np + p) * ng;
+                    if let Some(t) = &self.lanes[p].tags {
+                        t.reach_values(ne, b, v, vt, &mut rch[k..k + ng]);
+                    }
+                }
+            }
+            self.tag_section.push(sec);
+            self.tag_reach.push(rch);
+        }
         let t = self.output_times[self.next_out];
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
@@ -688,19 +790,23 @@ struct Lane {
     ledger_g: [f64; 4],
     /// A non-finite value appeared in the last step.
     failed: bool,
+    /// Share of each cell withdrawal's demand that the last step could take (≤ 1 when a cell ran dry).
+    withdraw_frac: Vec<f64>,
+    /// The source groups' state, in a tagged run.
+    tags: Option<TagLane>,
 }
 
 /// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
 /// series are evaluated per step (a missing series is the constant 0).
-struct ConstConc {
+pub(super) struct ConstConc {
     /// The constant value, mg/L (0 for a table series).
-    value: Vec<f64>,
+    pub value: Vec<f64>,
     /// `true` where the series is a table and must be evaluated at the time.
-    table: Vec<bool>,
+    pub table: Vec<bool>,
 }
 
 impl ConstConc {
-    fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
+    pub(super) fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
         let (mut value, mut table) = (Vec::new(), Vec::new());
         for s in series {
             let (v, t) = match s {
@@ -728,6 +834,10 @@ struct Ctx<'s> {
     disp_coef: &'s [f64],
     /// The factored implicit dispersion operator, when dispersion is implicit.
     implicit: Option<&'s Factors>,
+    /// The source groups of a tagged run.
+    groups: Option<&'s Groups<'s>>,
+    /// The flow period in force.
+    period: usize,
 }
 
 /// One step of one pollutant: node pass, cell kernel (over the chunks in parallel or in order), sources,
@@ -754,6 +864,23 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
             *loss = 1.0 - *f;
         }
         lane.decay_for = Some(key);
+    }
+    let tag_step = ctx.groups.map(|groups| TagStep {
+        net,
+        lay: ctx.lay,
+        co,
+        groups,
+        period: ctx.period,
+        p,
+        dt,
+        t_mid,
+        theta,
+        explicit_disp: ctx.implicit.is_none(),
+        disp: ctx.disp,
+        half: &lane.decay,
+    });
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
     }
     let led = &mut lane.ledger_g;
     node_pass(
@@ -825,10 +952,15 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         let take = want.min(have).max(0.0);
         cn[ext] -= take * co.inv_vol[ext];
         led[OUT] += take;
+        lane.withdraw_frac[i] = if want > 0.0 { take / want } else { 0.0 };
     }
     if !(decayed.is_finite() && led[IN].is_finite()) {
         lane.failed = true;
         return;
+    }
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        let implicit = ctx.implicit.map(|f| (f, ctx.disp_coef));
+        tagged::cells(ts, &lane.conc, &lane.withdraw_frac, implicit, tags);
     }
     std::mem::swap(&mut lane.conc, &mut lane.conc_new);
     // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged

@@ -729,7 +729,6 @@ impl<'a> Simulation<'a> {
         }
         if let Some(groups) = &self.groups {
             let ng = groups.len();
-            let ne = self.lay.n_ext;
             let mut sec = vec![0.0; model.sections.len() * np * ng];
             for (si, s) in model.sections.iter().enumerate() {
                 let (a, b, w) = net.section_weights(s.reach, s.at_m);
@@ -737,7 +736,7 @@ impl<'a> Simulation<'a> {
                 for p in 0..np {
                     let k = (si * np + p) * ng;
                     if let Some(t) = &self.lanes[p].tags {
-                        t.section_values(ne, ea, eb, w, &mut sec[k..k + ng]);
+                        t.section_values(ea, eb, w, &mut sec[k..k + ng]);
                     }
                 }
             }
@@ -749,7 +748,7 @@ impl<'a> Simulation<'a> {
                 for p in 0..np {
                     let k = (r * np + p) * ng;
                     if let Some(t) = &self.lanes[p].tags {
-                        t.reach_values(ne, b, v, vt, &mut rch[k..k + ng]);
+                        t.reach_values(b, v, vt, &mut rch[k..k + ng]);
                     }
                 }
             }
@@ -877,6 +876,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         theta,
         explicit_disp: ctx.implicit.is_none(),
         disp: ctx.disp,
+        disp_true: ctx.disp_coef,
         half: &lane.decay,
     });
     if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
@@ -959,8 +959,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         return;
     }
     if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
-        let implicit = ctx.implicit.map(|f| (f, ctx.disp_coef));
-        tagged::cells(ts, &lane.conc, &lane.withdraw_frac, implicit, tags);
+        tagged::cells(ts, &lane.conc, &lane.withdraw_frac, ctx.implicit, tags);
     }
     std::mem::swap(&mut lane.conc, &mut lane.conc_new);
     // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged

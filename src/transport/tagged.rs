@@ -30,15 +30,15 @@
 //! and turns it into the two flux weights of each face; each group then costs a few multiply–adds per
 //! cell, with its state stored group after group (`[g·n_ext + slot]`).
 
-use super::implicit::{Factors, solve_groups};
+use super::implicit::Factors;
 use super::kernel::face_weight;
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_rate,
+    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
 };
 use super::simulation::ConstConc;
 use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
-use crate::model::{InitialState, Model};
+use crate::model::{Discharge, InitialState, Model, Series};
 use crate::network::Network;
 
 /// What a tagged run produces: the total run and, at the same output times, each group's concentrations.
@@ -161,36 +161,66 @@ impl<'a> Groups<'a> {
     }
 }
 
-/// The groups' state and scratch for one pollutant.
+/// Groups per block: the groups are stored and updated four at a time (one 256-bit vector of f64).
+const W: usize = 4;
+/// Four groups' values.
+type B = [f64; W];
+
+/// The groups' state and scratch for one pollutant. Every per-slot array holds the groups side by side,
+/// in blocks of [`W`] (`[slot·nb + block][lane]`, group g = W·block + lane; the groups beyond `ng` that
+/// pad the last block stay 0), so each operation of the scheme runs over a contiguous row of fixed-size
+/// blocks: the compiler turns it into whole-vector arithmetic, and the tridiagonal sweeps, a chain of
+/// dependent operations per group, overlap across groups.
 pub(super) struct TagLane {
-    /// Concentrations, mg/L, group after group: `[g·n_ext + slot]`.
-    pub conc: Vec<f64>,
-    pub conc_new: Vec<f64>,
-    /// Mixed node concentrations, `[g·n_nodes + node]`.
-    pub node_c: Vec<f64>,
-    /// End-face mass fluxes, `[g·2·n_reaches + slot]`, g/s (entering fluxes divided by the decay factor, as
-    /// the total's).
-    pub bflux: Vec<f64>,
+    /// Number of groups, and of blocks per slot.
+    ng: usize,
+    nb: usize,
+    /// Concentrations, mg/L: `[slot·nb + block]` (extended slots).
+    conc: Vec<B>,
+    conc_new: Vec<B>,
+    /// Mixed node concentrations, `[node·nb + block]`.
+    node_c: Vec<B>,
+    /// End-face mass fluxes, `[(2·reach + end)·nb + block]`, g/s (entering fluxes divided by the decay
+    /// factor, as the total's).
+    bflux: Vec<B>,
     /// Inflow and outlet concentrations per group (constants resolved once).
     inflow_c: Vec<ConstConc>,
     outlet_c: Vec<ConstConc>,
     /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
     wl: Vec<f64>,
     wr: Vec<f64>,
-    /// Weight κ of every reach end at a node (`Coeffs::ends` order) for water flowing into the node.
-    kappa_end: Vec<f64>,
-    /// Mixing rate per group at the node being mixed, g/s (scratch).
-    rate: Vec<f64>,
+    /// Rows of scratch blocks: the node mixing rates, and the left and right face fluxes.
+    rate: Vec<B>,
+    fl: Vec<B>,
+    fr: Vec<B>,
+    /// The sources of each group for this pollutant whose series are not the constant 0.
+    active: Vec<Vec<usize>>,
+}
+
+/// Group g's value in a row of blocks.
+#[inline(always)]
+fn at(row: &[B], g: usize) -> f64 {
+    row[g / W][g % W]
+}
+
+/// Group g's value in a row of blocks, mutable.
+#[inline(always)]
+fn at_mut(row: &mut [B], g: usize) -> &mut f64 {
+    &mut row[g / W][g % W]
 }
 
 impl TagLane {
     pub fn new(groups: &Groups, net: &Network, lay: &Layout, p: usize) -> TagLane {
         let ng = groups.len();
+        let nb = ng.div_ceil(W);
+        let z = [0.0; W];
         TagLane {
-            conc: vec![0.0; ng * lay.n_ext],
-            conc_new: vec![0.0; ng * lay.n_ext],
-            node_c: vec![0.0; ng * net.n_nodes],
-            bflux: vec![0.0; ng * 2 * net.n_reaches],
+            ng,
+            nb,
+            conc: vec![z; nb * lay.n_ext],
+            conc_new: vec![z; nb * lay.n_ext],
+            node_c: vec![z; nb * net.n_nodes],
+            bflux: vec![z; nb * 2 * net.n_reaches],
             inflow_c: groups
                 .models
                 .iter()
@@ -203,13 +233,24 @@ impl TagLane {
                 .collect(),
             wl: vec![0.0; net.n_faces()],
             wr: vec![0.0; net.n_faces()],
-            kappa_end: vec![0.0; lay.node_end.len()],
-            rate: vec![0.0; ng],
+            rate: vec![z; nb],
+            fl: vec![z; nb],
+            fr: vec![z; nb],
+            active: groups
+                .models
+                .iter()
+                .zip(&groups.lays)
+                .map(|(m, gl)| {
+                    (0..gl.sources.len())
+                        .filter(|&i| !zero_source(m, &gl.sources[i], p))
+                        .collect()
+                })
+                .collect(),
         }
     }
 
-    /// Set the groups' initial state from their models' `InitialState` (the steady state of the current
-    /// period is solved per group).
+    /// Set the groups' initial state from their models' `InitialState` (`steady`: the steady state of the
+    /// current period at `t_s`, as in steady mode). The steady state is solved per group.
     #[allow(clippy::too_many_arguments)]
     pub fn initialise(
         &mut self,
@@ -223,11 +264,11 @@ impl TagLane {
         max_sweeps: usize,
         steady: bool,
     ) -> Result<(), TransportError> {
-        let (ne, nn) = (lay.n_ext, net.n_nodes);
-        for g in 0..groups.len() {
+        let (ne, nn, nb) = (lay.n_ext, net.n_nodes, self.nb);
+        let mut c = vec![0.0; ne];
+        let mut nc = vec![0.0; nn];
+        for g in 0..self.ng {
             let m = &groups.models[g];
-            let c = &mut self.conc[g * ne..(g + 1) * ne];
-            let nc = &mut self.node_c[g * nn..(g + 1) * nn];
             c.fill(0.0);
             nc.fill(0.0);
             match (steady, &m.initial) {
@@ -241,8 +282,8 @@ impl TagLane {
                     t_s,
                     p,
                     max_sweeps,
-                    c,
-                    nc,
+                    &mut c,
+                    &mut nc,
                 )?,
                 (false, InitialState::Zero) => {}
                 (false, InitialState::Values(v)) => {
@@ -254,26 +295,49 @@ impl TagLane {
                     nc.fill(val);
                 }
             }
+            for (i, &x) in c.iter().enumerate() {
+                *at_mut(&mut self.conc[i * nb..(i + 1) * nb], g) = x;
+            }
+            for (i, &x) in nc.iter().enumerate() {
+                *at_mut(&mut self.node_c[i * nb..(i + 1) * nb], g) = x;
+            }
         }
         Ok(())
     }
 
-    /// Section and reach-mean concentrations of every group, appended to `sec` (`[(s·np + p)·ng + g]`
-    /// layout is the caller's: this pushes group after group for one section or reach at a time).
-    pub fn section_values(&self, ne: usize, ea: usize, eb: usize, w: f64, out: &mut [f64]) {
-        for (g, o) in out.iter_mut().enumerate() {
-            let c = &self.conc[g * ne..(g + 1) * ne];
-            *o = (1.0 - w) * c[ea] + w * c[eb];
+    /// Every group's value at a section between slots `ea` and `eb` (weight `w` on `eb`), into `out`.
+    pub fn section_values(&self, ea: usize, eb: usize, w: f64, out: &mut [f64]) {
+        let nb = self.nb;
+        let (a, b) = (&self.conc[ea * nb..(ea + 1) * nb], &self.conc[eb * nb..(eb + 1) * nb]);
+        for (g, o) in out.iter_mut().enumerate().take(self.ng) {
+            *o = (1.0 - w) * at(a, g) + w * at(b, g);
         }
     }
 
-    /// Volume-weighted mean of every group over the slots `b..b + n` (`vol` their volumes, `vt` the sum).
-    pub fn reach_values(&self, ne: usize, b: usize, vol: &[f64], vt: f64, out: &mut [f64]) {
-        for (g, o) in out.iter_mut().enumerate() {
-            let c = &self.conc[g * ne + b..g * ne + b + vol.len()];
-            let m: f64 = vol.iter().zip(c).map(|(v, c)| v * c).sum();
+    /// Every group's volume-weighted mean over the slots `b..b + vol.len()` (`vt` the summed volume).
+    pub fn reach_values(&self, b: usize, vol: &[f64], vt: f64, out: &mut [f64]) {
+        let nb = self.nb;
+        for (g, o) in out.iter_mut().enumerate().take(self.ng) {
+            let mut m = 0.0;
+            for (j, &v) in vol.iter().enumerate() {
+                m += v * at(&self.conc[(b + j) * nb..(b + j + 1) * nb], g);
+            }
             *o = if vt > 0.0 { m / vt } else { 0.0 };
         }
+    }
+}
+
+/// Whether a source brings no mass of pollutant `p` at any time (its series for `p` is absent or the
+/// constant 0): such sources are skipped.
+fn zero_source(m: &Model, s: &Source, p: usize) -> bool {
+    let zero = |x: Option<&Series>| matches!(x, None | Some(Series::Const(0.0)));
+    match s.kind {
+        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
+            Discharge::Flow { concentration, .. } => zero(concentration.get(p)),
+            Discharge::Load { kg_per_day } => zero(kg_per_day.get(p)),
+        },
+        SourceKind::Line(i, _) => zero(m.line_loads[i].kg_per_day.get(p)),
+        SourceKind::Release(r, _) => m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0,
     }
 }
 
@@ -292,6 +356,8 @@ pub(super) struct TagStep<'s> {
     pub explicit_disp: bool,
     /// E/Δx² per reach as the explicit kernel sees it.
     pub disp: &'s [f64],
+    /// E/Δx² per reach (the true values, for the implicit dispersion).
+    pub disp_true: &'s [f64],
     /// Half-step decay factors per reach.
     pub half: &'s [f64],
 }
@@ -302,14 +368,16 @@ pub(super) struct TagStep<'s> {
 /// total's κ in place of its limiter.
 pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
     let (lay, co, net) = (s.lay, s.co, s.net);
-    let ng = s.groups.len();
-    let (ne, nn, nb) = (lay.n_ext, net.n_nodes, 2 * net.n_reaches);
+    let nb = t.nb;
     let dt = s.dt;
-    for n in 0..nn {
+    for n in 0..net.n_nodes {
         let cn = node_c[n];
         let (e0, e1) = (lay.node_end_start[n], lay.node_end_start[n + 1]);
         let ends = &co.ends[e0..e1];
-        for (k, e) in ends.iter().enumerate() {
+        let rate = &mut t.rate[..nb];
+        rate.fill([0.0; W]);
+        let cn_g = &t.node_c[n * nb..(n + 1) * nb];
+        for e in ends {
             if e.into > 0.0 {
                 let nu = e.into * dt * e.inv_vol_iu;
                 let dsum = if s.explicit_disp {
@@ -317,31 +385,30 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 } else {
                     0.0
                 };
-                t.kappa_end[e0 + k] = face_weight(c[e.uu], c[e.iu], cn, nu, dsum);
+                let kappa = face_weight(c[e.uu], c[e.iu], cn, nu, dsum);
+                let u = &t.conc[e.iu * nb..(e.iu + 1) * nb];
+                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
+                let hq = s.half[e.reach] * e.into;
+                for (((rt, b), u), cg) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
+                    for l in 0..W {
+                        let fv = u[l] + kappa * (cg[l] - u[l]);
+                        rt[l] += hq * fv;
+                        b[l] = e.q * fv;
+                    }
+                }
             }
         }
         let ex = co.exchange[n];
-        let qout = co.node_q_out[n];
-        let qin = co.node_q_in[n];
-        let v = co.node_vol[n];
-        let storage = lay.is_storage[n] && v > 0.0;
-        for g in 0..ng {
-            let gc = &t.conc[g * ne..(g + 1) * ne];
-            let cn_g = t.node_c[g * nn + n];
-            let mut rate = 0.0;
-            for (k, e) in ends.iter().enumerate() {
-                if e.into > 0.0 {
-                    let u = gc[e.iu];
-                    let fv = u + t.kappa_end[e0 + k] * (cn_g - u);
-                    rate += s.half[e.reach] * e.into * fv;
-                    t.bflux[g * nb + e.slot] = e.q * fv;
-                }
+        for g in 0..t.ng {
+            let glay = &s.groups.lays[g];
+            let ins = glay.inflows(n);
+            if ins.is_empty() && ex >= 0.0 {
+                continue;
             }
             let m = &s.groups.models[g];
-            let glay = &s.groups.lays[g];
             let gflows = &s.groups.flows[g][s.period];
             let mut ext_in = 0.0;
-            for &i in glay.inflows(n) {
+            for &i in ins {
                 let ci = if t.inflow_c[g].table[i] {
                     inflow_conc(m, i, s.p, s.t_mid)
                 } else {
@@ -357,38 +424,54 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 };
                 ext_in += -ex * co_n;
             }
-            rate += ext_in;
-            t.rate[g] = rate;
+            *at_mut(rate, g) += ext_in;
         }
-        for g in 0..ng {
-            let rate = t.rate[g];
-            let cn_g = t.node_c[g * nn + n];
-            let mval = if storage {
-                let k = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
-                let sink = qout + k * v;
-                let c_new = if sink > 0.0 {
-                    let lam = sink / v;
-                    let c_eq = rate / sink;
-                    let one_minus_e = -(-lam * dt).exp_m1();
-                    let integral = c_eq * dt + (cn_g - c_eq) * one_minus_e / lam;
-                    let c_new = cn_g + (rate * dt - sink * integral) / v;
-                    t.rate[g] = integral / dt;
-                    c_new
-                } else {
-                    t.rate[g] = cn_g + 0.5 * rate * dt / v;
-                    cn_g + rate * dt / v
-                };
-                t.node_c[g * nn + n] = c_new;
-                t.rate[g]
-            } else {
-                if qin > 0.0 {
-                    t.node_c[g * nn + n] = rate / qin;
+        let qout = co.node_q_out[n];
+        let qin = co.node_q_in[n];
+        let v = co.node_vol[n];
+        let cn_g = &mut t.node_c[n * nb..(n + 1) * nb];
+        // `rate` becomes the concentration carried by the water leaving the node
+        if lay.is_storage[n] && v > 0.0 {
+            let k = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
+            let sink = qout + k * v;
+            if sink > 0.0 {
+                let lam = sink / v;
+                let one_minus_e = -(-lam * dt).exp_m1();
+                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                    for l in 0..W {
+                        let c_eq = rt[l] / sink;
+                        let integral = c_eq * dt + (cg[l] - c_eq) * one_minus_e / lam;
+                        cg[l] += (rt[l] * dt - sink * integral) / v;
+                        rt[l] = integral / dt;
+                    }
                 }
-                if qout > 0.0 { rate / qout } else { 0.0 }
-            };
-            for e in ends {
-                if e.into <= 0.0 {
-                    t.bflux[g * nb + e.slot] = e.q * mval / s.half[e.reach];
+            } else {
+                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                    for l in 0..W {
+                        let c0 = cg[l];
+                        cg[l] = c0 + rt[l] * dt / v;
+                        rt[l] = (c0 * dt + 0.5 * rt[l] * dt * dt / v) / dt;
+                    }
+                }
+            }
+        } else {
+            for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                for l in 0..W {
+                    if qin > 0.0 {
+                        cg[l] = rt[l] / qin;
+                    }
+                    rt[l] = if qout > 0.0 { rt[l] / qout } else { 0.0 };
+                }
+            }
+        }
+        for e in ends {
+            if e.into <= 0.0 {
+                let f = e.q / s.half[e.reach];
+                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
+                for (b, rt) in bf.iter_mut().zip(rate.iter()) {
+                    for l in 0..W {
+                        b[l] = f * rt[l];
+                    }
                 }
             }
         }
@@ -397,24 +480,61 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
 
 /// The groups' cell update, run after the total's kernel and before its state is swapped: `c` is the
 /// total's old state as its kernel read it (ghosts set by its node pass), `withdraw_frac` the share of
-/// each cell withdrawal's demand that the total could take. Advances every group into `t.conc_new` with
-/// the sources of its own model, then swaps.
+/// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
+/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's pivots and E/Δx²).
+///
+/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and chosen at run
+/// time (no FMA contraction either way, so both give the same bits), as the kernel does.
 pub(super) fn cells(
     s: &TagStep,
     c: &[f64],
     withdraw_frac: &[f64],
-    implicit: Option<(&Factors, &[f64])>,
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
+            unsafe { cells_avx2(s, c, withdraw_frac, implicit, t) };
+            return;
+        }
+    }
+    cells_generic(s, c, withdraw_frac, implicit, t)
+}
+
+/// [`cells_generic`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cells_avx2(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+) {
+    cells_generic(s, c, withdraw_frac, implicit, t)
+}
+
+#[inline(always)]
+fn cells_generic(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
     t: &mut TagLane,
 ) {
     let (lay, co, net) = (s.lay, s.co, s.net);
-    let ng = s.groups.len();
-    let (ne, nb) = (lay.n_ext, 2 * net.n_reaches);
+    let nb = t.nb;
     let dt = s.dt;
-    // the flux weights of every interior face, from the total's state (as `kernel::interior_fluxes`)
     for r in 0..net.n_reaches {
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
+        // the flux weights of the interior faces, from the total's state (as `kernel::interior_fluxes`)
         let e_dx2 = s.disp[r];
         for j in 1..n {
             let f = f0 + j;
@@ -444,54 +564,108 @@ pub(super) fn cells(
                 t.wr[f] = qq * (1.0 - kappa) - d;
             }
         }
-    }
-    for g in 0..ng {
-        let gc = &t.conc[g * ne..(g + 1) * ne];
-        let gn = &mut t.conc_new[g * ne..(g + 1) * ne];
-        let bf = &t.bflux[g * nb..(g + 1) * nb];
-        for r in 0..net.n_reaches {
-            let n = net.n_cells_of(r);
-            let b = lay.base[r];
-            let f0 = net.first_face[r];
-            let h = s.half[r];
-            let mut fl = bf[2 * r];
-            for j in 0..n {
-                let fr = if j + 1 == n {
-                    bf[2 * r + 1]
-                } else {
-                    t.wl[f0 + j + 1] * gc[b + j] + t.wr[f0 + j + 1] * gc[b + j + 1]
-                };
-                gn[b + j] = h * (h * (gc[b + j] + dt * co.inv_vol[b + j] * (fl - fr)));
-                fl = fr;
+        // every group's cells, the face fluxes carried from cell to cell (two buffers, swapped)
+        let h = s.half[r];
+        let (mut fl, mut fr) = (&mut t.fl[..nb], &mut t.fr[..nb]);
+        fl.copy_from_slice(&t.bflux[2 * r * nb..(2 * r + 1) * nb]);
+        let old = &t.conc[b * nb..(b + n) * nb];
+        let new = &mut t.conc_new[b * nb..(b + n) * nb];
+        for j in 0..n {
+            let row = &old[j * nb..(j + 1) * nb];
+            if j + 1 == n {
+                fr.copy_from_slice(&t.bflux[(2 * r + 1) * nb..(2 * r + 2) * nb]);
+            } else {
+                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+                let next = &old[(j + 1) * nb..(j + 2) * nb];
+                for ((x, cl), cr) in fr.iter_mut().zip(row).zip(next) {
+                    for l in 0..W {
+                        x[l] = a * cl[l] + bw * cr[l];
+                    }
+                }
             }
+            let k = dt * co.inv_vol[b + j];
+            let out = &mut new[j * nb..(j + 1) * nb];
+            for (((o, c0), fa), fb) in out.iter_mut().zip(row).zip(fl.iter()).zip(fr.iter()) {
+                for l in 0..W {
+                    o[l] = h * (h * (c0[l] + k * (fa[l] - fb[l])));
+                }
+            }
+            std::mem::swap(&mut fl, &mut fr);
         }
+    }
+    for g in 0..t.ng {
         let m = &s.groups.models[g];
         let gflows = &s.groups.flows[g][s.period];
-        for src in &s.groups.lays[g].sources {
+        let srcs = &s.groups.lays[g].sources;
+        for &k in &t.active[g] {
+            let src = &srcs[k];
             let mass = source_rate(m, gflows, src, s.p, s.t_mid) * dt;
-            gn[src.ext] += s.half[src.reach] * mass * co.inv_vol[src.ext];
+            let e = src.ext;
+            *at_mut(&mut t.conc_new[e * nb..(e + 1) * nb], g) +=
+                s.half[src.reach] * mass * co.inv_vol[e];
         }
-        for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
-            let take = withdraw_frac[i] * co.cell_withdraw_q[i] * gc[ext] * dt;
-            gn[ext] -= take * co.inv_vol[ext];
+    }
+    for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
+        let f = withdraw_frac[i] * co.cell_withdraw_q[i] * dt * co.inv_vol[ext];
+        let old = &t.conc[ext * nb..(ext + 1) * nb];
+        let new = &mut t.conc_new[ext * nb..(ext + 1) * nb];
+        for (o, c0) in new.iter_mut().zip(old) {
+            for l in 0..W {
+                o[l] -= f * c0[l];
+            }
         }
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
-    if let Some((f, disp_coef)) = implicit {
-        let n_groups = lay.group_rank.len() - 1;
-        for g in 0..ng {
-            solve_groups(
-                net,
-                lay,
-                co,
-                f,
-                disp_coef,
-                &mut t.conc[g * ne..(g + 1) * ne],
-                0,
-                0,
-                n_groups,
-                false,
+    if let Some(factors) = implicit {
+        let (inv_m, dt_f) = factors.pivots();
+        for r in 0..net.n_reaches {
+            let n = net.n_cells_of(r);
+            if n < 2 || s.disp_true[r] <= 0.0 {
+                continue;
+            }
+            let b = lay.base[r];
+            let f0 = net.first_face[r];
+            sweep_groups(
+                &mut t.conc[b * nb..(b + n) * nb],
+                &co.vol[b..b + n],
+                &co.d_face[f0..f0 + n + 1],
+                &inv_m[b..b + n],
+                dt_f,
+                nb,
             );
+        }
+    }
+}
+
+/// The two substitution sweeps of `implicit::solve_reach` on a reach whose cells hold rows of `nb` blocks
+/// of groups (`c[j·nb + block]`), the same operations for every group.
+#[inline(always)]
+fn sweep_groups(c: &mut [B], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64, nb: usize) {
+    let n = v.len();
+    let k0 = v[0] * inv_m[0];
+    for x in &mut c[..nb] {
+        for l in 0..W {
+            x[l] = k0 * x[l];
+        }
+    }
+    for i in 1..n {
+        let (a, bw) = (v[i], dt * d[i]);
+        let im = inv_m[i];
+        let (prev, cur) = c[(i - 1) * nb..(i + 1) * nb].split_at_mut(nb);
+        for (x, y) in cur.iter_mut().zip(prev.iter()) {
+            for l in 0..W {
+                x[l] = (a * x[l] + bw * y[l]) * im;
+            }
+        }
+    }
+    for i in (0..n - 1).rev() {
+        // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
+        let w = dt * d[i + 1] * inv_m[i];
+        let (cur, next) = c[i * nb..(i + 2) * nb].split_at_mut(nb);
+        for (x, y) in cur.iter_mut().zip(next.iter()) {
+            for l in 0..W {
+                x[l] += w * y[l];
+            }
         }
     }
 }

@@ -174,6 +174,7 @@ impl<'a> Simulation<'a> {
                     ledger_g: [0.0; 4],
                     failed: false,
                     withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
+                    node_partial: vec![[0.0; 4]; net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)],
                     tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                 })
                 .collect(),
@@ -791,6 +792,8 @@ struct Lane {
     failed: bool,
     /// Share of each cell withdrawal's demand that the last step could take (≤ 1 when a cell ran dry).
     withdraw_frac: Vec<f64>,
+    /// Ledger entries of the node pass per chunk of nodes, g.
+    node_partial: Vec<[f64; 4]>,
     /// The source groups' state, in a tagged run.
     tags: Option<TagLane>,
 }
@@ -900,7 +903,9 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         &mut lane.conc,
         &mut lane.node_c,
         &mut lane.bflux,
+        &mut lane.node_partial,
         led,
+        parallel,
     );
     let data = StepData {
         c: &lane.conc,
@@ -1024,9 +1029,63 @@ fn prefetch(v: &[f64], i: usize) {
     let _ = (v, i);
 }
 
+/// A column that the node pass's chunks write to concurrently, each at indices no other chunk touches
+/// (a node's mixed concentration; the boundary flux and ghost slot of a reach end, which belongs to
+/// exactly one node).
+#[derive(Clone, Copy)]
+struct Scatter {
+    ptr: *mut f64,
+    len: usize,
+}
+
+// SAFETY: the chunks of one pass write disjoint index sets (see `Scatter`), and the borrow the pointer was
+// made from outlives the pass, so sharing the pointer between threads cannot race.
+unsafe impl Send for Scatter {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Scatter {}
+
+impl Scatter {
+    fn new(v: &mut [f64]) -> Scatter {
+        Scatter {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+        }
+    }
+
+    /// # Safety
+    /// No other thread writes index `i` during the pass.
+    #[inline(always)]
+    unsafe fn get(self, i: usize) -> f64 {
+        assert!(i < self.len);
+        // SAFETY: in bounds (checked), and not written concurrently (the caller's promise)
+        unsafe { *self.ptr.add(i) }
+    }
+
+    /// # Safety
+    /// No other thread reads or writes index `i` during the pass.
+    #[inline(always)]
+    unsafe fn set(self, i: usize, v: f64) {
+        assert!(i < self.len);
+        // SAFETY: in bounds (checked), and touched by this thread alone (the caller's promise)
+        unsafe { *self.ptr.add(i) = v }
+    }
+}
+
+/// The columns the node pass writes.
+#[derive(Clone, Copy)]
+struct NodeOut {
+    node_c: Scatter,
+    bflux: Scatter,
+}
+
 /// Mix every node for pollutant `p` over a step of `dt` seconds: the mass flux through both end faces of every
 /// reach (`bflux`, g/s, positive from→to), the nodes' mixed concentrations and pond states, the ghost values,
 /// and the ledger entries of the nodes (inflows, water entering at outlets, water leaving, pond decay).
+///
+/// The nodes are independent of each other within a pass (each reads the cells next to it and its own
+/// mixed state, and writes its own reach ends), so they run in fixed chunks of [`NODE_CHUNK`], in parallel
+/// when `parallel` (chunks of `TransportOptions::chunk_nodes` nodes; the ledger is summed per chunk, then
+/// over the chunks in order, so the bits do not depend on the number of threads); the ghost slots are set in a second pass, once every node has read the old ones.
 #[allow(clippy::too_many_arguments)]
 fn node_pass(
     model: &Model,
@@ -1045,13 +1104,101 @@ fn node_pass(
     c: &mut [f64],
     node_c: &mut [f64],
     bflux: &mut [f64],
+    partial: &mut [[f64; 4]],
     led: &mut [f64; 4],
+    parallel: bool,
 ) {
-    for n in 0..net.n_nodes {
-        let cn = node_c[n];
+    let nn = net.n_nodes;
+    let per = nn.div_ceil(partial.len()).max(1);
+    let out = NodeOut {
+        node_c: Scatter::new(node_c),
+        bflux: Scatter::new(bflux),
+    };
+    {
+        let c: &[f64] = c;
+        let chunk = |k: usize, part: &mut [f64; 4]| {
+            let range = (k * per).min(nn)..nn.min((k + 1) * per);
+            *part = node_chunk(
+                model,
+                lay,
+                co,
+                flows,
+                p,
+                dt,
+                t_mid,
+                theta,
+                explicit_disp,
+                inflow_c,
+                outlet_c,
+                half,
+                c,
+                out,
+                range,
+            );
+        };
+        if parallel && partial.len() > 1 {
+            partial
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(k, part)| chunk(k, part));
+        } else {
+            for (k, part) in partial.iter_mut().enumerate() {
+                chunk(k, part);
+            }
+        }
+    }
+    for part in partial.iter() {
+        for (l, x) in led.iter_mut().zip(part) {
+            *l += x;
+        }
+    }
+    let ghosts = Scatter::new(c);
+    let node_c: &[f64] = node_c;
+    let set_ghosts = |k: usize| {
+        for pos in (k * per).min(nn)..nn.min((k + 1) * per) {
+            let cn = node_c[lay.node_seq[pos]];
+            for e in &co.ends[lay.node_end_start[pos]..lay.node_end_start[pos + 1]] {
+                // SAFETY: a ghost slot belongs to one reach end, and a reach end to one node
+                unsafe { ghosts.set(e.ghost, cn) };
+            }
+        }
+    };
+    if parallel && partial.len() > 1 {
+        (0..partial.len()).into_par_iter().for_each(set_ghosts);
+    } else {
+        (0..partial.len()).for_each(set_ghosts);
+    }
+}
+
+/// The nodes at positions `range` of `Layout::node_seq` (see [`node_pass`]). Returns their ledger
+/// entries, g.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn node_chunk(
+    model: &Model,
+    lay: &Layout,
+    co: &Coeffs,
+    flows: &PeriodFlows,
+    p: usize,
+    dt: f64,
+    t_mid: f64,
+    theta: f64,
+    explicit_disp: bool,
+    inflow_c: &ConstConc,
+    outlet_c: &ConstConc,
+    half: &[f64],
+    c: &[f64],
+    out: NodeOut,
+    range: std::ops::Range<usize>,
+) -> [f64; 4] {
+    let mut led = [0.0f64; 4];
+    for k in range {
+        let n = lay.node_seq[k];
+        // SAFETY: node n belongs to this chunk alone (see `node_pass`)
+        let cn = unsafe { out.node_c.get(n) };
         let mut rate = 0.0;
-        // this node's reach ends, gathered per flow period in `lay.ends(n)` order (`Coeffs::ends`)
-        let (e0, e1) = (lay.node_end_start[n], lay.node_end_start[n + 1]);
+        // this node's reach ends, gathered per flow period in `Layout::node_seq` order (`Coeffs::ends`)
+        let (e0, e1) = (lay.node_end_start[k], lay.node_end_start[k + 1]);
         let ends = &co.ends[e0..e1];
         // the cells and factors a few nodes ahead are scattered over the state: ask for them early so their
         // loads overlap this node's arithmetic (a hint only; no value changes)
@@ -1078,7 +1225,8 @@ fn node_pass(
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[e.reach] * into * fv;
-                bflux[e.slot] = e.q * fv;
+                // SAFETY: the slot of a reach end belongs to its node alone
+                unsafe { out.bflux.set(e.slot, e.q * fv) };
             }
         }
         let mut ext_in = 0.0;
@@ -1117,7 +1265,8 @@ fn node_pass(
             } else {
                 (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
             };
-            node_c[n] = c_new;
+            // SAFETY: node n belongs to this chunk alone
+            unsafe { out.node_c.set(n, c_new) };
             led[DECAY] += k * v * integral;
             integral / dt
         } else {
@@ -1130,7 +1279,8 @@ fn node_pass(
             };
             let qin = co.node_q_in[n];
             if qin > 0.0 {
-                node_c[n] = rate / qin;
+                // SAFETY: node n belongs to this chunk alone
+                unsafe { out.node_c.set(n, rate / qin) };
             }
             m
         };
@@ -1138,14 +1288,10 @@ fn node_pass(
         for e in ends {
             if e.into <= 0.0 {
                 // the kernel multiplies by h again: hand in the entering flux divided by h
-                bflux[e.slot] = e.q * m / half[e.reach];
+                // SAFETY: as above
+                unsafe { out.bflux.set(e.slot, e.q * m / half[e.reach]) };
             }
         }
     }
-    for n in 0..net.n_nodes {
-        let cn = node_c[n];
-        for e in &co.ends[lay.node_end_start[n]..lay.node_end_start[n + 1]] {
-            c[e.ghost] = cn;
-        }
-    }
+    led
 }

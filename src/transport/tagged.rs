@@ -372,7 +372,7 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
     let dt = s.dt;
     for n in 0..net.n_nodes {
         let cn = node_c[n];
-        let (e0, e1) = (lay.node_end_start[n], lay.node_end_start[n + 1]);
+        let (e0, e1) = lay.end_range(n);
         let ends = &co.ends[e0..e1];
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);

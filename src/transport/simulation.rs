@@ -56,6 +56,8 @@ pub struct Simulation<'a> {
     results: RunResults,
     warned_substep: bool,
     done: bool,
+    /// The next entry of `Model::decay_changes` to apply.
+    next_decay_change: usize,
     /// The source groups carried along (a tagged run; `None` for a plain run).
     groups: Option<Groups<'a>>,
     /// Group concentrations at the output times (see [`TaggedResults`]).
@@ -210,6 +212,7 @@ impl<'a> Simulation<'a> {
             },
             warned_substep: false,
             done: false,
+            next_decay_change: 0,
             groups,
             tag_section: Vec::new(),
             tag_reach: Vec::new(),
@@ -631,6 +634,17 @@ impl<'a> Simulation<'a> {
     /// they run one after another, each parallel over its chunks. Either way a pollutant's result does not
     /// depend on the split, so the bits do not change with the number of threads.
     fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
+        // decay-rate changes take effect from the step whose midpoint passes them (within half a step)
+        let changes = &self.model.decay_changes;
+        while let Some(c) = changes.get(self.next_decay_change)
+            && c.t_s <= t + 0.5 * dt
+        {
+            for (p, lane) in self.lanes.iter_mut().enumerate() {
+                lane.k_per_s[c.reach] = c.decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
+                lane.decay_for = None;
+            }
+            self.next_decay_change += 1;
+        }
         if self.implicit {
             self.factors.refresh(self.net, &self.lay, &self.co, dt);
         }

@@ -939,3 +939,156 @@ capacity_m3s = 0.1
     assert_close!(conc(&t, "pipe:discharge", 0, before), 200.0);
     assert_close!(flow(&t, "P2", before), 0.02);
 }
+
+/// The scenario text with `effluent = { … }` of the plant WWTP replaced by `effluent = {effluent}`.
+fn with_plant_effluent(effluent: &str, extra: &str) -> String {
+    let base = text(extra);
+    let old = "effluent = { COD = 50.0, NH3N = 5.0, TP = 0.5 }";
+    assert!(base.contains(old));
+    base.replacen(old, &format!("effluent = {effluent}"), 1)
+}
+
+fn load_text(t: &str) -> Result<Model, scenario::ScenarioError> {
+    scenario::load_str(t, Path::new("/tmp/projects-test/scenario.toml"))
+}
+
+#[test]
+fn plant_effluent_by_gb18918_class_name() {
+    // effluent = "1A": GB 18918-2002 Table 1 class 1A (gb18918-2002-class1.csv, column class_1A):
+    // COD 50, NH3N 5 (the warm-water limit, water above 12 °C), TP 0.5 mg/L. The test scenario simulates
+    // COD, NH3N, TP, so all three are treated; the copy is exact (no arithmetic), hence assert_eq.
+    let m = load_text(&with_plant_effluent("\"1A\"", &intercept("2025-01-04", ""))).unwrap();
+    assert_eq!(m.plants[0].effluent, [Some(50.0), Some(5.0), Some(0.5)]);
+    // P1 (250/30/4 mg/L, 0.05 m³/s) intercepted into the plant from day 3: it leaves at exactly the table
+    // values, since the influent is above every limit (min(C_in, C_eff) = C_eff).
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (p, c) in [(0, 50.0), (1, 5.0), (2, 0.5)] {
+        assert_eq!(conc(&t, "WWTP:effluent", p, 5.0 * DAY), c);
+    }
+    assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05);
+    // the cold-water and 1B columns: NH3N 8 (1A_cold), 1B: COD 60, NH3N 8, TP 1; 1B_cold: NH3N 15
+    for (name, want) in [
+        ("1A_cold", [50.0, 8.0, 0.5]),
+        ("1B", [60.0, 8.0, 1.0]),
+        ("1B_cold", [60.0, 15.0, 1.0]),
+    ] {
+        let m = load_text(&with_plant_effluent(&format!("\"{name}\""), "")).unwrap();
+        assert_eq!(m.plants[0].effluent, want.map(Some), "{name}");
+    }
+}
+
+#[test]
+fn gb18918_class_covers_only_its_pollutants() {
+    // a scenario simulating COD, BOD5, TN and CODMn: class 1A limits COD 50, BOD5 10, TN 15; CODMn is not
+    // in GB 18918 and stays untreated (None: the plant passes it at its influent concentration)
+    let t = with_plant_effluent("\"1A\"", "").replacen(
+        "pollutants = [\"COD\", \"NH3N\", \"TP\"]",
+        "pollutants = [\"COD\", \"BOD5\", \"TN\", \"CODMn\"]",
+        1,
+    );
+    // the base text's per-pollutant tables name NH3N and TP: keep only their COD entries for this variant
+    let t = only_cod_entries(&t.replace("release_g_m2_day = { TP = 0.02 }", ""));
+    let m = load_text(&t).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.pollutants, ["COD", "BOD5", "TN", "CODMn"]);
+    assert_eq!(
+        m.plants[0].effluent,
+        [Some(50.0), Some(10.0), Some(15.0), None]
+    );
+}
+
+/// Drop the NH3N and TP entries of the inline concentration / load tables of the base text.
+fn only_cod_entries(t: &str) -> String {
+    t.lines()
+        .map(|l| {
+            if let Some(open) = l.find("{ COD = ") {
+                // keep only the COD entry
+                let close = l[open..]
+                    .find([',', '}'])
+                    .map(|k| open + k)
+                    .unwrap_or(l.len());
+                format!("{} }}", &l[..close])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn plant_project_upgrades_to_a_class() {
+    // the plant treats COD only (60 mg/L) until the upgrade to 1A finishes on day 6 (2025-01-07): then COD 50,
+    // NH3N 5, TP 0.5 (before, NH3N and TP leave at the influent 30 and 4 mg/L)
+    let extra = format!(
+        "{}\n[[projects]]\nid = \"UP\"\nkind = \"plant\"\ncost = 3.0\nstart = \"2025-01-02\"\n\
+         finish = \"2025-01-07\"\nplant = \"WWTP\"\neffluent = \"1A\"\n",
+        intercept("2025-01-01", "")
+    );
+    let m = load_text(&with_plant_effluent("{ COD = 60.0 }", &extra)).unwrap();
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (p, before, after) in [(0, 60.0, 50.0), (1, 30.0, 5.0), (2, 4.0, 0.5)] {
+        assert_close!(conc(&t, "WWTP:effluent", p, 5.9 * DAY), before);
+        assert_close!(conc(&t, "WWTP:effluent", p, 6.0 * DAY), after);
+    }
+}
+
+#[test]
+fn unknown_gb18918_class_is_a_validation_problem() {
+    for bad in ["\"2\"", "\"1a\"", "\"class 1A\""] {
+        let e = load_text(&with_plant_effluent(bad, "")).unwrap_err();
+        let p = e
+            .problems
+            .iter()
+            .find(|p| p.item == "plant WWTP" && p.field == "effluent")
+            .unwrap_or_else(|| panic!("no effluent problem for {bad}: {e}"));
+        assert_eq!(p.value, bad.trim_matches('"'));
+        for name in ["1A", "1A_cold", "1B", "1B_cold"] {
+            assert!(p.expected.contains(name), "{}", p.expected);
+        }
+        assert!(p.line.is_some());
+    }
+    // in a plant project too, and a wrong type (a number) says both spellings
+    let extra = "[[projects]]\nid = \"UP\"\nkind = \"plant\"\ncost = 1.0\nstart = \"2025-01-02\"\n\
+                 finish = \"2025-01-07\"\nplant = \"WWTP\"\neffluent = \"3\"\n";
+    let ps = problems(extra);
+    assert!(has(&ps, "project UP", "effluent"), "{ps:?}");
+    let e = load_text(&with_plant_effluent("50.0", "")).unwrap_err();
+    let p = e.problems.iter().find(|p| p.field == "effluent").unwrap();
+    assert_eq!(p.value, "float");
+    assert!(
+        p.expected.contains("mg/L") && p.expected.contains("1A"),
+        "{}",
+        p.expected
+    );
+    // a class that limits none of the simulated pollutants (only a custom "X") would treat nothing: refused
+    let t = only_cod_entries(
+        &with_plant_effluent("\"1A\"", "")
+            .replace("release_g_m2_day = { TP = 0.02 }", "")
+            .replacen(
+                "pollutants = [\"COD\", \"NH3N\", \"TP\"]",
+                "pollutants = [\"X\"]",
+                1,
+            ),
+    )
+    .replace("{ COD = ", "{ X = ");
+    let e = load_text(&t).unwrap_err();
+    let p = e
+        .problems
+        .iter()
+        .find(|p| p.field == "effluent")
+        .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(p.value, "1A");
+    assert!(
+        p.expected.contains("NH3N") && p.expected.contains("simulates X"),
+        "{}",
+        p.expected
+    );
+    // a table entry that is not a number is named by its pollutant
+    let e = load_text(&with_plant_effluent("{ COD = \"fifty\" }", "")).unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.field == "effluent.COD" && p.value == "string"),
+        "{e}"
+    );
+}

@@ -9,6 +9,7 @@ use crate::model::{Discharge, Inflow, Node, Outfall, OutfallKind, Reach};
 use crate::scenario::parse::{Item, Loc, RawScenario, label};
 use crate::scenario::raw::{Id, PollutantTable};
 use crate::scenario::{parse_duration, parse_time, seconds_between};
+use crate::targets::gb18918;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::path::Path;
@@ -266,6 +267,110 @@ impl<'a> C<'a> {
         ok.then_some(out)
     }
 
+    /// A TOML table of numbers (integers or floats) as a [`PollutantTable`] of its numeric entries, and
+    /// whether every entry was a number (an entry of another type is reported as `field.name` with
+    /// `expected`).
+    fn numbers(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        t: &toml::Table,
+        expected: &str,
+    ) -> (PollutantTable, bool) {
+        let mut pt = PollutantTable::new();
+        let mut ok = true;
+        for (name, v) in t {
+            match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
+                Some(x) => {
+                    pt.insert(name.clone(), x);
+                }
+                None => {
+                    self.push(
+                        loc,
+                        item,
+                        &format!("{field}.{name}"),
+                        v.type_str(),
+                        expected,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        (pt, ok)
+    }
+
+    /// A plant's `effluent`: a table of mg/L per pollutant, or a GB 18918-2002 class name whose limits
+    /// apply to the simulated pollutants the class covers (the others stay `None`: untreated).
+    fn effluent(&mut self, loc: &Loc, item: &str, v: &toml::Value) -> Option<Vec<Option<f64>>> {
+        const CONC: &str = "a finite concentration ≥ 0 mg/L";
+        let classes = || gb18918::class_names().join(", ");
+        match v {
+            toml::Value::String(name) => {
+                let Some(limits) = gb18918::class_limits(name) else {
+                    let valid = classes();
+                    self.push(
+                        loc,
+                        item,
+                        "effluent",
+                        name.clone(),
+                        format!(
+                            "a GB 18918-2002 class in the bundled table: {valid} (classes 2 and 3 are not \
+                             tabulated), or concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}"
+                        ),
+                    );
+                    return None;
+                };
+                let mut out = vec![None; self.ctx.pollutants.len()];
+                for (param, mg_l) in limits {
+                    if let Some(&k) = self.pidx.get(param) {
+                        out[k] = Some(mg_l);
+                    }
+                }
+                if out.iter().all(Option::is_none) {
+                    let covered: Vec<&str> = gb18918::class_limits(name)
+                        .into_iter()
+                        .flatten()
+                        .map(|(p, _)| p)
+                        .collect();
+                    self.push(
+                        loc,
+                        item,
+                        "effluent",
+                        name.clone(),
+                        format!(
+                            "a class that limits a simulated pollutant: GB 18918 covers {} and the scenario \
+                             simulates {}; give a table of mg/L instead",
+                            covered.join(", "),
+                            self.ctx.pollutants.join(", ")
+                        ),
+                    );
+                    return None;
+                }
+                Some(out)
+            }
+            toml::Value::Table(t) => {
+                let (pt, ok) = self.numbers(loc, item, "effluent", t, CONC);
+                self.table(loc, item, "effluent", &pt, |v| v >= 0.0, CONC)
+                    .filter(|_| ok)
+            }
+            other => {
+                let valid = classes();
+                self.push(
+                    loc,
+                    item,
+                    "effluent",
+                    other.type_str(),
+                    format!(
+                        "concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}, or a GB 18918-2002 class \
+                         name: {valid}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     fn date(&mut self, loc: &Loc, item: &str, field: &str, v: Option<&toml::Value>) -> Option<f64> {
         let text = match v {
             None => {
@@ -466,17 +571,10 @@ fn plant(c: &mut C<'_>, it: &Item<RawPlant>) -> Option<Plant> {
     };
     let effluent = match &r.effluent {
         None => {
-            c.push(loc, &lab, "effluent", "", "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 } (required)");
+            c.push(loc, &lab, "effluent", "", "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 }, or a GB 18918-2002 class name such as \"1A\" (required)");
             None
         }
-        Some(t) => c.table(
-            loc,
-            &lab,
-            "effluent",
-            t,
-            |v| v >= 0.0,
-            "a finite concentration ≥ 0 mg/L",
-        ),
+        Some(v) => c.effluent(loc, &lab, v),
     };
     let discharge = c.place(loc, &lab, "discharge", r.discharge.as_ref(), true);
     let bypass = match &r.bypass {
@@ -961,25 +1059,7 @@ fn kind(
                     .map(|v| vec![v; np])
                 }
                 Some(toml::Value::Table(t)) => {
-                    let mut pt = PollutantTable::new();
-                    let mut ok = true;
-                    for (name, v) in t {
-                        match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
-                            Some(x) => {
-                                pt.insert(name.clone(), x);
-                            }
-                            None => {
-                                c.push(
-                                    loc,
-                                    lab,
-                                    &format!("reduction.{name}"),
-                                    v.type_str(),
-                                    "a share in [0, 1]",
-                                );
-                                ok = false;
-                            }
-                        }
-                    }
+                    let (pt, ok) = c.numbers(loc, lab, "reduction", t, "a share in [0, 1]");
                     let t = c.table(
                         loc,
                         lab,
@@ -1049,14 +1129,7 @@ fn kind(
             };
             let eff = match &r.effluent {
                 None => Some(vec![None; np]),
-                Some(t) => c.table(
-                    loc,
-                    lab,
-                    "effluent",
-                    t,
-                    |v| v >= 0.0,
-                    "a finite concentration ≥ 0 mg/L",
-                ),
+                Some(v) => c.effluent(loc, lab, v),
             };
             if r.capacity_m3s.is_none() && r.effluent.is_none() {
                 c.push(

@@ -213,6 +213,20 @@ sewer = "trunk"
     )
 }
 
+/// Hydraulics and transport of a model, as `rivsim run` does them.
+fn run(m: &Model) -> rivsim::transport::RunResults {
+    let p = pipeline::Prepared {
+        net: rivsim::network::Network::build(m),
+        model: m.clone(),
+    };
+    let hyd = pipeline::hydraulics(&p).unwrap();
+    pipeline::simulate(&p, &hyd, false).unwrap()
+}
+
+fn bits(v: &[Vec<f64>]) -> Vec<u64> {
+    v.iter().flatten().map(|x| x.to_bits()).collect()
+}
+
 #[test]
 fn nothing_selected_is_the_model_unchanged() {
     let m = load(&intercept("2025-01-04", ""));
@@ -227,24 +241,98 @@ fn a_project_switched_off_runs_bit_for_bit_as_the_baseline() {
     // the scenario with PJ1 run --without PJ1, against the same scenario without the [[projects]] entry
     let with = load(&intercept("2025-01-04", ""));
     let without_entry = load(SEWER_TO_PLANT);
-    let run = |m: &Model| {
-        let p = pipeline::Prepared {
-            net: rivsim::network::Network::build(m),
-            model: m.clone(),
-        };
-        let hyd = pipeline::hydraulics(&p).unwrap();
-        pipeline::simulate(&p, &hyd, false).unwrap()
-    };
     let sel = Selection::without(&with, &["PJ1".into()]).unwrap();
     let off = run(&projects::apply(&with, &sel).unwrap());
     let base = run(&without_entry);
-    let bits =
-        |v: &Vec<Vec<f64>>| -> Vec<u64> { v.iter().flatten().map(|x| x.to_bits()).collect() };
     assert_eq!(bits(&off.section_conc), bits(&base.section_conc));
     assert_eq!(bits(&off.reach_conc), bits(&base.reach_conc));
     // and switched on it does change the water (P1 gone, the plant discharging downstream of S1)
     let on = run(&projects::apply(&with, &Selection::all(&with)).unwrap());
     assert_ne!(bits(&on.section_conc), bits(&base.section_conc));
+}
+
+/// Three projects on the base scenario: PJ1 (intercept P1 into the trunk to the plant, day 3), SEP (separate
+/// RDW, day 5 with a 2-day ramp) and UP (the boundary's COD 40 → 20 from day 4, with a construction load).
+fn three_projects() -> [&'static str; 3] {
+    [
+        r#"
+[[projects]]
+id = "PJ1"
+kind = "intercept"
+cost = 4.0
+start = "2024-12-01"
+finish = "2025-01-04"
+outfalls = ["P1"]
+sewer = "trunk"
+"#,
+        r#"
+[[projects]]
+id = "SEP"
+kind = "separate"
+cost = 2.0
+start = "2025-01-02"
+finish = "2025-01-06"
+ramp = "2d"
+outfalls = ["RDW"]
+efficiency = 0.9
+construction_load_kg_per_day = { COD = 30.0, TP = 0.2 }
+construction_at = { reach = "R2", at_m = 600.0 }
+"#,
+        r#"
+[[projects]]
+id = "UP"
+kind = "boundary_improvement"
+cost = 9.0
+start = "2025-01-01"
+finish = "2025-01-05"
+node = "U"
+concentration = { COD = 20.0 }
+"#,
+    ]
+}
+
+#[test]
+fn each_project_switched_off_equals_the_file_without_it_dynamic() {
+    // dynamic mode (time stepping through every flow period). For each project P: `--without P` with the other
+    // two on gives, bit for bit, the run of the file in which P's entry is deleted — sections, reach means and
+    // the mass balance. And `--without` all three equals the file with none.
+    let dynamic = |extra: &str| {
+        let t = text(extra).replacen("mode = \"steady\"", "mode = \"dynamic\"", 1);
+        load_text(&t).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let ps = three_projects();
+    let all = dynamic(&format!("{SEWER_TO_PLANT}{}{}{}", ps[0], ps[1], ps[2]));
+    assert_eq!(all.sim.mode, rivsim::model::Mode::Dynamic);
+    let ids = ["PJ1", "SEP", "UP"];
+    let mb_bits = |r: &rivsim::transport::RunResults| -> Vec<u64> {
+        r.mass_balance
+            .iter()
+            .flat_map(|m| [m.in_kg, m.out_kg, m.decayed_kg, m.storage_change_kg])
+            .map(f64::to_bits)
+            .collect()
+    };
+    let full = run(&projects::apply(&all, &Selection::all(&all)).unwrap());
+    for (k, id) in ids.iter().enumerate() {
+        let kept: String = (0..3).filter(|&j| j != k).map(|j| ps[j]).collect();
+        let reduced = dynamic(&format!("{SEWER_TO_PLANT}{kept}"));
+        let off = run(&projects::apply(
+            &all,
+            &Selection::without(&all, &[id.to_string()]).unwrap(),
+        )
+        .unwrap());
+        let base = run(&projects::apply(&reduced, &Selection::all(&reduced)).unwrap());
+        assert_eq!(bits(&off.section_conc), bits(&base.section_conc), "{id}");
+        assert_eq!(bits(&off.reach_conc), bits(&base.reach_conc), "{id}");
+        assert_eq!(mb_bits(&off), mb_bits(&base), "{id}");
+        // and the project does something: switching it off changes the sections
+        assert_ne!(bits(&off.section_conc), bits(&full.section_conc), "{id}");
+    }
+    let none = dynamic(SEWER_TO_PLANT);
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let off = run(&projects::apply(&all, &Selection::without(&all, &ids).unwrap()).unwrap());
+    let base = run(&none);
+    assert_eq!(bits(&off.section_conc), bits(&base.section_conc));
+    assert_eq!(mb_bits(&off), mb_bits(&base));
 }
 
 #[test]
@@ -281,7 +369,12 @@ fn intercept_to_plant_by_hand() {
     }
 }
 
-fn overflow_case(capacity: f64, base: Option<f64>) -> Model {
+const TO_PLANT: &str = "to_plant = \"WWTP\"";
+const TO_R2: &str = "discharge = { reach = \"R2\", at_m = 100.0 }";
+
+/// P1 (0.05 m³/s, 250/30/4 mg/L) intercepted from day 3 into a trunk of the given capacity (and base flow) that
+/// delivers to `dest` (`TO_PLANT` or `TO_R2`); the transformed model.
+fn overflow_case(capacity: f64, base: Option<f64>, dest: &str) -> Model {
     let base_keys = base
         .map(|b| format!("base_flow_m3s = {b:?}\nbase_concentration = {{ COD = 300.0, NH3N = 25.0, TP = 3.5 }}"))
         .unwrap_or_default();
@@ -291,7 +384,7 @@ fn overflow_case(capacity: f64, base: Option<f64>) -> Model {
 id = "trunk"
 capacity_m3s = {capacity:?}
 overflow = {{ reach = "R1", at_m = 2500.0 }}
-to_plant = "WWTP"
+{dest}
 {base_keys}
 
 [[projects]]
@@ -311,12 +404,12 @@ sewer = "trunk"
 #[test]
 fn overflow_exactly_at_capacity() {
     // flow = capacity: nothing spills (no overflow outfall at all), the plant takes all 0.05 m³/s
-    let t = overflow_case(0.05, None);
+    let t = overflow_case(0.05, None, TO_PLANT);
     assert!(outfall(&t, "trunk:overflow").is_none());
     assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05);
     // capacity 0.05 − δ: exactly δ spills at the overflow point with the collected concentration
     let delta = 0.001;
-    let t = overflow_case(0.05 - delta, None);
+    let t = overflow_case(0.05 - delta, None, TO_PLANT);
     let o = outfall(&t, "trunk:overflow").unwrap();
     assert_eq!(o.kind, OutfallKind::Overflow);
     assert_eq!((o.reach, o.at_m), (0, 2500.0));
@@ -328,10 +421,85 @@ fn overflow_exactly_at_capacity() {
 }
 
 #[test]
+fn overflow_one_ulp_above_capacity_conserves_water_and_mass() {
+    // capacity = the largest f64 below 0.05: the collected 0.05 m³/s is one ulp above it. 0.05 lies in
+    // [2^-5, 2^-4), so one ulp is 2^-57 ≈ 6.9e-18 m³/s, and q − cap is exact (Sterbenz: the operands are within a
+    // factor 2), so the overflow is exactly that ulp and the rest exactly the capacity.
+    let cap = f64::from_bits(0.05f64.to_bits() - 1);
+    let ulp = 2f64.powi(-57);
+    assert_eq!(0.05 - cap, ulp);
+    for dest in [TO_PLANT, TO_R2] {
+        let t = overflow_case(cap, None, dest);
+        let rest_id = if dest == TO_PLANT {
+            "WWTP:effluent"
+        } else {
+            "trunk:discharge"
+        };
+        assert_eq!(
+            flow(&t, "trunk:overflow", 1.0 * DAY),
+            0.0,
+            "before the finish"
+        );
+        assert_eq!(flow(&t, "trunk:overflow", 5.0 * DAY), ulp);
+        assert_eq!(flow(&t, rest_id, 5.0 * DAY), cap);
+        // water: P1's 0.05 m³/s is now overflow + the rest, exactly (ulp + cap = 0.05 in f64), at every time
+        for d in 0..10 {
+            let s = d as f64 * DAY;
+            assert_eq!(
+                flow(&t, "P1", s) + flow(&t, "trunk:overflow", s) + flow(&t, rest_id, s),
+                0.05,
+                "day {d}"
+            );
+        }
+        // the overflow carries the collected concentration (250/30/4 mg/L, the sewer's only source: C_s =
+        // (0.05·C)/0.05, two roundings, hence 1e-12 relative via assert_close)
+        for (p, c) in [(0, 250.0), (1, 30.0), (2, 4.0)] {
+            assert_close!(conc(&t, "trunk:overflow", p, 5.0 * DAY), c);
+        }
+    }
+    // mass through an untreated sewer: overflow + discharge carry P1's 0.05·C g/s. Each side is a product and a
+    // sum of f64s (at most four roundings of 2^-53), so 1e-15 relative.
+    let t = overflow_case(cap, None, TO_R2);
+    for (p, c) in [(0, 250.0), (1, 30.0), (2, 4.0)] {
+        let s = 5.0 * DAY;
+        let m = flow(&t, "trunk:overflow", s) * conc(&t, "trunk:overflow", p, s)
+            + flow(&t, "trunk:discharge", s) * conc(&t, "trunk:discharge", p, s);
+        assert!(
+            (m - 0.05 * c).abs() <= 1e-15 * 0.05 * c,
+            "pollutant {p}: {m}"
+        );
+    }
+    // exactly at capacity (both destinations): no overflow outfall is created at all, the rest carries 0.05
+    for dest in [TO_PLANT, TO_R2] {
+        let t = overflow_case(0.05, None, dest);
+        assert!(outfall(&t, "trunk:overflow").is_none());
+    }
+    // end to end: one ulp of overflow is a continuous change. The runs at and one ulp above capacity move
+    // 6.9e-18 m³/s of sewage (≈ 1e-16 of the river's flow), so their section concentrations agree to 1e-12
+    // relative (the steady solver's own iteration stops far below that and both runs take the same path), and
+    // each run's mass balance closes to 1e-9 relative.
+    let at = run(&overflow_case(0.05, None, TO_PLANT));
+    let above = run(&overflow_case(cap, None, TO_PLANT));
+    for (x, y) in at
+        .section_conc
+        .iter()
+        .flatten()
+        .zip(above.section_conc.iter().flatten())
+    {
+        assert!((x - y).abs() <= 1e-12 * x.abs(), "{x} vs {y}");
+    }
+    for r in [&at, &above] {
+        for mb in &r.mass_balance {
+            assert!(mb.relative_error.abs() < 1e-9, "{mb:?}");
+        }
+    }
+}
+
+#[test]
 fn a_full_trunk_only_spills_more() {
     // the trunk already carries its capacity 0.3 m³/s (base flow): intercepting P1 (0.05) adds 0.05 to the
     // overflow and nothing to the plant. Overflow concentration: (0.3·300 + 0.05·250)/0.35 for COD.
-    let t = overflow_case(0.3, Some(0.3));
+    let t = overflow_case(0.3, Some(0.3), TO_PLANT);
     assert_close!(flow(&t, "WWTP:effluent", 1.0 * DAY), 0.3);
     assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.3);
     assert_eq!(flow(&t, "trunk:overflow", 1.0 * DAY), 0.0);
@@ -387,7 +555,103 @@ fn dates_at_the_boundaries_of_the_period() {
         for d in 0..=10 {
             assert_close!(flow(&t, "P1", d as f64 * DAY - 1.0), 0.05);
         }
+        // … including the last output time, the end itself (a finish at the end never acts)
+        assert_close!(flow(&t, "P1", t.sim.end_s), 0.05);
         assert!(outfall(&t, "WWTP:effluent").is_none());
+    }
+}
+
+/// Every breakpoint of every series of the model's outfalls, inflows and line loads.
+fn all_breakpoints(m: &Model) -> Vec<f64> {
+    let mut v = Vec::new();
+    for o in &m.outfalls {
+        match &o.discharge {
+            Discharge::Flow {
+                flow_m3s,
+                concentration,
+            } => {
+                v.extend_from_slice(flow_m3s.breakpoints());
+                concentration
+                    .iter()
+                    .for_each(|c| v.extend_from_slice(c.breakpoints()));
+            }
+            Discharge::Load { kg_per_day } => kg_per_day
+                .iter()
+                .for_each(|c| v.extend_from_slice(c.breakpoints())),
+        }
+    }
+    for i in &m.inflows {
+        v.extend_from_slice(i.flow_m3s.breakpoints());
+        i.concentration
+            .iter()
+            .for_each(|c| v.extend_from_slice(c.breakpoints()));
+    }
+    for l in &m.line_loads {
+        l.kg_per_day
+            .iter()
+            .for_each(|c| v.extend_from_slice(c.breakpoints()));
+    }
+    v
+}
+
+#[test]
+fn start_before_the_period_and_a_ramp_crossing_the_end() {
+    // start 2024-12-20 (12 days before the period), finish day 2, construction load 20 kg/day COD: the load is
+    // on from t = 0 (its start is clipped to the period) until day 2, then off; the outfall closes at day 2
+    let extra = r#"
+[[projects]]
+id = "PJC"
+kind = "close_outfall"
+cost = 2.0
+start = "2024-12-20"
+finish = "2025-01-03"
+outfalls = ["RDW"]
+construction_load_kg_per_day = { COD = 20.0 }
+construction_at = { reach = "R2", at_m = 1000.0 }
+"#;
+    let m = load(extra);
+    assert_eq!(m.projects[0].start_s, -12.0 * DAY);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 0.0), 20.0);
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 2.0 * DAY - 1.0), 20.0);
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 2.0 * DAY), 0.0);
+    assert_close!(flow(&t, "RDW", 2.0 * DAY - 1.0), 0.02);
+    assert_eq!(flow(&t, "RDW", 2.0 * DAY), 0.0);
+    // start and finish both before the period: the effect from t = 0 and no construction outfall at all
+    let m = load(&extra.replace("2025-01-03", "2024-12-25"));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert!(outfall(&t, "PJC:construction").is_none());
+    assert_eq!(flow(&t, "RDW", 0.0), 0.0);
+
+    // a 5-day ramp from day 8 crosses the end (day 10): the steps inside the period hold the daily means
+    // f = 0.1 (day 8–9) and 0.3 (day 9–10); the steps beyond the end (0.5, 0.7, 0.9, then 1) are never
+    // reached. P1 keeps (1 − f)·0.05 and the plant gets f·0.05 (1e-12 relative: one product each).
+    let m = load(&intercept("2025-01-09", "ramp = \"5d\""));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (day, f) in [
+        (7.9, 0.0),
+        (8.0, 0.1),
+        (8.9, 0.1),
+        (9.0, 0.3),
+        (9.99, 0.3),
+        (10.0, 0.3),
+    ] {
+        assert_close!(flow(&t, "P1", day * DAY), 0.05 * (1.0 - f));
+        assert_close!(flow(&t, "WWTP:effluent", day * DAY), 0.05 * f);
+    }
+    // the effect integrated over the period equals the linear ramp's, ∫_8^10 (t − 8)/5 dt = 0.4 day
+    let integral: f64 = (8..10)
+        .map(|d| projects::effect_fraction(8.0 * DAY, 5.0 * DAY, d as f64 * DAY))
+        .sum();
+    assert_close!(integral, 0.4);
+    // no breakpoint of the transformed model lies at or beyond the end (the grid is clipped to the period)
+    let end = t.sim.end_s;
+    assert!(all_breakpoints(&t).iter().all(|&b| b < end));
+    // and it runs: the last output (the end) is in the 0.3 step; the mass balance closes (1e-9 relative)
+    let r = run(&t);
+    assert_eq!(*r.output_times_s.last().unwrap(), end);
+    for mb in &r.mass_balance {
+        assert!(mb.relative_error.abs() < 1e-9, "{mb:?}");
     }
 }
 
@@ -520,14 +784,6 @@ release_g_m2_day = { TP = 0.02 }
     let m = load(extra);
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     assert!(t.line_loads.iter().any(|l| l.id == "R1:release"));
-    let run = |m: &Model| {
-        let p = pipeline::Prepared {
-            net: rivsim::network::Network::build(m),
-            model: m.clone(),
-        };
-        let hyd = pipeline::hydraulics(&p).unwrap();
-        pipeline::simulate(&p, &hyd, false).unwrap()
-    };
     let (a, b) = (run(&m), run(&t));
     for (x, y) in a
         .section_conc

@@ -516,9 +516,7 @@ fn a_full_trunk_only_spills_more() {
 fn ramp_fraction_mid_ramp() {
     // finish day 3, ramp 4 days: daily steps hold the mean of the linear ramp over each day,
     // f = 0.125, 0.375, 0.625, 0.875, then 1. P1 keeps (1 − f)·0.05.
-    let m = load(&intercept("2025-01-04", "ramp = \"4d\""));
-    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
-    for (day, f) in [
+    let steps = [
         (2.5, 0.0),
         (3.5, 0.125),
         (4.5, 0.375),
@@ -526,15 +524,29 @@ fn ramp_fraction_mid_ramp() {
         (6.9, 0.875),
         (7.0, 1.0),
         (9.0, 1.0),
-    ] {
+    ];
+    intercept_ramp("2025-01-04", "4d", &steps);
+    // the time integral over the ramp equals the linear ramp's: ∫ f dt over 4 days = 2 days
+    assert_close!(ramp_integral(3, 4, 3..7), 2.0);
+}
+
+/// PJ1 (intercept P1 into the plant) finishing on `finish` with a `ramp`: at each (day, f) of `steps`, P1 keeps
+/// (1 − f)·0.05 m³/s and the plant treats f·0.05 (1e-12 relative: one product each). The transformed model.
+fn intercept_ramp(finish: &str, ramp: &str, steps: &[(f64, f64)]) -> Model {
+    let m = load(&intercept(finish, &format!("ramp = \"{ramp}\"")));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for &(day, f) in steps {
         assert_close!(flow(&t, "P1", day * DAY), 0.05 * (1.0 - f));
         assert_close!(flow(&t, "WWTP:effluent", day * DAY), 0.05 * f);
     }
-    // the time integral over the ramp equals the linear ramp's: ∫ f dt over 4 days = 2 days
-    let integral: f64 = (3..7)
-        .map(|d| projects::effect_fraction(3.0 * DAY, 4.0 * DAY, d as f64 * DAY))
-        .sum();
-    assert_close!(integral, 2.0);
+    t
+}
+
+/// Σ f over the daily steps `days` of a ramp from `finish_day` over `ramp_days`, in days.
+fn ramp_integral(finish_day: u32, ramp_days: u32, days: std::ops::Range<u32>) -> f64 {
+    let (finish, ramp) = (finish_day as f64 * DAY, ramp_days as f64 * DAY);
+    days.map(|d| projects::effect_fraction(finish, ramp, d as f64 * DAY))
+        .sum()
 }
 
 #[test]
@@ -625,25 +637,18 @@ construction_at = { reach = "R2", at_m = 1000.0 }
 
     // a 5-day ramp from day 8 crosses the end (day 10): the steps inside the period hold the daily means
     // f = 0.1 (day 8–9) and 0.3 (day 9–10); the steps beyond the end (0.5, 0.7, 0.9, then 1) are never
-    // reached. P1 keeps (1 − f)·0.05 and the plant gets f·0.05 (1e-12 relative: one product each).
-    let m = load(&intercept("2025-01-09", "ramp = \"5d\""));
-    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
-    for (day, f) in [
+    // reached. P1 keeps (1 − f)·0.05 and the plant gets f·0.05.
+    let steps = [
         (7.9, 0.0),
         (8.0, 0.1),
         (8.9, 0.1),
         (9.0, 0.3),
         (9.99, 0.3),
         (10.0, 0.3),
-    ] {
-        assert_close!(flow(&t, "P1", day * DAY), 0.05 * (1.0 - f));
-        assert_close!(flow(&t, "WWTP:effluent", day * DAY), 0.05 * f);
-    }
+    ];
+    let t = intercept_ramp("2025-01-09", "5d", &steps);
     // the effect integrated over the period equals the linear ramp's, ∫_8^10 (t − 8)/5 dt = 0.4 day
-    let integral: f64 = (8..10)
-        .map(|d| projects::effect_fraction(8.0 * DAY, 5.0 * DAY, d as f64 * DAY))
-        .sum();
-    assert_close!(integral, 0.4);
+    assert_close!(ramp_integral(8, 5, 8..10), 0.4);
     // no breakpoint of the transformed model lies at or beyond the end (the grid is clipped to the period)
     let end = t.sim.end_s;
     assert!(all_breakpoints(&t).iter().all(|&b| b < end));
@@ -1036,23 +1041,9 @@ fn command_line_compare_and_selection_flags() {
     let dir = tempfile::tempdir().unwrap();
     let scen = dir.path().join("scenario.toml");
     std::fs::write(&scen, text(&intercept("2025-01-04", ""))).unwrap();
-    let bin = env!("CARGO_BIN_EXE_rivsim");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
     let out = dir.path().join("cmp");
-    let o = std::process::Command::new(bin)
-        .args([
-            "compare",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    rivsim_ok(&["compare", &path(&scen), "--out", &path(&out)]);
     for f in [
         "compare.csv",
         "compare_km.csv",
@@ -1062,60 +1053,52 @@ fn command_line_compare_and_selection_flags() {
         assert!(out.join(f).is_file(), "{f}");
     }
     // an unknown project id is an input error (exit code 2) naming the valid ids
-    let o = std::process::Command::new(bin)
-        .args([
-            "run",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-plots",
-            "--only",
-            "NOPE",
-        ])
-        .output()
-        .unwrap();
+    let o = rivsim_cmd(&[
+        "run",
+        &path(&scen),
+        "--out",
+        &path(&out),
+        "--no-plots",
+        "--only",
+        "NOPE",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("PJ1"));
     // --without PJ1: the sections equal a run of the baseline (bit for bit in the CSV text)
-    let run = |extra: &[&str], out: &Path| {
-        let mut args = vec![
-            "run",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-plots",
-        ];
-        args.extend_from_slice(extra);
-        let o = std::process::Command::new(bin)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    let run = |scenario: &Path, extra: &[&str], out: &Path| {
+        let mut args = vec!["run".to_string(), path(scenario), "--out".into(), path(out)];
+        args.push("--no-plots".into());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        rivsim_ok(&args);
         std::fs::read_to_string(out.join("sections.csv")).unwrap()
     };
-    let without = run(&["--without", "PJ1"], &dir.path().join("a"));
+    let without = run(&scen, &["--without", "PJ1"], &dir.path().join("a"));
     let only_none_file = dir.path().join("base.toml");
     std::fs::write(&only_none_file, text(SEWER_TO_PLANT)).unwrap();
-    let o = std::process::Command::new(bin)
-        .args([
-            "run",
-            only_none_file.to_str().unwrap(),
-            "--out",
-            dir.path().join("b").to_str().unwrap(),
-            "--no-plots",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let base = std::fs::read_to_string(dir.path().join("b/sections.csv")).unwrap();
+    let base = run(&only_none_file, &[], &dir.path().join("b"));
     assert_eq!(without, base);
-    let all = run(&[], &dir.path().join("c"));
+    let all = run(&scen, &[], &dir.path().join("c"));
     assert_ne!(all, base);
+}
+
+/// The rivsim binary run with `args`.
+fn rivsim_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rivsim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The rivsim binary run with `args`, which must succeed (exit code 0; stderr shown otherwise).
+fn rivsim_ok(args: &[&str]) {
+    let o = rivsim_cmd(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]

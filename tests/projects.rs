@@ -606,22 +606,28 @@ fn all_breakpoints(m: &Model) -> Vec<f64> {
     v
 }
 
-#[test]
-fn start_before_the_period_and_a_ramp_crossing_the_end() {
-    // start 2024-12-20 (12 days before the period), finish day 2, construction load 20 kg/day COD: the load is
-    // on from t = 0 (its start is clipped to the period) until day 2, then off; the outfall closes at day 2
-    let extra = r#"
+/// PJC closes RDW from `finish`, with 20 kg/day COD of construction load at R2 1000 m from `start`.
+fn close_rdw_with_construction(start: &str, finish: &str) -> String {
+    format!(
+        r#"
 [[projects]]
 id = "PJC"
 kind = "close_outfall"
 cost = 2.0
-start = "2024-12-20"
-finish = "2025-01-03"
+start = "{start}"
+finish = "{finish}"
 outfalls = ["RDW"]
-construction_load_kg_per_day = { COD = 20.0 }
-construction_at = { reach = "R2", at_m = 1000.0 }
-"#;
-    let m = load(extra);
+construction_load_kg_per_day = {{ COD = 20.0 }}
+construction_at = {{ reach = "R2", at_m = 1000.0 }}
+"#
+    )
+}
+
+#[test]
+fn start_before_the_period_and_a_ramp_crossing_the_end() {
+    // start 2024-12-20 (12 days before the period), finish day 2, construction load 20 kg/day COD: the load is
+    // on from t = 0 (its start is clipped to the period) until day 2, then off; the outfall closes at day 2
+    let m = load(&close_rdw_with_construction("2024-12-20", "2025-01-03"));
     assert_eq!(m.projects[0].start_s, -12.0 * DAY);
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     assert_eq!(load_kg(&t, "PJC:construction", 0, 0.0), 20.0);
@@ -630,7 +636,7 @@ construction_at = { reach = "R2", at_m = 1000.0 }
     assert_close!(flow(&t, "RDW", 2.0 * DAY - 1.0), 0.02);
     assert_eq!(flow(&t, "RDW", 2.0 * DAY), 0.0);
     // start and finish both before the period: the effect from t = 0 and no construction outfall at all
-    let m = load(&extra.replace("2025-01-03", "2024-12-25"));
+    let m = load(&close_rdw_with_construction("2024-12-20", "2024-12-25"));
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     assert!(outfall(&t, "PJC:construction").is_none());
     assert_eq!(flow(&t, "RDW", 0.0), 0.0);
@@ -663,18 +669,7 @@ construction_at = { reach = "R2", at_m = 1000.0 }
 #[test]
 fn construction_load_only_between_start_and_finish() {
     // start day 2, finish day 5: 20 kg/day COD at R2 1000 m during [2, 5) days, zero outside
-    let extra = r#"
-[[projects]]
-id = "PJC"
-kind = "close_outfall"
-cost = 2.0
-start = "2025-01-03"
-finish = "2025-01-06"
-outfalls = ["RDW"]
-construction_load_kg_per_day = { COD = 20.0 }
-construction_at = { reach = "R2", at_m = 1000.0 }
-"#;
-    let m = load(extra);
+    let m = load(&close_rdw_with_construction("2025-01-03", "2025-01-06"));
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     let id = "PJC:construction";
     assert_eq!(load_kg(&t, id, 0, 1.0 * DAY), 0.0);

@@ -434,47 +434,34 @@ impl<'a> C<'a> {
         let classes = || gb18918::class_names().join(", ");
         match v {
             toml::Value::String(name) => {
-                let Some(limits) = gb18918::class_limits(name) else {
-                    let valid = classes();
-                    self.push(
-                        loc,
-                        item,
-                        "effluent",
-                        name.clone(),
-                        format!(
-                            "a GB 18918-2002 class in the bundled table: {valid} (classes 2 and 3 are not \
-                             tabulated), or concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}"
-                        ),
-                    );
-                    return None;
-                };
-                let mut out = vec![None; self.ctx.pollutants.len()];
-                for (param, mg_l) in limits {
-                    if let Some(&k) = self.pidx.get(param) {
-                        out[k] = Some(mg_l);
-                    }
-                }
-                if out.iter().all(Option::is_none) {
-                    let covered: Vec<&str> = gb18918::class_limits(name)
-                        .into_iter()
-                        .flatten()
-                        .map(|(p, _)| p)
-                        .collect();
-                    self.push(
-                        loc,
-                        item,
-                        "effluent",
-                        name.clone(),
+                let np = self.ctx.pollutants.len();
+                let problem = match gb18918::class_limits(name) {
+                    None => format!(
+                        "a GB 18918-2002 class in the bundled table: {} (classes 2 and 3 are not \
+                         tabulated), or concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}",
+                        classes()
+                    ),
+                    Some(limits) => {
+                        let mut out = vec![None; np];
+                        for &(param, mg_l) in &limits {
+                            if let Some(&k) = self.pidx.get(param) {
+                                out[k] = Some(mg_l);
+                            }
+                        }
+                        if out.iter().any(Option::is_some) {
+                            return Some(out);
+                        }
+                        let covered: Vec<&str> = limits.iter().map(|&(p, _)| p).collect();
                         format!(
                             "a class that limits a simulated pollutant: GB 18918 covers {} and the scenario \
                              simulates {}; give a table of mg/L instead",
                             covered.join(", "),
                             self.ctx.pollutants.join(", ")
-                        ),
-                    );
-                    return None;
-                }
-                Some(out)
+                        )
+                    }
+                };
+                self.push(loc, item, "effluent", name.clone(), problem);
+                None
             }
             toml::Value::Table(t) => {
                 let (pt, ok) = self.numbers(loc, item, "effluent", t, CONC);

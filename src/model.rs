@@ -476,6 +476,20 @@ pub struct Model {
     pub projects: Vec<crate::projects::Project>,
     /// Alternatives (`[[alternatives]]`).
     pub alternatives: Vec<crate::projects::Alternative>,
+    /// Changes of reach decay rates in time (a dredging project's `decay_per_day`), sorted by time; empty
+    /// when the rates are constant.
+    pub decay_changes: Vec<DecayChange>,
+}
+
+/// From `t_s` on, reach `reach` decays at `decay_per_day` (one rate per pollutant, 1/day at 20 °C).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecayChange {
+    /// Reach index.
+    pub reach: usize,
+    /// Seconds since start.
+    pub t_s: f64,
+    /// The new rates, 1/day, per pollutant.
+    pub decay_per_day: Vec<f64>,
 }
 
 impl Default for Model {
@@ -509,11 +523,23 @@ impl Default for Model {
             plants: Vec::new(),
             projects: Vec::new(),
             alternatives: Vec::new(),
+            decay_changes: Vec::new(),
         }
     }
 }
 
 impl Model {
+    /// Decay rate of pollutant `p` in reach `r` in force at `t_s`, 1/day at 20 °C: the reach's own, or the
+    /// last of its `decay_changes` at or before `t_s`.
+    pub fn decay_per_day_at(&self, r: usize, p: usize, t_s: f64) -> f64 {
+        let base = self.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0);
+        self.decay_changes
+            .iter()
+            .filter(|c| c.reach == r && c.t_s <= t_s)
+            .last()
+            .map_or(base, |c| c.decay_per_day.get(p).copied().unwrap_or(0.0))
+    }
+
     /// Index of a pollutant by name.
     pub fn pollutant(&self, name: &str) -> Option<usize> {
         self.pollutants.iter().position(|p| p == name)

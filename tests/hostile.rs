@@ -2,39 +2,15 @@
 //! garbage, huge, deeply nested, non-UTF-8, missing, ragged or absurd files. Every load here runs inside
 //! `std::panic::catch_unwind` to prove that no panic escapes.
 
+mod support;
+
 use rivsim::scenario::{ScenarioError, load};
 use std::path::{Path, PathBuf};
 
-const BASE: &str = r#"title = "hostile base"
-[simulation]
-start = "2025-01-01"
-end = "2025-01-02"
-output_interval = "1h"
-pollutants = ["COD", "TP"]
-
-[defaults]
-manning_n = 0.03
-section = { shape = "rectangle", width_m = 10.0 }
-
-[[nodes]]
-id = "A"
-kind = "boundary"
-
-[[nodes]]
-id = "B"
-kind = "outlet"
-level_m = 1.0
-
-[[reaches]]
-id = "R1"
-from = "A"
-to = "B"
-length_m = 1000.0
-
-[[inflows]]
-node = "A"
-flow_m3s = 1.0
-concentration = { COD = 20.0 }
+const BASE: &str = concat!(
+    "title = \"hostile base\"",
+    support::one_reach!(),
+    r#"concentration = { COD = 20.0 }
 
 [[outfalls]]
 id = "P1"
@@ -43,7 +19,8 @@ at_m = 500.0
 flow_m3s = 0.01
 concentration = { COD = 300.0 }
 kind = "sewage"
-"#;
+"#
+);
 
 /// Load inside `catch_unwind`; a panic fails the test, `Ok` is returned as `None`.
 fn try_load(path: &Path) -> Option<ScenarioError> {

@@ -213,6 +213,20 @@ sewer = "trunk"
     )
 }
 
+/// Hydraulics and transport of a model, as `rivsim run` does them.
+fn run(m: &Model) -> rivsim::transport::RunResults {
+    let p = pipeline::Prepared {
+        net: rivsim::network::Network::build(m),
+        model: m.clone(),
+    };
+    let hyd = pipeline::hydraulics(&p).unwrap();
+    pipeline::simulate(&p, &hyd, false).unwrap()
+}
+
+fn bits(v: &[Vec<f64>]) -> Vec<u64> {
+    v.iter().flatten().map(|x| x.to_bits()).collect()
+}
+
 #[test]
 fn nothing_selected_is_the_model_unchanged() {
     let m = load(&intercept("2025-01-04", ""));
@@ -227,24 +241,98 @@ fn a_project_switched_off_runs_bit_for_bit_as_the_baseline() {
     // the scenario with PJ1 run --without PJ1, against the same scenario without the [[projects]] entry
     let with = load(&intercept("2025-01-04", ""));
     let without_entry = load(SEWER_TO_PLANT);
-    let run = |m: &Model| {
-        let p = pipeline::Prepared {
-            net: rivsim::network::Network::build(m),
-            model: m.clone(),
-        };
-        let hyd = pipeline::hydraulics(&p).unwrap();
-        pipeline::simulate(&p, &hyd, false).unwrap()
-    };
     let sel = Selection::without(&with, &["PJ1".into()]).unwrap();
     let off = run(&projects::apply(&with, &sel).unwrap());
     let base = run(&without_entry);
-    let bits =
-        |v: &Vec<Vec<f64>>| -> Vec<u64> { v.iter().flatten().map(|x| x.to_bits()).collect() };
     assert_eq!(bits(&off.section_conc), bits(&base.section_conc));
     assert_eq!(bits(&off.reach_conc), bits(&base.reach_conc));
     // and switched on it does change the water (P1 gone, the plant discharging downstream of S1)
     let on = run(&projects::apply(&with, &Selection::all(&with)).unwrap());
     assert_ne!(bits(&on.section_conc), bits(&base.section_conc));
+}
+
+/// Three projects on the base scenario: PJ1 (intercept P1 into the trunk to the plant, day 3), SEP (separate
+/// RDW, day 5 with a 2-day ramp) and UP (the boundary's COD 40 → 20 from day 4, with a construction load).
+fn three_projects() -> [&'static str; 3] {
+    [
+        r#"
+[[projects]]
+id = "PJ1"
+kind = "intercept"
+cost = 4.0
+start = "2024-12-01"
+finish = "2025-01-04"
+outfalls = ["P1"]
+sewer = "trunk"
+"#,
+        r#"
+[[projects]]
+id = "SEP"
+kind = "separate"
+cost = 2.0
+start = "2025-01-02"
+finish = "2025-01-06"
+ramp = "2d"
+outfalls = ["RDW"]
+efficiency = 0.9
+construction_load_kg_per_day = { COD = 30.0, TP = 0.2 }
+construction_at = { reach = "R2", at_m = 600.0 }
+"#,
+        r#"
+[[projects]]
+id = "UP"
+kind = "boundary_improvement"
+cost = 9.0
+start = "2025-01-01"
+finish = "2025-01-05"
+node = "U"
+concentration = { COD = 20.0 }
+"#,
+    ]
+}
+
+#[test]
+fn each_project_switched_off_equals_the_file_without_it_dynamic() {
+    // dynamic mode (time stepping through every flow period). For each project P: `--without P` with the other
+    // two on gives, bit for bit, the run of the file in which P's entry is deleted — sections, reach means and
+    // the mass balance. And `--without` all three equals the file with none.
+    let dynamic = |extra: &str| {
+        let t = text(extra).replacen("mode = \"steady\"", "mode = \"dynamic\"", 1);
+        load_text(&t).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let ps = three_projects();
+    let all = dynamic(&format!("{SEWER_TO_PLANT}{}{}{}", ps[0], ps[1], ps[2]));
+    assert_eq!(all.sim.mode, rivsim::model::Mode::Dynamic);
+    let ids = ["PJ1", "SEP", "UP"];
+    let mb_bits = |r: &rivsim::transport::RunResults| -> Vec<u64> {
+        r.mass_balance
+            .iter()
+            .flat_map(|m| [m.in_kg, m.out_kg, m.decayed_kg, m.storage_change_kg])
+            .map(f64::to_bits)
+            .collect()
+    };
+    let full = run(&projects::apply(&all, &Selection::all(&all)).unwrap());
+    for (k, id) in ids.iter().enumerate() {
+        let kept: String = (0..3).filter(|&j| j != k).map(|j| ps[j]).collect();
+        let reduced = dynamic(&format!("{SEWER_TO_PLANT}{kept}"));
+        let off = run(&projects::apply(
+            &all,
+            &Selection::without(&all, &[id.to_string()]).unwrap(),
+        )
+        .unwrap());
+        let base = run(&projects::apply(&reduced, &Selection::all(&reduced)).unwrap());
+        assert_eq!(bits(&off.section_conc), bits(&base.section_conc), "{id}");
+        assert_eq!(bits(&off.reach_conc), bits(&base.reach_conc), "{id}");
+        assert_eq!(mb_bits(&off), mb_bits(&base), "{id}");
+        // and the project does something: switching it off changes the sections
+        assert_ne!(bits(&off.section_conc), bits(&full.section_conc), "{id}");
+    }
+    let none = dynamic(SEWER_TO_PLANT);
+    let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    let off = run(&projects::apply(&all, &Selection::without(&all, &ids).unwrap()).unwrap());
+    let base = run(&none);
+    assert_eq!(bits(&off.section_conc), bits(&base.section_conc));
+    assert_eq!(mb_bits(&off), mb_bits(&base));
 }
 
 #[test]
@@ -281,7 +369,12 @@ fn intercept_to_plant_by_hand() {
     }
 }
 
-fn overflow_case(capacity: f64, base: Option<f64>) -> Model {
+const TO_PLANT: &str = "to_plant = \"WWTP\"";
+const TO_R2: &str = "discharge = { reach = \"R2\", at_m = 100.0 }";
+
+/// P1 (0.05 m³/s, 250/30/4 mg/L) intercepted from day 3 into a trunk of the given capacity (and base flow) that
+/// delivers to `dest` (`TO_PLANT` or `TO_R2`); the transformed model.
+fn overflow_case(capacity: f64, base: Option<f64>, dest: &str) -> Model {
     let base_keys = base
         .map(|b| format!("base_flow_m3s = {b:?}\nbase_concentration = {{ COD = 300.0, NH3N = 25.0, TP = 3.5 }}"))
         .unwrap_or_default();
@@ -291,7 +384,7 @@ fn overflow_case(capacity: f64, base: Option<f64>) -> Model {
 id = "trunk"
 capacity_m3s = {capacity:?}
 overflow = {{ reach = "R1", at_m = 2500.0 }}
-to_plant = "WWTP"
+{dest}
 {base_keys}
 
 [[projects]]
@@ -311,12 +404,12 @@ sewer = "trunk"
 #[test]
 fn overflow_exactly_at_capacity() {
     // flow = capacity: nothing spills (no overflow outfall at all), the plant takes all 0.05 m³/s
-    let t = overflow_case(0.05, None);
+    let t = overflow_case(0.05, None, TO_PLANT);
     assert!(outfall(&t, "trunk:overflow").is_none());
     assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05);
     // capacity 0.05 − δ: exactly δ spills at the overflow point with the collected concentration
     let delta = 0.001;
-    let t = overflow_case(0.05 - delta, None);
+    let t = overflow_case(0.05 - delta, None, TO_PLANT);
     let o = outfall(&t, "trunk:overflow").unwrap();
     assert_eq!(o.kind, OutfallKind::Overflow);
     assert_eq!((o.reach, o.at_m), (0, 2500.0));
@@ -328,10 +421,85 @@ fn overflow_exactly_at_capacity() {
 }
 
 #[test]
+fn overflow_one_ulp_above_capacity_conserves_water_and_mass() {
+    // capacity = the largest f64 below 0.05: the collected 0.05 m³/s is one ulp above it. 0.05 lies in
+    // [2^-5, 2^-4), so one ulp is 2^-57 ≈ 6.9e-18 m³/s, and q − cap is exact (Sterbenz: the operands are within a
+    // factor 2), so the overflow is exactly that ulp and the rest exactly the capacity.
+    let cap = f64::from_bits(0.05f64.to_bits() - 1);
+    let ulp = 2f64.powi(-57);
+    assert_eq!(0.05 - cap, ulp);
+    for dest in [TO_PLANT, TO_R2] {
+        let t = overflow_case(cap, None, dest);
+        let rest_id = if dest == TO_PLANT {
+            "WWTP:effluent"
+        } else {
+            "trunk:discharge"
+        };
+        assert_eq!(
+            flow(&t, "trunk:overflow", 1.0 * DAY),
+            0.0,
+            "before the finish"
+        );
+        assert_eq!(flow(&t, "trunk:overflow", 5.0 * DAY), ulp);
+        assert_eq!(flow(&t, rest_id, 5.0 * DAY), cap);
+        // water: P1's 0.05 m³/s is now overflow + the rest, exactly (ulp + cap = 0.05 in f64), at every time
+        for d in 0..10 {
+            let s = d as f64 * DAY;
+            assert_eq!(
+                flow(&t, "P1", s) + flow(&t, "trunk:overflow", s) + flow(&t, rest_id, s),
+                0.05,
+                "day {d}"
+            );
+        }
+        // the overflow carries the collected concentration (250/30/4 mg/L, the sewer's only source: C_s =
+        // (0.05·C)/0.05, two roundings, hence 1e-12 relative via assert_close)
+        for (p, c) in [(0, 250.0), (1, 30.0), (2, 4.0)] {
+            assert_close!(conc(&t, "trunk:overflow", p, 5.0 * DAY), c);
+        }
+    }
+    // mass through an untreated sewer: overflow + discharge carry P1's 0.05·C g/s. Each side is a product and a
+    // sum of f64s (at most four roundings of 2^-53), so 1e-15 relative.
+    let t = overflow_case(cap, None, TO_R2);
+    for (p, c) in [(0, 250.0), (1, 30.0), (2, 4.0)] {
+        let s = 5.0 * DAY;
+        let m = flow(&t, "trunk:overflow", s) * conc(&t, "trunk:overflow", p, s)
+            + flow(&t, "trunk:discharge", s) * conc(&t, "trunk:discharge", p, s);
+        assert!(
+            (m - 0.05 * c).abs() <= 1e-15 * 0.05 * c,
+            "pollutant {p}: {m}"
+        );
+    }
+    // exactly at capacity (both destinations): no overflow outfall is created at all, the rest carries 0.05
+    for dest in [TO_PLANT, TO_R2] {
+        let t = overflow_case(0.05, None, dest);
+        assert!(outfall(&t, "trunk:overflow").is_none());
+    }
+    // end to end: one ulp of overflow is a continuous change. The runs at and one ulp above capacity move
+    // 6.9e-18 m³/s of sewage (≈ 1e-16 of the river's flow), so their section concentrations agree to 1e-12
+    // relative (the steady solver's own iteration stops far below that and both runs take the same path), and
+    // each run's mass balance closes to 1e-9 relative.
+    let at = run(&overflow_case(0.05, None, TO_PLANT));
+    let above = run(&overflow_case(cap, None, TO_PLANT));
+    for (x, y) in at
+        .section_conc
+        .iter()
+        .flatten()
+        .zip(above.section_conc.iter().flatten())
+    {
+        assert!((x - y).abs() <= 1e-12 * x.abs(), "{x} vs {y}");
+    }
+    for r in [&at, &above] {
+        for mb in &r.mass_balance {
+            assert!(mb.relative_error.abs() < 1e-9, "{mb:?}");
+        }
+    }
+}
+
+#[test]
 fn a_full_trunk_only_spills_more() {
     // the trunk already carries its capacity 0.3 m³/s (base flow): intercepting P1 (0.05) adds 0.05 to the
     // overflow and nothing to the plant. Overflow concentration: (0.3·300 + 0.05·250)/0.35 for COD.
-    let t = overflow_case(0.3, Some(0.3));
+    let t = overflow_case(0.3, Some(0.3), TO_PLANT);
     assert_close!(flow(&t, "WWTP:effluent", 1.0 * DAY), 0.3);
     assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.3);
     assert_eq!(flow(&t, "trunk:overflow", 1.0 * DAY), 0.0);
@@ -348,9 +516,7 @@ fn a_full_trunk_only_spills_more() {
 fn ramp_fraction_mid_ramp() {
     // finish day 3, ramp 4 days: daily steps hold the mean of the linear ramp over each day,
     // f = 0.125, 0.375, 0.625, 0.875, then 1. P1 keeps (1 − f)·0.05.
-    let m = load(&intercept("2025-01-04", "ramp = \"4d\""));
-    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
-    for (day, f) in [
+    let steps = [
         (2.5, 0.0),
         (3.5, 0.125),
         (4.5, 0.375),
@@ -358,15 +524,29 @@ fn ramp_fraction_mid_ramp() {
         (6.9, 0.875),
         (7.0, 1.0),
         (9.0, 1.0),
-    ] {
+    ];
+    intercept_ramp("2025-01-04", "4d", &steps);
+    // the time integral over the ramp equals the linear ramp's: ∫ f dt over 4 days = 2 days
+    assert_close!(ramp_integral(3, 4, 3..7), 2.0);
+}
+
+/// PJ1 (intercept P1 into the plant) finishing on `finish` with a `ramp`: at each (day, f) of `steps`, P1 keeps
+/// (1 − f)·0.05 m³/s and the plant treats f·0.05 (1e-12 relative: one product each). The transformed model.
+fn intercept_ramp(finish: &str, ramp: &str, steps: &[(f64, f64)]) -> Model {
+    let m = load(&intercept(finish, &format!("ramp = \"{ramp}\"")));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for &(day, f) in steps {
         assert_close!(flow(&t, "P1", day * DAY), 0.05 * (1.0 - f));
         assert_close!(flow(&t, "WWTP:effluent", day * DAY), 0.05 * f);
     }
-    // the time integral over the ramp equals the linear ramp's: ∫ f dt over 4 days = 2 days
-    let integral: f64 = (3..7)
-        .map(|d| projects::effect_fraction(3.0 * DAY, 4.0 * DAY, d as f64 * DAY))
-        .sum();
-    assert_close!(integral, 2.0);
+    t
+}
+
+/// Σ f over the daily steps `days` of a ramp from `finish_day` over `ramp_days`, in days.
+fn ramp_integral(finish_day: u32, ramp_days: u32, days: std::ops::Range<u32>) -> f64 {
+    let (finish, ramp) = (finish_day as f64 * DAY, ramp_days as f64 * DAY);
+    days.map(|d| projects::effect_fraction(finish, ramp, d as f64 * DAY))
+        .sum()
 }
 
 #[test]
@@ -387,25 +567,109 @@ fn dates_at_the_boundaries_of_the_period() {
         for d in 0..=10 {
             assert_close!(flow(&t, "P1", d as f64 * DAY - 1.0), 0.05);
         }
+        // … including the last output time, the end itself (a finish at the end never acts)
+        assert_close!(flow(&t, "P1", t.sim.end_s), 0.05);
         assert!(outfall(&t, "WWTP:effluent").is_none());
+    }
+}
+
+/// Every breakpoint of every series of the model's outfalls, inflows and line loads.
+fn all_breakpoints(m: &Model) -> Vec<f64> {
+    let mut v = Vec::new();
+    for o in &m.outfalls {
+        match &o.discharge {
+            Discharge::Flow {
+                flow_m3s,
+                concentration,
+            } => {
+                v.extend_from_slice(flow_m3s.breakpoints());
+                concentration
+                    .iter()
+                    .for_each(|c| v.extend_from_slice(c.breakpoints()));
+            }
+            Discharge::Load { kg_per_day } => kg_per_day
+                .iter()
+                .for_each(|c| v.extend_from_slice(c.breakpoints())),
+        }
+    }
+    for i in &m.inflows {
+        v.extend_from_slice(i.flow_m3s.breakpoints());
+        i.concentration
+            .iter()
+            .for_each(|c| v.extend_from_slice(c.breakpoints()));
+    }
+    for l in &m.line_loads {
+        l.kg_per_day
+            .iter()
+            .for_each(|c| v.extend_from_slice(c.breakpoints()));
+    }
+    v
+}
+
+/// PJC closes RDW from `finish`, with 20 kg/day COD of construction load at R2 1000 m from `start`.
+fn close_rdw_with_construction(start: &str, finish: &str) -> String {
+    format!(
+        r#"
+[[projects]]
+id = "PJC"
+kind = "close_outfall"
+cost = 2.0
+start = "{start}"
+finish = "{finish}"
+outfalls = ["RDW"]
+construction_load_kg_per_day = {{ COD = 20.0 }}
+construction_at = {{ reach = "R2", at_m = 1000.0 }}
+"#
+    )
+}
+
+#[test]
+fn start_before_the_period_and_a_ramp_crossing_the_end() {
+    // start 2024-12-20 (12 days before the period), finish day 2, construction load 20 kg/day COD: the load is
+    // on from t = 0 (its start is clipped to the period) until day 2, then off; the outfall closes at day 2
+    let m = load(&close_rdw_with_construction("2024-12-20", "2025-01-03"));
+    assert_eq!(m.projects[0].start_s, -12.0 * DAY);
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 0.0), 20.0);
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 2.0 * DAY - 1.0), 20.0);
+    assert_eq!(load_kg(&t, "PJC:construction", 0, 2.0 * DAY), 0.0);
+    assert_close!(flow(&t, "RDW", 2.0 * DAY - 1.0), 0.02);
+    assert_eq!(flow(&t, "RDW", 2.0 * DAY), 0.0);
+    // start and finish both before the period: the effect from t = 0 and no construction outfall at all
+    let m = load(&close_rdw_with_construction("2024-12-20", "2024-12-25"));
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    assert!(outfall(&t, "PJC:construction").is_none());
+    assert_eq!(flow(&t, "RDW", 0.0), 0.0);
+
+    // a 5-day ramp from day 8 crosses the end (day 10): the steps inside the period hold the daily means
+    // f = 0.1 (day 8–9) and 0.3 (day 9–10); the steps beyond the end (0.5, 0.7, 0.9, then 1) are never
+    // reached. P1 keeps (1 − f)·0.05 and the plant gets f·0.05.
+    let steps = [
+        (7.9, 0.0),
+        (8.0, 0.1),
+        (8.9, 0.1),
+        (9.0, 0.3),
+        (9.99, 0.3),
+        (10.0, 0.3),
+    ];
+    let t = intercept_ramp("2025-01-09", "5d", &steps);
+    // the effect integrated over the period equals the linear ramp's, ∫_8^10 (t − 8)/5 dt = 0.4 day
+    assert_close!(ramp_integral(8, 5, 8..10), 0.4);
+    // no breakpoint of the transformed model lies at or beyond the end (the grid is clipped to the period)
+    let end = t.sim.end_s;
+    assert!(all_breakpoints(&t).iter().all(|&b| b < end));
+    // and it runs: the last output (the end) is in the 0.3 step; the mass balance closes (1e-9 relative)
+    let r = run(&t);
+    assert_eq!(*r.output_times_s.last().unwrap(), end);
+    for mb in &r.mass_balance {
+        assert!(mb.relative_error.abs() < 1e-9, "{mb:?}");
     }
 }
 
 #[test]
 fn construction_load_only_between_start_and_finish() {
     // start day 2, finish day 5: 20 kg/day COD at R2 1000 m during [2, 5) days, zero outside
-    let extra = r#"
-[[projects]]
-id = "PJC"
-kind = "close_outfall"
-cost = 2.0
-start = "2025-01-03"
-finish = "2025-01-06"
-outfalls = ["RDW"]
-construction_load_kg_per_day = { COD = 20.0 }
-construction_at = { reach = "R2", at_m = 1000.0 }
-"#;
-    let m = load(extra);
+    let m = load(&close_rdw_with_construction("2025-01-03", "2025-01-06"));
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     let id = "PJC:construction";
     assert_eq!(load_kg(&t, id, 0, 1.0 * DAY), 0.0);
@@ -520,14 +784,6 @@ release_g_m2_day = { TP = 0.02 }
     let m = load(extra);
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
     assert!(t.line_loads.iter().any(|l| l.id == "R1:release"));
-    let run = |m: &Model| {
-        let p = pipeline::Prepared {
-            net: rivsim::network::Network::build(m),
-            model: m.clone(),
-        };
-        let hyd = pipeline::hydraulics(&p).unwrap();
-        pipeline::simulate(&p, &hyd, false).unwrap()
-    };
     let (a, b) = (run(&m), run(&t));
     for (x, y) in a
         .section_conc
@@ -780,23 +1036,9 @@ fn command_line_compare_and_selection_flags() {
     let dir = tempfile::tempdir().unwrap();
     let scen = dir.path().join("scenario.toml");
     std::fs::write(&scen, text(&intercept("2025-01-04", ""))).unwrap();
-    let bin = env!("CARGO_BIN_EXE_rivsim");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
     let out = dir.path().join("cmp");
-    let o = std::process::Command::new(bin)
-        .args([
-            "compare",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    rivsim_ok(&["compare", &path(&scen), "--out", &path(&out)]);
     for f in [
         "compare.csv",
         "compare_km.csv",
@@ -806,60 +1048,52 @@ fn command_line_compare_and_selection_flags() {
         assert!(out.join(f).is_file(), "{f}");
     }
     // an unknown project id is an input error (exit code 2) naming the valid ids
-    let o = std::process::Command::new(bin)
-        .args([
-            "run",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-plots",
-            "--only",
-            "NOPE",
-        ])
-        .output()
-        .unwrap();
+    let o = rivsim_cmd(&[
+        "run",
+        &path(&scen),
+        "--out",
+        &path(&out),
+        "--no-plots",
+        "--only",
+        "NOPE",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("PJ1"));
     // --without PJ1: the sections equal a run of the baseline (bit for bit in the CSV text)
-    let run = |extra: &[&str], out: &Path| {
-        let mut args = vec![
-            "run",
-            scen.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-plots",
-        ];
-        args.extend_from_slice(extra);
-        let o = std::process::Command::new(bin)
-            .args(&args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+    let run = |scenario: &Path, extra: &[&str], out: &Path| {
+        let mut args = vec!["run".to_string(), path(scenario), "--out".into(), path(out)];
+        args.push("--no-plots".into());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        rivsim_ok(&args);
         std::fs::read_to_string(out.join("sections.csv")).unwrap()
     };
-    let without = run(&["--without", "PJ1"], &dir.path().join("a"));
+    let without = run(&scen, &["--without", "PJ1"], &dir.path().join("a"));
     let only_none_file = dir.path().join("base.toml");
     std::fs::write(&only_none_file, text(SEWER_TO_PLANT)).unwrap();
-    let o = std::process::Command::new(bin)
-        .args([
-            "run",
-            only_none_file.to_str().unwrap(),
-            "--out",
-            dir.path().join("b").to_str().unwrap(),
-            "--no-plots",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    let base = std::fs::read_to_string(dir.path().join("b/sections.csv")).unwrap();
+    let base = run(&only_none_file, &[], &dir.path().join("b"));
     assert_eq!(without, base);
-    let all = run(&[], &dir.path().join("c"));
+    let all = run(&scen, &[], &dir.path().join("c"));
     assert_ne!(all, base);
+}
+
+/// The rivsim binary run with `args`.
+fn rivsim_cmd(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_rivsim"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The rivsim binary run with `args`, which must succeed (exit code 0; stderr shown otherwise).
+fn rivsim_ok(args: &[&str]) {
+    let o = rivsim_cmd(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 #[test]
@@ -938,4 +1172,157 @@ capacity_m3s = 0.1
     assert_close!(flow(&t, "pipe:discharge", before), 0.02);
     assert_close!(conc(&t, "pipe:discharge", 0, before), 200.0);
     assert_close!(flow(&t, "P2", before), 0.02);
+}
+
+/// The scenario text with `effluent = { … }` of the plant WWTP replaced by `effluent = {effluent}`.
+fn with_plant_effluent(effluent: &str, extra: &str) -> String {
+    let base = text(extra);
+    let old = "effluent = { COD = 50.0, NH3N = 5.0, TP = 0.5 }";
+    assert!(base.contains(old));
+    base.replacen(old, &format!("effluent = {effluent}"), 1)
+}
+
+fn load_text(t: &str) -> Result<Model, scenario::ScenarioError> {
+    scenario::load_str(t, Path::new("/tmp/projects-test/scenario.toml"))
+}
+
+#[test]
+fn plant_effluent_by_gb18918_class_name() {
+    // effluent = "1A": GB 18918-2002 Table 1 class 1A (gb18918-2002-class1.csv, column class_1A):
+    // COD 50, NH3N 5 (the warm-water limit, water above 12 °C), TP 0.5 mg/L. The test scenario simulates
+    // COD, NH3N, TP, so all three are treated; the copy is exact (no arithmetic), hence assert_eq.
+    let m = load_text(&with_plant_effluent("\"1A\"", &intercept("2025-01-04", ""))).unwrap();
+    assert_eq!(m.plants[0].effluent, [Some(50.0), Some(5.0), Some(0.5)]);
+    // P1 (250/30/4 mg/L, 0.05 m³/s) intercepted into the plant from day 3: it leaves at exactly the table
+    // values, since the influent is above every limit (min(C_in, C_eff) = C_eff).
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (p, c) in [(0, 50.0), (1, 5.0), (2, 0.5)] {
+        assert_eq!(conc(&t, "WWTP:effluent", p, 5.0 * DAY), c);
+    }
+    assert_close!(flow(&t, "WWTP:effluent", 5.0 * DAY), 0.05);
+    // the cold-water and 1B columns: NH3N 8 (1A_cold), 1B: COD 60, NH3N 8, TP 1; 1B_cold: NH3N 15
+    for (name, want) in [
+        ("1A_cold", [50.0, 8.0, 0.5]),
+        ("1B", [60.0, 8.0, 1.0]),
+        ("1B_cold", [60.0, 15.0, 1.0]),
+    ] {
+        let m = load_text(&with_plant_effluent(&format!("\"{name}\""), "")).unwrap();
+        assert_eq!(m.plants[0].effluent, want.map(Some), "{name}");
+    }
+}
+
+#[test]
+fn gb18918_class_covers_only_its_pollutants() {
+    // a scenario simulating COD, BOD5, TN and CODMn: class 1A limits COD 50, BOD5 10, TN 15; CODMn is not
+    // in GB 18918 and stays untreated (None: the plant passes it at its influent concentration)
+    let t = with_plant_effluent("\"1A\"", "").replacen(
+        "pollutants = [\"COD\", \"NH3N\", \"TP\"]",
+        "pollutants = [\"COD\", \"BOD5\", \"TN\", \"CODMn\"]",
+        1,
+    );
+    // the base text's per-pollutant tables name NH3N and TP: keep only their COD entries for this variant
+    let t = only_cod_entries(&t.replace("release_g_m2_day = { TP = 0.02 }", ""));
+    let m = load_text(&t).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.pollutants, ["COD", "BOD5", "TN", "CODMn"]);
+    assert_eq!(
+        m.plants[0].effluent,
+        [Some(50.0), Some(10.0), Some(15.0), None]
+    );
+}
+
+/// Drop the NH3N and TP entries of the inline concentration / load tables of the base text.
+fn only_cod_entries(t: &str) -> String {
+    t.lines()
+        .map(|l| {
+            if let Some(open) = l.find("{ COD = ") {
+                // keep only the COD entry
+                let close = l[open..]
+                    .find([',', '}'])
+                    .map(|k| open + k)
+                    .unwrap_or(l.len());
+                format!("{} }}", &l[..close])
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn plant_project_upgrades_to_a_class() {
+    // the plant treats COD only (60 mg/L) until the upgrade to 1A finishes on day 6 (2025-01-07): then COD 50,
+    // NH3N 5, TP 0.5 (before, NH3N and TP leave at the influent 30 and 4 mg/L)
+    let extra = format!(
+        "{}\n[[projects]]\nid = \"UP\"\nkind = \"plant\"\ncost = 3.0\nstart = \"2025-01-02\"\n\
+         finish = \"2025-01-07\"\nplant = \"WWTP\"\neffluent = \"1A\"\n",
+        intercept("2025-01-01", "")
+    );
+    let m = load_text(&with_plant_effluent("{ COD = 60.0 }", &extra)).unwrap();
+    let t = projects::apply(&m, &Selection::all(&m)).unwrap();
+    for (p, before, after) in [(0, 60.0, 50.0), (1, 30.0, 5.0), (2, 4.0, 0.5)] {
+        assert_close!(conc(&t, "WWTP:effluent", p, 5.9 * DAY), before);
+        assert_close!(conc(&t, "WWTP:effluent", p, 6.0 * DAY), after);
+    }
+}
+
+#[test]
+fn unknown_gb18918_class_is_a_validation_problem() {
+    for bad in ["\"2\"", "\"1a\"", "\"class 1A\""] {
+        let e = load_text(&with_plant_effluent(bad, "")).unwrap_err();
+        let p = e
+            .problems
+            .iter()
+            .find(|p| p.item == "plant WWTP" && p.field == "effluent")
+            .unwrap_or_else(|| panic!("no effluent problem for {bad}: {e}"));
+        assert_eq!(p.value, bad.trim_matches('"'));
+        for name in ["1A", "1A_cold", "1B", "1B_cold"] {
+            assert!(p.expected.contains(name), "{}", p.expected);
+        }
+        assert!(p.line.is_some());
+    }
+    // in a plant project too, and a wrong type (a number) says both spellings
+    let extra = "[[projects]]\nid = \"UP\"\nkind = \"plant\"\ncost = 1.0\nstart = \"2025-01-02\"\n\
+                 finish = \"2025-01-07\"\nplant = \"WWTP\"\neffluent = \"3\"\n";
+    let ps = problems(extra);
+    assert!(has(&ps, "project UP", "effluent"), "{ps:?}");
+    let e = load_text(&with_plant_effluent("50.0", "")).unwrap_err();
+    let p = e.problems.iter().find(|p| p.field == "effluent").unwrap();
+    assert_eq!(p.value, "float");
+    assert!(
+        p.expected.contains("mg/L") && p.expected.contains("1A"),
+        "{}",
+        p.expected
+    );
+    // a class that limits none of the simulated pollutants (only a custom "X") would treat nothing: refused
+    let t = only_cod_entries(
+        &with_plant_effluent("\"1A\"", "")
+            .replace("release_g_m2_day = { TP = 0.02 }", "")
+            .replacen(
+                "pollutants = [\"COD\", \"NH3N\", \"TP\"]",
+                "pollutants = [\"X\"]",
+                1,
+            ),
+    )
+    .replace("{ COD = ", "{ X = ");
+    let e = load_text(&t).unwrap_err();
+    let p = e
+        .problems
+        .iter()
+        .find(|p| p.field == "effluent")
+        .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(p.value, "1A");
+    assert!(
+        p.expected.contains("NH3N") && p.expected.contains("simulates X"),
+        "{}",
+        p.expected
+    );
+    // a table entry that is not a number is named by its pollutant
+    let e = load_text(&with_plant_effluent("{ COD = \"fifty\" }", "")).unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.field == "effluent.COD" && p.value == "string"),
+        "{e}"
+    );
 }

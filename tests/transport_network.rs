@@ -115,7 +115,8 @@ fn uniform_concentration_stays_uniform_through_the_loop() {
 /// made per fixed-size chunk and added in chunk order. With 16-cell chunks the network has many chunks and
 /// the cells are split between the threads; with the default 8192-cell chunks it has one, and the two
 /// pollutants run in parallel instead — both paths are checked, and they must also agree with each other on
-/// every concentration (only the grouping of the ledger sums depends on the chunk size).
+/// every concentration (only the grouping of the ledger sums depends on the chunk size). With 2-node chunks
+/// the node pass runs in parallel too.
 #[test]
 fn one_and_two_threads_bit_identical() {
     let (mut m, net, hy) = looped();
@@ -125,9 +126,10 @@ fn one_and_two_threads_bit_identical() {
         at_m: 1_234.0,
     });
     let mut conc_bits = Vec::new();
-    for chunk_cells in [16, 8192] {
+    for (chunk_cells, chunk_nodes) in [(16, 2), (8192, 4096)] {
         let o = TransportOptions {
             chunk_cells,
+            chunk_nodes,
             // always through the rayon pool (the network is small enough to run serially by default)
             serial_cell_lanes: 0,
             ..TransportOptions::default()

@@ -5,6 +5,8 @@
 //! operations whose exact result is the hand value (e.g. 0.0002 × 3000 = 0.6 to within 1 ulp), so they are
 //! compared with a tolerance of 1e-12 (relative or absolute as noted) that allows that one rounding.
 
+mod support;
+
 use rivsim::model::*;
 use rivsim::scenario::{Problem, load};
 use std::path::{Path, PathBuf};
@@ -343,36 +345,7 @@ fn network_from_csv_and_geojson() {
 
 // ---------------------------------------------------------------- error classes
 
-const BASE: &str = r#"
-[simulation]
-start = "2025-01-01"
-end = "2025-01-02"
-output_interval = "1h"
-pollutants = ["COD", "TP"]
-
-[defaults]
-manning_n = 0.03
-section = { shape = "rectangle", width_m = 10.0 }
-
-[[nodes]]
-id = "A"
-kind = "boundary"
-
-[[nodes]]
-id = "B"
-kind = "outlet"
-level_m = 1.0
-
-[[reaches]]
-id = "R1"
-from = "A"
-to = "B"
-length_m = 1000.0
-
-[[inflows]]
-node = "A"
-flow_m3s = 1.0
-"#;
+const BASE: &str = support::one_reach!();
 
 /// Write `toml` (and extra files) into a fresh directory and load it; return the problems.
 fn problems_with(toml: &str, files: &[(&str, &str)]) -> Vec<Problem> {

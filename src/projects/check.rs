@@ -9,6 +9,7 @@ use crate::model::{Discharge, Inflow, Node, Outfall, OutfallKind, Reach};
 use crate::scenario::parse::{Item, Loc, RawScenario, label};
 use crate::scenario::raw::{Id, PollutantTable};
 use crate::scenario::{parse_duration, parse_time, seconds_between};
+use crate::targets::gb18918;
 use chrono::NaiveDateTime;
 use std::collections::HashMap;
 use std::path::Path;
@@ -67,6 +68,35 @@ struct C<'a> {
     pidx: HashMap<&'a str, usize>,
 }
 
+const CONC: &str = "a finite concentration ≥ 0 mg/L";
+const CAPACITY: &str = "a finite capacity ≥ 0 m³/s";
+const SHARE: &str = "a share in [0, 1]";
+
+fn non_negative(v: f64) -> bool {
+    v >= 0.0
+}
+
+fn unit_share(v: f64) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+
+/// A per-pollutant table with its absent entries set to 0.
+fn zero_if_absent(v: Vec<Option<f64>>) -> Vec<f64> {
+    v.into_iter().map(|x| x.unwrap_or(0.0)).collect()
+}
+
+/// The ids of a table in file order, for a message: `"A, B"`, or `"none are defined"`.
+fn listed(known: &HashMap<&str, usize>) -> String {
+    let mut v: Vec<(&str, usize)> = known.iter().map(|(n, k)| (*n, *k)).collect();
+    v.sort_by_key(|&(_, k)| k);
+    let names: Vec<&str> = v.into_iter().map(|(n, _)| n).collect();
+    if names.is_empty() {
+        "none are defined".into()
+    } else {
+        names.join(", ")
+    }
+}
+
 fn ids_of<T>(items: &[Item<T>], f: impl Fn(&T) -> Option<&Id>) -> Vec<&str> {
     items
         .iter()
@@ -122,6 +152,34 @@ impl<'a> C<'a> {
         None
     }
 
+    /// A non-empty list of references to built items (each resolved as by [`Self::resolve`]): `Some` when
+    /// every one resolves.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_all(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        list: &[Id],
+        kind: &'static str,
+        built: &HashMap<&'a str, usize>,
+        raw: &[&str],
+    ) -> Option<Vec<usize>> {
+        if list.is_empty() {
+            self.push(loc, item, field, "[]", format!("at least one {kind} id"));
+            return None;
+        }
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for Id(x) in list {
+            match self.resolve(loc, item, field, x, kind, built, raw) {
+                Some(k) => out.push(k),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
     fn place(
         &mut self,
         loc: &Loc,
@@ -142,53 +200,28 @@ impl<'a> C<'a> {
             }
             return None;
         };
-        let reach = match &p.reach {
-            None => {
-                self.push(
-                    loc,
-                    item,
-                    &format!("{field}.reach"),
-                    "",
-                    "a reach id (required)",
-                );
-                None
-            }
-            Some(Id(r)) => {
+        let reach_field = format!("{field}.reach");
+        let reach = self
+            .required(
+                loc,
+                item,
+                &reach_field,
+                p.reach.as_ref(),
+                "a reach id (required)",
+            )
+            .and_then(|Id(r)| {
                 let (built, raw) = (self.reach.clone(), self.raw_reach.clone());
-                self.resolve(
-                    loc,
-                    item,
-                    &format!("{field}.reach"),
-                    r,
-                    "reach",
-                    &built,
-                    &raw,
-                )
-            }
-        };
-        let at = match p.at_m {
-            None => {
-                self.push(
-                    loc,
-                    item,
-                    &format!("{field}.at_m"),
-                    "",
-                    "a distance from the reach's from-node, m (required)",
-                );
-                None
-            }
-            Some(v) if !v.is_finite() || v < 0.0 => {
-                self.push(
-                    loc,
-                    item,
-                    &format!("{field}.at_m"),
-                    format!("{v}"),
-                    "a finite distance ≥ 0 m",
-                );
-                None
-            }
-            Some(v) => Some(v),
-        };
+                self.resolve(loc, item, &reach_field, r, "reach", &built, &raw)
+            });
+        let at = self.required_number(
+            loc,
+            item,
+            &format!("{field}.at_m"),
+            p.at_m,
+            "a distance from the reach's from-node, m (required)",
+            non_negative,
+            "a finite distance ≥ 0 m",
+        );
         let (reach, at_m) = (reach?, at?);
         let len = self.ctx.reaches[reach].length_m;
         if at_m > len {
@@ -218,6 +251,102 @@ impl<'a> C<'a> {
         } else {
             self.push(loc, item, field, format!("{v}"), expected);
             None
+        }
+    }
+
+    /// A required key: `v`, or a problem (empty value, `what` as what would be valid) when it is absent.
+    fn required<'v, T: ?Sized>(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        v: Option<&'v T>,
+        what: &str,
+    ) -> Option<&'v T> {
+        if v.is_none() {
+            self.push(loc, item, field, "", what);
+        }
+        v
+    }
+
+    /// A required number that must pass `ok` (else a problem saying `expected`).
+    #[allow(clippy::too_many_arguments)]
+    fn required_number(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        v: Option<f64>,
+        what: &str,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> Option<f64> {
+        let v = *self.required(loc, item, field, v.as_ref(), what)?;
+        self.number(loc, item, field, v, ok(v), expected)
+    }
+
+    /// An optional number: `Some(None)` when absent, `Some(Some(v))` when valid, `None` (reported) when not.
+    fn optional_number(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        v: Option<f64>,
+        ok: fn(f64) -> bool,
+        expected: &str,
+    ) -> Option<Option<f64>> {
+        match v {
+            None => Some(None),
+            Some(v) => self.number(loc, item, field, v, ok(v), expected).map(Some),
+        }
+    }
+
+    /// A required reference to an item of the project tables (a `kind` of `[[<kind>s]]`, ids in `known`):
+    /// its index; `None` when absent (reported with `what`), unknown (reported with the valid ids) or known but
+    /// invalid (reported where it is defined).
+    #[allow(clippy::too_many_arguments)]
+    fn known_id(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        id: Option<&Id>,
+        what: &str,
+        kind: &str,
+        known: &HashMap<&str, usize>,
+    ) -> Option<usize> {
+        let Id(id) = self.required(loc, item, field, id, what)?;
+        match known.get(id.as_str()) {
+            Some(&k) => Some(k),
+            None if self.ctx.rs.is_broken(kind, id) => None,
+            None => {
+                let valid = listed(known);
+                self.push(
+                    loc,
+                    item,
+                    field,
+                    id.clone(),
+                    format!("the id of a {kind} in [[{kind}s]] ({valid})"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An optional per-pollutant table whose absent entries (and an absent table) are 0.
+    fn table_or_zero(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        t: Option<&PollutantTable>,
+        expected: &str,
+    ) -> Option<Vec<f64>> {
+        match t {
+            None => Some(vec![0.0; self.ctx.pollutants.len()]),
+            Some(t) => self
+                .table(loc, item, field, t, non_negative, expected)
+                .map(zero_if_absent),
         }
     }
 
@@ -264,6 +393,96 @@ impl<'a> C<'a> {
             }
         }
         ok.then_some(out)
+    }
+
+    /// A TOML table of numbers (integers or floats) as a [`PollutantTable`] of its numeric entries, and
+    /// whether every entry was a number (an entry of another type is reported as `field.name` with
+    /// `expected`).
+    fn numbers(
+        &mut self,
+        loc: &Loc,
+        item: &str,
+        field: &str,
+        t: &toml::Table,
+        expected: &str,
+    ) -> (PollutantTable, bool) {
+        let mut pt = PollutantTable::new();
+        let mut ok = true;
+        for (name, v) in t {
+            match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
+                Some(x) => {
+                    pt.insert(name.clone(), x);
+                }
+                None => {
+                    self.push(
+                        loc,
+                        item,
+                        &format!("{field}.{name}"),
+                        v.type_str(),
+                        expected,
+                    );
+                    ok = false;
+                }
+            }
+        }
+        (pt, ok)
+    }
+
+    /// A plant's `effluent`: a table of mg/L per pollutant, or a GB 18918-2002 class name whose limits
+    /// apply to the simulated pollutants the class covers (the others stay `None`: untreated).
+    fn effluent(&mut self, loc: &Loc, item: &str, v: &toml::Value) -> Option<Vec<Option<f64>>> {
+        let classes = || gb18918::class_names().join(", ");
+        match v {
+            toml::Value::String(name) => {
+                let np = self.ctx.pollutants.len();
+                let problem = match gb18918::class_limits(name) {
+                    None => format!(
+                        "a GB 18918-2002 class in the bundled table: {} (classes 2 and 3 are not \
+                         tabulated), or concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}",
+                        classes()
+                    ),
+                    Some(limits) => {
+                        let mut out = vec![None; np];
+                        for &(param, mg_l) in &limits {
+                            if let Some(&k) = self.pidx.get(param) {
+                                out[k] = Some(mg_l);
+                            }
+                        }
+                        if out.iter().any(Option::is_some) {
+                            return Some(out);
+                        }
+                        let covered: Vec<&str> = limits.iter().map(|&(p, _)| p).collect();
+                        format!(
+                            "a class that limits a simulated pollutant: GB 18918 covers {} and the scenario \
+                             simulates {}; give a table of mg/L instead",
+                            covered.join(", "),
+                            self.ctx.pollutants.join(", ")
+                        )
+                    }
+                };
+                self.push(loc, item, "effluent", name.clone(), problem);
+                None
+            }
+            toml::Value::Table(t) => {
+                let (pt, ok) = self.numbers(loc, item, "effluent", t, CONC);
+                self.table(loc, item, "effluent", &pt, non_negative, CONC)
+                    .filter(|_| ok)
+            }
+            other => {
+                let valid = classes();
+                self.push(
+                    loc,
+                    item,
+                    "effluent",
+                    other.type_str(),
+                    format!(
+                        "concentrations in mg/L, e.g. {{ COD = 50.0, NH3N = 5.0 }}, or a GB 18918-2002 class \
+                         name: {valid}"
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn date(&mut self, loc: &Loc, item: &str, field: &str, v: Option<&toml::Value>) -> Option<f64> {
@@ -405,32 +624,17 @@ pub fn check(ctx: &Ctx<'_>) -> Checked {
         cost_unit: ctx.rs.cost_unit.clone(),
         ..Default::default()
     };
-    let mut all_ok = true;
-    for it in &t.plants {
-        match plant(&mut c, it) {
-            Some(p) => out.plants.push(p),
-            None => all_ok = false,
-        }
-    }
-    for it in &t.sewers {
-        match sewer(&mut c, it, &plant_ids) {
-            Some(s) => out.sewers.push(s),
-            None => all_ok = false,
-        }
-    }
-    for it in &t.projects {
-        match project(&mut c, it, &sewer_ids, &plant_ids) {
-            Some(p) => out.projects.push(p),
-            None => all_ok = false,
-        }
-    }
-    for it in &t.alternatives {
-        match alternative(&mut c, it, &project_ids) {
-            Some(a) => out.alternatives.push(a),
-            None => all_ok = false,
-        }
-    }
-    let _ = all_ok;
+    // items that fail their checks are left out; their problems are in `c.problems`
+    out.plants = t.plants.iter().filter_map(|it| plant(&mut c, it)).collect();
+    out.sewers = (t.sewers.iter())
+        .filter_map(|it| sewer(&mut c, it, &plant_ids))
+        .collect();
+    out.projects = (t.projects.iter())
+        .filter_map(|it| project(&mut c, it, &sewer_ids, &plant_ids))
+        .collect();
+    out.alternatives = (t.alternatives.iter())
+        .filter_map(|it| alternative(&mut c, it, &project_ids))
+        .collect();
     out.problems = c.problems;
     out
 }
@@ -444,40 +648,18 @@ fn plant(c: &mut C<'_>, it: &Item<RawPlant>) -> Option<Plant> {
     let r = &it.raw;
     let loc = &it.loc;
     let (lab, id) = id_label("plant", &r.id, it.ord);
-    let cap = match r.capacity_m3s {
-        None => {
-            c.push(
-                loc,
-                &lab,
-                "capacity_m3s",
-                "",
-                "a treatment capacity in m³/s (required)",
-            );
-            None
-        }
-        Some(v) => c.number(
-            loc,
-            &lab,
-            "capacity_m3s",
-            v,
-            v >= 0.0,
-            "a finite capacity ≥ 0 m³/s",
-        ),
-    };
-    let effluent = match &r.effluent {
-        None => {
-            c.push(loc, &lab, "effluent", "", "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 } (required)");
-            None
-        }
-        Some(t) => c.table(
-            loc,
-            &lab,
-            "effluent",
-            t,
-            |v| v >= 0.0,
-            "a finite concentration ≥ 0 mg/L",
-        ),
-    };
+    let cap = c.required_number(
+        loc,
+        &lab,
+        "capacity_m3s",
+        r.capacity_m3s,
+        "a treatment capacity in m³/s (required)",
+        non_negative,
+        CAPACITY,
+    );
+    let effluent = c
+        .required(loc, &lab, "effluent", r.effluent.as_ref(), "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 }, or a GB 18918-2002 class name such as \"1A\" (required)")
+        .and_then(|v| c.effluent(loc, &lab, v));
     let discharge = c.place(loc, &lab, "discharge", r.discharge.as_ref(), true);
     let bypass = match &r.bypass {
         None => discharge,
@@ -496,57 +678,20 @@ fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> O
     let r = &it.raw;
     let loc = &it.loc;
     let (lab, id) = id_label("sewer", &r.id, it.ord);
-    let cap = match r.capacity_m3s {
-        None => {
-            c.push(
-                loc,
-                &lab,
-                "capacity_m3s",
-                "",
-                "a capacity in m³/s (required)",
-            );
-            None
-        }
-        Some(v) => c.number(
-            loc,
-            &lab,
-            "capacity_m3s",
-            v,
-            v >= 0.0,
-            "a finite capacity ≥ 0 m³/s",
-        ),
-    };
+    let cap = c.required_number(
+        loc,
+        &lab,
+        "capacity_m3s",
+        r.capacity_m3s,
+        "a capacity in m³/s (required)",
+        non_negative,
+        CAPACITY,
+    );
     let overflow = c.place(loc, &lab, "overflow", r.overflow.as_ref(), true);
     let destination = match (&r.to_plant, &r.discharge) {
-        (Some(Id(p)), None) => match plants.get(p.as_str()) {
-            Some(&k) => Some(SewerDestination::Plant(k)),
-            None if c.ctx.rs.is_broken("plant", p) => None,
-            None => {
-                let known: Vec<&str> = c
-                    .ctx
-                    .rs
-                    .projects
-                    .plants
-                    .iter()
-                    .filter_map(|i| i.raw.id.as_ref().map(|x| x.0.as_str()))
-                    .collect();
-                c.push(
-                    loc,
-                    &lab,
-                    "to_plant",
-                    p.clone(),
-                    format!(
-                        "the id of a plant in [[plants]] ({})",
-                        if known.is_empty() {
-                            "none are defined".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
-                );
-                None
-            }
-        },
+        (Some(p), None) => c
+            .known_id(loc, &lab, "to_plant", Some(p), "", "plant", plants)
+            .map(SewerDestination::Plant),
         (None, Some(d)) => c
             .place(loc, &lab, "discharge", Some(d), true)
             .map(SewerDestination::Discharge),
@@ -565,30 +710,23 @@ fn sewer(c: &mut C<'_>, it: &Item<RawSewer>, plants: &HashMap<&str, usize>) -> O
             None
         }
     };
-    let base_flow = match r.base_flow_m3s {
-        None => Some(0.0),
-        Some(v) => c.number(
+    let base_flow = c
+        .optional_number(
             loc,
             &lab,
             "base_flow_m3s",
-            v,
-            v >= 0.0,
+            r.base_flow_m3s,
+            non_negative,
             "a finite flow ≥ 0 m³/s",
-        ),
-    };
-    let base_conc = match &r.base_concentration {
-        None => Some(vec![0.0; c.ctx.pollutants.len()]),
-        Some(t) => c
-            .table(
-                loc,
-                &lab,
-                "base_concentration",
-                t,
-                |v| v >= 0.0,
-                "a finite concentration ≥ 0 mg/L",
-            )
-            .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
-    };
+        )
+        .map(|v| v.unwrap_or(0.0));
+    let base_conc = c.table_or_zero(
+        loc,
+        &lab,
+        "base_concentration",
+        r.base_concentration.as_ref(),
+        CONC,
+    );
     Some(Sewer {
         id,
         capacity_m3s: cap?,
@@ -645,20 +783,8 @@ fn given_kind_keys(r: &RawProject) -> Vec<&'static str> {
 fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<usize>> {
     match (&r.outfalls, &r.group) {
         (Some(list), None) => {
-            if list.is_empty() {
-                c.push(loc, lab, "outfalls", "[]", "at least one outfall id");
-                return None;
-            }
-            let mut out = Vec::with_capacity(list.len());
-            let mut ok = true;
             let (built, raw) = (c.outfall.clone(), c.raw_outfall.clone());
-            for Id(o) in list {
-                match c.resolve(loc, lab, "outfalls", o, "outfall", &built, &raw) {
-                    Some(k) => out.push(k),
-                    None => ok = false,
-                }
-            }
-            ok.then_some(out)
+            c.resolve_all(loc, lab, "outfalls", list, "outfall", &built, &raw)
         }
         (None, Some(g)) => {
             let out: Vec<usize> = c
@@ -708,14 +834,7 @@ fn targets(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<Vec<us
 fn share(c: &mut C<'_>, loc: &Loc, lab: &str, field: &str, v: Option<f64>) -> Option<f64> {
     match v {
         None => Some(1.0),
-        Some(v) => c.number(
-            loc,
-            lab,
-            field,
-            v,
-            (0.0..=1.0).contains(&v),
-            "a share in [0, 1]",
-        ),
+        Some(v) => c.number(loc, lab, field, v, unit_share(v), SHARE),
     }
 }
 
@@ -728,19 +847,15 @@ fn project(
     let r = &it.raw;
     let loc = &it.loc;
     let (lab, id) = id_label("project", &r.id, it.ord);
-    let cost = match r.cost {
-        None => {
-            c.push(
-                loc,
-                &lab,
-                "cost",
-                "",
-                "the project's cost, a number ≥ 0 in cost_unit (required)",
-            );
-            None
-        }
-        Some(v) => c.number(loc, &lab, "cost", v, v >= 0.0, "a finite cost ≥ 0"),
-    };
+    let cost = c.required_number(
+        loc,
+        &lab,
+        "cost",
+        r.cost,
+        "the project's cost, a number ≥ 0 in cost_unit (required)",
+        non_negative,
+        "a finite cost ≥ 0",
+    );
     let start = c.date(loc, &lab, "start", r.start.as_ref());
     let finish = c.date(loc, &lab, "finish", r.finish.as_ref());
     let mut dates_ok = true;
@@ -764,26 +879,18 @@ fn project(
     let construction = match (&r.construction_load_kg_per_day, &r.construction_at) {
         (None, None) => Some(None),
         (Some(l), at) => {
-            let kg = c.table(
+            let kg = c.table_or_zero(
                 loc,
                 &lab,
                 "construction_load_kg_per_day",
-                l,
-                |v| v >= 0.0,
+                Some(l),
                 "a finite load ≥ 0 kg/day",
             );
-            let at = match at {
-                None => {
-                    c.push(loc, &lab, "construction_at", "", "where the construction load enters: construction_at = { reach = \"…\", at_m = … } (required with construction_load_kg_per_day)");
-                    None
-                }
-                Some(p) => c.place(loc, &lab, "construction_at", Some(p), true),
-            };
+            let at = c
+                .required(loc, &lab, "construction_at", at.as_ref(), "where the construction load enters: construction_at = { reach = \"…\", at_m = … } (required with construction_load_kg_per_day)")
+                .and_then(|p| c.place(loc, &lab, "construction_at", Some(p), true));
             match (kg, at) {
-                (Some(kg), Some(at)) => Some(Some(Construction {
-                    at,
-                    kg_per_day: kg.into_iter().map(|x| x.unwrap_or(0.0)).collect(),
-                })),
+                (Some(kg_per_day), Some(at)) => Some(Some(Construction { at, kg_per_day })),
                 _ => None,
             }
         }
@@ -867,32 +974,15 @@ fn kind(
         "intercept" => {
             let outfalls = targets(c, loc, lab, r);
             let efficiency = share(c, loc, lab, "efficiency", r.efficiency);
-            let sewer = match &r.sewer {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "sewer",
-                        "",
-                        "the id of the sewer that collects the flow (required)",
-                    );
-                    None
-                }
-                Some(Id(s)) => match sewers.get(s.as_str()) {
-                    Some(&k) => Some(k),
-                    None if c.ctx.rs.is_broken("sewer", s) => None,
-                    None => {
-                        c.push(
-                            loc,
-                            lab,
-                            "sewer",
-                            s.clone(),
-                            "the id of a sewer in [[sewers]]",
-                        );
-                        None
-                    }
-                },
-            };
+            let sewer = c.known_id(
+                loc,
+                lab,
+                "sewer",
+                r.sewer.as_ref(),
+                "the id of the sewer that collects the flow (required)",
+                "sewer",
+                sewers,
+            );
             let outfalls = outfalls?;
             let mut ok = true;
             for &o in &outfalls {
@@ -944,52 +1034,18 @@ fn kind(
                     );
                     None
                 }
-                Some(toml::Value::Float(_)) | Some(toml::Value::Integer(_)) => {
-                    let v = match &r.reduction {
-                        Some(toml::Value::Float(f)) => *f,
-                        Some(toml::Value::Integer(i)) => *i as f64,
-                        _ => f64::NAN,
-                    };
-                    c.number(
-                        loc,
-                        lab,
-                        "reduction",
-                        v,
-                        (0.0..=1.0).contains(&v),
-                        "a share in [0, 1]",
-                    )
-                    .map(|v| vec![v; np])
+                Some(toml::Value::Float(v)) => c
+                    .number(loc, lab, "reduction", *v, unit_share(*v), SHARE)
+                    .map(|v| vec![v; np]),
+                Some(toml::Value::Integer(i)) => {
+                    let v = *i as f64;
+                    c.number(loc, lab, "reduction", v, unit_share(v), SHARE)
+                        .map(|v| vec![v; np])
                 }
                 Some(toml::Value::Table(t)) => {
-                    let mut pt = PollutantTable::new();
-                    let mut ok = true;
-                    for (name, v) in t {
-                        match v.as_float().or_else(|| v.as_integer().map(|i| i as f64)) {
-                            Some(x) => {
-                                pt.insert(name.clone(), x);
-                            }
-                            None => {
-                                c.push(
-                                    loc,
-                                    lab,
-                                    &format!("reduction.{name}"),
-                                    v.type_str(),
-                                    "a share in [0, 1]",
-                                );
-                                ok = false;
-                            }
-                        }
-                    }
-                    let t = c.table(
-                        loc,
-                        lab,
-                        "reduction",
-                        &pt,
-                        |v| (0.0..=1.0).contains(&v),
-                        "a share in [0, 1]",
-                    );
-                    t.filter(|_| ok)
-                        .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect())
+                    let (pt, ok) = c.numbers(loc, lab, "reduction", t, SHARE);
+                    let t = c.table(loc, lab, "reduction", &pt, unit_share, SHARE);
+                    t.filter(|_| ok).map(zero_if_absent)
                 }
                 Some(other) => {
                     c.push(
@@ -1008,55 +1064,26 @@ fn kind(
             })
         }
         "plant" => {
-            let plant = match &r.plant {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "plant",
-                        "",
-                        "the id of the plant upgraded (required)",
-                    );
-                    None
-                }
-                Some(Id(p)) => match plants.get(p.as_str()) {
-                    Some(&k) => Some(k),
-                    None if c.ctx.rs.is_broken("plant", p) => None,
-                    None => {
-                        c.push(
-                            loc,
-                            lab,
-                            "plant",
-                            p.clone(),
-                            "the id of a plant in [[plants]]",
-                        );
-                        None
-                    }
-                },
-            };
-            let cap = match r.capacity_m3s {
-                None => Some(None),
-                Some(v) => c
-                    .number(
-                        loc,
-                        lab,
-                        "capacity_m3s",
-                        v,
-                        v >= 0.0,
-                        "a finite capacity ≥ 0 m³/s",
-                    )
-                    .map(Some),
-            };
+            let plant = c.known_id(
+                loc,
+                lab,
+                "plant",
+                r.plant.as_ref(),
+                "the id of the plant upgraded (required)",
+                "plant",
+                plants,
+            );
+            let cap = c.optional_number(
+                loc,
+                lab,
+                "capacity_m3s",
+                r.capacity_m3s,
+                non_negative,
+                CAPACITY,
+            );
             let eff = match &r.effluent {
                 None => Some(vec![None; np]),
-                Some(t) => c.table(
-                    loc,
-                    lab,
-                    "effluent",
-                    t,
-                    |v| v >= 0.0,
-                    "a finite concentration ≥ 0 mg/L",
-                ),
+                Some(v) => c.effluent(loc, lab, v),
             };
             if r.capacity_m3s.is_none() && r.effluent.is_none() {
                 c.push(
@@ -1076,32 +1103,16 @@ fn kind(
         }
         "diversion" => {
             let node = node_ref(c, loc, lab, r);
-            let flow = match r.flow_m3s {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "flow_m3s",
-                        "",
-                        "the added flow in m³/s (required)",
-                    );
-                    None
-                }
-                Some(v) => c.number(loc, lab, "flow_m3s", v, v >= 0.0, "a finite flow ≥ 0 m³/s"),
-            };
-            let conc = match &r.concentration {
-                None => Some(vec![0.0; np]),
-                Some(t) => c
-                    .table(
-                        loc,
-                        lab,
-                        "concentration",
-                        t,
-                        |v| v >= 0.0,
-                        "a finite concentration ≥ 0 mg/L",
-                    )
-                    .map(|v| v.into_iter().map(|x| x.unwrap_or(0.0)).collect()),
-            };
+            let flow = c.required_number(
+                loc,
+                lab,
+                "flow_m3s",
+                r.flow_m3s,
+                "the added flow in m³/s (required)",
+                non_negative,
+                "a finite flow ≥ 0 m³/s",
+            );
+            let conc = c.table_or_zero(loc, lab, "concentration", r.concentration.as_ref(), CONC);
             Some(ProjectKind::Diversion {
                 node: node?,
                 flow_m3s: flow?,
@@ -1123,84 +1134,55 @@ fn kind(
                 );
                 return None;
             }
-            let conc = match &r.concentration {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "concentration",
-                        "",
-                        "the new concentrations in mg/L (required)",
-                    );
-                    None
-                }
-                Some(t) => c.table(
+            let conc = c
+                .required(
                     loc,
                     lab,
                     "concentration",
-                    t,
-                    |v| v >= 0.0,
-                    "a finite concentration ≥ 0 mg/L",
-                ),
-            };
+                    r.concentration.as_ref(),
+                    "the new concentrations in mg/L (required)",
+                )
+                .and_then(|t| c.table(loc, lab, "concentration", t, non_negative, CONC));
             Some(ProjectKind::BoundaryImprovement {
                 node: node?,
                 concentration: conc?,
             })
         }
         "dredging" => {
-            let reaches = match &r.reaches {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "reaches",
-                        "",
-                        "the dredged reaches: reaches = [\"R1\", …] (required)",
-                    );
-                    None
-                }
-                Some(list) if list.is_empty() => {
-                    c.push(loc, lab, "reaches", "[]", "at least one reach id");
-                    None
-                }
-                Some(list) => {
-                    let mut out = Vec::new();
-                    let mut ok = true;
+            let reaches = c
+                .required(
+                    loc,
+                    lab,
+                    "reaches",
+                    r.reaches.as_deref(),
+                    "the dredged reaches: reaches = [\"R1\", …] (required)",
+                )
+                .and_then(|list| {
                     let (built, raw) = (c.reach.clone(), c.raw_reach.clone());
-                    for Id(x) in list {
-                        match c.resolve(loc, lab, "reaches", x, "reach", &built, &raw) {
-                            Some(k) => out.push(k),
-                            None => ok = false,
-                        }
-                    }
-                    ok.then_some(out)
-                }
-            };
+                    c.resolve_all(loc, lab, "reaches", list, "reach", &built, &raw)
+                });
             if r.decay_per_day.is_some() {
                 c.push(loc, lab, "decay_per_day", "", "not supported yet: the transport holds decay constant per reach; give release_g_m2_day");
                 return None;
             }
-            let rel = match &r.release_g_m2_day {
-                None => {
-                    c.push(
-                        loc,
-                        lab,
-                        "release_g_m2_day",
-                        "",
-                        "the new internal release in g/m²/day per pollutant (required)",
-                    );
-                    None
-                }
-                Some(t) => c.table(
+            let rel = c
+                .required(
                     loc,
                     lab,
                     "release_g_m2_day",
-                    t,
-                    |v| v >= 0.0,
-                    "a finite release ≥ 0 g/m²/day",
-                ),
-            };
+                    r.release_g_m2_day.as_ref(),
+                    "the new internal release in g/m²/day per pollutant (required)",
+                )
+                .and_then(|t| {
+                    c.table(
+                        loc,
+                        lab,
+                        "release_g_m2_day",
+                        t,
+                        non_negative,
+                        "a finite release ≥ 0 g/m²/day",
+                    )
+                });
             Some(ProjectKind::Dredging {
                 reaches: reaches?,
                 release_g_m2_day: rel?,
@@ -1211,16 +1193,9 @@ fn kind(
 }
 
 fn node_ref(c: &mut C<'_>, loc: &Loc, lab: &str, r: &RawProject) -> Option<usize> {
-    match &r.node {
-        None => {
-            c.push(loc, lab, "node", "", "a node id (required)");
-            None
-        }
-        Some(Id(n)) => {
-            let (built, raw) = (c.node.clone(), c.raw_node.clone());
-            c.resolve(loc, lab, "node", n, "node", &built, &raw)
-        }
-    }
+    let Id(n) = c.required(loc, lab, "node", r.node.as_ref(), "a node id (required)")?;
+    let (built, raw) = (c.node.clone(), c.raw_node.clone());
+    c.resolve(loc, lab, "node", n, "node", &built, &raw)
 }
 
 fn alternative(
@@ -1231,49 +1206,17 @@ fn alternative(
     let r = &it.raw;
     let loc = &it.loc;
     let (lab, id) = id_label("alternative", &r.id, it.ord);
-    let known = || -> String {
-        let mut v: Vec<(&&str, &usize)> = projects.iter().collect();
-        v.sort_by_key(|(_, k)| **k);
-        let names: Vec<&str> = v.into_iter().map(|(n, _)| *n).collect();
-        if names.is_empty() {
-            "none are defined".into()
-        } else {
-            names.join(", ")
-        }
-    };
+    let unknown = || format!("the id of a project in [[projects]] ({})", listed(projects));
     let mut ok = true;
     let mut delay_s = Vec::new();
     for (pid, d) in r.delay.iter().flatten() {
         let field = format!("delay.{pid}");
         let k = projects.get(pid.as_str()).copied();
         if k.is_none() && !c.ctx.rs.is_broken("project", pid) {
-            let kn = known();
-            c.push(
-                loc,
-                &lab,
-                &field,
-                pid.clone(),
-                format!("the id of a project in [[projects]] ({kn})"),
-            );
+            c.push(loc, &lab, &field, pid.clone(), unknown());
             ok = false;
         }
-        let dur = match parse_duration(d) {
-            Ok(s) if s <= MAX_DURATION_S => Some(s),
-            Ok(_) => {
-                c.push(
-                    loc,
-                    &lab,
-                    &field,
-                    d.clone(),
-                    "a duration of at most 100 years",
-                );
-                None
-            }
-            Err(e) => {
-                c.push(loc, &lab, &field, d.clone(), e);
-                None
-            }
-        };
+        let dur = c.duration(loc, &lab, &field, d);
         match (k, dur) {
             (Some(k), Some(s)) => delay_s.push((k, s)),
             _ => ok = false,
@@ -1285,14 +1228,7 @@ fn alternative(
             Some(&k) => without.push(k),
             None if c.ctx.rs.is_broken("project", pid) => ok = false,
             None => {
-                let kn = known();
-                c.push(
-                    loc,
-                    &lab,
-                    "without",
-                    pid.clone(),
-                    format!("the id of a project in [[projects]] ({kn})"),
-                );
+                c.push(loc, &lab, "without", pid.clone(), unknown());
                 ok = false;
             }
         }

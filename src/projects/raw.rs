@@ -45,8 +45,8 @@ pub struct RawPlant {
     pub id: Option<Id>,
     /// m³/s.
     pub capacity_m3s: Option<f64>,
-    /// mg/L per pollutant.
-    pub effluent: Option<PollutantTable>,
+    /// mg/L per pollutant (a table), or a GB 18918-2002 class name (`"1A"`).
+    pub effluent: Option<toml::Value>,
     /// Where treated water leaves.
     pub discharge: Option<RawPlace>,
     /// Where flow above capacity leaves untreated (default: `discharge`).
@@ -89,8 +89,8 @@ pub struct RawProject {
     pub plant: Option<Id>,
     /// m³/s.
     pub capacity_m3s: Option<f64>,
-    /// mg/L per pollutant.
-    pub effluent: Option<PollutantTable>,
+    /// mg/L per pollutant (a table), or a GB 18918-2002 class name (`"1A"`).
+    pub effluent: Option<toml::Value>,
     /// Node id.
     pub node: Option<Id>,
     /// m³/s.

@@ -175,17 +175,21 @@ pub fn write_reaches_csv(
         write!(w, ",{}", csv_field(p))?;
     }
     writeln!(w)?;
-    // reach hydraulics change only between flow periods: compute once per period
-    let per_period: Vec<Vec<(f64, f64, f64, f64)>> = hyd
+    // reach hydraulics change only between flow periods: each row's "reach,flow,velocity,depth,travel time"
+    // is formatted once per period and copied into every output row of that period
+    let ids: Vec<String> = model.reaches.iter().map(|r| csv_field(&r.id)).collect();
+    let per_period: Vec<Vec<String>> = hyd
         .periods
         .iter()
         .map(|f| {
             (0..model.reaches.len())
-                .map(|r| reach_hydraulics(net, f, r))
+                .map(|r| {
+                    let (q, v, y, tt) = reach_hydraulics(net, f, r);
+                    format!("{},{q},{v},{y},{tt}", ids[r])
+                })
                 .collect()
         })
         .collect();
-    let ids: Vec<String> = model.reaches.iter().map(|r| csv_field(&r.id)).collect();
     for (k, &t) in res.output_times_s.iter().enumerate() {
         let time = iso_time(model.sim.start, t);
         let period = res
@@ -194,13 +198,14 @@ pub fn write_reaches_csv(
             .copied()
             .unwrap_or(0)
             .min(per_period.len() - 1);
-        for (r, id) in ids.iter().enumerate() {
-            let (q, v, y, tt) = per_period[period][r];
-            write!(w, "{time},{id},{q},{v},{y},{tt}")?;
+        for (r, head) in per_period[period].iter().enumerate() {
+            w.write_all(time.as_bytes())?;
+            w.write_all(b",")?;
+            w.write_all(head.as_bytes())?;
             for p in 0..np {
                 write!(w, ",{}", res.reach_conc[k][r * np + p])?;
             }
-            writeln!(w)?;
+            w.write_all(b"\n")?;
         }
     }
     Ok(())

@@ -1931,6 +1931,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         plants: proj.plants,
         projects: proj.projects,
         alternatives: proj.alternatives,
+        decay_changes: Vec::new(),
     })
 }
 

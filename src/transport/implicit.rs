@@ -55,6 +55,11 @@ impl Factors {
         self.dt_s = f64::NAN;
     }
 
+    /// The inverse pivots 1/m_i (extended indexing) and the step they are for, s.
+    pub fn pivots(&self) -> (&[f64], f64) {
+        (&self.inv_m, self.dt_s)
+    }
+
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.inv_m.capacity() * std::mem::size_of::<f64>()

@@ -32,6 +32,21 @@ fn min2(a: f64, b: f64) -> f64 {
 /// the face takes the downwind value and a steady state is no longer reached (the cell's value freezes).
 #[inline(always)]
 pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
+    let (c, dd) = correction(uu, u, d, nu, dsum);
+    u + c.copysign(dd)
+}
+
+/// The limiter's choice as a weight: the κ with [`face_value`] = u + κ·(d − u) (0 ≤ κ ≤ 1 − ν), so that a
+/// tagged share of the concentration can be carried through the same face with the same choice, linearly.
+#[inline(always)]
+pub(crate) fn face_weight(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
+    let (c, dd) = correction(uu, u, d, nu, dsum);
+    if c > 0.0 { c / dd.abs() } else { 0.0 }
+}
+
+/// The magnitude of the limited correction ½(1 − ν)·φ·|d − u| of [`face_value`], and d − u.
+#[inline(always)]
+fn correction(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> (f64, f64) {
     let du = u - uu;
     let dd = d - u;
     let a = du.abs();
@@ -44,7 +59,7 @@ pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
     let courant = (w - dsum).max(0.0) * a * inv_nu_low;
     let c = min2(min2(courant, w * b), 0.25 * w * (a + b));
     let c = if du * dd > 0.0 { c } else { 0.0 };
-    u + c.copysign(dd)
+    (c, dd)
 }
 
 /// Everything one step reads.

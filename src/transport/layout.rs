@@ -53,7 +53,12 @@ pub(crate) struct Layout {
     /// `group_rank[g] .. group_rank[g + 1]` (about `chunk` cells each; the last entry is the number of
     /// reaches). The extended slots of a group are `group_start(g) .. group_start(g + 1)`.
     pub group_rank: Vec<usize>,
-    /// Reach ends at each node (CSR): (reach, `true` = the reach's to-end).
+    /// The order the node pass visits the nodes in (see `Layout::new`), and each node's position in it.
+    pub node_seq: Vec<usize>,
+    pub node_pos: Vec<usize>,
+    /// Reach ends at each node (CSR over the positions of `node_seq`): (reach, `true` = the reach's
+    /// to-end); node n's ends are `node_end[node_end_start[node_pos[n]]..node_end_start[node_pos[n] + 1]]`
+    /// ([`Layout::end_range`]).
     pub node_end_start: Vec<usize>,
     pub node_end: Vec<(usize, bool)>,
     /// Inflows at each node (CSR, indices into `Model::inflows`).
@@ -111,7 +116,24 @@ impl Layout {
             ends[reach.from].push((r, false));
             ends[reach.to].push((r, true));
         }
-        let (node_end_start, node_end) = flatten(ends);
+        // the order the node pass visits the nodes in: by the first cell slot among their reach ends, so
+        // that consecutive nodes read and write cells close together (the reaches are laid out in flow
+        // order); the ends are stored in that order too, so the per-node records stream
+        let first_slot = |&(r, to_end): &(usize, bool)| {
+            if to_end {
+                base[r] + net.reach_n_cells[r] - 1
+            } else {
+                base[r]
+            }
+        };
+        let mut node_seq: Vec<usize> = (0..net.n_nodes).collect();
+        node_seq.sort_by_key(|&n| ends[n].iter().map(first_slot).min().unwrap_or(usize::MAX));
+        let mut node_pos = vec![0usize; net.n_nodes];
+        for (k, &n) in node_seq.iter().enumerate() {
+            node_pos[n] = k;
+        }
+        let (node_end_start, node_end) =
+            flatten(node_seq.iter().map(|&n| std::mem::take(&mut ends[n])).collect());
         let mut inf: Vec<Vec<usize>> = vec![Vec::new(); net.n_nodes];
         for (i, f) in model.inflows.iter().enumerate() {
             inf[f.node].push(i);
@@ -193,7 +215,8 @@ impl Layout {
             .collect();
         let mut node_decay_per_day = vec![vec![0.0; net.n_nodes]; np];
         for n in 0..net.n_nodes {
-            let e = &node_end[node_end_start[n]..node_end_start[n + 1]];
+            let k = node_pos[n];
+            let e = &node_end[node_end_start[k]..node_end_start[k + 1]];
             if e.is_empty() {
                 continue;
             }
@@ -219,6 +242,8 @@ impl Layout {
             chunk,
             chunk_first_rank,
             group_rank,
+            node_seq,
+            node_pos,
             node_end_start,
             node_end,
             node_inflow_start,
@@ -243,7 +268,14 @@ impl Layout {
 
     /// Reach ends at node `n`.
     pub fn ends(&self, n: usize) -> &[(usize, bool)] {
-        &self.node_end[self.node_end_start[n]..self.node_end_start[n + 1]]
+        let (a, b) = self.end_range(n);
+        &self.node_end[a..b]
+    }
+
+    /// The range of node `n`'s reach ends in `node_end` (and in `Coeffs::ends`).
+    pub fn end_range(&self, n: usize) -> (usize, usize) {
+        let k = self.node_pos[n];
+        (self.node_end_start[k], self.node_end_start[k + 1])
     }
 
     /// Inflows at node `n`.
@@ -525,7 +557,7 @@ impl Coeffs {
 
         // the node pass's per-end records, in `node_end` order
         self.ends.clear();
-        for n in 0..nn {
+        for &n in &lay.node_seq {
             for &(r, to_end) in lay.ends(n) {
                 let (face, into) = end_face(net, r, to_end, &self.q_face);
                 let nr = net.n_cells_of(r);

@@ -197,6 +197,9 @@ pub struct TransportOptions {
     /// Cells per parallel work chunk. Sums are made per chunk in a fixed order, so the result does not
     /// depend on the number of threads (default 8192).
     pub chunk_cells: usize,
+    /// Nodes per parallel work chunk of the node pass (default 4096; the ledger sums are made per chunk in
+    /// a fixed order, so the result does not depend on the number of threads).
+    pub chunk_nodes: usize,
     /// Sweeps allowed to the steady solver on a network whose flows contain a directed cycle (default 10 000).
     pub steady_max_sweeps: usize,
     /// Explicit or implicit dispersion, or chosen per flow period (default [`DispersionMode::Auto`]).
@@ -214,6 +217,7 @@ impl Default for TransportOptions {
         TransportOptions {
             safety: 0.9,
             chunk_cells: 8192,
+            chunk_nodes: 4096,
             steady_max_sweeps: 10_000,
             dispersion: DispersionMode::Auto,
             serial_cell_lanes: 16_384,
@@ -258,6 +262,14 @@ pub enum TransportError {
         value: String,
         /// What would be valid.
         expected: &'static str,
+    },
+    /// A group of a tagged run does not fit the total.
+    #[error("tagged run, group {group}: {what}")]
+    BadGroup {
+        /// Group index.
+        group: usize,
+        /// What is wrong and what would be valid.
+        what: String,
     },
     /// The steady solver did not converge on a network with circulating flow.
     #[error(

@@ -13,6 +13,7 @@ use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_rate, temp_factor,
 };
 use super::steady;
+use super::tagged::{self, Groups, TagLane, TagStep, TaggedResults};
 use super::{DispersionMode, MassBalance, RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Mode, Model, Series};
@@ -55,6 +56,13 @@ pub struct Simulation<'a> {
     results: RunResults,
     warned_substep: bool,
     done: bool,
+    /// The next entry of `Model::decay_changes` to apply.
+    next_decay_change: usize,
+    /// The source groups carried along (a tagged run; `None` for a plain run).
+    groups: Option<Groups<'a>>,
+    /// Group concentrations at the output times (see [`TaggedResults`]).
+    tag_section: Vec<Vec<f64>>,
+    tag_reach: Vec<Vec<f64>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -65,6 +73,19 @@ impl<'a> Simulation<'a> {
         net: &'a Network,
         hyd: &'a Hydraulics,
         opts: &TransportOptions,
+    ) -> Result<Simulation<'a>, TransportError> {
+        Simulation::with_groups(model, net, hyd, opts, &[])
+    }
+
+    /// Set up a tagged run: as [`Simulation::new`], with the source groups `groups` carried along with the
+    /// total's fluxes and limiter choices (see `tagged.rs`; collect with [`Simulation::finish_tagged`]).
+    /// With no groups this is a plain run.
+    pub fn with_groups(
+        model: &'a Model,
+        net: &'a Network,
+        hyd: &'a Hydraulics,
+        opts: &TransportOptions,
+        group_models: &'a [Model],
     ) -> Result<Simulation<'a>, TransportError> {
         if !(opts.safety > 0.0 && opts.safety <= 1.0) {
             return Err(TransportError::BadOption {
@@ -97,6 +118,11 @@ impl<'a> Simulation<'a> {
         }
         let np = model.pollutants.len();
         let lay = Layout::new(model, net, opts.chunk_cells);
+        let groups = if group_models.is_empty() {
+            None
+        } else {
+            Some(Groups::new(model, net, hyd, opts.chunk_cells, group_models)?)
+        };
         let flows: Vec<PeriodFlows> = hyd
             .periods
             .iter()
@@ -149,6 +175,9 @@ impl<'a> Simulation<'a> {
                     partial: vec![0.0; n_chunks],
                     ledger_g: [0.0; 4],
                     failed: false,
+                    withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
+                    node_partial: vec![[0.0; 4]; net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)],
+                    tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                 })
                 .collect(),
             disp_coef: (0..net.n_reaches)
@@ -183,6 +212,10 @@ impl<'a> Simulation<'a> {
             },
             warned_substep: false,
             done: false,
+            next_decay_change: 0,
+            groups,
+            tag_section: Vec::new(),
+            tag_reach: Vec::new(),
         };
         sim.implicit = use_implicit(sim.opts.dispersion, &sim.co);
 
@@ -205,6 +238,7 @@ impl<'a> Simulation<'a> {
             for p in 0..np {
                 sim.mass0_g[p] = sim.total_mass_g(p);
             }
+            sim.initialise_groups(0.0, false)?;
         }
         sim.check_dead_ends();
         Ok(sim)
@@ -434,6 +468,44 @@ impl<'a> Simulation<'a> {
         self.results
     }
 
+    /// Finish a tagged run ([`Simulation::with_groups`]): the total's results and the groups'
+    /// concentrations at the output times.
+    pub fn finish_tagged(mut self) -> TaggedResults {
+        let n_groups = self.groups.as_ref().map_or(0, |g| g.len());
+        let section_conc = std::mem::take(&mut self.tag_section);
+        let reach_conc = std::mem::take(&mut self.tag_reach);
+        TaggedResults {
+            total: self.finish(),
+            n_groups,
+            section_conc,
+            reach_conc,
+        }
+    }
+
+    /// Set every group's initial state (`steady`: the steady state of the current period at `t_s`, as in
+    /// steady mode; otherwise from each group model's `InitialState`).
+    fn initialise_groups(&mut self, t_s: f64, steady: bool) -> Result<(), TransportError> {
+        let Some(groups) = &self.groups else {
+            return Ok(());
+        };
+        for (p, lane) in self.lanes.iter_mut().enumerate() {
+            if let Some(t) = lane.tags.as_mut() {
+                t.initialise(
+                    groups,
+                    self.net,
+                    &self.lay,
+                    &self.co,
+                    self.period,
+                    t_s,
+                    p,
+                    self.opts.steady_max_sweeps,
+                    steady,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn total_mass_g(&self, p: usize) -> f64 {
         let mut m = 0.0;
         let c = &self.lanes[p].conc;
@@ -525,6 +597,7 @@ impl<'a> Simulation<'a> {
             self.period = k;
         }
         self.solve_steady_into_state(t)?;
+        self.initialise_groups(t, true)?;
         let span = match self.output_times.get(i + 1) {
             Some(&t1) => t1 - t,
             None => 0.0,
@@ -561,6 +634,17 @@ impl<'a> Simulation<'a> {
     /// they run one after another, each parallel over its chunks. Either way a pollutant's result does not
     /// depend on the split, so the bits do not change with the number of threads.
     fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
+        // decay-rate changes take effect from the step whose midpoint passes them (within half a step)
+        let changes = &self.model.decay_changes;
+        while let Some(c) = changes.get(self.next_decay_change)
+            && c.t_s <= t + 0.5 * dt
+        {
+            for (p, lane) in self.lanes.iter_mut().enumerate() {
+                lane.k_per_s[c.reach] = c.decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S;
+                lane.decay_for = None;
+            }
+            self.next_decay_change += 1;
+        }
         if self.implicit {
             self.factors.refresh(self.net, &self.lay, &self.co, dt);
         }
@@ -581,10 +665,14 @@ impl<'a> Simulation<'a> {
             } else {
                 None
             },
+            groups: self.groups.as_ref(),
+            period: self.period,
         };
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
-        if self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes {
+        // a tagged run carries many groups per pollutant: worth the pool even on a small network
+        let small = self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes;
+        if small && !(self.groups.is_some() && self.lanes.len() > 1) {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
                 advance_lane(&ctx, p, lane, t, dt, false);
             }
@@ -654,6 +742,34 @@ impl<'a> Simulation<'a> {
                 rch.push(if vt > 0.0 { m / vt } else { 0.0 });
             }
         }
+        if let Some(groups) = &self.groups {
+            let ng = groups.len();
+            let mut sec = vec![0.0; model.sections.len() * np * ng];
+            for (si, s) in model.sections.iter().enumerate() {
+                let (a, b, w) = net.section_weights(s.reach, s.at_m);
+                let (ea, eb) = (self.lay.ext(net, a), self.lay.ext(net, b));
+                for p in 0..np {
+                    let k = (si * np + p) * ng;
+                    if let Some(t) = &self.lanes[p].tags {
+                        t.section_values(ea, eb, w, &mut sec[k..k + ng]);
+                    }
+                }
+            }
+            let mut rch = vec![0.0; net.n_reaches * np * ng];
+            for r in 0..net.n_reaches {
+                let b = self.lay.base[r];
+                let v = &self.co.vol[b..b + net.n_cells_of(r)];
+                let vt: f64 = v.iter().sum();
+                for p in 0..np {
+                    let k = (r * np + p) * ng;
+                    if let Some(t) = &self.lanes[p].tags {
+                        t.reach_values(b, v, vt, &mut rch[k..k + ng]);
+                    }
+                }
+            }
+            self.tag_section.push(sec);
+            self.tag_reach.push(rch);
+        }
         let t = self.output_times[self.next_out];
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
@@ -688,19 +804,25 @@ struct Lane {
     ledger_g: [f64; 4],
     /// A non-finite value appeared in the last step.
     failed: bool,
+    /// Share of each cell withdrawal's demand that the last step could take (≤ 1 when a cell ran dry).
+    withdraw_frac: Vec<f64>,
+    /// Ledger entries of the node pass per chunk of nodes, g.
+    node_partial: Vec<[f64; 4]>,
+    /// The source groups' state, in a tagged run.
+    tags: Option<TagLane>,
 }
 
 /// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
 /// series are evaluated per step (a missing series is the constant 0).
-struct ConstConc {
+pub(super) struct ConstConc {
     /// The constant value, mg/L (0 for a table series).
-    value: Vec<f64>,
+    pub value: Vec<f64>,
     /// `true` where the series is a table and must be evaluated at the time.
-    table: Vec<bool>,
+    pub table: Vec<bool>,
 }
 
 impl ConstConc {
-    fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
+    pub(super) fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
         let (mut value, mut table) = (Vec::new(), Vec::new());
         for s in series {
             let (v, t) = match s {
@@ -728,6 +850,10 @@ struct Ctx<'s> {
     disp_coef: &'s [f64],
     /// The factored implicit dispersion operator, when dispersion is implicit.
     implicit: Option<&'s Factors>,
+    /// The source groups of a tagged run.
+    groups: Option<&'s Groups<'s>>,
+    /// The flow period in force.
+    period: usize,
 }
 
 /// One step of one pollutant: node pass, cell kernel (over the chunks in parallel or in order), sources,
@@ -755,6 +881,24 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         }
         lane.decay_for = Some(key);
     }
+    let tag_step = ctx.groups.map(|groups| TagStep {
+        net,
+        lay: ctx.lay,
+        co,
+        groups,
+        period: ctx.period,
+        p,
+        dt,
+        t_mid,
+        theta,
+        explicit_disp: ctx.implicit.is_none(),
+        disp: ctx.disp,
+        disp_true: ctx.disp_coef,
+        half: &lane.decay,
+    });
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
+    }
     let led = &mut lane.ledger_g;
     node_pass(
         model,
@@ -773,7 +917,9 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         &mut lane.conc,
         &mut lane.node_c,
         &mut lane.bflux,
+        &mut lane.node_partial,
         led,
+        parallel,
     );
     let data = StepData {
         c: &lane.conc,
@@ -825,10 +971,14 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         let take = want.min(have).max(0.0);
         cn[ext] -= take * co.inv_vol[ext];
         led[OUT] += take;
+        lane.withdraw_frac[i] = if want > 0.0 { take / want } else { 0.0 };
     }
     if !(decayed.is_finite() && led[IN].is_finite()) {
         lane.failed = true;
         return;
+    }
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        tagged::cells(ts, &lane.conc, &lane.withdraw_frac, ctx.implicit, tags);
     }
     std::mem::swap(&mut lane.conc, &mut lane.conc_new);
     // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
@@ -893,9 +1043,63 @@ fn prefetch(v: &[f64], i: usize) {
     let _ = (v, i);
 }
 
+/// A column that the node pass's chunks write to concurrently, each at indices no other chunk touches
+/// (a node's mixed concentration; the boundary flux and ghost slot of a reach end, which belongs to
+/// exactly one node).
+#[derive(Clone, Copy)]
+struct Scatter {
+    ptr: *mut f64,
+    len: usize,
+}
+
+// SAFETY: the chunks of one pass write disjoint index sets (see `Scatter`), and the borrow the pointer was
+// made from outlives the pass, so sharing the pointer between threads cannot race.
+unsafe impl Send for Scatter {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Scatter {}
+
+impl Scatter {
+    fn new(v: &mut [f64]) -> Scatter {
+        Scatter {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+        }
+    }
+
+    /// # Safety
+    /// No other thread writes index `i` during the pass.
+    #[inline(always)]
+    unsafe fn get(self, i: usize) -> f64 {
+        assert!(i < self.len);
+        // SAFETY: in bounds (checked), and not written concurrently (the caller's promise)
+        unsafe { *self.ptr.add(i) }
+    }
+
+    /// # Safety
+    /// No other thread reads or writes index `i` during the pass.
+    #[inline(always)]
+    unsafe fn set(self, i: usize, v: f64) {
+        assert!(i < self.len);
+        // SAFETY: in bounds (checked), and touched by this thread alone (the caller's promise)
+        unsafe { *self.ptr.add(i) = v }
+    }
+}
+
+/// The columns the node pass writes.
+#[derive(Clone, Copy)]
+struct NodeOut {
+    node_c: Scatter,
+    bflux: Scatter,
+}
+
 /// Mix every node for pollutant `p` over a step of `dt` seconds: the mass flux through both end faces of every
 /// reach (`bflux`, g/s, positive from→to), the nodes' mixed concentrations and pond states, the ghost values,
 /// and the ledger entries of the nodes (inflows, water entering at outlets, water leaving, pond decay).
+///
+/// The nodes are independent of each other within a pass (each reads the cells next to it and its own
+/// mixed state, and writes its own reach ends), so they run in fixed chunks of [`NODE_CHUNK`], in parallel
+/// when `parallel` (chunks of `TransportOptions::chunk_nodes` nodes; the ledger is summed per chunk, then
+/// over the chunks in order, so the bits do not depend on the number of threads); the ghost slots are set in a second pass, once every node has read the old ones.
 #[allow(clippy::too_many_arguments)]
 fn node_pass(
     model: &Model,
@@ -914,13 +1118,101 @@ fn node_pass(
     c: &mut [f64],
     node_c: &mut [f64],
     bflux: &mut [f64],
+    partial: &mut [[f64; 4]],
     led: &mut [f64; 4],
+    parallel: bool,
 ) {
-    for n in 0..net.n_nodes {
-        let cn = node_c[n];
+    let nn = net.n_nodes;
+    let per = nn.div_ceil(partial.len()).max(1);
+    let out = NodeOut {
+        node_c: Scatter::new(node_c),
+        bflux: Scatter::new(bflux),
+    };
+    {
+        let c: &[f64] = c;
+        let chunk = |k: usize, part: &mut [f64; 4]| {
+            let range = (k * per).min(nn)..nn.min((k + 1) * per);
+            *part = node_chunk(
+                model,
+                lay,
+                co,
+                flows,
+                p,
+                dt,
+                t_mid,
+                theta,
+                explicit_disp,
+                inflow_c,
+                outlet_c,
+                half,
+                c,
+                out,
+                range,
+            );
+        };
+        if parallel && partial.len() > 1 {
+            partial
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(k, part)| chunk(k, part));
+        } else {
+            for (k, part) in partial.iter_mut().enumerate() {
+                chunk(k, part);
+            }
+        }
+    }
+    for part in partial.iter() {
+        for (l, x) in led.iter_mut().zip(part) {
+            *l += x;
+        }
+    }
+    let ghosts = Scatter::new(c);
+    let node_c: &[f64] = node_c;
+    let set_ghosts = |k: usize| {
+        for pos in (k * per).min(nn)..nn.min((k + 1) * per) {
+            let cn = node_c[lay.node_seq[pos]];
+            for e in &co.ends[lay.node_end_start[pos]..lay.node_end_start[pos + 1]] {
+                // SAFETY: a ghost slot belongs to one reach end, and a reach end to one node
+                unsafe { ghosts.set(e.ghost, cn) };
+            }
+        }
+    };
+    if parallel && partial.len() > 1 {
+        (0..partial.len()).into_par_iter().for_each(set_ghosts);
+    } else {
+        (0..partial.len()).for_each(set_ghosts);
+    }
+}
+
+/// The nodes at positions `range` of `Layout::node_seq` (see [`node_pass`]). Returns their ledger
+/// entries, g.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn node_chunk(
+    model: &Model,
+    lay: &Layout,
+    co: &Coeffs,
+    flows: &PeriodFlows,
+    p: usize,
+    dt: f64,
+    t_mid: f64,
+    theta: f64,
+    explicit_disp: bool,
+    inflow_c: &ConstConc,
+    outlet_c: &ConstConc,
+    half: &[f64],
+    c: &[f64],
+    out: NodeOut,
+    range: std::ops::Range<usize>,
+) -> [f64; 4] {
+    let mut led = [0.0f64; 4];
+    for k in range {
+        let n = lay.node_seq[k];
+        // SAFETY: node n belongs to this chunk alone (see `node_pass`)
+        let cn = unsafe { out.node_c.get(n) };
         let mut rate = 0.0;
-        // this node's reach ends, gathered per flow period in `lay.ends(n)` order (`Coeffs::ends`)
-        let (e0, e1) = (lay.node_end_start[n], lay.node_end_start[n + 1]);
+        // this node's reach ends, gathered per flow period in `Layout::node_seq` order (`Coeffs::ends`)
+        let (e0, e1) = (lay.node_end_start[k], lay.node_end_start[k + 1]);
         let ends = &co.ends[e0..e1];
         // the cells and factors a few nodes ahead are scattered over the state: ask for them early so their
         // loads overlap this node's arithmetic (a hint only; no value changes)
@@ -947,7 +1239,8 @@ fn node_pass(
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
                 rate += half[e.reach] * into * fv;
-                bflux[e.slot] = e.q * fv;
+                // SAFETY: the slot of a reach end belongs to its node alone
+                unsafe { out.bflux.set(e.slot, e.q * fv) };
             }
         }
         let mut ext_in = 0.0;
@@ -986,7 +1279,8 @@ fn node_pass(
             } else {
                 (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
             };
-            node_c[n] = c_new;
+            // SAFETY: node n belongs to this chunk alone
+            unsafe { out.node_c.set(n, c_new) };
             led[DECAY] += k * v * integral;
             integral / dt
         } else {
@@ -999,7 +1293,8 @@ fn node_pass(
             };
             let qin = co.node_q_in[n];
             if qin > 0.0 {
-                node_c[n] = rate / qin;
+                // SAFETY: node n belongs to this chunk alone
+                unsafe { out.node_c.set(n, rate / qin) };
             }
             m
         };
@@ -1007,14 +1302,10 @@ fn node_pass(
         for e in ends {
             if e.into <= 0.0 {
                 // the kernel multiplies by h again: hand in the entering flux divided by h
-                bflux[e.slot] = e.q * m / half[e.reach];
+                // SAFETY: as above
+                unsafe { out.bflux.set(e.slot, e.q * m / half[e.reach]) };
             }
         }
     }
-    for n in 0..net.n_nodes {
-        let cn = node_c[n];
-        for e in &co.ends[lay.node_end_start[n]..lay.node_end_start[n + 1]] {
-            c[e.ghost] = cn;
-        }
-    }
+    led
 }

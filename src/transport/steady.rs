@@ -169,13 +169,7 @@ pub(crate) fn solve_layout(
         for &item in &order {
             if item < nr {
                 let r = item;
-                let k = model.reaches[r]
-                    .decay_per_day
-                    .get(p)
-                    .copied()
-                    .unwrap_or(0.0)
-                    / DAY_S
-                    * theta;
+                let k = model.decay_per_day_at(r, p, t_s) / DAY_S * theta;
                 let ch = solve_reach(
                     net,
                     lay,
@@ -376,13 +370,7 @@ pub(crate) fn rates_g_s(
         outr += co.cell_withdraw_q[i] * c[ext];
     }
     for r in 0..net.n_reaches {
-        let k = model.reaches[r]
-            .decay_per_day
-            .get(p)
-            .copied()
-            .unwrap_or(0.0)
-            / DAY_S
-            * theta;
+        let k = model.decay_per_day_at(r, p, t_s) / DAY_S * theta;
         let b = lay.base[r];
         for j in 0..net.n_cells_of(r) {
             dec += k * co.vol[b + j] * c[b + j];

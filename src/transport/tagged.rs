@@ -1,13 +1,44 @@
 //! Tagged runs: the concentration contributed by each of several source groups, carried with the total
 //! run's own fluxes and limiter choices (source apportionment, and the linear responses behind project
-//! ranking).
+//! ranking; DESIGN.md §2 "Linearity").
 //!
-//! PROVISIONAL: this first version runs every group as a separate simulation on the total run's flow
-//! fields. It fixes the interface; the tagged engine replaces it.
+//! With the flows fixed, every step of the dynamic scheme is linear in the concentrations *except* the
+//! limiter: the face value C_f = C_U + ½(1 − ν)·φ(r)·(C_D − C_U) has φ depending on the ratio r of the
+//! concentration differences, and the withdrawal never takes more than a cell holds. A tagged run freezes
+//! those choices at the total's. At every face the total's limiter is expressed as a weight κ,
+//! C_f = C_U + κ·(C_D − C_U) (`kernel::face_weight`), and each group crosses the face with the same κ:
+//! C_f,g = C_U,g + κ·(C_D,g − C_U,g); a cell withdrawal takes from each group the share of its
+//! concentration that it takes from the total. Everything else — the Strang-split decay factors, the
+//! complete mixing at nodes by flow shares, the exact pond integration, the backward-Euler dispersion — is
+//! linear already and is applied to each group as to the total. So each group obeys a *linear* scheme whose
+//! coefficients are the total run's, and when the groups' sources add up to the total's (and their initial
+//! states to its initial state) the groups add up to the total at every step, to round-off
+//! (Σ_g C_f,g = C_U + κ·(C_D − C_U) exactly in exact arithmetic).
+//!
+//! What a group is: a [`Model`] on the same network (nodes, reaches, withdrawals and pollutants as the
+//! total's) whose sources — outfalls, line loads, bed release, inflows and their concentrations, water
+//! entering at outlets — and initial state are the group's. The flows are the total's throughout (the
+//! hydraulics are never re-solved): water a group model adds or removes (an outfall's flow, an extra
+//! inflow) changes only the mass it brings, Q_g·C_g. With the default steady initial state each group
+//! starts from its own steady state, which the upwind steady solver makes a linear function of the
+//! sources, so the initial states add up too.
+//!
+//! A group's concentration can dip a hair below zero where the total's limiter steepens a front that is
+//! not the group's own (κ is chosen for the total, not for each group); the groups still add up exactly.
+//!
+//! Cost: per step and pollutant, one pass over the faces computes κ from the total (as the kernel does)
+//! and turns it into the two flux weights of each face; each group then costs a few multiply–adds per
+//! cell, with its state stored group after group (`[g·n_ext + slot]`).
 
-use super::{RunResults, TransportError, TransportOptions, run};
+use super::implicit::Factors;
+use super::kernel::face_weight;
+use super::layout::{
+    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
+};
+use super::simulation::ConstConc;
+use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
-use crate::model::Model;
+use crate::model::{Discharge, InitialState, Model, Series};
 use crate::network::Network;
 
 /// What a tagged run produces: the total run and, at the same output times, each group's concentrations.
@@ -37,15 +68,28 @@ impl TaggedResults {
         let np = self.total.pollutants.len();
         self.reach_conc[i][(r * np + p) * self.n_groups + g]
     }
+
+    /// The largest |Σ_g C_g − C| / max(|C|, floor) over every section, pollutant and output time: how
+    /// closely the groups add up to the total (meaningful when the groups' sources partition the total's).
+    /// `floor_mg_l` keeps near-zero totals from inflating the ratio.
+    pub fn max_sum_gap(&self, floor_mg_l: f64) -> f64 {
+        let ng = self.n_groups;
+        let mut worst = 0.0f64;
+        for (i, row) in self.total.section_conc.iter().enumerate() {
+            for (k, &c) in row.iter().enumerate() {
+                let sum: f64 = self.section_conc[i][k * ng..(k + 1) * ng].iter().sum();
+                worst = worst.max((sum - c).abs() / c.abs().max(floor_mg_l));
+            }
+        }
+        worst
+    }
 }
 
-/// Run `model` (the total) and carry each group of `groups` along with it.
+/// Run `model` (the total) and carry each group of `groups` along with it (see the module docs).
 ///
-/// Every group model must have the same nodes, reaches and pollutants as `model` (the network and the flow
-/// fields `hyd` are the total's); a group model's sources — outfalls, line loads, bed release, inflow
-/// and outlet concentrations, and its initial state — are the group's. Water a group model adds or removes
-/// (an outfall's flow, an inflow) changes only the mass the group brings, never the flows: the flows are
-/// held at the total's. When the groups' sources add up to the total's, the groups add up to the total.
+/// Every group model must have the same nodes, reaches, withdrawals and pollutants as `model`; the network
+/// and the flow fields `hyd` are the total's. When the groups' sources add up to the total's, the groups
+/// add up to the total.
 pub fn run_tagged(
     model: &Model,
     net: &Network,
@@ -53,33 +97,575 @@ pub fn run_tagged(
     opts: &TransportOptions,
     groups: &[Model],
 ) -> Result<TaggedResults, TransportError> {
-    let total = run(model, net, hyd, opts)?;
-    let np = model.pollutants.len();
-    let ng = groups.len();
-    let nt = total.output_times_s.len();
-    let ns = model.sections.len();
-    let nr = net.n_reaches;
-    let mut section_conc = vec![vec![0.0; ns * np * ng]; nt];
-    let mut reach_conc = vec![vec![0.0; nr * np * ng]; nt];
-    for (g, gm) in groups.iter().enumerate() {
-        let r = run(gm, net, hyd, opts)?;
-        for i in 0..nt {
-            for s in 0..ns {
-                for p in 0..np {
-                    section_conc[i][(s * np + p) * ng + g] = r.section_conc[i][s * np + p];
+    let mut sim = super::Simulation::with_groups(model, net, hyd, opts, groups)?;
+    while sim.step()? {}
+    Ok(sim.finish_tagged())
+}
+
+/// The static data of the groups: their models, their layouts (sources and inflow lists) and their flows
+/// per period (only the sources' own flows are read: outfall and inflow flows).
+pub(super) struct Groups<'a> {
+    pub models: &'a [Model],
+    pub lays: Vec<Layout>,
+    pub flows: Vec<Vec<PeriodFlows>>,
+}
+
+impl<'a> Groups<'a> {
+    /// Check that every group fits the total, and gather its layout and flows.
+    pub fn new(
+        model: &Model,
+        net: &Network,
+        hyd: &Hydraulics,
+        chunk: usize,
+        models: &'a [Model],
+    ) -> Result<Groups<'a>, TransportError> {
+        for (g, m) in models.iter().enumerate() {
+            let bad = |what: String| TransportError::BadGroup { group: g, what };
+            if m.nodes.len() != model.nodes.len() || m.reaches.len() != model.reaches.len() {
+                return Err(bad(format!(
+                    "{} nodes and {} reaches; the total has {} and {} (a group must share the network)",
+                    m.nodes.len(),
+                    m.reaches.len(),
+                    model.nodes.len(),
+                    model.reaches.len()
+                )));
+            }
+            if m.pollutants != model.pollutants {
+                return Err(bad(format!(
+                    "pollutants {:?}; the total has {:?}",
+                    m.pollutants, model.pollutants
+                )));
+            }
+            if m.withdrawals.len() != model.withdrawals.len() {
+                return Err(bad(format!(
+                    "{} withdrawals; the total has {} (the flows are held at the total's)",
+                    m.withdrawals.len(),
+                    model.withdrawals.len()
+                )));
+            }
+        }
+        let lays: Vec<Layout> = models.iter().map(|m| Layout::new(m, net, chunk)).collect();
+        let flows = models
+            .iter()
+            .map(|m| hyd.periods.iter().map(|f| PeriodFlows::new(m, f)).collect())
+            .collect();
+        Ok(Groups {
+            models,
+            lays,
+            flows,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.models.len()
+    }
+}
+
+/// Groups per block: the groups are stored and updated four at a time (one 256-bit vector of f64).
+const W: usize = 4;
+/// Four groups' values.
+type B = [f64; W];
+
+/// The groups' state and scratch for one pollutant. Every per-slot array holds the groups side by side,
+/// in blocks of [`W`] (`[slot·nb + block][lane]`, group g = W·block + lane; the groups beyond `ng` that
+/// pad the last block stay 0), so each operation of the scheme runs over a contiguous row of fixed-size
+/// blocks: the compiler turns it into whole-vector arithmetic, and the tridiagonal sweeps, a chain of
+/// dependent operations per group, overlap across groups.
+pub(super) struct TagLane {
+    /// Number of groups, and of blocks per slot.
+    ng: usize,
+    nb: usize,
+    /// Concentrations, mg/L: `[slot·nb + block]` (extended slots).
+    conc: Vec<B>,
+    conc_new: Vec<B>,
+    /// Mixed node concentrations, `[node·nb + block]`.
+    node_c: Vec<B>,
+    /// End-face mass fluxes, `[(2·reach + end)·nb + block]`, g/s (entering fluxes divided by the decay
+    /// factor, as the total's).
+    bflux: Vec<B>,
+    /// Inflow and outlet concentrations per group (constants resolved once).
+    inflow_c: Vec<ConstConc>,
+    outlet_c: Vec<ConstConc>,
+    /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
+    wl: Vec<f64>,
+    wr: Vec<f64>,
+    /// Rows of scratch blocks: the node mixing rates, and the left and right face fluxes.
+    rate: Vec<B>,
+    fl: Vec<B>,
+    fr: Vec<B>,
+    /// The sources of each group for this pollutant whose series are not the constant 0.
+    active: Vec<Vec<usize>>,
+}
+
+/// Group g's value in a row of blocks.
+#[inline(always)]
+fn at(row: &[B], g: usize) -> f64 {
+    row[g / W][g % W]
+}
+
+/// Group g's value in a row of blocks, mutable.
+#[inline(always)]
+fn at_mut(row: &mut [B], g: usize) -> &mut f64 {
+    &mut row[g / W][g % W]
+}
+
+impl TagLane {
+    pub fn new(groups: &Groups, net: &Network, lay: &Layout, p: usize) -> TagLane {
+        let ng = groups.len();
+        let nb = ng.div_ceil(W);
+        let z = [0.0; W];
+        TagLane {
+            ng,
+            nb,
+            conc: vec![z; nb * lay.n_ext],
+            conc_new: vec![z; nb * lay.n_ext],
+            node_c: vec![z; nb * net.n_nodes],
+            bflux: vec![z; nb * 2 * net.n_reaches],
+            inflow_c: groups
+                .models
+                .iter()
+                .map(|m| ConstConc::new(m.inflows.iter().map(|i| i.concentration.get(p))))
+                .collect(),
+            outlet_c: groups
+                .models
+                .iter()
+                .map(|m| ConstConc::new(m.nodes.iter().map(|n| n.concentration.get(p))))
+                .collect(),
+            wl: vec![0.0; net.n_faces()],
+            wr: vec![0.0; net.n_faces()],
+            rate: vec![z; nb],
+            fl: vec![z; nb],
+            fr: vec![z; nb],
+            active: groups
+                .models
+                .iter()
+                .zip(&groups.lays)
+                .map(|(m, gl)| {
+                    (0..gl.sources.len())
+                        .filter(|&i| !zero_source(m, &gl.sources[i], p))
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Set the groups' initial state from their models' `InitialState` (`steady`: the steady state of the
+    /// current period at `t_s`, as in steady mode). The steady state is solved per group.
+    #[allow(clippy::too_many_arguments)]
+    pub fn initialise(
+        &mut self,
+        groups: &Groups,
+        net: &Network,
+        lay: &Layout,
+        co: &Coeffs,
+        period: usize,
+        t_s: f64,
+        p: usize,
+        max_sweeps: usize,
+        steady: bool,
+    ) -> Result<(), TransportError> {
+        let (ne, nn, nb) = (lay.n_ext, net.n_nodes, self.nb);
+        let mut c = vec![0.0; ne];
+        let mut nc = vec![0.0; nn];
+        for g in 0..self.ng {
+            let m = &groups.models[g];
+            c.fill(0.0);
+            nc.fill(0.0);
+            match (steady, &m.initial) {
+                (true, _) | (false, InitialState::Steady) => super::steady::solve_layout(
+                    m,
+                    net,
+                    &groups.lays[g],
+                    co,
+                    &groups.flows[g][period],
+                    period,
+                    t_s,
+                    p,
+                    max_sweeps,
+                    &mut c,
+                    &mut nc,
+                )?,
+                (false, InitialState::Zero) => {}
+                (false, InitialState::Values(v)) => {
+                    let val = v.get(p).copied().unwrap_or(0.0);
+                    for r in 0..net.n_reaches {
+                        let b = lay.base[r];
+                        c[b..b + net.n_cells_of(r)].fill(val);
+                    }
+                    nc.fill(val);
                 }
             }
-            for rr in 0..nr {
-                for p in 0..np {
-                    reach_conc[i][(rr * np + p) * ng + g] = r.reach_conc[i][rr * np + p];
+            for (i, &x) in c.iter().enumerate() {
+                *at_mut(&mut self.conc[i * nb..(i + 1) * nb], g) = x;
+            }
+            for (i, &x) in nc.iter().enumerate() {
+                *at_mut(&mut self.node_c[i * nb..(i + 1) * nb], g) = x;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every group's value at a section between slots `ea` and `eb` (weight `w` on `eb`), into `out`.
+    pub fn section_values(&self, ea: usize, eb: usize, w: f64, out: &mut [f64]) {
+        let nb = self.nb;
+        let (a, b) = (&self.conc[ea * nb..(ea + 1) * nb], &self.conc[eb * nb..(eb + 1) * nb]);
+        for (g, o) in out.iter_mut().enumerate().take(self.ng) {
+            *o = (1.0 - w) * at(a, g) + w * at(b, g);
+        }
+    }
+
+    /// Every group's volume-weighted mean over the slots `b..b + vol.len()` (`vt` the summed volume).
+    pub fn reach_values(&self, b: usize, vol: &[f64], vt: f64, out: &mut [f64]) {
+        let nb = self.nb;
+        for (g, o) in out.iter_mut().enumerate().take(self.ng) {
+            let mut m = 0.0;
+            for (j, &v) in vol.iter().enumerate() {
+                m += v * at(&self.conc[(b + j) * nb..(b + j + 1) * nb], g);
+            }
+            *o = if vt > 0.0 { m / vt } else { 0.0 };
+        }
+    }
+}
+
+/// Whether a source brings no mass of pollutant `p` at any time (its series for `p` is absent or the
+/// constant 0): such sources are skipped.
+fn zero_source(m: &Model, s: &Source, p: usize) -> bool {
+    let zero = |x: Option<&Series>| matches!(x, None | Some(Series::Const(0.0)));
+    match s.kind {
+        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
+            Discharge::Flow { concentration, .. } => zero(concentration.get(p)),
+            Discharge::Load { kg_per_day } => zero(kg_per_day.get(p)),
+        },
+        SourceKind::Line(i, _) => zero(m.line_loads[i].kg_per_day.get(p)),
+        SourceKind::Release(r, _) => m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0,
+    }
+}
+
+/// What a group step reads of the total's step.
+pub(super) struct TagStep<'s> {
+    pub net: &'s Network,
+    pub lay: &'s Layout,
+    pub co: &'s Coeffs,
+    pub groups: &'s Groups<'s>,
+    pub period: usize,
+    pub p: usize,
+    pub dt: f64,
+    pub t_mid: f64,
+    pub theta: f64,
+    /// Explicit dispersion in this step (the limiter leaves room for it, and the face fluxes carry it).
+    pub explicit_disp: bool,
+    /// E/Δx² per reach as the explicit kernel sees it.
+    pub disp: &'s [f64],
+    /// E/Δx² per reach (the true values, for the implicit dispersion).
+    pub disp_true: &'s [f64],
+    /// Half-step decay factors per reach.
+    pub half: &'s [f64],
+}
+
+/// The groups' node pass, run **before** the total's (it reads the total's old node concentrations and
+/// cells to find the limiter weights of the faces entering each node): mixes every node for every group
+/// and sets the groups' end-face fluxes. Mirrors `simulation::node_pass` operation for operation, with the
+/// total's κ in place of its limiter.
+pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let dt = s.dt;
+    for n in 0..net.n_nodes {
+        let cn = node_c[n];
+        let (e0, e1) = lay.end_range(n);
+        let ends = &co.ends[e0..e1];
+        let rate = &mut t.rate[..nb];
+        rate.fill([0.0; W]);
+        let cn_g = &t.node_c[n * nb..(n + 1) * nb];
+        for e in ends {
+            if e.into > 0.0 {
+                let nu = e.into * dt * e.inv_vol_iu;
+                let dsum = if s.explicit_disp {
+                    e.d_sum * dt * e.inv_vol_iu
+                } else {
+                    0.0
+                };
+                let kappa = face_weight(c[e.uu], c[e.iu], cn, nu, dsum);
+                let u = &t.conc[e.iu * nb..(e.iu + 1) * nb];
+                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
+                let hq = s.half[e.reach] * e.into;
+                for (((rt, b), u), cg) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
+                    for l in 0..W {
+                        let fv = u[l] + kappa * (cg[l] - u[l]);
+                        rt[l] += hq * fv;
+                        b[l] = e.q * fv;
+                    }
+                }
+            }
+        }
+        let ex = co.exchange[n];
+        for g in 0..t.ng {
+            let glay = &s.groups.lays[g];
+            let ins = glay.inflows(n);
+            if ins.is_empty() && ex >= 0.0 {
+                continue;
+            }
+            let m = &s.groups.models[g];
+            let gflows = &s.groups.flows[g][s.period];
+            let mut ext_in = 0.0;
+            for &i in ins {
+                let ci = if t.inflow_c[g].table[i] {
+                    inflow_conc(m, i, s.p, s.t_mid)
+                } else {
+                    t.inflow_c[g].value[i]
+                };
+                ext_in += gflows.inflow_q[i] * ci;
+            }
+            if ex < 0.0 {
+                let co_n = if t.outlet_c[g].table[n] {
+                    outlet_conc(m, n, s.p, s.t_mid)
+                } else {
+                    t.outlet_c[g].value[n]
+                };
+                ext_in += -ex * co_n;
+            }
+            *at_mut(rate, g) += ext_in;
+        }
+        let qout = co.node_q_out[n];
+        let qin = co.node_q_in[n];
+        let v = co.node_vol[n];
+        let cn_g = &mut t.node_c[n * nb..(n + 1) * nb];
+        // `rate` becomes the concentration carried by the water leaving the node
+        if lay.is_storage[n] && v > 0.0 {
+            let k = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
+            let sink = qout + k * v;
+            if sink > 0.0 {
+                let lam = sink / v;
+                let one_minus_e = -(-lam * dt).exp_m1();
+                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                    for l in 0..W {
+                        let c_eq = rt[l] / sink;
+                        let integral = c_eq * dt + (cg[l] - c_eq) * one_minus_e / lam;
+                        cg[l] += (rt[l] * dt - sink * integral) / v;
+                        rt[l] = integral / dt;
+                    }
+                }
+            } else {
+                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                    for l in 0..W {
+                        let c0 = cg[l];
+                        cg[l] = c0 + rt[l] * dt / v;
+                        rt[l] = (c0 * dt + 0.5 * rt[l] * dt * dt / v) / dt;
+                    }
+                }
+            }
+        } else {
+            for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                for l in 0..W {
+                    if qin > 0.0 {
+                        cg[l] = rt[l] / qin;
+                    }
+                    rt[l] = if qout > 0.0 { rt[l] / qout } else { 0.0 };
+                }
+            }
+        }
+        for e in ends {
+            if e.into <= 0.0 {
+                let f = e.q / s.half[e.reach];
+                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
+                for (b, rt) in bf.iter_mut().zip(rate.iter()) {
+                    for l in 0..W {
+                        b[l] = f * rt[l];
+                    }
                 }
             }
         }
     }
-    Ok(TaggedResults {
-        total,
-        n_groups: ng,
-        section_conc,
-        reach_conc,
-    })
+}
+
+/// The groups' cell update, run after the total's kernel and before its state is swapped: `c` is the
+/// total's old state as its kernel read it (ghosts set by its node pass), `withdraw_frac` the share of
+/// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
+/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's pivots and E/Δx²).
+///
+/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and chosen at run
+/// time (no FMA contraction either way, so both give the same bits), as the kernel does.
+pub(super) fn cells(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
+            unsafe { cells_avx2(s, c, withdraw_frac, implicit, t) };
+            return;
+        }
+    }
+    cells_generic(s, c, withdraw_frac, implicit, t)
+}
+
+/// [`cells_generic`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn cells_avx2(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+) {
+    cells_generic(s, c, withdraw_frac, implicit, t)
+}
+
+#[inline(always)]
+fn cells_generic(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let dt = s.dt;
+    for r in 0..net.n_reaches {
+        let n = net.n_cells_of(r);
+        let b = lay.base[r];
+        let f0 = net.first_face[r];
+        // the flux weights of the interior faces, from the total's state (as `kernel::interior_fluxes`)
+        let e_dx2 = s.disp[r];
+        for j in 1..n {
+            let f = f0 + j;
+            let qq = co.q_face[f];
+            let (left, right) = (c[b + j - 1], c[b + j]);
+            let (iv_l, iv_r) = (co.inv_vol[b + j - 1], co.inv_vol[b + j]);
+            let pos = qq >= 0.0;
+            let (u, dn, uu, ivu) = if pos {
+                (left, right, c[b + j - 2], iv_l)
+            } else {
+                (right, left, c[b + j + 1], iv_r)
+            };
+            let nu = qq.abs() * dt * ivu;
+            let (d, dsum) = if e_dx2 > 0.0 {
+                let d = e_dx2 * 2.0 / (iv_l + iv_r);
+                (d, 2.0 * d * dt * ivu)
+            } else {
+                (0.0, 0.0)
+            };
+            let kappa = face_weight(uu, u, dn, nu, dsum);
+            // F = q·(u + κ(dn − u)) + d·(left − right)
+            if pos {
+                t.wl[f] = qq * (1.0 - kappa) + d;
+                t.wr[f] = qq * kappa - d;
+            } else {
+                t.wl[f] = qq * kappa + d;
+                t.wr[f] = qq * (1.0 - kappa) - d;
+            }
+        }
+        // every group's cells, the face fluxes carried from cell to cell (two buffers, swapped)
+        let h = s.half[r];
+        let (mut fl, mut fr) = (&mut t.fl[..nb], &mut t.fr[..nb]);
+        fl.copy_from_slice(&t.bflux[2 * r * nb..(2 * r + 1) * nb]);
+        let old = &t.conc[b * nb..(b + n) * nb];
+        let new = &mut t.conc_new[b * nb..(b + n) * nb];
+        for j in 0..n {
+            let row = &old[j * nb..(j + 1) * nb];
+            if j + 1 == n {
+                fr.copy_from_slice(&t.bflux[(2 * r + 1) * nb..(2 * r + 2) * nb]);
+            } else {
+                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+                let next = &old[(j + 1) * nb..(j + 2) * nb];
+                for ((x, cl), cr) in fr.iter_mut().zip(row).zip(next) {
+                    for l in 0..W {
+                        x[l] = a * cl[l] + bw * cr[l];
+                    }
+                }
+            }
+            let k = dt * co.inv_vol[b + j];
+            let out = &mut new[j * nb..(j + 1) * nb];
+            for (((o, c0), fa), fb) in out.iter_mut().zip(row).zip(fl.iter()).zip(fr.iter()) {
+                for l in 0..W {
+                    o[l] = h * (h * (c0[l] + k * (fa[l] - fb[l])));
+                }
+            }
+            std::mem::swap(&mut fl, &mut fr);
+        }
+    }
+    for g in 0..t.ng {
+        let m = &s.groups.models[g];
+        let gflows = &s.groups.flows[g][s.period];
+        let srcs = &s.groups.lays[g].sources;
+        for &k in &t.active[g] {
+            let src = &srcs[k];
+            let mass = source_rate(m, gflows, src, s.p, s.t_mid) * dt;
+            let e = src.ext;
+            *at_mut(&mut t.conc_new[e * nb..(e + 1) * nb], g) +=
+                s.half[src.reach] * mass * co.inv_vol[e];
+        }
+    }
+    for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
+        let f = withdraw_frac[i] * co.cell_withdraw_q[i] * dt * co.inv_vol[ext];
+        let old = &t.conc[ext * nb..(ext + 1) * nb];
+        let new = &mut t.conc_new[ext * nb..(ext + 1) * nb];
+        for (o, c0) in new.iter_mut().zip(old) {
+            for l in 0..W {
+                o[l] -= f * c0[l];
+            }
+        }
+    }
+    std::mem::swap(&mut t.conc, &mut t.conc_new);
+    if let Some(factors) = implicit {
+        let (inv_m, dt_f) = factors.pivots();
+        for r in 0..net.n_reaches {
+            let n = net.n_cells_of(r);
+            if n < 2 || s.disp_true[r] <= 0.0 {
+                continue;
+            }
+            let b = lay.base[r];
+            let f0 = net.first_face[r];
+            sweep_groups(
+                &mut t.conc[b * nb..(b + n) * nb],
+                &co.vol[b..b + n],
+                &co.d_face[f0..f0 + n + 1],
+                &inv_m[b..b + n],
+                dt_f,
+                nb,
+            );
+        }
+    }
+}
+
+/// The two substitution sweeps of `implicit::solve_reach` on a reach whose cells hold rows of `nb` blocks
+/// of groups (`c[j·nb + block]`), the same operations for every group.
+#[inline(always)]
+fn sweep_groups(c: &mut [B], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64, nb: usize) {
+    let n = v.len();
+    let k0 = v[0] * inv_m[0];
+    for x in &mut c[..nb] {
+        for l in 0..W {
+            x[l] = k0 * x[l];
+        }
+    }
+    for i in 1..n {
+        let (a, bw) = (v[i], dt * d[i]);
+        let im = inv_m[i];
+        let (prev, cur) = c[(i - 1) * nb..(i + 1) * nb].split_at_mut(nb);
+        for (x, y) in cur.iter_mut().zip(prev.iter()) {
+            for l in 0..W {
+                x[l] = (a * x[l] + bw * y[l]) * im;
+            }
+        }
+    }
+    for i in (0..n - 1).rev() {
+        // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
+        let w = dt * d[i + 1] * inv_m[i];
+        let (cur, next) = c[i * nb..(i + 2) * nb].split_at_mut(nb);
+        for (x, y) in cur.iter_mut().zip(next.iter()) {
+            for l in 0..W {
+                x[l] += w * y[l];
+            }
+        }
+    }
 }

@@ -1,0 +1,215 @@
+//! Tagged runs (src/transport/tagged.rs): source groups carried with the total run's fluxes and limiter
+//! choices add up to the total; a group equal to the whole model reproduces it; and each group is close to
+//! a separate run of that group alone on the same flows.
+
+mod transport_util;
+
+use rivsim::model::*;
+use rivsim::transport::{DispersionMode, TaggedResults, TransportOptions, run, run_tagged};
+use transport_util::*;
+
+/// Which source a group keeps.
+#[derive(Clone, Copy, PartialEq)]
+enum Keep {
+    Inflow,
+    Outfall(usize),
+    Line,
+    Release,
+    OutletWater,
+}
+
+const ALL: [Keep; 6] = [
+    Keep::Inflow,
+    Keep::Outfall(0),
+    Keep::Outfall(1),
+    Keep::Line,
+    Keep::Release,
+    Keep::OutletWater,
+];
+
+/// The model with every source but `keep` carrying no mass (flows untouched).
+fn group_model(m: &Model, keep: Keep) -> Model {
+    let mut g = m.clone();
+    let zero = |v: &mut Vec<Series>| v.iter_mut().for_each(|s| *s = Series::Const(0.0));
+    if keep != Keep::Inflow {
+        g.inflows.iter_mut().for_each(|i| zero(&mut i.concentration));
+    }
+    for (k, o) in g.outfalls.iter_mut().enumerate() {
+        if keep != Keep::Outfall(k) {
+            match &mut o.discharge {
+                Discharge::Flow { concentration, .. } => zero(concentration),
+                Discharge::Load { kg_per_day } => zero(kg_per_day),
+            }
+        }
+    }
+    if keep != Keep::Line {
+        g.line_loads.iter_mut().for_each(|l| zero(&mut l.kg_per_day));
+    }
+    if keep != Keep::Release {
+        g.reaches
+            .iter_mut()
+            .for_each(|r| r.release_g_m2_day.iter_mut().for_each(|x| *x = 0.0));
+    }
+    if keep != Keep::OutletWater {
+        g.nodes.iter_mut().for_each(|n| zero(&mut n.concentration));
+    }
+    g
+}
+
+fn with_sections(mut m: Model) -> Model {
+    for (i, (reach, at)) in [(0, 1_500.0), (2, 2_000.0), (3, 400.0), (4, 1_100.0), (5, 2_900.0)]
+        .into_iter()
+        .enumerate()
+    {
+        m.sections.push(SectionPoint {
+            id: format!("S{i}"),
+            reach,
+            at_m: at,
+        });
+    }
+    m
+}
+
+/// The largest |Σ_g C_g − C| / max(C, 1e-6 mg/L) over sections and reach means.
+fn sum_gap(t: &TaggedResults) -> f64 {
+    let ng = t.n_groups;
+    let mut worst = t.max_sum_gap(1e-6);
+    for (i, row) in t.total.reach_conc.iter().enumerate() {
+        for (k, &c) in row.iter().enumerate() {
+            let s: f64 = t.reach_conc[i][k * ng..(k + 1) * ng].iter().sum();
+            worst = worst.max((s - c).abs() / c.abs().max(1e-6));
+        }
+    }
+    worst
+}
+
+/// On the looped network — a pond, a reversing cross link, a tide entering at an outlet, withdrawals at a
+/// node and along a reach, a temperature series, a period change with new depths — six groups (one per
+/// source) add up to the total at every section, every reach and every output time. The tagged scheme is
+/// the total's with the limiter frozen, so the gap is round-off: over ~2,000 steps of sums of ~1–300 mg/L
+/// terms, 1e-9 relative (the contract in the issue) is a thousand times looser than what is seen (≤ 1e-12).
+#[test]
+fn groups_add_up_to_the_total_explicit_implicit_and_steady() {
+    let (m, net, hyd) = looped();
+    let m = with_sections(m);
+    let groups: Vec<Model> = ALL.iter().map(|&k| group_model(&m, k)).collect();
+    for mode in [DispersionMode::Explicit, DispersionMode::Implicit] {
+        let opts = TransportOptions {
+            dispersion: mode,
+            ..opts()
+        };
+        let t = run_tagged(&m, &net, &hyd, &opts, &groups).unwrap();
+        let gap = sum_gap(&t);
+        println!("{mode:?}: sum gap {gap:e}");
+        assert!(gap < 1e-9, "{mode:?}: groups miss the total by {gap:e}");
+        // the total of a tagged run is the plain run, bit for bit
+        let plain = run(&m, &net, &hyd, &opts).unwrap();
+        assert_eq!(bits(&plain), bits(&t.total), "{mode:?}");
+    }
+    let mut ms = m.clone();
+    ms.sim.mode = Mode::Steady;
+    let gs: Vec<Model> = groups
+        .iter()
+        .map(|g| {
+            let mut g = g.clone();
+            g.sim.mode = Mode::Steady;
+            g
+        })
+        .collect();
+    let t = run_tagged(&ms, &net, &hyd, &opts(), &gs).unwrap();
+    let gap = sum_gap(&t);
+    assert!(gap < 1e-9, "steady mode: groups miss the total by {gap:e}");
+}
+
+/// One group that is the whole model follows the total (the same linear scheme with the same κ), and a
+/// group with every source doubled is twice the total: linearity, to round-off (1e-10 relative).
+#[test]
+fn a_group_equal_to_the_model_is_the_total_and_scales() {
+    let (m, net, hyd) = looped();
+    let m = with_sections(m);
+    let mut double = m.clone();
+    let twice = |v: &mut Vec<Series>| {
+        v.iter_mut().for_each(|s| {
+            if let Series::Const(c) = s {
+                *c *= 2.0
+            } else if let Series::Table { values, .. } = s {
+                values.iter_mut().for_each(|x| *x *= 2.0)
+            }
+        })
+    };
+    double.inflows.iter_mut().for_each(|i| twice(&mut i.concentration));
+    for o in &mut double.outfalls {
+        match &mut o.discharge {
+            Discharge::Flow { concentration, .. } => twice(concentration),
+            Discharge::Load { kg_per_day } => twice(kg_per_day),
+        }
+    }
+    double.line_loads.iter_mut().for_each(|l| twice(&mut l.kg_per_day));
+    double
+        .reaches
+        .iter_mut()
+        .for_each(|r| r.release_g_m2_day.iter_mut().for_each(|x| *x *= 2.0));
+    double.nodes.iter_mut().for_each(|n| twice(&mut n.concentration));
+    let t = run_tagged(&m, &net, &hyd, &opts(), &[m.clone(), double]).unwrap();
+    let mut worst: f64 = 0.0;
+    for (i, row) in t.total.section_conc.iter().enumerate() {
+        for (k, &c) in row.iter().enumerate() {
+            let (a, b) = (t.section_conc[i][2 * k], t.section_conc[i][2 * k + 1]);
+            worst = worst.max((a - c).abs() / c.max(1e-6));
+            worst = worst.max((b - 2.0 * c).abs() / (2.0 * c).max(1e-6));
+        }
+    }
+    println!("identity/doubling gap {worst:e}");
+    assert!(worst < 1e-10, "worst relative gap {worst:e}");
+}
+
+/// Each group against a separate run of that group alone on the same flows. They differ only where the
+/// limiter's choice for the group alone differs from the total's (the limited scheme is nonlinear): at
+/// smooth profiles both are second order and close. The tolerance, 2% of the largest total concentration
+/// of that pollutant at the sections, is what the limiter may move a steep front by a fraction of a cell;
+/// the measured figure is printed and is well inside it.
+#[test]
+fn each_group_is_close_to_a_separate_run_of_it_alone() {
+    let (m, net, hyd) = looped();
+    let m = with_sections(m);
+    let groups: Vec<Model> = ALL.iter().map(|&k| group_model(&m, k)).collect();
+    let t = run_tagged(&m, &net, &hyd, &opts(), &groups).unwrap();
+    let np = m.pollutants.len();
+    let ns = m.sections.len();
+    let scale: Vec<f64> = (0..np)
+        .map(|p| {
+            let mut mx: f64 = 0.0;
+            for row in &t.total.section_conc {
+                for s in 0..ns {
+                    mx = mx.max(row[s * np + p]);
+                }
+            }
+            mx
+        })
+        .collect();
+    let mut worst: f64 = 0.0;
+    for (g, gm) in groups.iter().enumerate() {
+        let alone = run(gm, &net, &hyd, &opts()).unwrap();
+        for (i, row) in alone.section_conc.iter().enumerate() {
+            for s in 0..ns {
+                for p in 0..np {
+                    let d = (row[s * np + p] - t.section(i, s, p, g)).abs() / scale[p];
+                    worst = worst.max(d);
+                }
+            }
+        }
+    }
+    println!("largest gap tagged vs alone: {worst:e} of the section maximum");
+    assert!(worst < 0.02, "tagged vs alone: {worst:e}");
+}
+
+/// A group that does not fit the network is refused with a clear error.
+#[test]
+fn a_group_on_another_network_is_refused() {
+    let (m, net, hyd) = looped();
+    let mut g = m.clone();
+    g.reaches.pop();
+    let e = run_tagged(&m, &net, &hyd, &opts(), &[g]).unwrap_err();
+    let s = e.to_string();
+    assert!(s.contains("group 0") && s.contains("reaches"), "{s}");
+}

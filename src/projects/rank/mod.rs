@@ -50,7 +50,7 @@
 //!
 //! ## Search
 //! Marginal benefits (each project alone), the greedy sequence, and the best portfolio under the budget:
-//! exhaustive enumeration up to `exhaustive_max` projects (default 14; exact, no assumption, and it also
+//! exhaustive enumeration up to `exhaustive_max` projects (default 12; exact, no assumption, and it also
 //! gives the cost–benefit frontier), branch and bound above it (assumes monotonicity; see [`search`]).
 
 pub mod output;
@@ -130,7 +130,7 @@ pub struct RankOptions {
     pub max_cluster: usize,
     /// Most projects (whole flow-moving clusters) that define flow states (default 3: up to 8 tagged runs).
     pub max_state_projects: usize,
-    /// Largest number of projects enumerated exhaustively (default 14); branch and bound above.
+    /// Largest number of projects enumerated exhaustively (default 12); branch and bound above.
     pub exhaustive_max: usize,
     /// Evaluation limit of branch and bound (default 200 000).
     pub bnb_max_evaluations: usize,
@@ -146,7 +146,7 @@ impl Default for RankOptions {
             full_share: 0.10,
             max_cluster: 6,
             max_state_projects: 3,
-            exhaustive_max: 14,
+            exhaustive_max: 12,
             bnb_max_evaluations: 200_000,
         }
     }
@@ -494,6 +494,8 @@ pub struct Superposition {
     pub warnings: Vec<String>,
     /// Tagged runs, tagged groups and full runs made.
     pub runs: (usize, usize, usize),
+    /// Seconds spent on the baseline hydraulics, project transforms and flow shares, then on the runs.
+    pub timings_s: [f64; 2],
 }
 
 fn selection_of(model: &Model, projects: &[usize]) -> Selection {
@@ -543,6 +545,7 @@ pub fn full_run(model: &Model, sel: &Selection) -> Result<(RunResults, Vec<Vec<f
 impl Superposition {
     /// Run the flow states' tagged runs and the full runs (see the module docs), in parallel.
     pub fn build(model: &Model, opts: &RankOptions) -> Result<Superposition, RankError> {
+        let t0 = Instant::now();
         let n = model.projects.len();
         let base_model = apply(model, &Selection::none(model))?;
         let net = Network::build(&base_model);
@@ -616,6 +619,7 @@ impl Superposition {
             .flat_map(|c| (1..(1usize << cl[c].projects.len())).map(move |l| (c, l)))
             .collect();
         let n_states = 1usize << state_projects.len();
+        let t1 = Instant::now();
         let pb = bar(
             opts.progress,
             (n_states + full_jobs.len()) as u64,
@@ -627,7 +631,7 @@ impl Superposition {
                 .map(|k| state_projects[k])
                 .collect();
             let total = apply(model, &selection_of(model, &on))?;
-            let groups: Vec<Model> = tagged_jobs
+            let mut groups: Vec<Model> = tagged_jobs
                 .iter()
                 .map(|&(c, l)| {
                     let mut ps = on.clone();
@@ -635,7 +639,7 @@ impl Superposition {
                     apply(model, &selection_of(model, &ps))
                 })
                 .collect::<Result<_, ScenarioError>>()?;
-            let total = aligned(total, &groups);
+            let total = aligned(total, &mut groups);
             let h = hydraulics::solve(&total, &net, &HydraulicsOptions::default())?;
             let t = transport::run_tagged(&total, &net, &h, &TransportOptions::default(), &groups)?;
             let q = section_flows(&total, &net, &h, &t.total);
@@ -669,6 +673,7 @@ impl Superposition {
             },
         );
         pb.finish_and_clear();
+        let t2 = Instant::now();
         let states = states?;
         let full = full?;
         for c in &mut cl {
@@ -719,6 +724,7 @@ impl Superposition {
             cl[c].deltas[0][local] = Some(diff(r, base));
         }
         Ok(Superposition {
+            timings_s: [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64()],
             runs: (n_states, n_states * tagged_jobs.len(), full_jobs.len()),
             net,
             state_projects,
@@ -792,8 +798,9 @@ impl Superposition {
 /// Align a total's flow periods with its groups': the transport resolves a source's flow once per flow
 /// period, so a group whose outfall flow steps inside one of the total's periods would have that step smeared
 /// over the period. A zero withdrawal whose step series breaks at every group's period starts splits the
-/// total's periods there (the flows are unchanged; only the periods are shorter).
-fn aligned(mut total: Model, groups: &[Model]) -> Model {
+/// total's periods there (the flows are unchanged; only the periods are shorter). The groups get the same
+/// withdrawal (a tagged run needs the total's withdrawals in every group).
+fn aligned(mut total: Model, groups: &mut [Model]) -> Model {
     let own = total.flow_period_starts();
     let mut extra: Vec<f64> = groups.iter().flat_map(|g| g.flow_period_starts()).collect();
     extra.retain(|t| *t > 0.0 && !own.contains(t));
@@ -809,14 +816,18 @@ fn aligned(mut total: Model, groups: &[Model]) -> Model {
         .iter()
         .position(|n| matches!(n.kind, crate::model::NodeKind::Junction))
         .unwrap_or(0);
-    total.withdrawals.push(crate::model::Withdrawal {
+    let w = crate::model::Withdrawal {
         place: crate::model::Place::Node(node),
         flow_m3s: crate::model::Series::Table {
             values: vec![0.0; times_s.len()],
             times_s,
             linear: false,
         },
-    });
+    };
+    for g in groups.iter_mut() {
+        g.withdrawals.push(w.clone());
+    }
+    total.withdrawals.push(w);
     total
 }
 
@@ -924,8 +935,12 @@ pub struct Check {
 /// Wall-clock seconds of the stages.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
-    /// Baseline, tagged run and full runs.
+    /// Baseline, tagged runs and full runs.
     pub responses_s: f64,
+    /// Of which: baseline hydraulics, project transforms, flow shares.
+    pub responses_setup_s: f64,
+    /// Of which: the tagged runs (flow states, with their hydraulics) and full runs, in parallel.
+    pub responses_runs_s: f64,
     /// Marginal benefits, greedy, optimum.
     pub search_s: f64,
     /// The check's full runs.
@@ -1160,6 +1175,8 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
         superposition_check,
         timings: Timings {
             responses_s: (t1 - t0).as_secs_f64(),
+            responses_setup_s: sp.timings_s[0],
+            responses_runs_s: sp.timings_s[1],
             search_s: (t2 - t1).as_secs_f64(),
             check_s: (t3 - t2).as_secs_f64(),
         },

@@ -70,7 +70,7 @@ pub fn mask_cost(mask: u64, costs: &[f64]) -> f64 {
     (0..costs.len())
         .filter(|&j| mask >> j & 1 == 1)
         .map(|j| costs[j])
-        .sum()
+        .fold(0.0, |a, c| a + c) // not `sum()`: an empty f64 sum is −0
 }
 
 /// Within the budget (with the round-off allowance of the module docs).

@@ -23,6 +23,7 @@ use std::process::Command;
 /// - budget 7: {P1} 5, {P2} 3, {P3} 4, {P2, P3} 7 all have N = 1 → the cheapest, {P2}, cost 3, benefit 4/3;
 /// - budget 8: {P1, P2} → N = 2, benefit 8/3; no budget: {P1, P2} too (all three also N = 2, but dearer);
 /// - budget 2: nothing is affordable → the empty portfolio, benefit 0.
+///
 /// Load objective: L = Σ_sections |Q|·C·Δt over the 11 daily output times (10 days, no warm-up); closing A
 /// removes 4 g/s at both sections: 8 g/s × 86 400 s × 11 = 7.6032 t.
 const THREE: &str = r#"

@@ -206,7 +206,11 @@ fn draw<DB: DrawingBackend>(
         .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, red.filled()));
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(match obj {
+            // keep the legend away from the end of the curve (top right when more is better)
+            Objective::Compliance => SeriesLabelPosition::LowerRight,
+            Objective::WorseThanVKm | Objective::Load => SeriesLabelPosition::UpperRight,
+        })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()

@@ -171,7 +171,7 @@ pub fn exhaustive(costs: &[f64], budget: f64, value: &(dyn Fn(u64) -> f64 + Sync
         evaluations: 0,
         proven: true,
     };
-    let found = (0..all)
+    (0..all)
         .into_par_iter()
         .filter_map(|m| {
             let c = mask_cost(m, costs);
@@ -195,8 +195,7 @@ pub fn exhaustive(costs: &[f64], budget: f64, value: &(dyn Fn(u64) -> f64 + Sync
                 w.evaluations = evaluations;
                 w
             },
-        );
-    found
+        )
 }
 
 /// Every affordable subset with its value and cost (for the cost–value frontier); 2^n entries.

@@ -17,7 +17,7 @@
 //! ## Fast evaluation by superposition
 //! Baseline B = the scenario with no project. For a portfolio S,
 //!
-//!   C(S) = C(∅) + Σ_K R_K(S ∩ K),   R_K(T) = C_K(T) − C(∅) (R_K(∅) = 0),
+//!   C(S) = C_σ + Σ_K R_K^σ(S ∩ K),   R_K^σ(T) = C_σ∪T − C_σ (R_K^σ(∅) = 0),   σ = S ∩ F,
 //!
 //! over the **clusters** K: projects that interact — they share an outfall, a sewer, a plant (directly, or an
 //! intercept into a sewer that delivers to an upgraded plant), a boundary node or a dredged reach — are in one
@@ -29,15 +29,24 @@
 //! that many projects (file order) and the pieces are treated as independent: the interaction across pieces
 //! is ignored, a warning says so, and the superposition check measures the error.
 //!
-//! The responses come from **one tagged run** (`transport::run_tagged`): the total is B on its own flows; each
-//! group is `projects::apply(model, T)` carried at B's flows and limiter choices. Holding the flows is exact
-//! for what changes only concentrations (rural treatment, plant effluent, boundary quality, dredging); for a
-//! project that moves water it is an approximation of relative size ≈ ΔQ/Q (the dilution and the velocity
-//! change). So a project gets its response from a **full run** (hydraulics + transport of
-//! `apply(model, T)` minus B) when it is a `diversion`, or when the water it adds or removes at any reach or
-//! node, at any time, exceeds `full_share` (default 10 %) of the baseline river flow there (the reach-mean |Q|
-//! of the baseline flow period in force; at a node, the largest of its reaches'). A cluster holding such a
-//! project gets every subset response from full runs (run in parallel with rayon, alongside the tagged run).
+//! **Tagged responses.** The responses come from tagged runs (`transport::run_tagged`): the total is the
+//! flow state's model C_σ on its own flows; each group is `projects::apply(model, σ ∪ T)` carried at those
+//! flows and limiter choices. Holding the flows is exact for what changes only concentrations (rural
+//! treatment, plant effluent, boundary quality, dredging); for a project that moves water it is an
+//! approximation of relative size ≈ ΔQ/Q (the dilution and the velocity change).
+//!
+//! **Flow states.** A project *moves water* when it is a `diversion`, or when the water it adds or removes at
+//! any reach or node, at any time, exceeds `full_share` (default 10 %) of the baseline river flow there (the
+//! reach-mean |Q| of the baseline flow period in force; at a node, the largest of its reaches'). The clusters
+//! holding such projects form F (at most `max_state_projects` = 3 projects): every subset σ ⊆ F is a flow
+//! state with its own hydraulics and its own tagged run, so σ is exact and the other clusters' responses are
+//! carried on σ's flows (a diversion dilutes them too). Water-moving clusters beyond that limit get full-run
+//! responses (hydraulics + transport of `apply(model, T)` minus B) added at baseline flows, with a warning.
+//! The tagged runs of the states and the full runs go side by side with rayon; each then steps on one thread.
+//!
+//! **Aligned periods.** The transport takes a source's flow once per flow period, so a total gets a zero-flow
+//! withdrawal (also given to its groups) whose step series breaks at its groups' period starts; a project
+//! finishing inside one of the baseline's (e.g. monthly) periods would otherwise be smeared over it.
 //!
 //! ## The check
 //! A sample of portfolios (each prefix of the greedy sequence and the optimum) is run in full (in parallel)
@@ -473,6 +482,10 @@ pub struct FlowState {
     pub base: RunResults,
     /// Section flows at each output time, m³/s.
     pub section_flow_m3s: Vec<Vec<f64>>,
+    /// Wall-clock seconds of its hydraulics and tagged run.
+    pub seconds: f64,
+    /// Its flow periods (after alignment).
+    pub periods: usize,
 }
 
 /// The baseline, the flow states and the cluster responses: evaluates any portfolio by superposition.
@@ -532,12 +545,32 @@ fn bar(progress: bool, len: u64, what: &str) -> ProgressBar {
     b
 }
 
+/// Transport options for one of `concurrent` runs made side by side: when there are at least as many runs
+/// as threads, each run steps on its own thread (`serial_cell_lanes` unlimited: same bits, see
+/// `TransportOptions`), so the parallelism comes from the runs rather than from fork–join inside every
+/// step, whose overhead is about a step's work on a network of this size.
+fn transport_options(concurrent: usize) -> TransportOptions {
+    let mut o = TransportOptions::default();
+    if concurrent >= rayon::current_num_threads() {
+        o.serial_cell_lanes = usize::MAX;
+    }
+    o
+}
+
 /// A full run of `apply(model, sel)`: its results and section flows.
 pub fn full_run(model: &Model, sel: &Selection) -> Result<(RunResults, Vec<Vec<f64>>), RankError> {
+    full_run_with(model, sel, &TransportOptions::default())
+}
+
+fn full_run_with(
+    model: &Model,
+    sel: &Selection,
+    topts: &TransportOptions,
+) -> Result<(RunResults, Vec<Vec<f64>>), RankError> {
     let m = apply(model, sel)?;
     let net = Network::build(&m);
     let hyd = hydraulics::solve(&m, &net, &HydraulicsOptions::default())?;
-    let r = transport::run(&m, &net, &hyd, &TransportOptions::default())?;
+    let r = transport::run(&m, &net, &hyd, topts)?;
     let q = section_flows(&m, &net, &hyd, &r);
     Ok((r, q))
 }
@@ -625,6 +658,7 @@ impl Superposition {
             (n_states + full_jobs.len()) as u64,
             "responses (tagged runs + full runs)",
         );
+        let topts = transport_options(n_states + full_jobs.len());
         let state_run = |sigma: usize| -> Result<(FlowState, transport::TaggedResults), RankError> {
             let on: Vec<usize> = (0..state_projects.len())
                 .filter(|k| sigma >> k & 1 == 1)
@@ -639,13 +673,16 @@ impl Superposition {
                     apply(model, &selection_of(model, &ps))
                 })
                 .collect::<Result<_, ScenarioError>>()?;
+            let ts = Instant::now();
             let total = aligned(total, &mut groups);
             let h = hydraulics::solve(&total, &net, &HydraulicsOptions::default())?;
-            let t = transport::run_tagged(&total, &net, &h, &TransportOptions::default(), &groups)?;
+            let t = transport::run_tagged(&total, &net, &h, &topts, &groups)?;
             let q = section_flows(&total, &net, &h, &t.total);
             pb.inc(1);
             Ok((
                 FlowState {
+                    seconds: ts.elapsed().as_secs_f64(),
+                    periods: h.periods.len(),
                     model: total,
                     hyd: h,
                     base: t.total.clone(),
@@ -665,7 +702,8 @@ impl Superposition {
                 full_jobs
                     .par_iter()
                     .map(|&(c, local)| {
-                        let r = full_run(model, &selection_of(model, &members(c, local)));
+                        let r =
+                            full_run_with(model, &selection_of(model, &members(c, local)), &topts);
                         pb.inc(1);
                         r.map(|x| x.0)
                     })
@@ -941,6 +979,8 @@ pub struct Timings {
     pub responses_setup_s: f64,
     /// Of which: the tagged runs (flow states, with their hydraulics) and full runs, in parallel.
     pub responses_runs_s: f64,
+    /// Each flow state's hydraulics and tagged run (seconds, flow periods), run side by side.
+    pub flow_states: Vec<(f64, usize)>,
     /// Marginal benefits, greedy, optimum.
     pub search_s: f64,
     /// The check's full runs.
@@ -1177,6 +1217,7 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             responses_s: (t1 - t0).as_secs_f64(),
             responses_setup_s: sp.timings_s[0],
             responses_runs_s: sp.timings_s[1],
+            flow_states: sp.states.iter().map(|s| (s.seconds, s.periods)).collect(),
             search_s: (t2 - t1).as_secs_f64(),
             check_s: (t3 - t2).as_secs_f64(),
         },
@@ -1199,11 +1240,12 @@ pub fn check(
     );
     let n = model.projects.len();
     let np = model.pollutants.len();
+    let topts = transport_options(masks.len());
     let rows: Vec<CheckRow> = masks
         .par_iter()
         .map(|&mask| {
             let ps: Vec<usize> = (0..n).filter(|&j| mask >> j & 1 == 1).collect();
-            let (full, q) = full_run(model, &selection_of(model, &ps))?;
+            let (full, q) = full_run_with(model, &selection_of(model, &ps), &topts)?;
             let sup = sp.results(mask);
             let mf = assessor.metrics(sp.base_model(), &full, &q)?;
             let ms = assessor.metrics(sp.base_model(), &sup, sp.section_flow_m3s(mask))?;

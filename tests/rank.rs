@@ -460,6 +460,46 @@ fn branch_and_bound_equals_exhaustive_on_random_monotone_instances() {
     }
 }
 
+/// Monotone instances plus projects that only do harm (an additive loss, like a diversion under the load
+/// objective): the bound leaves the harmful ones out, and branch and bound still equals enumeration.
+#[test]
+fn branch_and_bound_equals_exhaustive_with_harmful_projects() {
+    let mut rng = Lcg(11);
+    for case in 0..40 {
+        let n = 4 + case % 9;
+        let costs: Vec<f64> = (0..n).map(|_| (1.0 + 10.0 * rng.next()).round()).collect();
+        let harm: Vec<f64> = (0..n)
+            .map(|_| {
+                if rng.next() < 0.3 {
+                    0.5 * rng.next()
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let w: Vec<f64> = (0..n).map(|_| rng.next()).collect();
+        let theta = [0.6, 1.2, 1.8];
+        let value = move |m: u64| -> f64 {
+            let on = |j: usize| m >> j & 1 == 1;
+            let s: f64 = (0..n)
+                .filter(|&j| on(j) && harm[j] == 0.0)
+                .map(|j| w[j])
+                .sum();
+            let zones = theta.iter().filter(|&&t| s >= t).count() as f64;
+            zones + 0.01 * s - (0..n).filter(|&j| on(j)).map(|j| harm[j]).sum::<f64>()
+        };
+        let total: f64 = costs.iter().sum();
+        for budget in [0.3 * total, 0.6 * total, f64::INFINITY] {
+            let ex = search::exhaustive(&costs, budget, &value);
+            let bb = search::branch_and_bound(&costs, budget, &value, 1 << 20);
+            assert!(
+                search::same_value(ex.value, bb.value) && ex.cost == bb.cost,
+                "case {case}, budget {budget}: exhaustive {ex:?}, b&b {bb:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn greedy_ties_and_zero_costs() {
     // additive values: gains 3, 2, 2, 1, 0.5 with costs 1, 0, 1, 1, 0 → the zero-cost project with a gain

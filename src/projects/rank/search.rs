@@ -22,8 +22,12 @@
 //! projects U, let A = {j ∈ U : c_j ≤ budget − c} (the projects that could still be afforded one by one). The
 //! bound is V(S ∪ A). It is an upper bound of every affordable set in the subtree **if V is monotone**
 //! (V(X) ≤ V(Y) whenever X ⊆ Y: a project never makes the objective worse). That is an assumption: a project
-//! whose construction load outweighs its effect in the assessed period, or an interception that only moves
-//! sewage to an overflow, can break it, and then branch and bound may miss the optimum. Exhaustive
+//! whose construction load outweighs its effect in the assessed period, an interception that only moves
+//! sewage to an overflow, or a diversion under the `load` objective (its water carries load past the
+//! sections) break it. One pass guards against the plainly harmful ones: every j ∈ A whose removal alone
+//! raises V(S ∪ A) is left out, and the bound is max(V(S ∪ A), V(S ∪ A′)) with A′ what is left (|A| + 1
+//! evaluations per node). That bound is exact for V = (monotone part) − (additive harm of some projects that
+//! add nothing else); in general, with non-monotone V, branch and bound may miss the optimum. Exhaustive
 //! enumeration assumes nothing, so it is used whenever the set is small enough; tests/rank.rs checks branch
 //! and bound against it on random monotone instances. Reference: Land, A.H. & Doig, A.G. (1960)
 //! *Econometrica* 28(3), 497–520 (branch and bound); Nemhauser, G.L., Wolsey, L.A. & Fisher, M.L. (1978)
@@ -313,6 +317,26 @@ impl Bnb<'_> {
         v
     }
 
+    /// V(S ∪ A) after one pass that leaves out of A every project whose removal alone raises it (see the
+    /// module docs).
+    fn bound(&mut self, mask: u64, reach: u64) -> f64 {
+        let full = self.val(mask | reach);
+        let mut keep = reach;
+        for j in 0..self.costs.len() {
+            if reach >> j & 1 == 1 {
+                let v = self.val(mask | (reach & !(1 << j)));
+                if v > full && !same_value(v, full) {
+                    keep &= !(1 << j);
+                }
+            }
+        }
+        if keep == reach {
+            full
+        } else {
+            full.max(self.val(mask | keep))
+        }
+    }
+
     fn dfs(&mut self, pos: usize, mask: u64, cost: f64) {
         if self.stopped {
             return;
@@ -343,7 +367,7 @@ impl Bnb<'_> {
         if reach == 0 {
             return;
         }
-        let ub = self.val(mask | reach);
+        let ub = self.bound(mask, reach);
         if !same_value(ub, self.best.value) && ub < self.best.value {
             return;
         }

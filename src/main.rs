@@ -378,7 +378,12 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
     );
     println!(
         "  responses: {} tagged runs ({} groups), {} full runs; time: responses {:.2} s, search {:.2} s, check {:.2} s",
-        o.runs.0, o.runs.1, o.runs.2, o.timings.responses_s, o.timings.search_s, o.timings.check_s
+        o.runs.tagged_runs,
+        o.runs.tagged_groups,
+        o.runs.full_runs,
+        o.timings.responses_s,
+        o.timings.search_s,
+        o.timings.check_s
     );
     if let Some(c) = &o.superposition_check {
         println!(

@@ -310,7 +310,10 @@ id = "P1""#,
     // PW now defines a flow state: the portfolios with PW take the closures' responses from a tagged run on
     // PW's own flows, and mass-only closures in steady mode (linear upwind, no limiter) are exact at any
     // flow: only round-off remains (1e-9 relative allows the summation order)
-    assert_eq!(r2.runs.0, 2, "two flow states: without and with PW");
+    assert_eq!(
+        r2.runs.tagged_runs, 2,
+        "two flow states: without and with PW"
+    );
     assert!(c2.max_rel < 1e-9, "{c2:?}");
 }
 

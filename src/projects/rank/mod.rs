@@ -970,6 +970,17 @@ pub struct Check {
     pub expected_rel: f64,
 }
 
+/// The runs behind the responses.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Runs {
+    /// Tagged runs (one per flow state).
+    pub tagged_runs: usize,
+    /// Groups carried by them, in all.
+    pub tagged_groups: usize,
+    /// Full runs (water-moving clusters beyond the flow-state limit).
+    pub full_runs: usize,
+}
+
 /// Wall-clock seconds of the stages.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
@@ -1008,8 +1019,8 @@ pub struct RankOutcome {
     pub frontier: Vec<(f64, f64)>,
     /// Clusters of interacting projects (project ids).
     pub clusters: Vec<Vec<String>>,
-    /// Tagged runs (flow states), tagged groups and full runs behind the responses.
-    pub runs: (usize, usize, usize),
+    /// The runs behind the responses.
+    pub runs: Runs,
     /// The check, if run.
     pub superposition_check: Option<Check>,
     /// Stage times.
@@ -1211,7 +1222,11 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
                     .collect()
             })
             .collect(),
-        runs: sp.runs,
+        runs: Runs {
+            tagged_runs: sp.runs.0,
+            tagged_groups: sp.runs.1,
+            full_runs: sp.runs.2,
+        },
         superposition_check,
         timings: Timings {
             responses_s: (t1 - t0).as_secs_f64(),

@@ -32,7 +32,9 @@ fn group_model(m: &Model, keep: Keep) -> Model {
     let mut g = m.clone();
     let zero = |v: &mut Vec<Series>| v.iter_mut().for_each(|s| *s = Series::Const(0.0));
     if keep != Keep::Inflow {
-        g.inflows.iter_mut().for_each(|i| zero(&mut i.concentration));
+        g.inflows
+            .iter_mut()
+            .for_each(|i| zero(&mut i.concentration));
     }
     for (k, o) in g.outfalls.iter_mut().enumerate() {
         if keep != Keep::Outfall(k) {
@@ -43,7 +45,9 @@ fn group_model(m: &Model, keep: Keep) -> Model {
         }
     }
     if keep != Keep::Line {
-        g.line_loads.iter_mut().for_each(|l| zero(&mut l.kg_per_day));
+        g.line_loads
+            .iter_mut()
+            .for_each(|l| zero(&mut l.kg_per_day));
     }
     if keep != Keep::Release {
         g.reaches
@@ -57,9 +61,15 @@ fn group_model(m: &Model, keep: Keep) -> Model {
 }
 
 fn with_sections(mut m: Model) -> Model {
-    for (i, (reach, at)) in [(0, 1_500.0), (2, 2_000.0), (3, 400.0), (4, 1_100.0), (5, 2_900.0)]
-        .into_iter()
-        .enumerate()
+    for (i, (reach, at)) in [
+        (0, 1_500.0),
+        (2, 2_000.0),
+        (3, 400.0),
+        (4, 1_100.0),
+        (5, 2_900.0),
+    ]
+    .into_iter()
+    .enumerate()
     {
         m.sections.push(SectionPoint {
             id: format!("S{i}"),
@@ -137,19 +147,28 @@ fn a_group_equal_to_the_model_is_the_total_and_scales() {
             }
         })
     };
-    double.inflows.iter_mut().for_each(|i| twice(&mut i.concentration));
+    double
+        .inflows
+        .iter_mut()
+        .for_each(|i| twice(&mut i.concentration));
     for o in &mut double.outfalls {
         match &mut o.discharge {
             Discharge::Flow { concentration, .. } => twice(concentration),
             Discharge::Load { kg_per_day } => twice(kg_per_day),
         }
     }
-    double.line_loads.iter_mut().for_each(|l| twice(&mut l.kg_per_day));
+    double
+        .line_loads
+        .iter_mut()
+        .for_each(|l| twice(&mut l.kg_per_day));
     double
         .reaches
         .iter_mut()
         .for_each(|r| r.release_g_m2_day.iter_mut().for_each(|x| *x *= 2.0));
-    double.nodes.iter_mut().for_each(|n| twice(&mut n.concentration));
+    double
+        .nodes
+        .iter_mut()
+        .for_each(|n| twice(&mut n.concentration));
     let t = run_tagged(&m, &net, &hyd, &opts(), &[m.clone(), double]).unwrap();
     let mut worst: f64 = 0.0;
     for (i, row) in t.total.section_conc.iter().enumerate() {

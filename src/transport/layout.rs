@@ -132,8 +132,12 @@ impl Layout {
         for (k, &n) in node_seq.iter().enumerate() {
             node_pos[n] = k;
         }
-        let (node_end_start, node_end) =
-            flatten(node_seq.iter().map(|&n| std::mem::take(&mut ends[n])).collect());
+        let (node_end_start, node_end) = flatten(
+            node_seq
+                .iter()
+                .map(|&n| std::mem::take(&mut ends[n]))
+                .collect(),
+        );
         let mut inf: Vec<Vec<usize>> = vec![Vec::new(); net.n_nodes];
         for (i, f) in model.inflows.iter().enumerate() {
             inf[f.node].push(i);

@@ -121,7 +121,13 @@ impl<'a> Simulation<'a> {
         let groups = if group_models.is_empty() {
             None
         } else {
-            Some(Groups::new(model, net, hyd, opts.chunk_cells, group_models)?)
+            Some(Groups::new(
+                model,
+                net,
+                hyd,
+                opts.chunk_cells,
+                group_models,
+            )?)
         };
         let flows: Vec<PeriodFlows> = hyd
             .periods
@@ -176,7 +182,10 @@ impl<'a> Simulation<'a> {
                     ledger_g: [0.0; 4],
                     failed: false,
                     withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
-                    node_partial: vec![[0.0; 4]; net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)],
+                    node_partial: vec![
+                        [0.0; 4];
+                        net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)
+                    ],
                     tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                 })
                 .collect(),

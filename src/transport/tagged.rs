@@ -308,7 +308,10 @@ impl TagLane {
     /// Every group's value at a section between slots `ea` and `eb` (weight `w` on `eb`), into `out`.
     pub fn section_values(&self, ea: usize, eb: usize, w: f64, out: &mut [f64]) {
         let nb = self.nb;
-        let (a, b) = (&self.conc[ea * nb..(ea + 1) * nb], &self.conc[eb * nb..(eb + 1) * nb]);
+        let (a, b) = (
+            &self.conc[ea * nb..(ea + 1) * nb],
+            &self.conc[eb * nb..(eb + 1) * nb],
+        );
         for (g, o) in out.iter_mut().enumerate().take(self.ng) {
             *o = (1.0 - w) * at(a, g) + w * at(b, g);
         }
@@ -337,7 +340,9 @@ fn zero_source(m: &Model, s: &Source, p: usize) -> bool {
             Discharge::Load { kg_per_day } => zero(kg_per_day.get(p)),
         },
         SourceKind::Line(i, _) => zero(m.line_loads[i].kg_per_day.get(p)),
-        SourceKind::Release(r, _) => m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0,
+        SourceKind::Release(r, _) => {
+            m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0
+        }
     }
 }
 
@@ -645,7 +650,7 @@ fn sweep_groups(c: &mut [B], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64, nb: u
     let k0 = v[0] * inv_m[0];
     for x in &mut c[..nb] {
         for l in 0..W {
-            x[l] = k0 * x[l];
+            x[l] *= k0;
         }
     }
     for i in 1..n {

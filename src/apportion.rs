@@ -744,10 +744,10 @@ fn draw<DB: DrawingBackend>(
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(e)?;
     let (w, _) = root.dim_in_pixel();
-    let (left, right) = root.split_horizontally(w * 62 / 100);
+    let body = root.titled(title, ("sans-serif", 20)).map_err(e)?;
+    let (left, right) = body.split_horizontally(w * 62 / 100);
     let np = a.pollutants.len();
     let mut chart = ChartBuilder::on(&left)
-        .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(55)
@@ -758,6 +758,7 @@ fn draw<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .max_light_lines(1)
         .x_labels(np.max(1) * 2 + 1)
         .x_label_formatter(&|x: &f64| {
             let k = x.floor() as usize;
@@ -794,7 +795,7 @@ fn draw<DB: DrawingBackend>(
     }
     // legend on the right, one line per group
     for (g, name) in a.groups.iter().enumerate() {
-        let y = 40 + 18 * g as i32;
+        let y = 20 + 18 * g as i32;
         right
             .draw(&Rectangle::new([(10, y), (24, y + 12)], color(g).filled()))
             .map_err(e)?;

@@ -82,6 +82,8 @@ pub const INTERNAL_RELEASE: &str = "internal release";
 pub const OUTLET_WATER: &str = "outlet water";
 /// Name of the group of a given (`values`) initial state.
 pub const INITIAL_STATE: &str = "initial state";
+/// Name of the group that [`SourceGroups::merge_tail`] folds the remaining groups into.
+pub const OTHER_SOURCES: &str = "other sources";
 /// Jurisdiction name used where a reach has none.
 pub const NO_JURISDICTION: &str = "(no jurisdiction)";
 
@@ -143,7 +145,9 @@ pub enum ApportionError {
         last_s: f64,
     },
     /// The scenario has no source at all.
-    #[error("the scenario has no source (no inflow, outfall, line load, release or outlet concentration)")]
+    #[error(
+        "the scenario has no source (no inflow, outfall, line load, release or outlet concentration)"
+    )]
     NoSources,
     /// The tagged results do not fit the model.
     #[error("tagged results do not fit the model: {0}")]
@@ -321,6 +325,26 @@ impl SourceGroups {
             outlet,
             initial,
         }
+    }
+
+    /// Keep the first `max − 1` groups and merge the rest into one group named [`OTHER_SOURCES`], when there
+    /// are more than `max` (`max` ≥ 1; `--max-groups`). The order of the kept groups is unchanged.
+    pub fn merge_tail(mut self, max: usize) -> SourceGroups {
+        let max = max.max(1);
+        if self.names.len() <= max {
+            return self;
+        }
+        let last = max - 1;
+        let fold = |g: &mut usize| *g = (*g).min(last);
+        self.inflow.iter_mut().for_each(fold);
+        self.outfall.iter_mut().for_each(fold);
+        self.line_load.iter_mut().for_each(fold);
+        self.release.iter_mut().flatten().for_each(fold);
+        self.outlet.iter_mut().flatten().for_each(fold);
+        self.initial.iter_mut().for_each(fold);
+        self.names.truncate(last);
+        self.names.push(OTHER_SOURCES.into());
+        self
     }
 
     /// Number of groups.
@@ -568,7 +592,10 @@ pub fn analyse(
     }
     let place = |i: usize, s: usize, p: usize, group: String| Place {
         time: iso_time(model.sim.start, total.output_times_s[i]),
-        section: model.sections.get(s).map_or(String::new(), |x| x.id.clone()),
+        section: model
+            .sections
+            .get(s)
+            .map_or(String::new(), |x| x.id.clone()),
         pollutant: model.pollutants.get(p).cloned().unwrap_or_default(),
         group,
     };
@@ -589,12 +616,7 @@ pub fn analyse(
             Place::default()
         },
         min_group_at: if min_val < 0.0 {
-            place(
-                min_at.0,
-                min_at.1,
-                min_at.2,
-                groups.names[min_at.3].clone(),
-            )
+            place(min_at.0, min_at.1, min_at.2, groups.names[min_at.3].clone())
         } else {
             Place::default()
         },

@@ -88,6 +88,9 @@ enum Command {
         /// item on its own.
         #[arg(long, value_enum, default_value_t = By::Group)]
         by: By,
+        /// At most N groups: the first N − 1 in group order, the rest merged into "other sources".
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        max_groups: Option<u32>,
         /// Skip the stacked-bar plots.
         #[arg(long)]
         no_plots: bool,
@@ -262,6 +265,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             scenario,
             out,
             by,
+            max_groups,
             no_plots,
             threads,
             without,
@@ -275,6 +279,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 by: by.into(),
                 progress: true,
                 no_plots,
+                max_groups: max_groups.map(|n| n as usize),
             };
             let o = pipeline::apportion(&p, &out, &opts)?;
             print_apportion(&p, &o, &out);

@@ -321,6 +321,8 @@ pub struct ApportionOptions {
     pub progress: bool,
     /// Skip the stacked-bar plots.
     pub no_plots: bool,
+    /// At most this many groups: the first `n − 1` in group order, the rest merged into "other sources".
+    pub max_groups: Option<usize>,
 }
 
 /// What `rivsim apportion` produced.
@@ -352,7 +354,10 @@ pub fn apportion(
     let t0 = Instant::now();
     let hyd = hydraulics(p)?;
     let t1 = Instant::now();
-    let groups = ap::SourceGroups::of(&p.model, opts.by);
+    let mut groups = ap::SourceGroups::of(&p.model, opts.by);
+    if let Some(n) = opts.max_groups {
+        groups = groups.merge_tail(n);
+    }
     if groups.is_empty() {
         return Err(Error::Other(ap::ApportionError::NoSources.to_string()));
     }
@@ -400,7 +405,12 @@ pub fn apportion(
             .par_iter()
             .map(|m| -> Result<Vec<PathBuf>, Error> {
                 let stem = format!("apportion_{}", plot::file_stem(&m.id));
-                let title = format!("{}: sources at {} (by {})", p.model.title, m.id, a.by.name());
+                let title = format!(
+                    "{}: sources at {} (by {})",
+                    p.model.title,
+                    m.id,
+                    a.by.name()
+                );
                 let svg = ap::section_plot_svg(&title, &a, m)
                     .map_err(|e| Error::Other(format!("plot {stem}.svg: {e}")))?;
                 let svg_path = report::write_atomic(out, &format!("{stem}.svg"), svg.as_bytes())?;
@@ -420,7 +430,11 @@ pub fn apportion(
     let json = serde_json::to_string_pretty(&ap::apportion_json(&p.model, &a))
         .map_err(|e| Error::Other(e.to_string()))?;
     // apportion.json last: its presence marks a complete apportionment
-    files.push(report::write_atomic(out, "apportion.json", json.as_bytes())?);
+    files.push(report::write_atomic(
+        out,
+        "apportion.json",
+        json.as_bytes(),
+    )?);
     let t3 = Instant::now();
     Ok(ApportionOutcome {
         groups,

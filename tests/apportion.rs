@@ -296,7 +296,11 @@ fn normal_depth_m(q_m3s: f64, width_m: f64, n: f64, slope: f64) -> f64 {
     let (mut lo, mut hi) = (1e-6, 50.0);
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
-        if q_of(mid) < q_m3s { lo = mid } else { hi = mid }
+        if q_of(mid) < q_m3s {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     0.5 * (lo + hi)
 }
@@ -395,20 +399,25 @@ at_m = {xs}
     let a = &o.apportionment;
     assert_eq!(a.groups, ["upstream", "A", "B"]);
     let m = &a.sections[0];
-    // Tolerance 2e-3 relative on each contribution and 1e-3 on the shares: a load enters a 50-m cell, so its
-    // effective position is uncertain within the cell; k·Δx/(2u) (≈ 2.9e-3 here, u ≈ 0.1 m/s) bounds the
-    // change of exp(−k·x/u) from half a cell, and the scheme puts it near the centre (measured ≈ 1e-4). Shares,
-    // ratios of such terms, are off by less.
+    // Tolerance 3e-3 relative on each contribution and 1e-3 on the shares. A load enters a 50-m cell, so
+    // its effective position is uncertain within half a cell: k·Δx/(2u) ≈ 2.9e-3 here (u ≈ 0.1 m/s) bounds
+    // the change of exp(−k·x/u) from that. Measured: 1.13e-3 on both loads (the same systematic offset),
+    // 9e-8 on the inflow, at most 2.8e-4 on the shares (ratios of such terms; the common offset cancels).
     for g in 0..3 {
         let rel = (m.group_mg_l[0][g] - by_hand[g]).abs() / by_hand[g];
         assert!(
-            rel <= 2e-3,
+            rel <= 3e-3,
             "{}: {} vs by hand {}",
             a.groups[g],
             m.group_mg_l[0][g],
             by_hand[g]
         );
         let share = m.share(0, g).unwrap();
+        eprintln!(
+            "{}: relative error {rel:e}, share error {:e}",
+            a.groups[g],
+            share - by_hand[g] / total_by_hand
+        );
         assert!(
             (share - by_hand[g] / total_by_hand).abs() <= 1e-3,
             "{} share {share} vs {}",
@@ -466,15 +475,25 @@ fn output_files_follow_the_contract() {
     for s in ["SN", "SJ", "SO"] {
         for ext in ["svg", "png"] {
             let f = dir.path().join(format!("apportion_{s}.{ext}"));
-            assert!(std::fs::metadata(&f).unwrap().len() > 1000, "{}", f.display());
+            assert!(
+                std::fs::metadata(&f).unwrap().len() > 1000,
+                "{}",
+                f.display()
+            );
         }
     }
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("apportion.json")).unwrap()).unwrap();
     assert_eq!(json["by"], "group");
     assert_eq!(json["groups"].as_array().unwrap().len(), ng);
-    assert_eq!(json["max_relative_gap"].as_f64().unwrap(), a.max_relative_gap);
-    assert_eq!(o.files.last().unwrap().file_name().unwrap(), "apportion.json");
+    assert_eq!(
+        json["max_relative_gap"].as_f64().unwrap(),
+        a.max_relative_gap
+    );
+    assert_eq!(
+        o.files.last().unwrap().file_name().unwrap(),
+        "apportion.json"
+    );
     // no temporary file is left behind
     for e in std::fs::read_dir(dir.path()).unwrap() {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
@@ -543,16 +562,37 @@ fn by_variants_name_and_partition_the_sources() {
     );
     // with the default steady initial state there is no initial-state group (it decomposes by itself)
     let steady = prepared(&network_scenario(r#"state = "steady""#));
-    assert!(!SourceGroups::of(&steady.model, GroupBy::Group)
-        .names
-        .iter()
-        .any(|n| n == "initial state"));
+    assert!(
+        !SourceGroups::of(&steady.model, GroupBy::Group)
+            .names
+            .iter()
+            .any(|n| n == "initial state")
+    );
     assert_eq!(GroupBy::parse("kind").unwrap(), GroupBy::Kind);
     let err = GroupBy::parse("town").unwrap_err().to_string();
-    assert!(err.contains("\"town\"") && err.contains("jurisdiction"), "{err}");
+    assert!(
+        err.contains("\"town\"") && err.contains("jurisdiction"),
+        "{err}"
+    );
 
-    for by in [GroupBy::Group, GroupBy::Jurisdiction, GroupBy::Kind, GroupBy::Item] {
-        let groups = SourceGroups::of(m, by);
+    // --max-groups 3: the first two groups kept, the rest merged
+    let merged = SourceGroups::of(m, GroupBy::Item).merge_tail(3);
+    assert_eq!(merged.names, ["inflow N", "inflow S", "other sources"]);
+    assert_eq!(merged.outfall, [2, 2, 2]);
+    assert_eq!(merged.initial, Some(2));
+
+    let mut all: Vec<SourceGroups> = [
+        GroupBy::Group,
+        GroupBy::Jurisdiction,
+        GroupBy::Kind,
+        GroupBy::Item,
+    ]
+    .into_iter()
+    .map(|by| SourceGroups::of(m, by))
+    .collect();
+    all.push(merged);
+    for groups in all {
+        let by = groups.by;
         let models = groups.models(m);
         for (o, orig) in m.outfalls.iter().enumerate() {
             let mut on = 0;
@@ -585,7 +625,13 @@ fn by_variants_name_and_partition_the_sources() {
                     _ => panic!("discharge type changed"),
                 }
             }
-            assert_eq!(on, 1, "{by:?}: outfall {} on in {on} group models", orig.id);
+            assert_eq!(
+                on,
+                1,
+                "{by:?} ({} groups): outfall {} on in {on} group models",
+                groups.len(),
+                orig.id
+            );
         }
         for (i, orig) in m.inflows.iter().enumerate() {
             let on = models
@@ -593,7 +639,11 @@ fn by_variants_name_and_partition_the_sources() {
                 .filter(|gm| gm.inflows[i].concentration == orig.concentration)
                 .count();
             assert_eq!(on, 1, "{by:?}: inflow {i}");
-            assert!(models.iter().all(|gm| gm.inflows[i].flow_m3s == orig.flow_m3s));
+            assert!(
+                models
+                    .iter()
+                    .all(|gm| gm.inflows[i].flow_m3s == orig.flow_m3s)
+            );
         }
         let release_on = models
             .iter()
@@ -622,8 +672,16 @@ fn project_items_carry_their_transform_groups() {
     for want in ["construction", "outlet water", "upstream: high-tech zone"] {
         assert!(g.names.iter().any(|n| n == want), "{want} in {:?}", g.names);
     }
-    assert!(g.names.iter().any(|n| n.starts_with("plant ")), "{:?}", g.names);
-    assert!(g.names.iter().any(|n| n.starts_with("diversion ")), "{:?}", g.names);
+    assert!(
+        g.names.iter().any(|n| n.starts_with("plant ")),
+        "{:?}",
+        g.names
+    );
+    assert!(
+        g.names.iter().any(|n| n.starts_with("diversion ")),
+        "{:?}",
+        g.names
+    );
     // every derived outfall (id with a ':') has the group the transform set, never its kind's default
     for (o, &k) in q.model.outfalls.iter().zip(&g.outfall) {
         assert_eq!(g.names[k], o.group);
@@ -648,7 +706,12 @@ fn cli_apportion_and_bad_by() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("largest relative gap"), "{stdout}");
     let csv = std::fs::read_to_string(dir.path().join("apportion.csv")).unwrap();
@@ -663,14 +726,28 @@ fn cli_apportion_and_bad_by() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("town") && err.contains("jurisdiction"), "{err}");
+    assert!(
+        err.contains("town") && err.contains("jurisdiction"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_dir(bad.path()).unwrap().count(), 0);
 
     // an unknown project in --without is invalid input too
     let out = rivsim()
-        .args(["apportion", tut.to_str().unwrap(), "--without", "NOPE", "--out"])
+        .args([
+            "apportion",
+            tut.to_str().unwrap(),
+            "--without",
+            "NOPE",
+            "--out",
+        ])
         .arg(bad.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -8,5 +8,6 @@ criterion_main!(
     groups::scenario::benches,
     groups::hydraulics::benches,
     groups::transport::benches,
-    groups::end_to_end::benches
+    groups::end_to_end::benches,
+    groups::apportion::benches
 );

@@ -3,17 +3,19 @@
 //! ranking; DESIGN.md §2 "Linearity").
 //!
 //! With the flows fixed, every step of the dynamic scheme is linear in the concentrations *except* the
-//! limiter: the face value C_f = C_U + ½(1 − ν)·φ(r)·(C_D − C_U) has φ depending on the ratio r of the
-//! concentration differences, and the withdrawal never takes more than a cell holds. A tagged run freezes
-//! those choices at the total's. At every face the total's limiter is expressed as a weight κ,
-//! C_f = C_U + κ·(C_D − C_U) (`kernel::face_weight`), and each group crosses the face with the same κ:
-//! C_f,g = C_U,g + κ·(C_D,g − C_U,g); a cell withdrawal takes from each group the share of its
-//! concentration that it takes from the total. Everything else — the Strang-split decay factors, the
-//! complete mixing at nodes by flow shares, the exact pond integration, the backward-Euler dispersion — is
-//! linear already and is applied to each group as to the total. So each group obeys a *linear* scheme whose
-//! coefficients are the total run's, and when the groups' sources add up to the total's (and their initial
-//! states to its initial state) the groups add up to the total at every step, to round-off
-//! (Σ_g C_f,g = C_U + κ·(C_D − C_U) exactly in exact arithmetic).
+//! limiter (the face value C_f = C_U + ½(1 − ν)·φ(r)·(C_D − C_U) has φ depending on the ratio r of the
+//! concentration differences) and the withdrawal that never takes more than a cell holds. A tagged run
+//! takes those from the total and shares them out. At every face the total carries C_f; group g carries
+//! a share C_f,g = w_u·C_U,g + w_d·C_D,g with weights chosen so that Σ_g C_f,g = C_f (`split`): the
+//! limiter's own mix (w_u, w_d) = (1 − κ, κ), C_f = C_U + κ·(C_D − C_U), where that keeps every group's
+//! outflow within what its cell holds, blended towards the upwind cell's composition (C_f/C_U, 0) where it
+//! would not — so no group goes negative, and each stays second order where the mix is safe. A cell
+//! withdrawal takes from each group the share of its concentration that it takes from the total.
+//! Everything else — the Strang-split decay factors, the complete mixing at nodes by flow shares, the
+//! exact pond integration, the backward-Euler dispersion — is linear already and is applied to each group
+//! as to the total. So each group follows the total's own fluxes, and when the groups' sources add up to
+//! the total's (and their initial states to its initial state) the groups add up to the total at every
+//! step, to round-off.
 //!
 //! What a group is: a [`Model`] on the same network (nodes, reaches, withdrawals and pollutants as the
 //! total's) whose sources — outfalls, line loads, bed release, inflows and their concentrations, water
@@ -23,15 +25,16 @@
 //! starts from its own steady state, which the upwind steady solver makes a linear function of the
 //! sources, so the initial states add up too.
 //!
-//! A group's concentration can dip a hair below zero where the total's limiter steepens a front that is
-//! not the group's own (κ is chosen for the total, not for each group); the groups still add up exactly.
+//! Against a separate run of one group alone (its own limiter choices) a group differs where the limited
+//! scheme's nonlinearity matters: at fronts, by a fraction of a cell (tests/transport_tagged.rs measures
+//! 0.45% of the section maximum on a reversing looped network).
 //!
-//! Cost: per step and pollutant, one pass over the faces computes κ from the total (as the kernel does)
-//! and turns it into the two flux weights of each face; each group then costs a few multiply–adds per
-//! cell, with its state stored group after group (`[g·n_ext + slot]`).
+//! Cost: per step and pollutant, one pass over the faces computes the total's face value and κ (as the
+//! kernel does) and the two flux weights of each face; each group then costs a few multiply–adds per cell
+//! (the groups of a cell side by side, four to a vector).
 
 use super::implicit::Factors;
-use super::kernel::face_weight;
+use super::kernel::face_parts;
 use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
 };
@@ -381,7 +384,6 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         let ends = &co.ends[e0..e1];
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);
-        let cn_g = &t.node_c[n * nb..(n + 1) * nb];
         for e in ends {
             if e.into > 0.0 {
                 let nu = e.into * dt * e.inv_vol_iu;
@@ -390,14 +392,15 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 } else {
                     0.0
                 };
-                let kappa = face_weight(c[e.uu], c[e.iu], cn, nu, dsum);
                 let u = &t.conc[e.iu * nb..(e.iu + 1) * nb];
+                let cn_g = &t.node_c[n * nb..(n + 1) * nb];
+                let (wu, wd) = split(c[e.uu], c[e.iu], cn, nu, dsum, u, cn_g);
                 let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
-                let hq = s.half[e.reach] * e.into;
-                for (((rt, b), u), cg) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
+                let h = s.half[e.reach];
+                for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
                     for l in 0..W {
-                        let fv = u[l] + kappa * (cg[l] - u[l]);
-                        rt[l] += hq * fv;
+                        let fv = wu * u[l] + wd * d[l];
+                        rt[l] += h * e.into * fv;
                         b[l] = e.q * fv;
                     }
                 }
@@ -559,14 +562,27 @@ fn cells_generic(
             } else {
                 (0.0, 0.0)
             };
-            let kappa = face_weight(uu, u, dn, nu, dsum);
-            // F = q·(u + κ(dn − u)) + d·(left − right)
-            if pos {
-                t.wl[f] = qq * (1.0 - kappa) + d;
-                t.wr[f] = qq * kappa - d;
+            // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
+            let (iu, id) = if pos {
+                (b + j - 1, b + j)
             } else {
-                t.wl[f] = qq * kappa + d;
-                t.wr[f] = qq * (1.0 - kappa) - d;
+                (b + j, b + j - 1)
+            };
+            let (wu, wd) = split(
+                uu,
+                u,
+                dn,
+                nu,
+                dsum,
+                &t.conc[iu * nb..(iu + 1) * nb],
+                &t.conc[id * nb..(id + 1) * nb],
+            );
+            if pos {
+                t.wl[f] = qq * wu + d;
+                t.wr[f] = qq * wd - d;
+            } else {
+                t.wl[f] = qq * wd + d;
+                t.wr[f] = qq * wu - d;
             }
         }
         // every group's cells, the face fluxes carried from cell to cell (two buffers, swapped)
@@ -640,6 +656,40 @@ fn cells_generic(
             );
         }
     }
+}
+
+/// How a face's water is shared among the groups: the weights (w_u, w_d) of group g's face value
+/// C_f,g = w_u·u_g + w_d·d_g, from the total's far-upwind, upwind and downwind values `uu`, `u`, `d`, its
+/// Courant number `nu` and diffusion number `dsum`, and the groups' upwind and downwind rows `ug`, `dg`.
+///
+/// Any weights with Σ_g C_f,g = C_f keep the groups adding up to the total; two natural ones are
+/// - the limiter's own mix, C_f,g = (1 − κ)·u_g + κ·d_g (C_f = u + κ(d − u)): second order for each
+///   group, but where two waters of similar total concentration meet, a group with much more downwind
+///   than upwind can be drawn out of the upwind cell faster than the cell holds it (negative values);
+/// - the upwind cell's composition, C_f,g = (C_f/u)·u_g: never negative (the total's limiter keeps
+///   ν·C_f ≤ (1 − dsum)·u, so no group leaves faster than it is there), but first order in composition.
+///
+/// The blend (1 − β)·composition + β·mix is used with the largest β ≤ 1 that keeps every group's
+/// outflow within that bound, ν·C_f,g ≤ (1 − dsum)·u_g: the limiter's mix wherever it is safe.
+#[inline(always)]
+fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
+    let (fv, kappa) = face_parts(uu, u, d, nu, dsum);
+    let share = if u > 0.0 { fv / u } else { 0.0 };
+    let mut beta = 1.0f64;
+    if kappa > 0.0 && nu > 0.0 {
+        let room = (1.0 - dsum).max(0.0) - nu * share;
+        let a = 1.0 - kappa - share;
+        for (x, y) in ug.iter().zip(dg) {
+            for l in 0..W {
+                // the mix's excess over the composition: (1 − κ − share)·u_g + κ·d_g
+                let excess = a * x[l] + kappa * y[l];
+                if nu * beta * excess > room * x[l] {
+                    beta = (room * x[l] / (nu * excess)).max(0.0);
+                }
+            }
+        }
+    }
+    ((1.0 - beta) * share + beta * (1.0 - kappa), beta * kappa)
 }
 
 /// The two substitution sweeps of `implicit::solve_reach` on a reach whose cells hold rows of `nb` blocks

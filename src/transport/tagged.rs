@@ -679,15 +679,31 @@ fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f6
     if kappa > 0.0 && nu > 0.0 {
         let room = (1.0 - dsum).max(0.0) - nu * share;
         let a = 1.0 - kappa - share;
+        // the mix's excess outflow over the composition's, ν·((1 − κ − share)·u_g + κ·d_g), against what
+        // the group may still lose, room·u_g: first only whether any group is over (no division; the
+        // usual case is none), then the largest β every group allows (branch-free over whole vectors)
+        let mut over = [f64::NEG_INFINITY; W];
         for (x, y) in ug.iter().zip(dg) {
             for l in 0..W {
-                // the mix's excess over the composition: (1 − κ − share)·u_g + κ·d_g
-                let excess = a * x[l] + kappa * y[l];
-                if nu * beta * excess > room * x[l] {
-                    beta = (room * x[l] / (nu * excess)).max(0.0);
-                }
+                let d = nu * (a * x[l] + kappa * y[l]) - room * x[l];
+                over[l] = if d > over[l] { d } else { over[l] };
             }
         }
+        if over.iter().any(|&d| d > 0.0) {
+            let mut lim = [1.0f64; W];
+            for (x, y) in ug.iter().zip(dg) {
+                for l in 0..W {
+                    let excess = nu * (a * x[l] + kappa * y[l]);
+                    let allow = room * x[l];
+                    let b = if excess > allow { allow / excess } else { 1.0 };
+                    lim[l] = if b < lim[l] { b } else { lim[l] };
+                }
+            }
+            for b in lim {
+                beta = beta.min(b);
+            }
+        }
+        beta = beta.max(0.0);
     }
     ((1.0 - beta) * share + beta * (1.0 - kappa), beta * kappa)
 }

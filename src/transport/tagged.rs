@@ -192,10 +192,8 @@ pub(super) struct TagLane {
     /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
     wl: Vec<f64>,
     wr: Vec<f64>,
-    /// Rows of scratch blocks: the node mixing rates, and the left and right face fluxes.
+    /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
-    fl: Vec<B>,
-    fr: Vec<B>,
     /// The sources of each group for this pollutant whose series are not the constant 0.
     active: Vec<Vec<usize>>,
 }
@@ -237,8 +235,6 @@ impl TagLane {
             wl: vec![0.0; net.n_faces()],
             wr: vec![0.0; net.n_faces()],
             rate: vec![z; nb],
-            fl: vec![z; nb],
-            fr: vec![z; nb],
             active: groups
                 .models
                 .iter()
@@ -585,34 +581,23 @@ fn cells_generic(
                 t.wr[f] = qq * wu - d;
             }
         }
-        // every group's cells, the face fluxes carried from cell to cell (two buffers, swapped)
-        let h = s.half[r];
-        let (mut fl, mut fr) = (&mut t.fl[..nb], &mut t.fr[..nb]);
-        fl.copy_from_slice(&t.bflux[2 * r * nb..(2 * r + 1) * nb]);
-        let old = &t.conc[b * nb..(b + n) * nb];
-        let new = &mut t.conc_new[b * nb..(b + n) * nb];
-        for j in 0..n {
-            let row = &old[j * nb..(j + 1) * nb];
-            if j + 1 == n {
-                fr.copy_from_slice(&t.bflux[(2 * r + 1) * nb..(2 * r + 2) * nb]);
-            } else {
-                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
-                let next = &old[(j + 1) * nb..(j + 2) * nb];
-                for ((x, cl), cr) in fr.iter_mut().zip(row).zip(next) {
-                    for l in 0..W {
-                        x[l] = a * cl[l] + bw * cr[l];
-                    }
-                }
-            }
-            let k = dt * co.inv_vol[b + j];
-            let out = &mut new[j * nb..(j + 1) * nb];
-            for (((o, c0), fa), fb) in out.iter_mut().zip(row).zip(fl.iter()).zip(fr.iter()) {
-                for l in 0..W {
-                    o[l] = h * (h * (c0[l] + k * (fa[l] - fb[l])));
-                }
-            }
-            std::mem::swap(&mut fl, &mut fr);
+    }
+    // every group's cells, a pack of at most `PACK` blocks at a time: the row length is then known at
+    // compile time, so the per-cell loops over the groups unroll into straight vector code
+    let mut p0 = 0;
+    while p0 < nb {
+        let len = (nb - p0).min(PACK);
+        match len {
+            1 => pack_cells::<1>(s, t, p0),
+            2 => pack_cells::<2>(s, t, p0),
+            3 => pack_cells::<3>(s, t, p0),
+            4 => pack_cells::<4>(s, t, p0),
+            5 => pack_cells::<5>(s, t, p0),
+            6 => pack_cells::<6>(s, t, p0),
+            7 => pack_cells::<7>(s, t, p0),
+            _ => pack_cells::<8>(s, t, p0),
         }
+        p0 += len;
     }
     for g in 0..t.ng {
         let m = &s.groups.models[g];
@@ -638,22 +623,126 @@ fn cells_generic(
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
     if let Some(factors) = implicit {
-        let (inv_m, dt_f) = factors.pivots();
-        for r in 0..net.n_reaches {
-            let n = net.n_cells_of(r);
-            if n < 2 || s.disp_true[r] <= 0.0 {
-                continue;
+        let mut p0 = 0;
+        while p0 < nb {
+            let len = (nb - p0).min(PACK);
+            match len {
+                1 => pack_sweeps::<1>(s, factors, t, p0),
+                2 => pack_sweeps::<2>(s, factors, t, p0),
+                3 => pack_sweeps::<3>(s, factors, t, p0),
+                4 => pack_sweeps::<4>(s, factors, t, p0),
+                5 => pack_sweeps::<5>(s, factors, t, p0),
+                6 => pack_sweeps::<6>(s, factors, t, p0),
+                7 => pack_sweeps::<7>(s, factors, t, p0),
+                _ => pack_sweeps::<8>(s, factors, t, p0),
             }
-            let b = lay.base[r];
-            let f0 = net.first_face[r];
-            sweep_groups(
-                &mut t.conc[b * nb..(b + n) * nb],
-                &co.vol[b..b + n],
-                &co.d_face[f0..f0 + n + 1],
-                &inv_m[b..b + n],
-                dt_f,
-                nb,
-            );
+            p0 += len;
+        }
+    }
+}
+
+/// Blocks per pack (32 groups).
+const PACK: usize = 8;
+
+/// Blocks `p0 .. p0 + NB` of slot `i`'s row.
+#[inline(always)]
+fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
+    v[i * nb + p0..]
+        .first_chunk::<NB>()
+        .expect("a row holds the pack")
+}
+
+/// The explicit update of blocks `p0 .. p0 + NB` of every cell (see `cells_generic`): the face fluxes
+/// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h·(h·(C + Δt/V·(F_left − F_right))).
+#[inline(always)]
+fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let dt = s.dt;
+    for r in 0..net.n_reaches {
+        let n = net.n_cells_of(r);
+        let b = lay.base[r];
+        let f0 = net.first_face[r];
+        let h = s.half[r];
+        let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * r, p0);
+        let mut fr = [[0.0; W]; NB];
+        for j in 0..n {
+            let i = b + j;
+            let c0 = row::<NB>(&t.conc, nb, i, p0);
+            if j + 1 == n {
+                fr = *row::<NB>(&t.bflux, nb, 2 * r + 1, p0);
+            } else {
+                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+                let c1 = row::<NB>(&t.conc, nb, i + 1, p0);
+                for k in 0..NB {
+                    for l in 0..W {
+                        fr[k][l] = a * c0[k][l] + bw * c1[k][l];
+                    }
+                }
+            }
+            let kv = dt * co.inv_vol[i];
+            let out = t.conc_new[i * nb + p0..]
+                .first_chunk_mut::<NB>()
+                .expect("a row holds the pack");
+            for k in 0..NB {
+                for l in 0..W {
+                    out[k][l] = h * (h * (c0[k][l] + kv * (fl[k][l] - fr[k][l])));
+                }
+            }
+            fl = fr;
+        }
+    }
+}
+
+/// The implicit dispersion of blocks `p0 .. p0 + NB` of every reach: the two substitution sweeps of
+/// `implicit::solve_reach` with the total's pivots, the same operations for every group.
+#[inline(always)]
+fn pack_sweeps<const NB: usize>(s: &TagStep, f: &Factors, t: &mut TagLane, p0: usize) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let (inv_m, dt) = f.pivots();
+    for r in 0..net.n_reaches {
+        let n = net.n_cells_of(r);
+        if n < 2 || s.disp_true[r] <= 0.0 {
+            continue;
+        }
+        let b = lay.base[r];
+        let f0 = net.first_face[r];
+        let (v, d, im) = (
+            &co.vol[b..b + n],
+            &co.d_face[f0..f0 + n + 1],
+            &inv_m[b..b + n],
+        );
+        let c = &mut t.conc;
+        let k0 = v[0] * im[0];
+        let mut y: [B; NB] = *row::<NB>(c, nb, b, p0);
+        for k in 0..NB {
+            for l in 0..W {
+                y[k][l] *= k0;
+            }
+        }
+        *c[b * nb + p0..].first_chunk_mut::<NB>().expect("row") = y;
+        for i in 1..n {
+            let (a, bw, m) = (v[i], dt * d[i], im[i]);
+            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
+            for k in 0..NB {
+                for l in 0..W {
+                    y[k][l] = (a * x[k][l] + bw * y[k][l]) * m;
+                }
+            }
+            *x = y;
+        }
+        let mut xn = y;
+        for i in (0..n - 1).rev() {
+            // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
+            let w = dt * d[i + 1] * im[i];
+            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
+            for k in 0..NB {
+                for l in 0..W {
+                    x[k][l] += w * xn[k][l];
+                }
+            }
+            xn = *x;
         }
     }
 }
@@ -706,37 +795,4 @@ fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f6
         beta = beta.max(0.0);
     }
     ((1.0 - beta) * share + beta * (1.0 - kappa), beta * kappa)
-}
-
-/// The two substitution sweeps of `implicit::solve_reach` on a reach whose cells hold rows of `nb` blocks
-/// of groups (`c[j·nb + block]`), the same operations for every group.
-#[inline(always)]
-fn sweep_groups(c: &mut [B], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64, nb: usize) {
-    let n = v.len();
-    let k0 = v[0] * inv_m[0];
-    for x in &mut c[..nb] {
-        for l in 0..W {
-            x[l] *= k0;
-        }
-    }
-    for i in 1..n {
-        let (a, bw) = (v[i], dt * d[i]);
-        let im = inv_m[i];
-        let (prev, cur) = c[(i - 1) * nb..(i + 1) * nb].split_at_mut(nb);
-        for (x, y) in cur.iter_mut().zip(prev.iter()) {
-            for l in 0..W {
-                x[l] = (a * x[l] + bw * y[l]) * im;
-            }
-        }
-    }
-    for i in (0..n - 1).rev() {
-        // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
-        let w = dt * d[i + 1] * inv_m[i];
-        let (cur, next) = c[i * nb..(i + 2) * nb].split_at_mut(nb);
-        for (x, y) in cur.iter_mut().zip(next.iter()) {
-            for l in 0..W {
-                x[l] += w * y[l];
-            }
-        }
-    }
 }

@@ -487,8 +487,10 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
 /// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
 /// own model, swaps, and applies the implicit dispersion (`implicit`: the total's pivots and E/Δx²).
 ///
-/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and chosen at run
-/// time (no FMA contraction either way, so both give the same bits), as the kernel does.
+/// On x86-64 CPUs with AVX2 and FMA the same code is compiled a second time for 256-bit vectors with fused
+/// multiply–adds in the groups' per-cell arithmetic, and chosen at run time. (The groups need not repeat
+/// the total's bits, only add up to it; a run gives the same bits on any number of threads, but group
+/// values may differ in the last bits between a CPU with FMA and one without.)
 pub(super) fn cells(
     s: &TagStep,
     c: &[f64],
@@ -498,33 +500,40 @@ pub(super) fn cells(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
-            unsafe { cells_avx2(s, c, withdraw_frac, implicit, t) };
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above; that is the only requirement.
+            unsafe { cells_avx2_fma(s, c, withdraw_frac, implicit, t) };
             return;
         }
     }
-    cells_generic(s, c, withdraw_frac, implicit, t)
+    cells_generic::<false>(s, c, withdraw_frac, implicit, t)
 }
 
-/// [`cells_generic`] compiled with AVX2 enabled.
+/// [`cells_generic`] compiled with AVX2 and FMA enabled, with fused multiply–adds.
 ///
 /// # Safety
-/// The CPU must support AVX2.
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn cells_avx2(
+#[target_feature(enable = "avx2,fma")]
+unsafe fn cells_avx2_fma(
     s: &TagStep,
     c: &[f64],
     withdraw_frac: &[f64],
     implicit: Option<&Factors>,
     t: &mut TagLane,
 ) {
-    cells_generic(s, c, withdraw_frac, implicit, t)
+    cells_generic::<true>(s, c, withdraw_frac, implicit, t)
+}
+
+/// a·b + c, fused when `F` (only where the CPU has FMA: elsewhere `mul_add` is a slow library call).
+#[inline(always)]
+fn fmadd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if F { a.mul_add(b, c) } else { a * b + c }
 }
 
 #[inline(always)]
-fn cells_generic(
+fn cells_generic<const F: bool>(
     s: &TagStep,
     c: &[f64],
     withdraw_frac: &[f64],
@@ -588,14 +597,14 @@ fn cells_generic(
     while p0 < nb {
         let len = (nb - p0).min(PACK);
         match len {
-            1 => pack_cells::<1>(s, t, p0),
-            2 => pack_cells::<2>(s, t, p0),
-            3 => pack_cells::<3>(s, t, p0),
-            4 => pack_cells::<4>(s, t, p0),
-            5 => pack_cells::<5>(s, t, p0),
-            6 => pack_cells::<6>(s, t, p0),
-            7 => pack_cells::<7>(s, t, p0),
-            _ => pack_cells::<8>(s, t, p0),
+            1 => pack_cells::<1, F>(s, t, p0),
+            2 => pack_cells::<2, F>(s, t, p0),
+            3 => pack_cells::<3, F>(s, t, p0),
+            4 => pack_cells::<4, F>(s, t, p0),
+            5 => pack_cells::<5, F>(s, t, p0),
+            6 => pack_cells::<6, F>(s, t, p0),
+            7 => pack_cells::<7, F>(s, t, p0),
+            _ => pack_cells::<8, F>(s, t, p0),
         }
         p0 += len;
     }
@@ -627,14 +636,14 @@ fn cells_generic(
         while p0 < nb {
             let len = (nb - p0).min(PACK);
             match len {
-                1 => pack_sweeps::<1>(s, factors, t, p0),
-                2 => pack_sweeps::<2>(s, factors, t, p0),
-                3 => pack_sweeps::<3>(s, factors, t, p0),
-                4 => pack_sweeps::<4>(s, factors, t, p0),
-                5 => pack_sweeps::<5>(s, factors, t, p0),
-                6 => pack_sweeps::<6>(s, factors, t, p0),
-                7 => pack_sweeps::<7>(s, factors, t, p0),
-                _ => pack_sweeps::<8>(s, factors, t, p0),
+                1 => pack_sweeps::<1, F>(s, factors, t, p0),
+                2 => pack_sweeps::<2, F>(s, factors, t, p0),
+                3 => pack_sweeps::<3, F>(s, factors, t, p0),
+                4 => pack_sweeps::<4, F>(s, factors, t, p0),
+                5 => pack_sweeps::<5, F>(s, factors, t, p0),
+                6 => pack_sweeps::<6, F>(s, factors, t, p0),
+                7 => pack_sweeps::<7, F>(s, factors, t, p0),
+                _ => pack_sweeps::<8, F>(s, factors, t, p0),
             }
             p0 += len;
         }
@@ -653,9 +662,9 @@ fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
 }
 
 /// The explicit update of blocks `p0 .. p0 + NB` of every cell (see `cells_generic`): the face fluxes
-/// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h·(h·(C + Δt/V·(F_left − F_right))).
+/// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h²·(C + Δt/V·(F_left − F_right)).
 #[inline(always)]
-fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
+fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, p0: usize) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let dt = s.dt;
@@ -663,7 +672,7 @@ fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
-        let h = s.half[r];
+        let hh = s.half[r] * s.half[r];
         let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * r, p0);
         let mut fr = [[0.0; W]; NB];
         for j in 0..n {
@@ -676,7 +685,7 @@ fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
                 let c1 = row::<NB>(&t.conc, nb, i + 1, p0);
                 for k in 0..NB {
                     for l in 0..W {
-                        fr[k][l] = a * c0[k][l] + bw * c1[k][l];
+                        fr[k][l] = fmadd::<F>(a, c0[k][l], bw * c1[k][l]);
                     }
                 }
             }
@@ -686,7 +695,7 @@ fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
                 .expect("a row holds the pack");
             for k in 0..NB {
                 for l in 0..W {
-                    out[k][l] = h * (h * (c0[k][l] + kv * (fl[k][l] - fr[k][l])));
+                    out[k][l] = hh * fmadd::<F>(kv, fl[k][l] - fr[k][l], c0[k][l]);
                 }
             }
             fl = fr;
@@ -697,7 +706,12 @@ fn pack_cells<const NB: usize>(s: &TagStep, t: &mut TagLane, p0: usize) {
 /// The implicit dispersion of blocks `p0 .. p0 + NB` of every reach: the two substitution sweeps of
 /// `implicit::solve_reach` with the total's pivots, the same operations for every group.
 #[inline(always)]
-fn pack_sweeps<const NB: usize>(s: &TagStep, f: &Factors, t: &mut TagLane, p0: usize) {
+fn pack_sweeps<const NB: usize, const F: bool>(
+    s: &TagStep,
+    f: &Factors,
+    t: &mut TagLane,
+    p0: usize,
+) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let (inv_m, dt) = f.pivots();
@@ -727,7 +741,7 @@ fn pack_sweeps<const NB: usize>(s: &TagStep, f: &Factors, t: &mut TagLane, p0: u
             let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
             for k in 0..NB {
                 for l in 0..W {
-                    y[k][l] = (a * x[k][l] + bw * y[k][l]) * m;
+                    y[k][l] = fmadd::<F>(a, x[k][l], bw * y[k][l]) * m;
                 }
             }
             *x = y;
@@ -739,7 +753,7 @@ fn pack_sweeps<const NB: usize>(s: &TagStep, f: &Factors, t: &mut TagLane, p0: u
             let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
             for k in 0..NB {
                 for l in 0..W {
-                    x[k][l] += w * xn[k][l];
+                    x[k][l] = fmadd::<F>(w, xn[k][l], x[k][l]);
                 }
             }
             xn = *x;

@@ -9,5 +9,6 @@ criterion_main!(
     groups::hydraulics::benches,
     groups::transport::benches,
     groups::end_to_end::benches,
-    groups::rank::benches
+    groups::rank::benches,
+    groups::apportion::benches
 );

@@ -4,6 +4,7 @@
 //! See `ARCHITECTURE.md` for the map of files and DESIGN.md for the physics.
 #![deny(missing_docs)]
 
+pub mod apportion;
 pub mod generate;
 pub mod hydraulics;
 pub mod model;

@@ -535,8 +535,8 @@ impl Model {
         let base = self.reaches[r].decay_per_day.get(p).copied().unwrap_or(0.0);
         self.decay_changes
             .iter()
-            .filter(|c| c.reach == r && c.t_s <= t_s)
-            .last()
+            .rev()
+            .find(|c| c.reach == r && c.t_s <= t_s)
             .map_or(base, |c| c.decay_per_day.get(p).copied().unwrap_or(0.0))
     }
 

@@ -352,3 +352,140 @@ pub fn rank(
     )?);
     Ok((o, files))
 }
+
+/// Options of `rivsim apportion`.
+#[derive(Debug, Clone, Default)]
+pub struct ApportionOptions {
+    /// How sources are grouped (`--by`).
+    pub by: crate::apportion::GroupBy,
+    /// Draw progress on standard error (drawn only on a terminal).
+    pub progress: bool,
+    /// Skip the stacked-bar plots.
+    pub no_plots: bool,
+    /// At most this many groups: the first `n − 1` in group order, the rest merged into "other sources".
+    pub max_groups: Option<usize>,
+}
+
+/// What `rivsim apportion` produced.
+#[derive(Debug)]
+pub struct ApportionOutcome {
+    /// The source groups.
+    pub groups: crate::apportion::SourceGroups,
+    /// Means, shares and the gap.
+    pub apportionment: crate::apportion::Apportionment,
+    /// The tagged run (the total and every group at every output time).
+    pub tagged: crate::transport::TaggedResults,
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// Wall-clock seconds of hydraulics, the tagged run, and analysis plus reporting.
+    pub timings_s: [f64; 3],
+}
+
+/// `rivsim apportion`: the total run of `p` (projects already applied, see [`with_projects`]) with every
+/// source group carried along (`transport::run_tagged`) on the total's hydraulics; writes `apportion.csv`,
+/// `apportion_zones.csv`, `apportion_series.csv`, one stacked-bar plot per section
+/// (`apportion_<section>.svg` / `.png`) and, last, `apportion.json` to `out`. See `crate::apportion`.
+pub fn apportion(
+    p: &Prepared,
+    out: &Path,
+    opts: &ApportionOptions,
+) -> Result<ApportionOutcome, Error> {
+    use crate::apportion as ap;
+    use rayon::prelude::*;
+    let t0 = Instant::now();
+    let hyd = hydraulics(p)?;
+    let t1 = Instant::now();
+    let mut groups = ap::SourceGroups::of(&p.model, opts.by);
+    if let Some(n) = opts.max_groups {
+        groups = groups.merge_tail(n);
+    }
+    if groups.is_empty() {
+        return Err(Error::Other(ap::ApportionError::NoSources.to_string()));
+    }
+    let models = groups.models(&p.model);
+    let spinner = opts.progress.then(|| {
+        let b = ProgressBar::new_spinner();
+        b.set_message(format!(
+            "tagged transport run: the total and {} source groups",
+            groups.len()
+        ));
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    });
+    let tagged = crate::transport::run_tagged(
+        &p.model,
+        &p.net,
+        &hyd,
+        &TransportOptions::default(),
+        &models,
+    );
+    if let Some(b) = &spinner {
+        b.finish_and_clear();
+    }
+    let tagged = tagged?;
+    drop(models);
+    let t2 = Instant::now();
+    let a = ap::analyse(&p.model, &groups, &tagged).map_err(|e| Error::Other(e.to_string()))?;
+
+    report::ensure_dir(out)?;
+    let mut files = vec![
+        report::write_atomic(out, "apportion.csv", ap::apportion_csv(&a).as_bytes())?,
+        report::write_atomic(out, "apportion_zones.csv", ap::zones_csv(&a).as_bytes())?,
+        report::write_atomic_with(out, "apportion_series.csv", |w| {
+            ap::write_series_csv(w, &p.model, &groups, &tagged)
+        })?,
+    ];
+    if !opts.no_plots {
+        let bar = if opts.progress {
+            ProgressBar::new(a.sections.len() as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        let plots: Vec<PathBuf> = a
+            .sections
+            .par_iter()
+            .map(|m| -> Result<Vec<PathBuf>, Error> {
+                let stem = format!("apportion_{}", plot::file_stem(&m.id));
+                let title = format!(
+                    "{}: sources at {} (by {})",
+                    p.model.title,
+                    m.id,
+                    a.by.name()
+                );
+                let svg = ap::section_plot_svg(&title, &a, m)
+                    .map_err(|e| Error::Other(format!("plot {stem}.svg: {e}")))?;
+                let svg_path = report::write_atomic(out, &format!("{stem}.svg"), svg.as_bytes())?;
+                let png_path = out.join(format!("{stem}.png"));
+                ap::section_plot_png(&png_path, &title, &a, m)
+                    .map_err(|e| Error::Other(format!("plot {}: {e}", png_path.display())))?;
+                bar.inc(1);
+                Ok(vec![svg_path, png_path])
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        bar.finish_and_clear();
+        files.extend(plots);
+    }
+    let json = serde_json::to_string_pretty(&ap::apportion_json(&p.model, &a))
+        .map_err(|e| Error::Other(e.to_string()))?;
+    // apportion.json last: its presence marks a complete apportionment
+    files.push(report::write_atomic(
+        out,
+        "apportion.json",
+        json.as_bytes(),
+    )?);
+    let t3 = Instant::now();
+    Ok(ApportionOutcome {
+        groups,
+        apportionment: a,
+        tagged,
+        files,
+        timings_s: [
+            (t1 - t0).as_secs_f64(),
+            (t2 - t1).as_secs_f64(),
+            (t3 - t2).as_secs_f64(),
+        ],
+    })
+}

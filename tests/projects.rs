@@ -731,6 +731,16 @@ start = "2025-01-01"
 finish = "2025-01-03"
 reaches = ["R1"]
 release_g_m2_day = { TP = 0.005 }
+
+[[projects]]
+id = "DRK"
+kind = "dredging"
+cost = 1.0
+start = "2025-01-01"
+finish = "2025-01-03"
+ramp = "2d"
+reaches = ["R1"]
+decay_per_day = { COD = 0.05 }
 "#;
     let m = load(extra);
     let t = projects::apply(&m, &Selection::all(&m)).unwrap();
@@ -764,6 +774,22 @@ release_g_m2_day = { TP = 0.005 }
     assert_close!(ll.kg_per_day[2].at(before), 0.6);
     assert_close!(ll.kg_per_day[2].at(after), 0.15);
     assert_eq!(ll.kg_per_day[0].at(after), 0.0);
+    // dredging's decay: COD k0 → 0.05 1/day over a 2-day ramp from day 2 in daily steps holding the
+    // ramp's mean (¼ then ¾ of the way), other pollutants unchanged, nothing before day 2
+    let k0 = m.reaches[0].decay_per_day[0];
+    assert!(
+        t.decay_changes
+            .iter()
+            .all(|c| c.reach == 0 && c.t_s >= 2.0 * DAY)
+    );
+    assert_eq!(t.decay_per_day_at(0, 0, before), k0);
+    assert_close!(t.decay_per_day_at(0, 0, 2.5 * DAY), k0 + 0.25 * (0.05 - k0));
+    assert_close!(t.decay_per_day_at(0, 0, 3.5 * DAY), k0 + 0.75 * (0.05 - k0));
+    assert_close!(t.decay_per_day_at(0, 0, after), 0.05);
+    assert_eq!(
+        t.decay_per_day_at(0, 1, after),
+        m.reaches[0].decay_per_day[1]
+    );
 }
 
 #[test]
@@ -911,7 +937,6 @@ without = ["PJQ"]
         ("project PJ4", "reduction.COD"),   // reduction outside [0, 1]
         ("project PJ5", "node"),            // unknown node
         ("project PJ6", "reaches"),         // unknown reach
-        ("project PJ6", "decay_per_day"),   // not supported
         ("project PJ7", "capacity_m3s"),    // negative capacity
         ("project PJ7", "node"),            // a key foreign to the kind
         ("alternative late", "delay.PJ1"),  // unparsable duration

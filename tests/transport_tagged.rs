@@ -112,6 +112,22 @@ fn groups_add_up_to_the_total_explicit_implicit_and_steady() {
         let gap = sum_gap(&t);
         println!("{mode:?}: sum gap {gap:e}");
         assert!(gap < 1e-9, "{mode:?}: groups miss the total by {gap:e}");
+        // no group goes negative: the face water is shared so that no group leaves a cell faster than
+        // it is there (`tagged::split`); −1e-12 of the largest value allows round-off only
+        let top = t
+            .section_conc
+            .iter()
+            .chain(&t.reach_conc)
+            .flatten()
+            .fold(0.0f64, |a, &b| a.max(b));
+        let low = t
+            .section_conc
+            .iter()
+            .chain(&t.reach_conc)
+            .flatten()
+            .fold(0.0f64, |a, &b| a.min(b));
+        println!("{mode:?}: lowest group value {low:e} (largest {top:e})");
+        assert!(low >= -1e-12 * top, "{mode:?}: a group went to {low:e}");
         // the total of a tagged run is the plain run, bit for bit
         let plain = run(&m, &net, &hyd, &opts).unwrap();
         assert_eq!(bits(&plain), bits(&t.total), "{mode:?}");

@@ -1,3 +1,4 @@
+pub mod apportion;
 pub mod end_to_end;
 pub mod hydraulics;
 pub mod rank;

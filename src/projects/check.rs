@@ -1161,31 +1161,43 @@ fn kind(
                     let (built, raw) = (c.reach.clone(), c.raw_reach.clone());
                     c.resolve_all(loc, lab, "reaches", list, "reach", &built, &raw)
                 });
-            if r.decay_per_day.is_some() {
-                c.push(loc, lab, "decay_per_day", "", "not supported yet: the transport holds decay constant per reach; give release_g_m2_day");
-                return None;
-            }
-            let rel = c
-                .required(
+            if r.release_g_m2_day.is_none() && r.decay_per_day.is_none() {
+                c.push(
                     loc,
                     lab,
                     "release_g_m2_day",
-                    r.release_g_m2_day.as_ref(),
-                    "the new internal release in g/m²/day per pollutant (required)",
-                )
-                .and_then(|t| {
-                    c.table(
-                        loc,
-                        lab,
-                        "release_g_m2_day",
-                        t,
-                        non_negative,
-                        "a finite release ≥ 0 g/m²/day",
-                    )
-                });
+                    "",
+                    "a dredging project needs the new release_g_m2_day and/or decay_per_day",
+                );
+                return None;
+            }
+            let np = c.ctx.pollutants.len();
+            let rel = match r.release_g_m2_day.as_ref() {
+                None => Some(vec![None; np]),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "release_g_m2_day",
+                    t,
+                    non_negative,
+                    "a finite release ≥ 0 g/m²/day",
+                ),
+            };
+            let decay = match r.decay_per_day.as_ref() {
+                None => Some(vec![None; np]),
+                Some(t) => c.table(
+                    loc,
+                    lab,
+                    "decay_per_day",
+                    t,
+                    non_negative,
+                    "a finite decay rate ≥ 0 1/day",
+                ),
+            };
             Some(ProjectKind::Dredging {
                 reaches: reaches?,
                 release_g_m2_day: rel?,
+                decay_per_day: decay?,
             })
         }
         _ => None,

@@ -27,8 +27,9 @@
 //! - `dredging`: each named reach's internal release r_p moves to r0 + f·(r1 − r0). Because the transport
 //!   holds release constant per reach, the reach's release is moved into an equivalent line load over the whole
 //!   reach, W_p(t) = r_p(t)·L·b/1000 kg/day (L length, b bed width: exactly the bed area the transport uses).
-//!   A change of `decay_per_day` in time is not supported by the transport (decay is a constant per reach) and is
-//!   reported as a validation problem.
+//!   A new `decay_per_day` k1 moves each named reach's rate the same way, k0 + f·(k1 − k0), as a list of
+//!   [`crate::model::DecayChange`]s at the grid times where it changes; the transport applies each from the
+//!   step whose midpoint passes it. A storage node keeps the mean decay of its reaches at the start.
 //! - a construction load (kg/day) enters as a mass-only outfall at `construction_at` during [start, finish).
 //!
 //! ## Sewers and plants (mass and water conserved)
@@ -175,6 +176,8 @@ pub enum ProjectKind {
         reaches: Vec<usize>,
         /// New release per pollutant, g/m²/day (`None`: unchanged).
         release_g_m2_day: Vec<Option<f64>>,
+        /// New decay rate per pollutant, 1/day at 20 °C (`None`: unchanged).
+        decay_per_day: Vec<Option<f64>>,
     },
 }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::*;
-use crate::model::{Discharge, Inflow, LineLoad, Outfall, OutfallKind, Series};
+use crate::model::{DecayChange, Discharge, Inflow, LineLoad, Outfall, OutfallKind, Series};
 
 /// A project as applied: its kind, effect timing and dates after any delay.
 struct Active<'a> {
@@ -404,6 +404,39 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
             continue;
         }
         let reach = &model.reaches[r];
+        // the decay rates, where a project changes them: a change at every grid time they move
+        let moves_decay = acts.iter().any(|a| {
+            matches!(&a.p.kind, ProjectKind::Dredging { decay_per_day, .. } if decay_per_day.iter().any(Option::is_some))
+        });
+        if moves_decay {
+            let mut last: Vec<f64> = reach.decay_per_day.clone();
+            for &t in &grid {
+                let mut k_now = reach.decay_per_day.clone();
+                for (p, k) in k_now.iter_mut().enumerate() {
+                    for a in &acts {
+                        if let ProjectKind::Dredging { decay_per_day, .. } = &a.p.kind
+                            && let Some(k1) = decay_per_day[p]
+                        {
+                            *k += a.f(t) * (k1 - *k);
+                        }
+                    }
+                }
+                if k_now != last {
+                    m.decay_changes.push(DecayChange {
+                        reach: r,
+                        t_s: t,
+                        decay_per_day: k_now.clone(),
+                    });
+                    last = k_now;
+                }
+            }
+        }
+        let moves_release = acts.iter().any(|a| {
+            matches!(&a.p.kind, ProjectKind::Dredging { release_g_m2_day, .. } if release_g_m2_day.iter().any(Option::is_some))
+        });
+        if !moves_release {
+            continue;
+        }
         let bed_m2 = reach.length_m * reach.section.bed_width_m();
         let mut w = vec![vec![0.0; nt]; np];
         for (k, &t) in grid.iter().enumerate() {
@@ -432,6 +465,8 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
             group: "internal release".into(),
         });
     }
+
+    m.decay_changes.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
 
     // ---- construction loads between start and finish
     for a in &active {

@@ -36,12 +36,13 @@ pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
     u + c.copysign(dd)
 }
 
-/// The limiter's choice as a weight: the κ with [`face_value`] = u + κ·(d − u) (0 ≤ κ ≤ 1 − ν), so that a
-/// tagged share of the concentration can be carried through the same face with the same choice, linearly.
+/// The face value and the limiter's choice as a weight: (C_f, κ) with C_f = [`face_value`] = u + κ·(d − u),
+/// 0 ≤ κ ≤ 1 − ν (what a tagged run needs to split the face's water among source groups).
 #[inline(always)]
-pub(crate) fn face_weight(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
+pub(crate) fn face_parts(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> (f64, f64) {
     let (c, dd) = correction(uu, u, d, nu, dsum);
-    if c > 0.0 { c / dd.abs() } else { 0.0 }
+    let kappa = if c > 0.0 { c / dd.abs() } else { 0.0 };
+    (u + c.copysign(dd), kappa)
 }
 
 /// The magnitude of the limited correction ½(1 − ν)·φ·|d − u| of [`face_value`], and d − u.

@@ -681,7 +681,8 @@ impl<'a> Simulation<'a> {
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
         // a tagged run carries many groups per pollutant: worth the pool even on a small network
         let small = self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes;
-        if small && !(self.groups.is_some() && self.lanes.len() > 1) {
+        let one_thread = rayon::current_num_threads() == 1;
+        if one_thread || (small && !(self.groups.is_some() && self.lanes.len() > 1)) {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
                 advance_lane(&ctx, p, lane, t, dt, false);
             }

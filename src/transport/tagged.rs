@@ -3,17 +3,19 @@
 //! ranking; DESIGN.md §2 "Linearity").
 //!
 //! With the flows fixed, every step of the dynamic scheme is linear in the concentrations *except* the
-//! limiter: the face value C_f = C_U + ½(1 − ν)·φ(r)·(C_D − C_U) has φ depending on the ratio r of the
-//! concentration differences, and the withdrawal never takes more than a cell holds. A tagged run freezes
-//! those choices at the total's. At every face the total's limiter is expressed as a weight κ,
-//! C_f = C_U + κ·(C_D − C_U) (`kernel::face_weight`), and each group crosses the face with the same κ:
-//! C_f,g = C_U,g + κ·(C_D,g − C_U,g); a cell withdrawal takes from each group the share of its
-//! concentration that it takes from the total. Everything else — the Strang-split decay factors, the
-//! complete mixing at nodes by flow shares, the exact pond integration, the backward-Euler dispersion — is
-//! linear already and is applied to each group as to the total. So each group obeys a *linear* scheme whose
-//! coefficients are the total run's, and when the groups' sources add up to the total's (and their initial
-//! states to its initial state) the groups add up to the total at every step, to round-off
-//! (Σ_g C_f,g = C_U + κ·(C_D − C_U) exactly in exact arithmetic).
+//! limiter (the face value C_f = C_U + ½(1 − ν)·φ(r)·(C_D − C_U) has φ depending on the ratio r of the
+//! concentration differences) and the withdrawal that never takes more than a cell holds. A tagged run
+//! takes those from the total and shares them out. At every face the total carries C_f; group g carries
+//! a share C_f,g = w_u·C_U,g + w_d·C_D,g with weights chosen so that Σ_g C_f,g = C_f (`split`): the
+//! limiter's own mix (w_u, w_d) = (1 − κ, κ), C_f = C_U + κ·(C_D − C_U), where that keeps every group's
+//! outflow within what its cell holds, blended towards the upwind cell's composition (C_f/C_U, 0) where it
+//! would not — so no group goes negative, and each stays second order where the mix is safe. A cell
+//! withdrawal takes from each group the share of its concentration that it takes from the total.
+//! Everything else — the Strang-split decay factors, the complete mixing at nodes by flow shares, the
+//! exact pond integration, the backward-Euler dispersion — is linear already and is applied to each group
+//! as to the total. So each group follows the total's own fluxes, and when the groups' sources add up to
+//! the total's (and their initial states to its initial state) the groups add up to the total at every
+//! step, to round-off.
 //!
 //! What a group is: a [`Model`] on the same network (nodes, reaches, withdrawals and pollutants as the
 //! total's) whose sources — outfalls, line loads, bed release, inflows and their concentrations, water
@@ -23,15 +25,16 @@
 //! starts from its own steady state, which the upwind steady solver makes a linear function of the
 //! sources, so the initial states add up too.
 //!
-//! A group's concentration can dip a hair below zero where the total's limiter steepens a front that is
-//! not the group's own (κ is chosen for the total, not for each group); the groups still add up exactly.
+//! Against a separate run of one group alone (its own limiter choices) a group differs where the limited
+//! scheme's nonlinearity matters: at fronts, by a fraction of a cell (tests/transport_tagged.rs measures
+//! 0.45% of the section maximum on a reversing looped network).
 //!
-//! Cost: per step and pollutant, one pass over the faces computes κ from the total (as the kernel does)
-//! and turns it into the two flux weights of each face; each group then costs a few multiply–adds per
-//! cell, with its state stored group after group (`[g·n_ext + slot]`).
+//! Cost: per step and pollutant, one pass over the faces computes the total's face value and κ (as the
+//! kernel does) and the two flux weights of each face; each group then costs a few multiply–adds per cell
+//! (the groups of a cell side by side, four to a vector).
 
 use super::implicit::Factors;
-use super::kernel::face_weight;
+use super::kernel::face_parts;
 use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
 };
@@ -189,10 +192,8 @@ pub(super) struct TagLane {
     /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
     wl: Vec<f64>,
     wr: Vec<f64>,
-    /// Rows of scratch blocks: the node mixing rates, and the left and right face fluxes.
+    /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
-    fl: Vec<B>,
-    fr: Vec<B>,
     /// The sources of each group for this pollutant whose series are not the constant 0.
     active: Vec<Vec<usize>>,
 }
@@ -234,8 +235,6 @@ impl TagLane {
             wl: vec![0.0; net.n_faces()],
             wr: vec![0.0; net.n_faces()],
             rate: vec![z; nb],
-            fl: vec![z; nb],
-            fr: vec![z; nb],
             active: groups
                 .models
                 .iter()
@@ -381,7 +380,6 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         let ends = &co.ends[e0..e1];
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);
-        let cn_g = &t.node_c[n * nb..(n + 1) * nb];
         for e in ends {
             if e.into > 0.0 {
                 let nu = e.into * dt * e.inv_vol_iu;
@@ -390,14 +388,15 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 } else {
                     0.0
                 };
-                let kappa = face_weight(c[e.uu], c[e.iu], cn, nu, dsum);
                 let u = &t.conc[e.iu * nb..(e.iu + 1) * nb];
+                let cn_g = &t.node_c[n * nb..(n + 1) * nb];
+                let (wu, wd) = split(c[e.uu], c[e.iu], cn, nu, dsum, u, cn_g);
                 let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
-                let hq = s.half[e.reach] * e.into;
-                for (((rt, b), u), cg) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
+                let h = s.half[e.reach];
+                for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
                     for l in 0..W {
-                        let fv = u[l] + kappa * (cg[l] - u[l]);
-                        rt[l] += hq * fv;
+                        let fv = wu * u[l] + wd * d[l];
+                        rt[l] += h * e.into * fv;
                         b[l] = e.q * fv;
                     }
                 }
@@ -488,8 +487,10 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
 /// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
 /// own model, swaps, and applies the implicit dispersion (`implicit`: the total's pivots and E/Δx²).
 ///
-/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors and chosen at run
-/// time (no FMA contraction either way, so both give the same bits), as the kernel does.
+/// On x86-64 CPUs with AVX2 and FMA the same code is compiled a second time for 256-bit vectors with fused
+/// multiply–adds in the groups' per-cell arithmetic, and chosen at run time. (The groups need not repeat
+/// the total's bits, only add up to it; a run gives the same bits on any number of threads, but group
+/// values may differ in the last bits between a CPU with FMA and one without.)
 pub(super) fn cells(
     s: &TagStep,
     c: &[f64],
@@ -499,33 +500,40 @@ pub(super) fn cells(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
-            unsafe { cells_avx2(s, c, withdraw_frac, implicit, t) };
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above; that is the only requirement.
+            unsafe { cells_avx2_fma(s, c, withdraw_frac, implicit, t) };
             return;
         }
     }
-    cells_generic(s, c, withdraw_frac, implicit, t)
+    cells_generic::<false>(s, c, withdraw_frac, implicit, t)
 }
 
-/// [`cells_generic`] compiled with AVX2 enabled.
+/// [`cells_generic`] compiled with AVX2 and FMA enabled, with fused multiply–adds.
 ///
 /// # Safety
-/// The CPU must support AVX2.
+/// The CPU must support AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn cells_avx2(
+#[target_feature(enable = "avx2,fma")]
+unsafe fn cells_avx2_fma(
     s: &TagStep,
     c: &[f64],
     withdraw_frac: &[f64],
     implicit: Option<&Factors>,
     t: &mut TagLane,
 ) {
-    cells_generic(s, c, withdraw_frac, implicit, t)
+    cells_generic::<true>(s, c, withdraw_frac, implicit, t)
+}
+
+/// a·b + c, fused when `F` (only where the CPU has FMA: elsewhere `mul_add` is a slow library call).
+#[inline(always)]
+fn fmadd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if F { a.mul_add(b, c) } else { a * b + c }
 }
 
 #[inline(always)]
-fn cells_generic(
+fn cells_generic<const F: bool>(
     s: &TagStep,
     c: &[f64],
     withdraw_frac: &[f64],
@@ -559,44 +567,46 @@ fn cells_generic(
             } else {
                 (0.0, 0.0)
             };
-            let kappa = face_weight(uu, u, dn, nu, dsum);
-            // F = q·(u + κ(dn − u)) + d·(left − right)
+            // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
+            let (iu, id) = if pos {
+                (b + j - 1, b + j)
+            } else {
+                (b + j, b + j - 1)
+            };
+            let (wu, wd) = split(
+                uu,
+                u,
+                dn,
+                nu,
+                dsum,
+                &t.conc[iu * nb..(iu + 1) * nb],
+                &t.conc[id * nb..(id + 1) * nb],
+            );
             if pos {
-                t.wl[f] = qq * (1.0 - kappa) + d;
-                t.wr[f] = qq * kappa - d;
+                t.wl[f] = qq * wu + d;
+                t.wr[f] = qq * wd - d;
             } else {
-                t.wl[f] = qq * kappa + d;
-                t.wr[f] = qq * (1.0 - kappa) - d;
+                t.wl[f] = qq * wd + d;
+                t.wr[f] = qq * wu - d;
             }
         }
-        // every group's cells, the face fluxes carried from cell to cell (two buffers, swapped)
-        let h = s.half[r];
-        let (mut fl, mut fr) = (&mut t.fl[..nb], &mut t.fr[..nb]);
-        fl.copy_from_slice(&t.bflux[2 * r * nb..(2 * r + 1) * nb]);
-        let old = &t.conc[b * nb..(b + n) * nb];
-        let new = &mut t.conc_new[b * nb..(b + n) * nb];
-        for j in 0..n {
-            let row = &old[j * nb..(j + 1) * nb];
-            if j + 1 == n {
-                fr.copy_from_slice(&t.bflux[(2 * r + 1) * nb..(2 * r + 2) * nb]);
-            } else {
-                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
-                let next = &old[(j + 1) * nb..(j + 2) * nb];
-                for ((x, cl), cr) in fr.iter_mut().zip(row).zip(next) {
-                    for l in 0..W {
-                        x[l] = a * cl[l] + bw * cr[l];
-                    }
-                }
-            }
-            let k = dt * co.inv_vol[b + j];
-            let out = &mut new[j * nb..(j + 1) * nb];
-            for (((o, c0), fa), fb) in out.iter_mut().zip(row).zip(fl.iter()).zip(fr.iter()) {
-                for l in 0..W {
-                    o[l] = h * (h * (c0[l] + k * (fa[l] - fb[l])));
-                }
-            }
-            std::mem::swap(&mut fl, &mut fr);
+    }
+    // every group's cells, a pack of at most `PACK` blocks at a time: the row length is then known at
+    // compile time, so the per-cell loops over the groups unroll into straight vector code
+    let mut p0 = 0;
+    while p0 < nb {
+        let len = (nb - p0).min(PACK);
+        match len {
+            1 => pack_cells::<1, F>(s, t, p0),
+            2 => pack_cells::<2, F>(s, t, p0),
+            3 => pack_cells::<3, F>(s, t, p0),
+            4 => pack_cells::<4, F>(s, t, p0),
+            5 => pack_cells::<5, F>(s, t, p0),
+            6 => pack_cells::<6, F>(s, t, p0),
+            7 => pack_cells::<7, F>(s, t, p0),
+            _ => pack_cells::<8, F>(s, t, p0),
         }
+        p0 += len;
     }
     for g in 0..t.ng {
         let m = &s.groups.models[g];
@@ -622,55 +632,181 @@ fn cells_generic(
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
     if let Some(factors) = implicit {
-        let (inv_m, dt_f) = factors.pivots();
-        for r in 0..net.n_reaches {
-            let n = net.n_cells_of(r);
-            if n < 2 || s.disp_true[r] <= 0.0 {
-                continue;
+        let mut p0 = 0;
+        while p0 < nb {
+            let len = (nb - p0).min(PACK);
+            match len {
+                1 => pack_sweeps::<1, F>(s, factors, t, p0),
+                2 => pack_sweeps::<2, F>(s, factors, t, p0),
+                3 => pack_sweeps::<3, F>(s, factors, t, p0),
+                4 => pack_sweeps::<4, F>(s, factors, t, p0),
+                5 => pack_sweeps::<5, F>(s, factors, t, p0),
+                6 => pack_sweeps::<6, F>(s, factors, t, p0),
+                7 => pack_sweeps::<7, F>(s, factors, t, p0),
+                _ => pack_sweeps::<8, F>(s, factors, t, p0),
             }
-            let b = lay.base[r];
-            let f0 = net.first_face[r];
-            sweep_groups(
-                &mut t.conc[b * nb..(b + n) * nb],
-                &co.vol[b..b + n],
-                &co.d_face[f0..f0 + n + 1],
-                &inv_m[b..b + n],
-                dt_f,
-                nb,
-            );
+            p0 += len;
         }
     }
 }
 
-/// The two substitution sweeps of `implicit::solve_reach` on a reach whose cells hold rows of `nb` blocks
-/// of groups (`c[j·nb + block]`), the same operations for every group.
+/// Blocks per pack (32 groups).
+const PACK: usize = 8;
+
+/// Blocks `p0 .. p0 + NB` of slot `i`'s row.
 #[inline(always)]
-fn sweep_groups(c: &mut [B], v: &[f64], d: &[f64], inv_m: &[f64], dt: f64, nb: usize) {
-    let n = v.len();
-    let k0 = v[0] * inv_m[0];
-    for x in &mut c[..nb] {
-        for l in 0..W {
-            x[l] = k0 * x[l];
+fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
+    v[i * nb + p0..]
+        .first_chunk::<NB>()
+        .expect("a row holds the pack")
+}
+
+/// The explicit update of blocks `p0 .. p0 + NB` of every cell (see `cells_generic`): the face fluxes
+/// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h²·(C + Δt/V·(F_left − F_right)).
+#[inline(always)]
+fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, p0: usize) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let dt = s.dt;
+    for r in 0..net.n_reaches {
+        let n = net.n_cells_of(r);
+        let b = lay.base[r];
+        let f0 = net.first_face[r];
+        let hh = s.half[r] * s.half[r];
+        let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * r, p0);
+        let mut fr = [[0.0; W]; NB];
+        for j in 0..n {
+            let i = b + j;
+            let c0 = row::<NB>(&t.conc, nb, i, p0);
+            if j + 1 == n {
+                fr = *row::<NB>(&t.bflux, nb, 2 * r + 1, p0);
+            } else {
+                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+                let c1 = row::<NB>(&t.conc, nb, i + 1, p0);
+                for k in 0..NB {
+                    for l in 0..W {
+                        fr[k][l] = fmadd::<F>(a, c0[k][l], bw * c1[k][l]);
+                    }
+                }
+            }
+            let kv = dt * co.inv_vol[i];
+            let out = t.conc_new[i * nb + p0..]
+                .first_chunk_mut::<NB>()
+                .expect("a row holds the pack");
+            for k in 0..NB {
+                for l in 0..W {
+                    out[k][l] = hh * fmadd::<F>(kv, fl[k][l] - fr[k][l], c0[k][l]);
+                }
+            }
+            fl = fr;
         }
     }
-    for i in 1..n {
-        let (a, bw) = (v[i], dt * d[i]);
-        let im = inv_m[i];
-        let (prev, cur) = c[(i - 1) * nb..(i + 1) * nb].split_at_mut(nb);
-        for (x, y) in cur.iter_mut().zip(prev.iter()) {
+}
+
+/// The implicit dispersion of blocks `p0 .. p0 + NB` of every reach: the two substitution sweeps of
+/// `implicit::solve_reach` with the total's pivots, the same operations for every group.
+#[inline(always)]
+fn pack_sweeps<const NB: usize, const F: bool>(
+    s: &TagStep,
+    f: &Factors,
+    t: &mut TagLane,
+    p0: usize,
+) {
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = t.nb;
+    let (inv_m, dt) = f.pivots();
+    for r in 0..net.n_reaches {
+        let n = net.n_cells_of(r);
+        if n < 2 || s.disp_true[r] <= 0.0 {
+            continue;
+        }
+        let b = lay.base[r];
+        let f0 = net.first_face[r];
+        let (v, d, im) = (
+            &co.vol[b..b + n],
+            &co.d_face[f0..f0 + n + 1],
+            &inv_m[b..b + n],
+        );
+        let c = &mut t.conc;
+        let k0 = v[0] * im[0];
+        let mut y: [B; NB] = *row::<NB>(c, nb, b, p0);
+        for k in 0..NB {
             for l in 0..W {
-                x[l] = (a * x[l] + bw * y[l]) * im;
+                y[k][l] *= k0;
             }
         }
-    }
-    for i in (0..n - 1).rev() {
-        // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
-        let w = dt * d[i + 1] * inv_m[i];
-        let (cur, next) = c[i * nb..(i + 2) * nb].split_at_mut(nb);
-        for (x, y) in cur.iter_mut().zip(next.iter()) {
-            for l in 0..W {
-                x[l] += w * y[l];
+        *c[b * nb + p0..].first_chunk_mut::<NB>().expect("row") = y;
+        for i in 1..n {
+            let (a, bw, m) = (v[i], dt * d[i], im[i]);
+            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
+            for k in 0..NB {
+                for l in 0..W {
+                    y[k][l] = fmadd::<F>(a, x[k][l], bw * y[k][l]) * m;
+                }
             }
+            *x = y;
+        }
+        let mut xn = y;
+        for i in (0..n - 1).rev() {
+            // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
+            let w = dt * d[i + 1] * im[i];
+            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
+            for k in 0..NB {
+                for l in 0..W {
+                    x[k][l] = fmadd::<F>(w, xn[k][l], x[k][l]);
+                }
+            }
+            xn = *x;
         }
     }
+}
+
+/// How a face's water is shared among the groups: the weights (w_u, w_d) of group g's face value
+/// C_f,g = w_u·u_g + w_d·d_g, from the total's far-upwind, upwind and downwind values `uu`, `u`, `d`, its
+/// Courant number `nu` and diffusion number `dsum`, and the groups' upwind and downwind rows `ug`, `dg`.
+///
+/// Any weights with Σ_g C_f,g = C_f keep the groups adding up to the total; two natural ones are
+/// - the limiter's own mix, C_f,g = (1 − κ)·u_g + κ·d_g (C_f = u + κ(d − u)): second order for each
+///   group, but where two waters of similar total concentration meet, a group with much more downwind
+///   than upwind can be drawn out of the upwind cell faster than the cell holds it (negative values);
+/// - the upwind cell's composition, C_f,g = (C_f/u)·u_g: never negative (the total's limiter keeps
+///   ν·C_f ≤ (1 − dsum)·u, so no group leaves faster than it is there), but first order in composition.
+///
+/// The blend (1 − β)·composition + β·mix is used with the largest β ≤ 1 that keeps every group's
+/// outflow within that bound, ν·C_f,g ≤ (1 − dsum)·u_g: the limiter's mix wherever it is safe.
+#[inline(always)]
+fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
+    let (fv, kappa) = face_parts(uu, u, d, nu, dsum);
+    let share = if u > 0.0 { fv / u } else { 0.0 };
+    let mut beta = 1.0f64;
+    if kappa > 0.0 && nu > 0.0 {
+        let room = (1.0 - dsum).max(0.0) - nu * share;
+        let a = 1.0 - kappa - share;
+        // the mix's excess outflow over the composition's, ν·((1 − κ − share)·u_g + κ·d_g), against what
+        // the group may still lose, room·u_g: first only whether any group is over (no division; the
+        // usual case is none), then the largest β every group allows (branch-free over whole vectors)
+        let mut over = [f64::NEG_INFINITY; W];
+        for (x, y) in ug.iter().zip(dg) {
+            for l in 0..W {
+                let d = nu * (a * x[l] + kappa * y[l]) - room * x[l];
+                over[l] = if d > over[l] { d } else { over[l] };
+            }
+        }
+        if over.iter().any(|&d| d > 0.0) {
+            let mut lim = [1.0f64; W];
+            for (x, y) in ug.iter().zip(dg) {
+                for l in 0..W {
+                    let excess = nu * (a * x[l] + kappa * y[l]);
+                    let allow = room * x[l];
+                    let b = if excess > allow { allow / excess } else { 1.0 };
+                    lim[l] = if b < lim[l] { b } else { lim[l] };
+                }
+            }
+            for b in lim {
+                beta = beta.min(b);
+            }
+        }
+        beta = beta.max(0.0);
+    }
+    ((1.0 - beta) * share + beta * (1.0 - kappa), beta * kappa)
 }

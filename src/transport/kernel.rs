@@ -73,8 +73,8 @@ pub(crate) struct StepData<'a> {
     pub disp: &'a [f64],
     /// Inverse cell volumes (extended).
     pub inv_vol: &'a [f64],
-    /// Mass flux through the from-face (index 2r) and to-face (2r + 1) of every reach, g/s, from the node
-    /// pass.
+    /// Mass flux through the from-face (index 2k) and to-face (2k + 1) of the reach of layout rank k, g/s,
+    /// from the node pass.
     pub bflux: &'a [f64],
     /// Half-step decay factor exp(−k·Δt/2) per reach.
     pub decay: &'a [f64],
@@ -142,9 +142,9 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
             // a short segment gets a short flux buffer: zeroing 4 KiB of stack for a reach of 25 cells
             // cost more than its update (the cells are one block either way, so the bits are the same)
             let mass = if jhi - jlo <= SMALL_BLOCK {
-                segment::<{ SMALL_BLOCK + 1 }>(s, r, jlo, jhi, o)
+                segment::<{ SMALL_BLOCK + 1 }>(s, r, rank, jlo, jhi, o)
             } else {
-                segment::<{ BLOCK + 1 }>(s, r, jlo, jhi, o)
+                segment::<{ BLOCK + 1 }>(s, r, rank, jlo, jhi, o)
             };
             decayed += s.decay_loss[r] * mass;
         }
@@ -167,6 +167,7 @@ const SMALL_BLOCK: usize = 64;
 fn segment<const BLK: usize>(
     s: &StepData,
     r: usize,
+    rank: usize,
     jlo: usize,
     jhi: usize,
     out: &mut [f64],
@@ -199,10 +200,10 @@ fn segment<const BLK: usize>(
             }
         }
         if a == 0 {
-            buf[0] = s.bflux[2 * r];
+            buf[0] = s.bflux[2 * rank];
         }
         if e == n {
-            buf[len] = s.bflux[2 * r + 1];
+            buf[len] = s.bflux[2 * rank + 1];
         }
         let c0 = &cl[a + 1..a + 1 + len];
         let ivs = &iv[a..a + len];

@@ -45,6 +45,8 @@ pub(crate) struct Layout {
     pub base: Vec<usize>,
     /// Reaches in layout order (`Network::reach_order`).
     pub order: Vec<usize>,
+    /// Layout rank of each reach (the inverse of `order`).
+    pub rank: Vec<usize>,
     /// Cells per work chunk.
     pub chunk: usize,
     /// First layout rank touching each chunk.
@@ -61,7 +63,7 @@ pub(crate) struct Layout {
     /// ([`Layout::end_range`]).
     pub node_end_start: Vec<usize>,
     pub node_end: Vec<(usize, bool)>,
-    /// Inflows at each node (CSR, indices into `Model::inflows`).
+    /// Inflows at each node (CSR over the positions of `node_seq`, indices into `Model::inflows`).
     pub node_inflow_start: Vec<usize>,
     pub node_inflow: Vec<usize>,
     /// Withdrawals at each node (CSR, indices into `Model::withdrawals`).
@@ -142,7 +144,9 @@ impl Layout {
         for (i, f) in model.inflows.iter().enumerate() {
             inf[f.node].push(i);
         }
-        let (node_inflow_start, node_inflow) = flatten(inf);
+        // in visit order too (the node pass reads them node after node)
+        let (node_inflow_start, node_inflow) =
+            flatten(node_seq.iter().map(|&n| std::mem::take(&mut inf[n])).collect());
         let mut wd: Vec<Vec<usize>> = vec![Vec::new(); net.n_nodes];
         let mut cell_withdrawals = Vec::new();
         for (i, w) in model.withdrawals.iter().enumerate() {
@@ -242,6 +246,13 @@ impl Layout {
         Layout {
             n_ext,
             base,
+            rank: {
+                let mut rank = vec![0usize; order.len()];
+                for (k, &r) in order.iter().enumerate() {
+                    rank[r] = k;
+                }
+                rank
+            },
             order,
             chunk,
             chunk_first_rank,
@@ -284,7 +295,12 @@ impl Layout {
 
     /// Inflows at node `n`.
     pub fn inflows(&self, n: usize) -> &[usize] {
-        &self.node_inflow[self.node_inflow_start[n]..self.node_inflow_start[n + 1]]
+        self.inflows_at(self.node_pos[n])
+    }
+
+    /// Inflows at the node of position `k` in `node_seq`.
+    pub fn inflows_at(&self, k: usize) -> &[usize] {
+        &self.node_inflow[self.node_inflow_start[k]..self.node_inflow_start[k + 1]]
     }
 
     /// Withdrawals at node `n`.
@@ -383,6 +399,24 @@ pub(crate) struct Coeffs {
     /// `n` is `ends[node_end_start[n]..node_end_start[n + 1]]`): what the node pass reads, gathered once per
     /// flow period so the per-step pass streams it instead of chasing `first_face` → `q_face`.
     pub ends: Vec<EndRec>,
+    /// One record per node in `Layout::node_seq` order: the node pass's per-node data, streamed.
+    pub nodes: Vec<NodeRec>,
+}
+
+/// The per-period data of one node for the node pass (see [`Coeffs::nodes`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NodeRec {
+    /// The node.
+    pub node: usize,
+    /// Water leaving, entering, and leaving the network at the node, m³/s (`Coeffs::node_q_out`, …).
+    pub q_out: f64,
+    pub q_in: f64,
+    pub leave: f64,
+    /// Pond volume, m³, and whether the node is a pond with water (a storage node with volume > 0).
+    pub vol: f64,
+    pub pond: bool,
+    /// Exchange at the node, m³/s (positive: leaving).
+    pub exchange: f64,
 }
 
 /// The per-period data of one reach end at a node (see [`Coeffs::ends`]).
@@ -390,7 +424,8 @@ pub(crate) struct Coeffs {
 pub(crate) struct EndRec {
     /// The reach.
     pub reach: usize,
-    /// Slot of this end in the per-pollutant boundary-flux array: 2·reach + (1 at the to-end).
+    /// Slot of this end in the per-pollutant boundary-flux array: 2·(layout rank of the reach) + (1 at the
+    /// to-end), so the kernel reads them in order.
     pub slot: usize,
     /// Extended index of the reach's cell at this end (the upwind cell when water flows into the node).
     pub iu: usize,
@@ -559,7 +594,19 @@ impl Coeffs {
         self.dt_stable_s = safety * dt;
         self.dt_advective_s = safety * dt_adv;
 
-        // the node pass's per-end records, in `node_end` order
+        // the node pass's per-node and per-end records, in visit order
+        self.nodes.clear();
+        for &n in &lay.node_seq {
+            self.nodes.push(NodeRec {
+                node: n,
+                q_out: self.node_q_out[n],
+                q_in: self.node_q_in[n],
+                leave: self.node_q_leave[n],
+                vol: self.node_vol[n],
+                pond: lay.is_storage[n] && self.node_vol[n] > 0.0,
+                exchange: self.exchange[n],
+            });
+        }
         self.ends.clear();
         for &n in &lay.node_seq {
             for &(r, to_end) in lay.ends(n) {
@@ -575,7 +622,7 @@ impl Coeffs {
                 let j = iu - b;
                 self.ends.push(EndRec {
                     reach: r,
-                    slot: 2 * r + to_end as usize,
+                    slot: 2 * lay.rank[r] + to_end as usize,
                     iu,
                     uu,
                     ghost,

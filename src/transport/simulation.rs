@@ -1217,7 +1217,8 @@ fn node_chunk(
 ) -> [f64; 4] {
     let mut led = [0.0f64; 4];
     for k in range {
-        let n = lay.node_seq[k];
+        let nrec = &co.nodes[k];
+        let n = nrec.node;
         // SAFETY: node n belongs to this chunk alone (see `node_pass`)
         let cn = unsafe { out.node_c.get(n) };
         let mut rate = 0.0;
@@ -1254,7 +1255,7 @@ fn node_chunk(
             }
         }
         let mut ext_in = 0.0;
-        for &i in lay.inflows(n) {
+        for &i in lay.inflows_at(k) {
             let ci = if inflow_c.table[i] {
                 inflow_conc(model, i, p, t_mid)
             } else {
@@ -1262,7 +1263,7 @@ fn node_chunk(
             };
             ext_in += flows.inflow_q[i] * ci;
         }
-        let ex = co.exchange[n];
+        let ex = nrec.exchange;
         if ex < 0.0 {
             let co_n = if outlet_c.table[n] {
                 outlet_conc(model, n, p, t_mid)
@@ -1273,11 +1274,11 @@ fn node_chunk(
         }
         led[IN] += ext_in * dt;
         rate += ext_in;
-        let qout = co.node_q_out[n];
-        let leave = co.node_q_leave[n];
-        let v = co.node_vol[n];
+        let qout = nrec.q_out;
+        let leave = nrec.leave;
+        let v = nrec.vol;
         // concentration carried by the water leaving the node during the step
-        let m = if lay.is_storage[n] && v > 0.0 {
+        let m = if nrec.pond {
             let k = lay.node_decay_per_day[p][n] / DAY_S * theta;
             let sink = qout + k * v;
             let (c_new, integral) = if sink > 0.0 {
@@ -1301,7 +1302,7 @@ fn node_chunk(
                 led[OUT] += rate * dt;
                 0.0
             };
-            let qin = co.node_q_in[n];
+            let qin = nrec.q_in;
             if qin > 0.0 {
                 // SAFETY: node n belongs to this chunk alone
                 unsafe { out.node_c.set(n, rate / qin) };

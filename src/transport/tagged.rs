@@ -673,13 +673,13 @@ fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, p0: 
         let b = lay.base[r];
         let f0 = net.first_face[r];
         let hh = s.half[r] * s.half[r];
-        let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * r, p0);
+        let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * lay.rank[r], p0);
         let mut fr = [[0.0; W]; NB];
         for j in 0..n {
             let i = b + j;
             let c0 = row::<NB>(&t.conc, nb, i, p0);
             if j + 1 == n {
-                fr = *row::<NB>(&t.bflux, nb, 2 * r + 1, p0);
+                fr = *row::<NB>(&t.bflux, nb, 2 * lay.rank[r] + 1, p0);
             } else {
                 let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
                 let c1 = row::<NB>(&t.conc, nb, i + 1, p0);

@@ -591,9 +591,16 @@ impl Superposition {
             .map(|m1| flow_share(&base_model, m1, &net, &hyd))
             .collect();
         drop(singles);
-        let moves_water = |j: usize| {
-            matches!(model.projects[j].kind, ProjectKind::Diversion { .. })
-                || shares[j] > opts.full_share
+        // a project that changes decay rates is treated like one that moves water: a tagged run shares
+        // its total's decay factors, so the project's own rates need a run (a flow state) of their own
+        let moves_water = |j: usize| match &model.projects[j].kind {
+            ProjectKind::Diversion { .. } => true,
+            ProjectKind::Dredging { decay_per_day, .. }
+                if decay_per_day.iter().any(Option::is_some) =>
+            {
+                true
+            }
+            _ => shares[j] > opts.full_share,
         };
         let (groups, split) = clusters(model, opts.max_cluster);
         let mut warnings = Vec::new();

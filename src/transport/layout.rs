@@ -145,8 +145,12 @@ impl Layout {
             inf[f.node].push(i);
         }
         // in visit order too (the node pass reads them node after node)
-        let (node_inflow_start, node_inflow) =
-            flatten(node_seq.iter().map(|&n| std::mem::take(&mut inf[n])).collect());
+        let (node_inflow_start, node_inflow) = flatten(
+            node_seq
+                .iter()
+                .map(|&n| std::mem::take(&mut inf[n]))
+                .collect(),
+        );
         let mut wd: Vec<Vec<usize>> = vec![Vec::new(); net.n_nodes];
         let mut cell_withdrawals = Vec::new();
         for (i, w) in model.withdrawals.iter().enumerate() {

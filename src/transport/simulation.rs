@@ -1034,6 +1034,8 @@ pub fn run(
 
 /// How many reach-end records ahead the node pass asks for the cells it will read.
 const PREFETCH_ENDS: usize = 16;
+/// How many nodes ahead the node pass asks for their mixed state.
+const PREFETCH_NODES: usize = 6;
 
 /// Hint the processor to load `v[i]` into the cache (nothing happens for an index out of range, or on
 /// another architecture).
@@ -1074,6 +1076,23 @@ impl Scatter {
             ptr: v.as_mut_ptr(),
             len: v.len(),
         }
+    }
+
+    /// Hint the processor to load index `i` (nothing for an index out of range; never faults).
+    #[inline(always)]
+    fn prefetch(self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if i < self.len {
+            // SAFETY: the address is inside the column (checked); a prefetch reads nothing into the
+            // program and cannot fault
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    self.ptr.add(i).cast::<i8>().cast_const(),
+                )
+            };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
     }
 
     /// # Safety
@@ -1233,7 +1252,12 @@ fn node_chunk(
             .unwrap_or(&[])
         {
             prefetch(c, a.iu);
+            prefetch(c, a.uu);
             prefetch(half, a.reach);
+        }
+        // and the mixed state of the node a few positions ahead
+        if let Some(a) = co.nodes.get(k + PREFETCH_NODES) {
+            out.node_c.prefetch(a.node);
         }
         for e in ends {
             let into = e.into;

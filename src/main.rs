@@ -97,6 +97,10 @@ enum Command {
         /// Share of the local river flow above which a project's response comes from a full run.
         #[arg(long, default_value_t = 0.10)]
         full_share: f64,
+        /// Judge portfolios on the outputs from this date on (e.g. the months after the works finish);
+        /// default: after the warm-up.
+        #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+        assess_from: Option<chrono::NaiveDateTime>,
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
@@ -306,6 +310,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             objective,
             no_check,
             full_share,
+            assess_from,
             threads,
         } => {
             set_threads(threads)?;
@@ -320,6 +325,8 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 check: !no_check,
                 progress: true,
                 full_share,
+                assess_from_s: assess_from
+                    .map(|d| rivsim::scenario::seconds_between(p.model.sim.start, d)),
                 ..Default::default()
             };
             let (o, files) = pipeline::rank(&p, &out, &opts)?;
@@ -389,6 +396,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
 }
 
 /// Size the global thread pool (`--threads`).
+/// `--assess-from`: an ISO date or date-time.
+fn parse_date_arg(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    rivsim::scenario::parse_time(text)
+}
+
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()

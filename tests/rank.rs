@@ -581,6 +581,14 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("--budget") && err.contains("-3"), "{err}");
+    // --assess-from: not a date, and a date after the period, are both invalid input
+    let o = run(&["--assess-from", "yesterday"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("ISO date"));
+    let o = run(&["--assess-from", "2199-01-01"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--assess-from") && err.contains("inside the simulated period"), "{err}");
     assert!(!out.join("rank.json").exists());
     // and a good run writes every file, rank.csv in greedy order
     let o = run(&["--budget", "7", "--no-check"]);

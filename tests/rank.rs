@@ -588,7 +588,10 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     let o = run(&["--assess-from", "2199-01-01"]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("--assess-from") && err.contains("inside the simulated period"), "{err}");
+    assert!(
+        err.contains("--assess-from") && err.contains("inside the simulated period"),
+        "{err}"
+    );
     assert!(!out.join("rank.json").exists());
     // and a good run writes every file, rank.csv in greedy order
     let o = run(&["--budget", "7", "--no-check"]);

@@ -1068,7 +1068,8 @@ pub fn validate(model: &Model, opts: &RankOptions) -> Result<(), ScenarioError> 
             item: "command line --assess-from".into(),
             field: String::new(),
             value: format!("{t} s after the start"),
-            expected: "a date inside the simulated period (at or after its start, before its end)".into(),
+            expected: "a date inside the simulated period (at or after its start, before its end)"
+                .into(),
         });
     }
     if !(opts.full_share.is_finite() && opts.full_share >= 0.0) {

@@ -254,7 +254,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// Replace the initial concentration of pollutant `p` in global cell `g` (mg/L), e.g. to start from a
-    /// pulse. Only before the first [`Simulation::step`]: returns `false` (and changes nothing) once stepping
+    /// pulse. (In a tagged run this changes the total only: the groups keep their own initial states.) Only before the first [`Simulation::step`]: returns `false` (and changes nothing) once stepping
     /// has begun, or for an index out of range.
     pub fn set_initial_cell_conc(&mut self, p: usize, g: usize, conc_mg_l: f64) -> bool {
         if self.next_out > 0

@@ -29,6 +29,24 @@ pub enum Series {
 }
 
 impl Series {
+    /// A time up to which (exclusive) [`Series::at`] keeps the value it has at `t_s`: +∞ for a constant, the
+    /// next time of a step table (+∞ after its last), `t_s` itself inside a linear table (no holding).
+    pub fn held_until(&self, t_s: f64) -> f64 {
+        match self {
+            Series::Const(_) => f64::INFINITY,
+            Series::Table {
+                times_s, linear, ..
+            } => {
+                let k = times_s.partition_point(|&t| t <= t_s);
+                match times_s.get(k) {
+                    None => f64::INFINITY,
+                    Some(&next) if !*linear || k == 0 => next,
+                    Some(_) => t_s,
+                }
+            }
+        }
+    }
+
     /// The value at time `t_s` (seconds since start).
     pub fn at(&self, t_s: f64) -> f64 {
         match self {

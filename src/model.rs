@@ -596,3 +596,43 @@ impl Model {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Series;
+
+    /// `held_until` never claims a value holds past a point where `at` changes: checked against `at` on a
+    /// fine grid for a step and a linear table, and its values by hand.
+    #[test]
+    fn held_until_agrees_with_at() {
+        let step = Series::Table {
+            times_s: vec![10.0, 20.0, 30.0],
+            values: vec![1.0, 2.0, 3.0],
+            linear: false,
+        };
+        assert_eq!(step.held_until(5.0), 10.0);
+        assert_eq!(step.held_until(10.0), 20.0);
+        assert_eq!(step.held_until(29.9), 30.0);
+        assert_eq!(step.held_until(30.0), f64::INFINITY);
+        let lin = Series::Table {
+            times_s: vec![10.0, 20.0],
+            values: vec![1.0, 3.0],
+            linear: true,
+        };
+        assert_eq!(lin.held_until(5.0), 10.0);
+        assert_eq!(lin.held_until(15.0), 15.0);
+        assert_eq!(lin.held_until(20.0), f64::INFINITY);
+        assert_eq!(Series::Const(4.0).held_until(1e9), f64::INFINITY);
+        for s in [&step, &lin] {
+            for i in 0..400 {
+                let t = i as f64 * 0.1;
+                let until = s.held_until(t);
+                let mut u = t;
+                while u < until.min(40.0) {
+                    assert_eq!(s.at(u), s.at(t), "t {t} u {u}");
+                    u += 0.05;
+                }
+            }
+        }
+    }
+}

@@ -1032,6 +1032,23 @@ pub fn run(
     Ok(sim.finish())
 }
 
+/// One step of a pond (a completely mixed volume `v`, m³) holding `cn` mg/L, with the inflowing mass rate
+/// `rate` (g/s) held over the step and the sink `sink` = Q_out + k·V (m³/s): the exact solution of
+/// V·dC/dt = rate − sink·C (module docs, "Nodes"). Returns the new concentration and ∫C dt over the step
+/// (the water leaving carries its mean, ∫C dt / Δt).
+#[inline(always)]
+pub(super) fn pond_step(cn: f64, rate: f64, sink: f64, v: f64, dt: f64) -> (f64, f64) {
+    if sink > 0.0 {
+        let lam = sink / v;
+        let c_eq = rate / sink;
+        let one_minus_e = -(-lam * dt).exp_m1();
+        let integral = c_eq * dt + (cn - c_eq) * one_minus_e / lam;
+        (cn + (rate * dt - sink * integral) / v, integral)
+    } else {
+        (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
+    }
+}
+
 /// How many reach-end records ahead the node pass asks for the cells it will read.
 const PREFETCH_ENDS: usize = 16;
 /// How many nodes ahead the node pass asks for their mixed state.
@@ -1304,16 +1321,7 @@ fn node_chunk(
         // concentration carried by the water leaving the node during the step
         let m = if nrec.pond {
             let k = lay.node_decay_per_day[p][n] / DAY_S * theta;
-            let sink = qout + k * v;
-            let (c_new, integral) = if sink > 0.0 {
-                let lam = sink / v;
-                let c_eq = rate / sink;
-                let one_minus_e = -(-lam * dt).exp_m1();
-                let integral = c_eq * dt + (cn - c_eq) * one_minus_e / lam;
-                (cn + (rate * dt - sink * integral) / v, integral)
-            } else {
-                (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
-            };
+            let (c_new, integral) = pond_step(cn, rate, qout + k * v, v, dt);
             // SAFETY: node n belongs to this chunk alone
             unsafe { out.node_c.set(n, c_new) };
             led[DECAY] += k * v * integral;

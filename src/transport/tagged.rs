@@ -38,7 +38,7 @@ use super::kernel::face_parts;
 use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
 };
-use super::simulation::ConstConc;
+use super::simulation::{ConstConc, pond_step};
 use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
 use crate::model::{Discharge, InitialState, Model, Series};
@@ -588,25 +588,11 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         // `rate` becomes the concentration carried by the water leaving the node
         if lay.is_storage[n] && v > 0.0 {
             let k = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
-            let sink = qout + k * v;
-            if sink > 0.0 {
-                let lam = sink / v;
-                let one_minus_e = -(-lam * dt).exp_m1();
-                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
-                    for l in 0..W {
-                        let c_eq = rt[l] / sink;
-                        let integral = c_eq * dt + (cg[l] - c_eq) * one_minus_e / lam;
-                        cg[l] += (rt[l] * dt - sink * integral) / v;
-                        rt[l] = integral / dt;
-                    }
-                }
-            } else {
-                for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
-                    for l in 0..W {
-                        let c0 = cg[l];
-                        cg[l] = c0 + rt[l] * dt / v;
-                        rt[l] = (c0 * dt + 0.5 * rt[l] * dt * dt / v) / dt;
-                    }
+            for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
+                for l in 0..W {
+                    let (c_new, integral) = pond_step(cg[l], rt[l], qout + k * v, v, dt);
+                    cg[l] = c_new;
+                    rt[l] = integral / dt;
                 }
             }
         } else {

@@ -295,6 +295,29 @@ impl<'a> Groups<'a> {
     }
 }
 
+/// `$f::<NB, F>(args…, p0)` for every pack of at most [`PACK`] blocks of a row of `$nb` blocks (`p0` its
+/// first block), with the pack's length as the compile-time `NB`.
+macro_rules! for_each_pack {
+    ($nb:expr, $F:ident, $f:ident($($arg:expr),*)) => {{
+        let nb = $nb;
+        let mut p0 = 0;
+        while p0 < nb {
+            let len = (nb - p0).min(PACK);
+            match len {
+                1 => $f::<1, $F>($($arg,)* p0),
+                2 => $f::<2, $F>($($arg,)* p0),
+                3 => $f::<3, $F>($($arg,)* p0),
+                4 => $f::<4, $F>($($arg,)* p0),
+                5 => $f::<5, $F>($($arg,)* p0),
+                6 => $f::<6, $F>($($arg,)* p0),
+                7 => $f::<7, $F>($($arg,)* p0),
+                _ => $f::<8, $F>($($arg,)* p0),
+            }
+            p0 += len;
+        }
+    }};
+}
+
 /// Groups per block: the groups are stored and updated four at a time (one 256-bit vector of f64).
 const W: usize = 4;
 /// Four groups' values.
@@ -519,15 +542,16 @@ pub(super) struct TagStep<'s> {
 
 /// The groups' node pass, run **before** the total's (it reads the total's old node concentrations and
 /// cells to find the limiter weights of the faces entering each node): mixes every node for every group
-/// and sets the groups' end-face fluxes. Mirrors `simulation::node_pass` operation for operation, with the
-/// total's κ in place of its limiter.
+/// and sets the groups' end-face fluxes. Mirrors `simulation::node_pass` (the same per-node records, in
+/// the same visit order), with the total's face value shared among the groups by [`split`].
 pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
-    let (lay, co, net) = (s.lay, s.co, s.net);
+    let (lay, co) = (s.lay, s.co);
     let nb = t.nb;
     let dt = s.dt;
-    for n in 0..net.n_nodes {
+    for (k, nrec) in co.nodes.iter().enumerate() {
+        let n = nrec.node;
         let cn = node_c[n];
-        let (e0, e1) = lay.end_range(n);
+        let (e0, e1) = (lay.node_end_start[k], lay.node_end_start[k + 1]);
         let ends = &co.ends[e0..e1];
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);
@@ -553,10 +577,10 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 }
             }
         }
-        let ex = co.exchange[n];
+        let ex = nrec.exchange;
         for g in 0..t.ng {
-            let glay = &s.groups.lays[g];
-            let ins = glay.inflows(n);
+            // a group's layout visits the nodes in the same order (it depends on the network alone)
+            let ins = s.groups.lays[g].inflows_at(k);
             if ins.is_empty() && ex >= 0.0 {
                 continue;
             }
@@ -581,16 +605,14 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
             }
             *at_mut(rate, g) += ext_in;
         }
-        let qout = co.node_q_out[n];
-        let qin = co.node_q_in[n];
-        let v = co.node_vol[n];
+        let (qout, qin, v) = (nrec.q_out, nrec.q_in, nrec.vol);
         let cn_g = &mut t.node_c[n * nb..(n + 1) * nb];
         // `rate` becomes the concentration carried by the water leaving the node
-        if lay.is_storage[n] && v > 0.0 {
-            let k = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
+        if nrec.pond {
+            let kd = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
             for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
                 for l in 0..W {
-                    let (c_new, integral) = pond_step(cg[l], rt[l], qout + k * v, v, dt);
+                    let (c_new, integral) = pond_step(cg[l], rt[l], qout + kd * v, v, dt);
                     cg[l] = c_new;
                     rt[l] = integral / dt;
                 }
@@ -730,21 +752,7 @@ fn cells_generic<const F: bool>(
     }
     // every group's cells, a pack of at most `PACK` blocks at a time: the row length is then known at
     // compile time, so the per-cell loops over the groups unroll into straight vector code
-    let mut p0 = 0;
-    while p0 < nb {
-        let len = (nb - p0).min(PACK);
-        match len {
-            1 => pack_cells::<1, F>(s, t, p0),
-            2 => pack_cells::<2, F>(s, t, p0),
-            3 => pack_cells::<3, F>(s, t, p0),
-            4 => pack_cells::<4, F>(s, t, p0),
-            5 => pack_cells::<5, F>(s, t, p0),
-            6 => pack_cells::<6, F>(s, t, p0),
-            7 => pack_cells::<7, F>(s, t, p0),
-            _ => pack_cells::<8, F>(s, t, p0),
-        }
-        p0 += len;
-    }
+    for_each_pack!(nb, F, pack_cells(s, t));
     if t.cache_period != s.period {
         // the flows, and with them the rates of the outfalls with water, change with the period
         t.rate_cache = t
@@ -786,21 +794,7 @@ fn cells_generic<const F: bool>(
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
     if let Some(factors) = implicit {
-        let mut p0 = 0;
-        while p0 < nb {
-            let len = (nb - p0).min(PACK);
-            match len {
-                1 => pack_sweeps::<1, F>(s, factors, t, p0),
-                2 => pack_sweeps::<2, F>(s, factors, t, p0),
-                3 => pack_sweeps::<3, F>(s, factors, t, p0),
-                4 => pack_sweeps::<4, F>(s, factors, t, p0),
-                5 => pack_sweeps::<5, F>(s, factors, t, p0),
-                6 => pack_sweeps::<6, F>(s, factors, t, p0),
-                7 => pack_sweeps::<7, F>(s, factors, t, p0),
-                _ => pack_sweeps::<8, F>(s, factors, t, p0),
-            }
-            p0 += len;
-        }
+        for_each_pack!(nb, F, pack_sweeps(s, factors, t));
     }
 }
 

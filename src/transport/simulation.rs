@@ -910,20 +910,23 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
     }
     let led = &mut lane.ledger_g;
-    node_pass(
+    let ns = NodeStep {
         model,
-        net,
-        ctx.lay,
+        lay: ctx.lay,
         co,
-        ctx.flows,
+        flows: ctx.flows,
         p,
         dt,
         t_mid,
         theta,
-        ctx.implicit.is_none(),
-        &lane.inflow_c,
-        &lane.outlet_c,
-        &lane.decay,
+        explicit_disp: ctx.implicit.is_none(),
+        inflow_c: &lane.inflow_c,
+        outlet_c: &lane.outlet_c,
+        half: &lane.decay,
+    };
+    node_pass(
+        &ns,
+        net,
         &mut lane.conc,
         &mut lane.node_c,
         &mut lane.bflux,
@@ -1131,6 +1134,27 @@ impl Scatter {
     }
 }
 
+/// What the node pass reads of one pollutant's step besides the state.
+struct NodeStep<'s> {
+    model: &'s Model,
+    lay: &'s Layout,
+    co: &'s Coeffs,
+    flows: &'s PeriodFlows,
+    /// Pollutant.
+    p: usize,
+    /// Step, s; its midpoint, s since start; the temperature factor θ^(T−20) there.
+    dt: f64,
+    t_mid: f64,
+    theta: f64,
+    /// Explicit dispersion in this step (the limiter leaves it room).
+    explicit_disp: bool,
+    /// Inflow and outlet concentrations (constants resolved once).
+    inflow_c: &'s ConstConc,
+    outlet_c: &'s ConstConc,
+    /// Half-step decay factor per reach.
+    half: &'s [f64],
+}
+
 /// The columns the node pass writes.
 #[derive(Clone, Copy)]
 struct NodeOut {
@@ -1143,24 +1167,14 @@ struct NodeOut {
 /// and the ledger entries of the nodes (inflows, water entering at outlets, water leaving, pond decay).
 ///
 /// The nodes are independent of each other within a pass (each reads the cells next to it and its own
-/// mixed state, and writes its own reach ends), so they run in fixed chunks of [`NODE_CHUNK`], in parallel
-/// when `parallel` (chunks of `TransportOptions::chunk_nodes` nodes; the ledger is summed per chunk, then
-/// over the chunks in order, so the bits do not depend on the number of threads); the ghost slots are set in a second pass, once every node has read the old ones.
+/// mixed state, and writes its own reach ends), so they run in fixed chunks of
+/// `TransportOptions::chunk_nodes` nodes, in parallel when `parallel`; the ledger is summed per chunk, then
+/// over the chunks in order, so the bits do not depend on the number of threads. The ghost slots are set
+/// in a second pass, once every node has read the old ones.
 #[allow(clippy::too_many_arguments)]
 fn node_pass(
-    model: &Model,
+    ns: &NodeStep,
     net: &Network,
-    lay: &Layout,
-    co: &Coeffs,
-    flows: &PeriodFlows,
-    p: usize,
-    dt: f64,
-    t_mid: f64,
-    theta: f64,
-    explicit_disp: bool,
-    inflow_c: &ConstConc,
-    outlet_c: &ConstConc,
-    half: &[f64],
     c: &mut [f64],
     node_c: &mut [f64],
     bflux: &mut [f64],
@@ -1168,6 +1182,7 @@ fn node_pass(
     led: &mut [f64; 4],
     parallel: bool,
 ) {
+    let (lay, co) = (ns.lay, ns.co);
     let nn = net.n_nodes;
     let per = nn.div_ceil(partial.len()).max(1);
     let out = NodeOut {
@@ -1178,23 +1193,7 @@ fn node_pass(
         let c: &[f64] = c;
         let chunk = |k: usize, part: &mut [f64; 4]| {
             let range = (k * per).min(nn)..nn.min((k + 1) * per);
-            *part = node_chunk(
-                model,
-                lay,
-                co,
-                flows,
-                p,
-                dt,
-                t_mid,
-                theta,
-                explicit_disp,
-                inflow_c,
-                outlet_c,
-                half,
-                c,
-                out,
-                range,
-            );
+            *part = node_chunk(ns, c, out, range);
         };
         if parallel && partial.len() > 1 {
             partial
@@ -1232,25 +1231,22 @@ fn node_pass(
 
 /// The nodes at positions `range` of `Layout::node_seq` (see [`node_pass`]). Returns their ledger
 /// entries, g.
-#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn node_chunk(
-    model: &Model,
-    lay: &Layout,
-    co: &Coeffs,
-    flows: &PeriodFlows,
-    p: usize,
-    dt: f64,
-    t_mid: f64,
-    theta: f64,
-    explicit_disp: bool,
-    inflow_c: &ConstConc,
-    outlet_c: &ConstConc,
-    half: &[f64],
-    c: &[f64],
-    out: NodeOut,
-    range: std::ops::Range<usize>,
-) -> [f64; 4] {
+fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usize>) -> [f64; 4] {
+    let NodeStep {
+        model,
+        lay,
+        co,
+        flows,
+        p,
+        dt,
+        t_mid,
+        theta,
+        explicit_disp,
+        inflow_c,
+        outlet_c,
+        half,
+    } = *ns;
     let mut led = [0.0f64; 4];
     for k in range {
         let nrec = &co.nodes[k];

@@ -83,11 +83,16 @@ fn with_sections(mut m: Model) -> Model {
 /// The largest |Σ_g C_g − C| / max(C, 1e-6 mg/L) over sections and reach means.
 fn sum_gap(t: &TaggedResults) -> f64 {
     let ng = t.n_groups;
-    let mut worst = t.max_sum_gap(1e-6);
-    for (i, row) in t.total.reach_conc.iter().enumerate() {
-        for (k, &c) in row.iter().enumerate() {
-            let s: f64 = t.reach_conc[i][k * ng..(k + 1) * ng].iter().sum();
-            worst = worst.max((s - c).abs() / c.abs().max(1e-6));
+    let mut worst: f64 = 0.0;
+    for (totals, groups) in [
+        (&t.total.section_conc, &t.section_conc),
+        (&t.total.reach_conc, &t.reach_conc),
+    ] {
+        for (i, row) in totals.iter().enumerate() {
+            for (k, &c) in row.iter().enumerate() {
+                let s: f64 = groups[i][k * ng..(k + 1) * ng].iter().sum();
+                worst = worst.max((s - c).abs() / c.abs().max(1e-6));
+            }
         }
     }
     worst

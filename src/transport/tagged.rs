@@ -72,21 +72,6 @@ impl TaggedResults {
         let np = self.total.pollutants.len();
         self.reach_conc[i][(r * np + p) * self.n_groups + g]
     }
-
-    /// The largest |Σ_g C_g − C| / max(|C|, floor) over every section, pollutant and output time: how
-    /// closely the groups add up to the total (meaningful when the groups' sources partition the total's).
-    /// `floor_mg_l` keeps near-zero totals from inflating the ratio.
-    pub fn max_sum_gap(&self, floor_mg_l: f64) -> f64 {
-        let ng = self.n_groups;
-        let mut worst = 0.0f64;
-        for (i, row) in self.total.section_conc.iter().enumerate() {
-            for (k, &c) in row.iter().enumerate() {
-                let sum: f64 = self.section_conc[i][k * ng..(k + 1) * ng].iter().sum();
-                worst = worst.max((sum - c).abs() / c.abs().max(floor_mg_l));
-            }
-        }
-        worst
-    }
 }
 
 /// Run `model` (the total) and carry each group of `groups` along with it (see the module docs).

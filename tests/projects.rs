@@ -5,6 +5,8 @@
 //! compared to 1e-12 relative (a few rounding errors of f64 arithmetic, far below any physical meaning); the
 //! "bit for bit" tests compare exact bits.
 
+mod support;
+
 use rivsim::model::{Discharge, Model, OutfallKind};
 use rivsim::pipeline;
 use rivsim::projects::{self, Selection};
@@ -1104,21 +1106,12 @@ fn command_line_compare_and_selection_flags() {
 
 /// The rivsim binary run with `args`.
 fn rivsim_cmd(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rivsim"))
-        .args(args)
-        .output()
-        .unwrap()
+    support::rivsim().args(args).output().unwrap()
 }
 
 /// The rivsim binary run with `args`, which must succeed (exit code 0; stderr shown otherwise).
 fn rivsim_ok(args: &[&str]) {
-    let o = rivsim_cmd(args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::assert_exit_ok(&rivsim_cmd(args), &format!("{args:?}"));
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! `rivsim rank`: a three-project case computed by hand, superposition against full runs, the greedy order,
 //! branch and bound against exhaustive enumeration, budget edge cases and command-line errors.
 
+mod support;
+
 use rivsim::projects::rank::{self, Objective, RankOptions, search};
 use rivsim::scenario;
 use std::path::Path;
-use std::process::Command;
 
 /// One channel U → J → O (two 2 km reaches, 1 m³/s, COD only, no decay, no dispersion, steady mode) with three
 /// mass-only COD loads. The projects finish at the start, so they act over the whole period.
@@ -561,7 +562,7 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     std::fs::write(&scen, THREE).expect("write scenario");
     let out = dir.path().join("out");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rivsim"))
+        support::rivsim()
             .arg("rank")
             .arg(&scen)
             .arg("--out")
@@ -595,12 +596,7 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     assert!(!out.join("rank.json").exists());
     // and a good run writes every file, rank.csv in greedy order
     let o = run(&["--budget", "7", "--no-check"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::assert_exit_ok(&o, "rivsim rank --budget 7");
     for f in [
         "rank.csv",
         "portfolio.json",

@@ -18,7 +18,8 @@ const DAY: f64 = 86_400.0;
 /// Two reaches U → J → O (3 km each), one inflow, four outfalls, a sewer to a plant. `{extra}` is appended.
 fn text(extra: &str) -> String {
     format!(
-        r#"
+        concat!(
+            r#"
 title = "projects test"
 cost_unit = "million CNY"
 
@@ -35,19 +36,9 @@ dispersion_m2s = 5.0
 decay_per_day = {{ COD = 0.2, NH3N = 0.1, TP = 0.05 }}
 cell_length_m = 500.0
 
-[[nodes]]
-id = "U"
-kind = "boundary"
-
-[[nodes]]
-id = "J"
-kind = "junction"
-
-[[nodes]]
-id = "O"
-kind = "outlet"
-level_m = 2.0
-
+"#,
+            support::u_j_o_nodes!(),
+            r#"
 [[reaches]]
 id = "R1"
 from = "U"
@@ -134,6 +125,8 @@ discharge = {{ reach = "R2", at_m = 2500.0 }}
 
 {extra}
 "#
+        ),
+        extra = extra
     )
 }
 

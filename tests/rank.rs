@@ -27,7 +27,8 @@ use std::path::Path;
 ///
 /// Load objective: L = Σ_sections |Q|·C·Δt over the 11 daily output times (10 days, no warm-up); closing A
 /// removes 4 g/s at both sections: 8 g/s × 86 400 s × 11 = 7.6032 t.
-const THREE: &str = r#"
+const THREE: &str = concat!(
+    r#"
 title = "three projects"
 cost_unit = "million CNY"
 
@@ -43,19 +44,9 @@ manning_n = 0.03
 dispersion_m2s = 0.0
 cell_length_m = 250.0
 
-[[nodes]]
-id = "U"
-kind = "boundary"
-
-[[nodes]]
-id = "J"
-kind = "junction"
-
-[[nodes]]
-id = "O"
-kind = "outlet"
-level_m = 2.0
-
+"#,
+    support::u_j_o_nodes!(),
+    r#"
 [[reaches]]
 id = "R1"
 from = "U"
@@ -143,7 +134,8 @@ cost = 4.0
 start = "2024-06-01"
 finish = "2025-01-01"
 outfalls = ["C"]
-"#;
+"#
+);
 
 fn load(text: &str) -> rivsim::model::Model {
     match scenario::load_str(text, Path::new("/tmp/rank-test/scenario.toml")) {

@@ -2,13 +2,15 @@
 //! matches a run of that group alone on the same hydraulics, a hand-checkable two-load reach, the output
 //! files' contract, the `--by` variants and a bad `--by` value.
 
+mod support;
+
 use rivsim::apportion::{self, GroupBy, SourceGroups};
 use rivsim::model::Discharge;
 use rivsim::network::Network;
 use rivsim::pipeline::{self, ApportionOptions, Prepared};
 use rivsim::transport::{self, TransportOptions};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
+use support::{assert_exit_ok, repo, rivsim};
 
 fn prepared(text: &str) -> Prepared {
     let model = rivsim::scenario::load_str(text, Path::new("apportion-test.toml"))
@@ -664,7 +666,7 @@ fn by_variants_name_and_partition_the_sources() {
 /// plants, a diversion, construction loads, dredged release as "internal release").
 #[test]
 fn project_items_carry_their_transform_groups() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/district/scenario.toml");
+    let path = repo("scenarios/district/scenario.toml");
     let p = pipeline::prepare(&path).unwrap();
     let sel = pipeline::selection(&p, &[], &[]).unwrap();
     let q = pipeline::with_projects(&p, &sel).unwrap();
@@ -691,27 +693,18 @@ fn project_items_carry_their_transform_groups() {
     assert!(!base.names.iter().any(|n| n == "construction"));
 }
 
-fn rivsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rivsim"))
-}
-
 /// The command: the tutorial apportioned by kind exits 0 and writes its files; a bad `--by` value is a clear
 /// error with exit code 2 (invalid input) and writes nothing.
 #[test]
 fn cli_apportion_and_bad_by() {
     let dir = tempfile::tempdir().unwrap();
-    let tut = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/tutorial/scenario.toml");
+    let tut = repo("scenarios/tutorial/scenario.toml");
     let out = rivsim()
         .args(["apportion", tut.to_str().unwrap(), "--by", "kind", "--out"])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_ok(&out, "rivsim apportion --by kind");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("largest relative gap"), "{stdout}");
     let csv = std::fs::read_to_string(dir.path().join("apportion.csv")).unwrap();

@@ -1,15 +1,21 @@
 //! End-to-end tests of the `rivsim` binary: exit codes, the files of DESIGN.md §7, and that a failed run leaves
 //! earlier results untouched.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
 
-fn rivsim() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rivsim"))
-}
+use std::path::Path;
+use std::process::Output;
+use support::{assert_exit_ok, repo, rivsim};
 
-fn repo(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+/// `rivsim run --no-plots` of the bundled tutorial into `out_dir`.
+fn run_tutorial(out_dir: &Path) -> Output {
+    rivsim()
+        .args(["run", "--no-plots"])
+        .arg(repo("scenarios/tutorial/scenario.toml"))
+        .arg("--out")
+        .arg(out_dir)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -32,35 +38,10 @@ fn validate_bundled_scenarios_exit_zero() {
 fn invalid_scenario_exits_two_and_names_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("bad.toml");
-    std::fs::write(
-        &f,
-        r#"title = "bad"
-[simulation]
-start = "2025-01-01"
-end = "2025-01-02"
-output_interval = "1h"
-pollutants = ["COD"]
-mode = "dynamic"
-[[nodes]]
-id = "A"
-kind = "boundary"
-[[nodes]]
-id = "B"
-kind = "outlet"
-level_m = 1.0
-[[reaches]]
-id = "R1"
-from = "A"
-to = "B"
-length_m = -5.0
-section = { shape = "rectangle", width_m = 10.0 }
-manning_n = 0.5
-[[inflows]]
-node = "A"
-flow_m3s = 1.0
-"#,
-    )
-    .unwrap();
+    // the smallest valid scenario with a negative reach length and a reach Manning n above 0.2
+    let text = concat!("title = \"bad\"", support::one_reach!())
+        .replace("length_m = 1000.0", "length_m = -5.0\nmanning_n = 0.5");
+    std::fs::write(&f, text).unwrap();
     let out = rivsim().arg("validate").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -74,19 +55,8 @@ flow_m3s = 1.0
 fn run_tutorial_writes_every_output_and_closes_mass_balance() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let out = rivsim()
-        .args(["run", "--no-plots"])
-        .arg(repo("scenarios/tutorial/scenario.toml"))
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_tutorial(&out_dir);
+    assert_exit_ok(&out, "rivsim run");
     for f in [
         "summary.json",
         "sections.csv",
@@ -141,14 +111,8 @@ fn run_tutorial_writes_every_output_and_closes_mass_balance() {
 fn failed_run_leaves_earlier_results_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");
-    let ok = rivsim()
-        .args(["run", "--no-plots"])
-        .arg(repo("scenarios/tutorial/scenario.toml"))
-        .arg("--out")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
-    assert_eq!(ok.status.code(), Some(0));
+    let ok = run_tutorial(&out_dir);
+    assert_exit_ok(&ok, "rivsim run");
     let before = std::fs::read(out_dir.join("summary.json")).unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "title = \"truncated\"\n[simulation\nstart = ").unwrap();
@@ -178,12 +142,7 @@ fn hydraulics_command_writes_signed_reach_table() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit_ok(&out, "rivsim hydraulics");
     let csv = std::fs::read_to_string(dir.path().join("reaches.csv")).unwrap();
     let mut lines = csv.lines();
     assert_eq!(

@@ -5,6 +5,8 @@
 //! compared to 1e-12 relative (a few rounding errors of f64 arithmetic, far below any physical meaning); the
 //! "bit for bit" tests compare exact bits.
 
+mod support;
+
 use rivsim::model::{Discharge, Model, OutfallKind};
 use rivsim::pipeline;
 use rivsim::projects::{self, Selection};
@@ -16,7 +18,8 @@ const DAY: f64 = 86_400.0;
 /// Two reaches U → J → O (3 km each), one inflow, four outfalls, a sewer to a plant. `{extra}` is appended.
 fn text(extra: &str) -> String {
     format!(
-        r#"
+        concat!(
+            r#"
 title = "projects test"
 cost_unit = "million CNY"
 
@@ -33,19 +36,9 @@ dispersion_m2s = 5.0
 decay_per_day = {{ COD = 0.2, NH3N = 0.1, TP = 0.05 }}
 cell_length_m = 500.0
 
-[[nodes]]
-id = "U"
-kind = "boundary"
-
-[[nodes]]
-id = "J"
-kind = "junction"
-
-[[nodes]]
-id = "O"
-kind = "outlet"
-level_m = 2.0
-
+"#,
+            support::u_j_o_nodes!(),
+            r#"
 [[reaches]]
 id = "R1"
 from = "U"
@@ -132,6 +125,8 @@ discharge = {{ reach = "R2", at_m = 2500.0 }}
 
 {extra}
 "#
+        ),
+        extra = extra
     )
 }
 
@@ -1104,21 +1099,12 @@ fn command_line_compare_and_selection_flags() {
 
 /// The rivsim binary run with `args`.
 fn rivsim_cmd(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_rivsim"))
-        .args(args)
-        .output()
-        .unwrap()
+    support::rivsim().args(args).output().unwrap()
 }
 
 /// The rivsim binary run with `args`, which must succeed (exit code 0; stderr shown otherwise).
 fn rivsim_ok(args: &[&str]) {
-    let o = rivsim_cmd(args);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::assert_exit_ok(&rivsim_cmd(args), &format!("{args:?}"));
 }
 
 #[test]

@@ -1,10 +1,11 @@
 //! `rivsim rank`: a three-project case computed by hand, superposition against full runs, the greedy order,
 //! branch and bound against exhaustive enumeration, budget edge cases and command-line errors.
 
+mod support;
+
 use rivsim::projects::rank::{self, Objective, RankOptions, search};
 use rivsim::scenario;
 use std::path::Path;
-use std::process::Command;
 
 /// One channel U → J → O (two 2 km reaches, 1 m³/s, COD only, no decay, no dispersion, steady mode) with three
 /// mass-only COD loads. The projects finish at the start, so they act over the whole period.
@@ -26,7 +27,8 @@ use std::process::Command;
 ///
 /// Load objective: L = Σ_sections |Q|·C·Δt over the 11 daily output times (10 days, no warm-up); closing A
 /// removes 4 g/s at both sections: 8 g/s × 86 400 s × 11 = 7.6032 t.
-const THREE: &str = r#"
+const THREE: &str = concat!(
+    r#"
 title = "three projects"
 cost_unit = "million CNY"
 
@@ -42,19 +44,9 @@ manning_n = 0.03
 dispersion_m2s = 0.0
 cell_length_m = 250.0
 
-[[nodes]]
-id = "U"
-kind = "boundary"
-
-[[nodes]]
-id = "J"
-kind = "junction"
-
-[[nodes]]
-id = "O"
-kind = "outlet"
-level_m = 2.0
-
+"#,
+    support::u_j_o_nodes!(),
+    r#"
 [[reaches]]
 id = "R1"
 from = "U"
@@ -142,7 +134,8 @@ cost = 4.0
 start = "2024-06-01"
 finish = "2025-01-01"
 outfalls = ["C"]
-"#;
+"#
+);
 
 fn load(text: &str) -> rivsim::model::Model {
     match scenario::load_str(text, Path::new("/tmp/rank-test/scenario.toml")) {
@@ -561,7 +554,7 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     std::fs::write(&scen, THREE).expect("write scenario");
     let out = dir.path().join("out");
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rivsim"))
+        support::rivsim()
             .arg("rank")
             .arg(&scen)
             .arg("--out")
@@ -595,12 +588,7 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     assert!(!out.join("rank.json").exists());
     // and a good run writes every file, rank.csv in greedy order
     let o = run(&["--budget", "7", "--no-check"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    support::assert_exit_ok(&o, "rivsim rank --budget 7");
     for f in [
         "rank.csv",
         "portfolio.json",

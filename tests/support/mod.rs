@@ -1,4 +1,50 @@
-//! Scenario text shared by the validation and hostile-input tests.
+//! Shared test helpers: scenario text (the validation, hostile-input and command-line tests) and running the
+//! `rivsim` binary (the command-line, apportion, projects and rank tests). Each test crate uses only part of it.
+#![allow(dead_code, unused_imports, unused_macros)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `rivsim` binary built for these tests, as a command to add arguments to.
+pub fn rivsim() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rivsim"))
+}
+
+/// A path inside the repository, e.g. a bundled scenario: `repo("scenarios/tutorial/scenario.toml")`.
+pub fn repo(p: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
+}
+
+/// Assert that a finished run exited with code 0; otherwise the failure shows `what` and the run's stderr.
+pub fn assert_exit_ok(out: &Output, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The three nodes of a channel U → J → O as scenario text (a macro, for `concat!`): a boundary `U`, a
+/// junction `J` and an outlet `O` held at 2 m.
+macro_rules! u_j_o_nodes {
+    () => {
+        r#"[[nodes]]
+id = "U"
+kind = "boundary"
+
+[[nodes]]
+id = "J"
+kind = "junction"
+
+[[nodes]]
+id = "O"
+kind = "outlet"
+level_m = 2.0
+"#
+    };
+}
+pub(crate) use u_j_o_nodes;
 
 /// The smallest valid scenario body, as a string literal (a macro so that `concat!` can extend it into other
 /// constants): one 1 km rectangular reach from a boundary `A` to an outlet `B` held at 1 m, pollutants COD and TP,

@@ -79,19 +79,7 @@ pub fn plot_worse_than_v_png(
     outcomes: &[CompareOutcome],
 ) -> Result<(), String> {
     fonts();
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.partial.png"));
-    let res = {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        draw(&root, title, outcomes)
-    };
-    let res = res.and_then(|_| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
+    crate::report::plot::png_via_partial(path, SIZE, |root| draw(root, title, outcomes))
 }
 
 const SIZE: (u32, u32) = (1000, 560);

@@ -239,17 +239,15 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                 conc[p][k] = if q > 0.0 { sm[s][p][k] / q } else { 0.0 };
             }
         }
-        if over.iter().any(|&v| v > 0.0) {
-            m.outfalls.push(derived(
-                format!("{}:overflow", sw.id),
-                sw.overflow,
-                OutfallKind::Overflow,
-                format!("sewer {}", sw.id),
-                &grid,
-                over,
-                &conc,
-            ));
-        }
+        m.outfalls.extend(derived(
+            format!("{}:overflow", sw.id),
+            sw.overflow,
+            OutfallKind::Overflow,
+            format!("sewer {}", sw.id),
+            &grid,
+            over,
+            &conc,
+        ));
         match sw.destination {
             SewerDestination::Plant(pl) => {
                 for k in 0..nt {
@@ -260,17 +258,15 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                 }
             }
             SewerDestination::Discharge(at) => {
-                if rest.iter().any(|&v| v > 0.0) {
-                    m.outfalls.push(derived(
-                        format!("{}:discharge", sw.id),
-                        at,
-                        OutfallKind::Sewage,
-                        format!("sewer {}", sw.id),
-                        &grid,
-                        rest,
-                        &conc,
-                    ));
-                }
+                m.outfalls.extend(derived(
+                    format!("{}:discharge", sw.id),
+                    at,
+                    OutfallKind::Sewage,
+                    format!("sewer {}", sw.id),
+                    &grid,
+                    rest,
+                    &conc,
+                ));
             }
         }
     }
@@ -325,28 +321,24 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                 };
             }
         }
-        if treated.iter().any(|&v| v > 0.0) {
-            m.outfalls.push(derived(
-                format!("{}:effluent", plant.id),
-                plant.discharge,
-                OutfallKind::Wwtp,
-                format!("plant {}", plant.id),
-                &grid,
-                treated,
-                &c_eff,
-            ));
-        }
-        if bypass.iter().any(|&v| v > 0.0) {
-            m.outfalls.push(derived(
-                format!("{}:bypass", plant.id),
-                plant.bypass,
-                OutfallKind::Overflow,
-                format!("plant {}", plant.id),
-                &grid,
-                bypass,
-                &c_in,
-            ));
-        }
+        m.outfalls.extend(derived(
+            format!("{}:effluent", plant.id),
+            plant.discharge,
+            OutfallKind::Wwtp,
+            format!("plant {}", plant.id),
+            &grid,
+            treated,
+            &c_eff,
+        ));
+        m.outfalls.extend(derived(
+            format!("{}:bypass", plant.id),
+            plant.bypass,
+            OutfallKind::Overflow,
+            format!("plant {}", plant.id),
+            &grid,
+            bypass,
+            &c_in,
+        ));
     }
 
     // ---- inflows: boundary improvements, diversions
@@ -499,6 +491,7 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
     Ok(m)
 }
 
+/// A derived outfall (flow and concentrations as step series on `grid`), or `None` if it never flows.
 fn derived(
     id: String,
     at: At,
@@ -507,8 +500,11 @@ fn derived(
     grid: &[f64],
     flow: Vec<f64>,
     conc: &[Vec<f64>],
-) -> Outfall {
-    Outfall {
+) -> Option<Outfall> {
+    if !flow.iter().any(|&v| v > 0.0) {
+        return None;
+    }
+    Some(Outfall {
         id,
         reach: at.reach,
         at_m: at.at_m,
@@ -518,5 +514,5 @@ fn derived(
         },
         kind,
         group,
-    }
+    })
 }

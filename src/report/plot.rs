@@ -103,6 +103,45 @@ fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
     })
 }
 
+/// Draw a PNG of `size` pixels with `draw` into a temporary sibling of `path` and rename it over `path`, so a
+/// failed plot never leaves half an image over a good one. The caller registers its fonts first.
+pub(crate) fn png_via_partial(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn,
+) -> Drawn {
+    let name = path
+        .file_name()
+        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.partial.png"));
+    let res = {
+        let root = BitMapBackend::new(&tmp, size).into_drawing_area();
+        draw(&root)
+    };
+    let res = res.and_then(|_| std::fs::rename(&tmp, path).map_err(m));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+/// The series legend in the upper right corner on a white box of opacity `background_alpha`, text of
+/// `font_px` pixels.
+fn upper_right_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    background_alpha: f64,
+    font_px: u32,
+) -> Drawn {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(background_alpha))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", font_px))
+        .draw()
+        .map_err(m)
+}
+
 fn finite_range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     values.filter(|v| v.is_finite()).fold(None, |acc, v| {
         Some(acc.map_or((v, v), |(a, b): (f64, f64)| (a.min(v), b.max(v))))
@@ -440,14 +479,7 @@ impl Figure for TimeSeries {
                         PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2))
                     });
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font(("sans-serif", 15))
-                .draw()
-                .map_err(m)?;
+            upper_right_legend(&mut chart, 0.85, 15)?;
         }
         Ok(())
     }
@@ -604,14 +636,7 @@ impl Figure for NetworkMap {
                     PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(6))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(m)?;
+        upper_right_legend(&mut chart, 0.9, 16)?;
         Ok(())
     }
 }

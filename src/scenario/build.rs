@@ -675,8 +675,20 @@ impl B<'_> {
     }
 
     fn ids<T>(&mut self, kind: &str, items: &[Item<T>], id_of: impl Fn(&T) -> Option<&Id>) -> Ids {
+        self.ids_by(kind, items, |it| it, id_of)
+    }
+
+    /// The id map of `items` (each element's item picked by `item`), reporting missing, empty and repeated
+    /// ids under `kind`.
+    fn ids_by<I, T>(
+        &mut self,
+        kind: &str,
+        items: &[I],
+        item: impl Fn(&I) -> &Item<T>,
+        id_of: impl Fn(&T) -> Option<&Id>,
+    ) -> Ids {
         let mut map: IdMap = IdMap::with_capacity_and_hasher(items.len(), Default::default());
-        for (k, it) in items.iter().enumerate() {
+        for (k, it) in items.iter().map(&item).enumerate() {
             match id_of(&it.raw) {
                 None => {
                     let lab = label(kind, None, it.ord);
@@ -688,7 +700,7 @@ impl B<'_> {
                 }
                 Some(Id(id)) => {
                     if let Some(&first) = map.get(id) {
-                        let f = &items[first].loc;
+                        let f = &item(&items[first]).loc;
                         let at = match f.line {
                             Some(l) => format!("{}:{l}", f.file.display()),
                             None => format!("{}", f.file.display()),
@@ -1057,42 +1069,12 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
 
     // ---- ids
     let node_ids = b.ids("node", &rs.nodes, |r| r.id.as_ref());
-    let reach_items: Vec<&Item<RawReach>> = rs.reaches.iter().map(|(i, _)| i).collect();
-    let reach_ids = {
-        // ids over the reach items (borrowed)
-        let mut map: IdMap = IdMap::with_capacity_and_hasher(reach_items.len(), Default::default());
-        for (k, it) in reach_items.iter().enumerate() {
-            match &it.raw.id {
-                None => {
-                    let lab = label("reach", None, it.ord);
-                    b.push(&it.loc, &lab, "id", "", "an id for every reach");
-                }
-                Some(Id(id)) if id.trim().is_empty() => {
-                    let lab = label("reach", None, it.ord);
-                    b.push(&it.loc, &lab, "id", "", "a non-empty id");
-                }
-                Some(Id(id)) => {
-                    if let Some(&first) = map.get(id) {
-                        let f = &reach_items[first].loc;
-                        let at = match f.line {
-                            Some(l) => format!("{}:{l}", f.file.display()),
-                            None => format!("{}", f.file.display()),
-                        };
-                        b.push(
-                            &it.loc,
-                            &format!("reach {id}"),
-                            "id",
-                            id.clone(),
-                            format!("a unique reach id (already used at {at})"),
-                        );
-                    } else {
-                        map.insert(id.clone(), k);
-                    }
-                }
-            }
-        }
-        Ids { map }
-    };
+    let reach_ids = b.ids_by(
+        "reach",
+        &rs.reaches,
+        |(it, _)| it,
+        |r: &RawReach| r.id.as_ref(),
+    );
     let outfall_ids = b.ids("outfall", &rs.outfalls, |r| r.id.as_ref());
     let zone_ids = b.ids("zone", &rs.zones, |r| r.id.as_ref());
     let section_ids = b.ids("section", &rs.sections, |r| r.id.as_ref());

@@ -91,16 +91,7 @@ impl std::error::Error for ScenarioError {}
 pub fn load(path: &Path) -> Result<Model, ScenarioError> {
     let mut probs = problems::Problems::default();
     let model = load_inner(path, &mut probs);
-    match model {
-        Some(m) if probs.is_empty() => Ok(m),
-        _ => {
-            if probs.is_empty() {
-                // cannot happen: every failure path records a problem; keep the contract anyway
-                probs.push(path, None, "scenario", "", "", "a valid scenario");
-            }
-            Err(probs.into_error(path))
-        }
-    }
+    finish(model, probs, path)
 }
 
 /// Parse a scenario given as text (as if read from `path`, which names it in problems and anchors its
@@ -108,10 +99,20 @@ pub fn load(path: &Path) -> Result<Model, ScenarioError> {
 pub fn load_str(text: &str, path: &Path) -> Result<Model, ScenarioError> {
     let mut probs = problems::Problems::default();
     let model = from_text(text, path, &mut probs);
+    finish(model, probs, path)
+}
+
+/// The model if it was built without a problem, else every problem found (about the scenario at `path`).
+fn finish(
+    model: Option<Model>,
+    mut probs: problems::Problems,
+    path: &Path,
+) -> Result<Model, ScenarioError> {
     match model {
         Some(m) if probs.is_empty() => Ok(m),
         _ => {
             if probs.is_empty() {
+                // cannot happen: every failure path records a problem; keep the contract anyway
                 probs.push(path, None, "scenario", "", "", "a valid scenario");
             }
             Err(probs.into_error(path))

@@ -10,16 +10,14 @@ fn empty_model() -> Model {
     Model {
         title: "prop".into(),
         path: "prop.toml".into(),
+        // the default day with hourly output, steady, from 2025-01-01
         sim: Simulation {
             start: NaiveDate::from_ymd_opt(2025, 1, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
-            end_s: 86400.0,
-            time_step_s: None,
-            output_interval_s: 3600.0,
-            warmup_s: 0.0,
             mode: Mode::Steady,
+            ..Model::default().sim
         },
         ..Default::default()
     }

@@ -87,16 +87,15 @@ fn model(pollutants: &[&str], lengths_m: &[f64], end_s: f64, interval_s: f64) ->
     Model {
         title: "test".into(),
         path: "test.toml".into(),
+        // dynamic, no warm-up, the step from the Courant limit (the defaults)
         sim: Simulation {
             start: NaiveDate::from_ymd_opt(2025, 1, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
             end_s,
-            time_step_s: None,
             output_interval_s: interval_s,
-            warmup_s: 0.0,
-            mode: Mode::Dynamic,
+            ..Model::default().sim
         },
         pollutants: pollutants.iter().map(|s| s.to_string()).collect(),
         nodes,

@@ -10,33 +10,6 @@ use transport_util::*;
 
 const DAY: f64 = 86_400.0;
 
-/// One reach U → O (boundary → outlet), flow `q`, inflow concentration `c_in`.
-#[allow(clippy::too_many_arguments)]
-fn one_reach(
-    length: f64,
-    width: f64,
-    depth: f64,
-    dx: f64,
-    e: f64,
-    k: f64,
-    q: f64,
-    c_in: f64,
-    end_s: f64,
-    interval_s: f64,
-) -> (Model, Network, rivsim::hydraulics::Hydraulics) {
-    let mut m = model(
-        &["X"],
-        vec![node("U", NodeKind::Boundary), node("O", NodeKind::Outlet)],
-        &[r("R", 0, 1, length, width, dx, e, k)],
-        end_s,
-        interval_s,
-    );
-    m.inflows.push(inflow(0, q, &[c_in]));
-    let net = Network::build(&m);
-    let f = field(&m, &net, &[q], &[depth], 0.0, end_s, 0.0);
-    (m, net, hyd(vec![f]))
-}
-
 /// §4.1 Plug flow with decay. With E = 0 and a constant inflow C0 the steady solution is
 /// C(x) = C0·exp(−k·x/u).
 /// - Steady solver (first-order upwind): cell i holds C0·(1 + a)^−(i+1), a = k·Δx/u; against the value at the
@@ -289,28 +262,9 @@ fn instantaneous_pulse_moments() {
     let t_end = 0.5 * DAY;
     let (x0, s0) = (3_000.0, 300.0);
     let (m, net, hy) = one_reach(20_000.0, w, h, dx, e, k, q, 0.0, t_end, t_end);
-    let mut sim = Simulation::new(&m, &net, &hy, &opts()).unwrap();
-    let moments = |c: &dyn Fn(usize) -> f64| {
-        let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
-        for g in 0..net.n_cells {
-            let x = net.cell_x_m[g];
-            let v = c(g);
-            m0 += v;
-            m1 += v * x;
-            m2 += v * x * x;
-        }
-        let mean = m1 / m0;
-        (m0 * w * h * dx, mean, m2 / m0 - mean * mean)
-    };
-    for g in 0..net.n_cells {
-        let x = net.cell_x_m[g];
-        sim.set_initial_cell_conc(0, g, 100.0 * (-(x - x0).powi(2) / (2.0 * s0 * s0)).exp());
-    }
-    let (mass0, mean0, var0) = moments(&|g| sim.cell_conc(0, g));
-    let dt = sim.stable_dt_s();
-    while sim.step().unwrap() {}
-    let (mass1, mean1, var1) = moments(&|g| sim.cell_conc(0, g));
-    let res = sim.finish();
+    let (before, after, dt, res) = run_gaussian_pulse(&m, &net, &hy, &opts(), w * h, dx, (x0, s0));
+    let (mass0, mean0, var0) = (before.mass, before.mean_m, before.var_m2);
+    let (mass1, mean1, var1) = (after.mass, after.mean_m, after.var_m2);
     let mass_err = (mass1 / (mass0 * (-k / DAY * t_end).exp()) - 1.0).abs();
     let cen_err = (mean1 - (mean0 + u * t_end)).abs();
     let nu = u * dt / dx;

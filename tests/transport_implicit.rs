@@ -7,7 +7,7 @@ mod transport_util;
 use rivsim::hydraulics::Hydraulics;
 use rivsim::model::*;
 use rivsim::network::Network;
-use rivsim::transport::{DispersionMode, Simulation, TransportOptions, run, steady_state};
+use rivsim::transport::{DispersionMode, Simulation, TransportOptions, steady_state};
 use transport_util::*;
 
 const DAY: f64 = 86_400.0;
@@ -17,33 +17,6 @@ fn implicit() -> TransportOptions {
         dispersion: DispersionMode::Implicit,
         ..opts()
     }
-}
-
-/// One reach U → O (boundary → outlet), flow `q`, inflow concentration `c_in`.
-#[allow(clippy::too_many_arguments)]
-fn one_reach(
-    length: f64,
-    width: f64,
-    depth: f64,
-    dx: f64,
-    e: f64,
-    k: f64,
-    q: f64,
-    c_in: f64,
-    end_s: f64,
-    interval_s: f64,
-) -> (Model, Network, Hydraulics) {
-    let mut m = model(
-        &["X"],
-        vec![node("U", NodeKind::Boundary), node("O", NodeKind::Outlet)],
-        &[r("R", 0, 1, length, width, dx, e, k)],
-        end_s,
-        interval_s,
-    );
-    m.inflows.push(inflow(0, q, &[c_in]));
-    let net = Network::build(&m);
-    let f = field(&m, &net, &[q], &[depth], 0.0, end_s, 0.0);
-    (m, net, hyd(vec![f]))
 }
 
 fn big_dispersion() -> (Model, Network, Hydraulics) {
@@ -244,28 +217,10 @@ fn implicit_instantaneous_pulse_moments() {
     let t_end = 0.5 * DAY;
     let (x0, s0) = (3_000.0, 300.0);
     let (m, net, hy) = one_reach(20_000.0, w, h, dx, e, k, q, 0.0, t_end, t_end);
-    let mut sim = Simulation::new(&m, &net, &hy, &implicit()).unwrap();
-    let moments = |c: &dyn Fn(usize) -> f64| {
-        let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
-        for g in 0..net.n_cells {
-            let x = net.cell_x_m[g];
-            let v = c(g);
-            m0 += v;
-            m1 += v * x;
-            m2 += v * x * x;
-        }
-        let mean = m1 / m0;
-        (m0 * w * h * dx, mean, m2 / m0 - mean * mean)
-    };
-    for g in 0..net.n_cells {
-        let x = net.cell_x_m[g];
-        sim.set_initial_cell_conc(0, g, 100.0 * (-(x - x0).powi(2) / (2.0 * s0 * s0)).exp());
-    }
-    let (mass0, mean0, var0) = moments(&|g| sim.cell_conc(0, g));
-    let dt = sim.stable_dt_s();
-    while sim.step().unwrap() {}
-    let (mass1, mean1, var1) = moments(&|g| sim.cell_conc(0, g));
-    let res = sim.finish();
+    let (before, after, dt, res) =
+        run_gaussian_pulse(&m, &net, &hy, &implicit(), w * h, dx, (x0, s0));
+    let (mass0, mean0, var0) = (before.mass, before.mean_m, before.var_m2);
+    let (mass1, mean1, var1) = (after.mass, after.mean_m, after.var_m2);
     let mass_err = (mass1 / (mass0 * (-k / DAY * t_end).exp()) - 1.0).abs();
     let cen_err = (mean1 - (mean0 + u * t_end)).abs();
     let var_err = var1 - (var0 + 2.0 * e * t_end);
@@ -297,16 +252,7 @@ fn implicit_one_and_two_threads_bit_identical() {
             serial_cell_lanes,
             ..implicit()
         };
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap()
-            .install(|| run(&m, &net, &hy, &o).unwrap());
-        let two = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap()
-            .install(|| run(&m, &net, &hy, &o).unwrap());
+        let (one, two) = run_one_and_two_threads(&m, &net, &hy, &o);
         assert!(one.steps > 50);
         assert_eq!(bits(&one), bits(&two), "chunk {chunk_cells}");
         let c: Vec<u64> = one

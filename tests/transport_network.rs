@@ -134,16 +134,7 @@ fn one_and_two_threads_bit_identical() {
             serial_cell_lanes: 0,
             ..TransportOptions::default()
         };
-        let one = rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
-            .build()
-            .unwrap()
-            .install(|| run(&m, &net, &hy, &o).unwrap());
-        let two = rayon::ThreadPoolBuilder::new()
-            .num_threads(2)
-            .build()
-            .unwrap()
-            .install(|| run(&m, &net, &hy, &o).unwrap());
+        let (one, two) = run_one_and_two_threads(&m, &net, &hy, &o);
         assert!(one.steps > 100);
         assert_eq!(bits(&one), bits(&two), "chunk {chunk_cells}");
         let c: Vec<u64> = one

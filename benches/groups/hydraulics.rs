@@ -128,16 +128,14 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
     Model {
         title: "synthetic".into(),
         path: "synthetic.toml".into(),
+        // the default day with hourly output, steady, from 2025-01-01
         sim: Simulation {
             start: NaiveDate::from_ymd_opt(2025, 1, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
-            end_s: 86400.0,
-            time_step_s: None,
-            output_interval_s: 3600.0,
-            warmup_s: 0.0,
             mode: Mode::Steady,
+            ..Model::default().sim
         },
         nodes,
         reaches,

@@ -94,16 +94,15 @@ pub fn tree(
     let mut m = Model {
         title: "bench tree".into(),
         path: PathBuf::from("bench.toml"),
+        // dynamic, no warm-up, the step from the Courant limit (the defaults)
         sim: rivsim::model::Simulation {
             start: NaiveDate::from_ymd_opt(2025, 1, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
             end_s,
-            time_step_s: None,
             output_interval_s: end_s,
-            warmup_s: 0.0,
-            mode: Mode::Dynamic,
+            ..Model::default().sim
         },
         pollutants: ["COD", "NH3N", "TP", "CODMn", "BOD5", "TN", "X"]
             .iter()
@@ -221,14 +220,8 @@ fn kernel(c: &mut Criterion) {
         );
         // the machine is shared: besides criterion's wall-clock figure, print the rate per CPU-second of the
         // whole process (utime + stime from /proc/self/stat), which the other load does not distort
-        let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
         let n_steps = 300_000_000 / net.n_cells;
-        pool.install(|| {
-            for _ in 0..n_steps {
-                sim.step().unwrap();
-            }
-        });
-        let (cpu, wall) = (cpu_seconds() - c0, w0.elapsed().as_secs_f64());
+        let (cpu, wall) = timed_steps(&pool, &mut sim, n_steps);
         if cpu > 0.0 {
             eprintln!(
                 "transport/{threads} thread(s): {:.1} M cell-steps per CPU-second, {:.1} M per wall second \
@@ -265,15 +258,9 @@ fn implicit_rate(
             sim.step().unwrap();
         }
     });
-    let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
     let t0 = sim.time_s();
     let n_steps = 100_000_000 / net.n_cells;
-    pool.install(|| {
-        for _ in 0..n_steps {
-            sim.step().unwrap();
-        }
-    });
-    let (cpu, wall) = (cpu_seconds() - c0, w0.elapsed().as_secs_f64());
+    let (cpu, wall) = timed_steps(pool, &mut sim, n_steps);
     if cpu > 0.0 {
         eprintln!(
             "transport implicit/{threads} thread(s): {:.1} M cell-steps per CPU-second, {:.1} M per wall \
@@ -284,6 +271,17 @@ fn implicit_rate(
             (sim.time_s() - t0) / wall
         );
     }
+}
+
+/// Run `n_steps` steps of `sim` in `pool`; returns (process CPU seconds, wall seconds) they took.
+fn timed_steps(pool: &rayon::ThreadPool, sim: &mut Simulation, n_steps: usize) -> (f64, f64) {
+    let (c0, w0) = (cpu_seconds(), std::time::Instant::now());
+    pool.install(|| {
+        for _ in 0..n_steps {
+            sim.step().unwrap();
+        }
+    });
+    (cpu_seconds() - c0, w0.elapsed().as_secs_f64())
 }
 
 /// CPU time of this process (user + system), seconds; 0 where /proc is missing.

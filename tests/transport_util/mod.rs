@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use rivsim::hydraulics::{FlowField, Hydraulics};
 use rivsim::model::*;
 use rivsim::network::Network;
-use rivsim::transport::{RunResults, TransportOptions};
+use rivsim::transport::{RunResults, Simulation as Sim, TransportOptions, run};
 use std::path::PathBuf;
 
 /// Seconds per day.
@@ -71,16 +71,15 @@ pub fn model(
     Model {
         title: "test".into(),
         path: PathBuf::from("test.toml"),
+        // dynamic, no warm-up, the step from the Courant limit (the defaults)
         sim: Simulation {
             start: NaiveDate::from_ymd_opt(2025, 1, 1)
                 .unwrap()
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
             end_s,
-            time_step_s: None,
             output_interval_s: interval_s,
-            warmup_s: 0.0,
-            mode: Mode::Dynamic,
+            ..Model::default().sim
         },
         pollutants: pollutants.iter().map(|s| s.to_string()).collect(),
         nodes,
@@ -393,4 +392,97 @@ pub fn bits(r: &RunResults) -> Vec<u64> {
         v.extend([mb.in_kg, mb.out_kg, mb.decayed_kg, mb.storage_change_kg].map(f64::to_bits));
     }
     v
+}
+
+/// One reach U → O (boundary → outlet), flow `q` m³/s, inflow concentration `c_in`, rectangular `width` ×
+/// `depth` m, cells of `dx` m, dispersion `e` m²/s, decay `k` 1/day.
+#[allow(clippy::too_many_arguments)]
+pub fn one_reach(
+    length: f64,
+    width: f64,
+    depth: f64,
+    dx: f64,
+    e: f64,
+    k: f64,
+    q: f64,
+    c_in: f64,
+    end_s: f64,
+    interval_s: f64,
+) -> (Model, Network, Hydraulics) {
+    let mut m = model(
+        &["X"],
+        vec![node("U", NodeKind::Boundary), node("O", NodeKind::Outlet)],
+        &[r("R", 0, 1, length, width, dx, e, k)],
+        end_s,
+        interval_s,
+    );
+    m.inflows.push(inflow(0, q, &[c_in]));
+    let net = Network::build(&m);
+    let f = field(&m, &net, &[q], &[depth], 0.0, end_s, 0.0);
+    (m, net, hyd(vec![f]))
+}
+
+/// Mass (g, from mg/L × m³), centroid (m) and variance (m²) of pollutant 0 along the cells.
+pub struct Moments {
+    pub mass: f64,
+    pub mean_m: f64,
+    pub var_m2: f64,
+}
+
+/// The instantaneous-pulse run of the moment tests on a [`one_reach`] model: a Gaussian of peak 100 mg/L
+/// centred at `x0_s0_m.0` with standard deviation `x0_s0_m.1`, run to the end with `o`. Each cell holds
+/// `area_m2 × dx_m` of water. Returns the moments before and after, the stable step (s) and the results.
+pub fn run_gaussian_pulse(
+    m: &Model,
+    net: &Network,
+    hy: &Hydraulics,
+    o: &TransportOptions,
+    area_m2: f64,
+    dx_m: f64,
+    x0_s0_m: (f64, f64),
+) -> (Moments, Moments, f64, RunResults) {
+    let (x0, s0) = x0_s0_m;
+    let mut sim = Sim::new(m, net, hy, o).unwrap();
+    let moments = |c: &dyn Fn(usize) -> f64| {
+        let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
+        for g in 0..net.n_cells {
+            let x = net.cell_x_m[g];
+            let v = c(g);
+            m0 += v;
+            m1 += v * x;
+            m2 += v * x * x;
+        }
+        let mean = m1 / m0;
+        Moments {
+            mass: m0 * area_m2 * dx_m,
+            mean_m: mean,
+            var_m2: m2 / m0 - mean * mean,
+        }
+    };
+    for g in 0..net.n_cells {
+        let x = net.cell_x_m[g];
+        sim.set_initial_cell_conc(0, g, 100.0 * (-(x - x0).powi(2) / (2.0 * s0 * s0)).exp());
+    }
+    let before = moments(&|g| sim.cell_conc(0, g));
+    let dt = sim.stable_dt_s();
+    while sim.step().unwrap() {}
+    let after = moments(&|g| sim.cell_conc(0, g));
+    (before, after, dt, sim.finish())
+}
+
+/// The same run in a 1-thread and in a 2-thread rayon pool: (one, two).
+pub fn run_one_and_two_threads(
+    m: &Model,
+    net: &Network,
+    hy: &Hydraulics,
+    o: &TransportOptions,
+) -> (RunResults, RunResults) {
+    let in_pool = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| run(m, net, hy, o).unwrap())
+    };
+    (in_pool(1), in_pool(2))
 }

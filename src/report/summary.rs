@@ -8,6 +8,7 @@ use crate::hydraulics::Hydraulics;
 use crate::model::Model;
 use crate::network::Network;
 use crate::transport::{MassBalance, RunResults};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -190,8 +191,13 @@ pub fn write_reaches_csv(
                 .collect()
         })
         .collect();
-    for (k, &t) in res.output_times_s.iter().enumerate() {
-        let time = iso_time(model.sim.start, t);
+    // the rows of a batch of output times are formatted in parallel (one buffer per time, joined in time
+    // order, so the file does not depend on the thread count); a batch holds about a million rows
+    let n_times = res.output_times_s.len();
+    let per_batch = (1_000_000 / model.reaches.len().max(1)).clamp(1, n_times.max(1));
+    let format_time = |k: usize| -> Vec<u8> {
+        let mut b = Vec::with_capacity(per_period[0].len() * (48 + 24 * np));
+        let time = iso_time(model.sim.start, res.output_times_s[k]);
         let period = res
             .output_period
             .get(k)
@@ -199,14 +205,25 @@ pub fn write_reaches_csv(
             .unwrap_or(0)
             .min(per_period.len() - 1);
         for (r, head) in per_period[period].iter().enumerate() {
-            w.write_all(time.as_bytes())?;
-            w.write_all(b",")?;
-            w.write_all(head.as_bytes())?;
+            b.extend_from_slice(time.as_bytes());
+            b.push(b',');
+            b.extend_from_slice(head.as_bytes());
             for p in 0..np {
-                write!(w, ",{}", res.reach_conc[k][r * np + p])?;
+                // writing into a Vec cannot fail
+                let _ = write!(b, ",{}", res.reach_conc[k][r * np + p]);
             }
-            w.write_all(b"\n")?;
+            b.push(b'\n');
         }
+        b
+    };
+    let mut k0 = 0;
+    while k0 < n_times {
+        let k1 = (k0 + per_batch).min(n_times);
+        let parts: Vec<Vec<u8>> = (k0..k1).into_par_iter().map(format_time).collect();
+        for part in &parts {
+            w.write_all(part)?;
+        }
+        k0 = k1;
     }
     Ok(())
 }

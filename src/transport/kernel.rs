@@ -63,31 +63,39 @@ fn correction(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> (f64, f64) {
     (c, dd)
 }
 
-/// Everything one step reads.
+/// Where a reach's cells and faces lie, by layout rank (one record read per reach, in the order the kernel
+/// walks them).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Span {
+    /// Extended index of cell 0.
+    pub base: usize,
+    /// Cells.
+    pub n: usize,
+    /// First face.
+    pub face: usize,
+}
+
+/// Everything one step reads. The per-reach inputs are indexed by layout rank, so the kernel reads them in
+/// order instead of jumping through reach numbers (which on a large network made each reach's first few
+/// loads cache misses).
 pub(crate) struct StepData<'a> {
     /// Old concentrations, extended indexing (ghosts set to the node concentrations).
     pub c: &'a [f64],
     /// Face flows.
     pub q: &'a [f64],
-    /// E/Δx² per reach, 1/s (the dispersive conductance of a face is this times the harmonic-mean volume).
+    /// E/Δx² per rank, 1/s (the dispersive conductance of a face is this times the harmonic-mean volume).
     pub disp: &'a [f64],
     /// Inverse cell volumes (extended).
     pub inv_vol: &'a [f64],
     /// Mass flux through the from-face (index 2k) and to-face (2k + 1) of the reach of layout rank k, g/s,
     /// from the node pass.
     pub bflux: &'a [f64],
-    /// Half-step decay factor exp(−k·Δt/2) per reach.
+    /// Half-step decay factor exp(−k·Δt/2) per rank.
     pub decay: &'a [f64],
-    /// 1 − h per reach.
+    /// 1 − h per rank.
     pub decay_loss: &'a [f64],
-    /// Extended index of cell 0 of each reach.
-    pub base: &'a [usize],
-    /// First face of each reach.
-    pub first_face: &'a [usize],
-    /// Cells per reach.
-    pub n_cells: &'a [usize],
-    /// Reaches in layout order.
-    pub order: &'a [usize],
+    /// Cells and faces per rank.
+    pub span: &'a [Span],
     /// First layout rank touching each chunk.
     pub chunk_first_rank: &'a [usize],
     /// Step, s.
@@ -127,11 +135,12 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
     let lo = k * chunk;
     let hi = lo + out.len();
     let mut decayed = 0.0;
+    // the face fluxes of a block of cells: zeroed once here, not once per reach (every entry that is read was
+    // written first in the same block, so the bits do not depend on what an earlier block left)
+    let mut buf = [0.0f64; BUF];
     let mut rank = s.chunk_first_rank[k];
-    while rank < s.order.len() {
-        let r = s.order[rank];
-        let b = s.base[r];
-        let n = s.n_cells[r];
+    while rank < s.span.len() {
+        let Span { base: b, n, .. } = s.span[rank];
         if b >= hi {
             break;
         }
@@ -139,14 +148,8 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
         let jhi = hi.min(b + n).saturating_sub(b);
         if jlo < jhi {
             let o = &mut out[b + jlo - lo..b + jhi - lo];
-            // a short segment gets a short flux buffer: zeroing 4 KiB of stack for a reach of 25 cells
-            // cost more than its update (the cells are one block either way, so the bits are the same)
-            let mass = if jhi - jlo <= SMALL_BLOCK {
-                segment::<{ SMALL_BLOCK + 1 }>(s, r, rank, jlo, jhi, o)
-            } else {
-                segment::<{ BLOCK + 1 }>(s, r, rank, jlo, jhi, o)
-            };
-            decayed += s.decay_loss[r] * mass;
+            let mass = segment(s, rank, jlo, jhi, o, &mut buf);
+            decayed += s.decay_loss[rank] * mass;
         }
         rank += 1;
     }
@@ -156,69 +159,84 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
 /// Cells per block: the face fluxes of a block are computed into a stack buffer by one branch-free loop
 /// (which the compiler vectorises), then the cells are updated by a second one.
 const BLOCK: usize = 512;
-/// The block of segments of at most this many cells.
-const SMALL_BLOCK: usize = 64;
+/// Length of the face buffer.
+const BUF: usize = BLOCK + 1;
 
-/// Cells `jlo..jhi` of reach `r`; `out[j − jlo]` receives cell j. Returns Σ V·(C + C**), g: the masses
-/// that the two half-step decays act on (Strang splitting: C** = h·C + Δt/V·h·(F_l − F_r), C_new = h·C**,
-/// h = exp(−kΔt/2); the fluxes are linear in C, so the interior fluxes of h·C are h times those of C, and the
-/// node pass hands in boundary fluxes already divided by h). Σ V·C** is summed as Σ V·C_new / h.
+/// Cells `jlo..jhi` of the reach of layout rank `rank` in blocks of at most [`BLOCK`] cells; `out[j − jlo]`
+/// receives cell j. Returns Σ V·(C + C**), g (see [`cells`]).
 #[inline(always)]
-fn segment<const BLK: usize>(
+fn segment(
     s: &StepData,
-    r: usize,
     rank: usize,
     jlo: usize,
     jhi: usize,
     out: &mut [f64],
+    buf: &mut [f64; BUF],
 ) -> f64 {
-    let n = s.n_cells[r];
-    let b = s.base[r];
-    let f0 = s.first_face[r];
-    let dt = s.dt;
-    let h = s.decay[r];
-    // local views: cl[j + 1] = cell j, cl[0] = from ghost, cl[n + 1] = to ghost
-    let cl = &s.c[b - 1..b + n + 1];
-    let q = &s.q[f0..f0 + n + 1];
-    let e_dx2 = s.disp[r];
-    let iv = &s.inv_vol[b..b + n];
-    // faces of blocks of BLK − 1 cells (an array length cannot be an expression of a generic parameter)
-    let mut buf = [0.0f64; BLK];
     let mut mass = 0.0;
     let mut a = jlo;
     while a < jhi {
-        let e = (a + BLK - 1).min(jhi);
-        let len = e - a;
-        // faces a ..= e into buf[0 ..= len]; interior faces are 1 ..= n − 1
-        let (fa, fb) = (a.max(1), e.min(n - 1));
-        if fa <= fb {
-            let o = &mut buf[fa - a..fb - a + 1];
-            if e_dx2 > 0.0 {
-                interior_fluxes::<true>(cl, q, e_dx2, iv, dt, fa, fb, o);
-            } else {
-                interior_fluxes::<false>(cl, q, 0.0, iv, dt, fa, fb, o);
-            }
-        }
-        if a == 0 {
-            buf[0] = s.bflux[2 * rank];
-        }
-        if e == n {
-            buf[len] = s.bflux[2 * rank + 1];
-        }
-        let c0 = &cl[a + 1..a + 1 + len];
-        let ivs = &iv[a..a + len];
-        let o = &mut out[a - jlo..a - jlo + len];
-        let fl = &buf[..len];
-        let fr = &buf[1..len + 1];
-        for i in 0..len {
-            // h·(h·x), not (h·h)·x: the rounding of a precomputed h² would bias every cell the same way
-            // every step, a drift the ledger would see
-            o[i] = h * (h * (c0[i] + dt * ivs[i] * (fl[i] - fr[i])));
-        }
-        mass += mass_sum(c0, o, ivs, 1.0 / h);
+        let e = (a + BLOCK).min(jhi);
+        faces(s, rank, a, e, &mut buf[..e - a + 1]);
+        mass += cells(s, rank, a, e, &buf[..], &mut out[a - jlo..e - jlo]);
         a = e;
     }
     mass
+}
+
+/// Fluxes through faces `a ..= e` of the reach of layout rank `rank` into `buf[0 ..= e − a]`, g/s: the
+/// interior faces (1 ..= n − 1) from the limited face values and the dispersion, the end faces from the
+/// node pass.
+#[inline(always)]
+fn faces(s: &StepData, rank: usize, a: usize, e: usize, buf: &mut [f64]) {
+    let Span {
+        base: b,
+        n,
+        face: f0,
+    } = s.span[rank];
+    // local views: cl[j + 1] = cell j, cl[0] = from ghost, cl[n + 1] = to ghost
+    let cl = &s.c[b - 1..b + n + 1];
+    let q = &s.q[f0..f0 + n + 1];
+    let e_dx2 = s.disp[rank];
+    let iv = &s.inv_vol[b..b + n];
+    let (fa, fb) = (a.max(1), e.min(n - 1));
+    if fa <= fb {
+        let o = &mut buf[fa - a..fb - a + 1];
+        if e_dx2 > 0.0 {
+            interior_fluxes::<true>(cl, q, e_dx2, iv, s.dt, fa, fb, o);
+        } else {
+            interior_fluxes::<false>(cl, q, 0.0, iv, s.dt, fa, fb, o);
+        }
+    }
+    if a == 0 {
+        buf[0] = s.bflux[2 * rank];
+    }
+    if e == n {
+        buf[e - a] = s.bflux[2 * rank + 1];
+    }
+}
+
+/// Update cells `a..e` of the reach of layout rank `rank` from the face fluxes `buf[0 ..= e − a]` into
+/// `out[0..e − a]`. Returns Σ V·(C + C**), g: the masses that the two half-step decays act on (Strang
+/// splitting: C** = h·C + Δt/V·h·(F_l − F_r), C_new = h·C**, h = exp(−kΔt/2); the fluxes are linear in C, so
+/// the interior fluxes of h·C are h times those of C, and the node pass hands in boundary fluxes already
+/// divided by h). Σ V·C** is summed as Σ V·C_new / h.
+#[inline(always)]
+fn cells(s: &StepData, rank: usize, a: usize, e: usize, buf: &[f64], out: &mut [f64]) -> f64 {
+    let b = s.span[rank].base;
+    let (dt, h) = (s.dt, s.decay[rank]);
+    let len = e - a;
+    let c0 = &s.c[b + a..b + e];
+    let ivs = &s.inv_vol[b + a..b + e];
+    let o = &mut out[..len];
+    let fl = &buf[..len];
+    let fr = &buf[1..len + 1];
+    for i in 0..len {
+        // h·(h·x), not (h·h)·x: the rounding of a precomputed h² would bias every cell the same way every
+        // step, a drift the ledger would see
+        o[i] = h * (h * (c0[i] + dt * ivs[i] * (fl[i] - fr[i])));
+    }
+    mass_sum(c0, o, ivs, 1.0 / h)
 }
 
 /// Fluxes through the interior faces `fa ..= fb` of a reach into `out` (g/s).

@@ -8,6 +8,7 @@
 //! indexing (`Network::faces_of`).
 
 use super::TransportError;
+use super::kernel::Span;
 use crate::hydraulics::FlowField;
 use crate::model::{Discharge, Model, NodeKind, Place};
 use crate::network::Network;
@@ -51,6 +52,11 @@ pub(crate) struct Layout {
     pub chunk: usize,
     /// First layout rank touching each chunk.
     pub chunk_first_rank: Vec<usize>,
+    /// Cells and faces of each reach by layout rank (what the kernel reads).
+    pub span: Vec<Span>,
+    /// The ghost slots of one-cell reaches with the node whose value they take (set after the node pass,
+    /// which reads them as far-upwind values).
+    pub late_ghosts: Vec<(usize, usize)>,
     /// Groups of whole reaches for the parallel implicit dispersion solve: group g holds the layout ranks
     /// `group_rank[g] .. group_rank[g + 1]` (about `chunk` cells each; the last entry is the number of
     /// reaches). The extended slots of a group are `group_start(g) .. group_start(g + 1)`.
@@ -247,6 +253,21 @@ impl Layout {
             }
         }
 
+        let span = order
+            .iter()
+            .map(|&r| Span {
+                base: base[r],
+                n: net.reach_n_cells[r],
+                face: net.first_face[r],
+            })
+            .collect();
+        let late_ghosts = (0..n_r)
+            .filter(|&r| net.reach_n_cells[r] == 1)
+            .flat_map(|r| {
+                let reach = &model.reaches[r];
+                [(base[r] - 1, reach.from), (base[r] + 1, reach.to)]
+            })
+            .collect();
         Layout {
             n_ext,
             base,
@@ -257,9 +278,11 @@ impl Layout {
                 }
                 rank
             },
-            order,
             chunk,
             chunk_first_rank,
+            span,
+            late_ghosts,
+            order,
             group_rank,
             node_seq,
             node_pos,
@@ -427,16 +450,19 @@ pub(crate) struct NodeRec {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EndRec {
     /// The reach.
-    pub reach: usize,
+    pub reach: u32,
     /// Slot of this end in the per-pollutant boundary-flux array: 2·(layout rank of the reach) + (1 at the
     /// to-end), so the kernel reads them in order.
-    pub slot: usize,
+    pub slot: u32,
     /// Extended index of the reach's cell at this end (the upwind cell when water flows into the node).
-    pub iu: usize,
+    pub iu: u32,
     /// Extended index of the next cell inwards (the far-upwind value; a ghost for a one-cell reach).
-    pub uu: usize,
+    pub uu: u32,
     /// Extended index of the ghost slot beyond this end.
-    pub ghost: usize,
+    pub ghost: u32,
+    /// The reach has one cell: its ghosts are the far-upwind values of the node pass at its other end, so
+    /// they are set after the pass (`Layout::late_ghosts`), not by the node while others may read them.
+    pub one_cell: bool,
     /// Face flow at this end, m³/s, positive from→to (network sign).
     pub q: f64,
     /// Flow into the node through this end, m³/s (±`q`).
@@ -461,6 +487,17 @@ impl Coeffs {
         safety: f64,
     ) -> Result<(), TransportError> {
         check_field(net, field, k)?;
+        if lay.n_ext + 2 > u32::MAX as usize {
+            return Err(TransportError::BadFlowField {
+                period: k,
+                what: format!(
+                    "the network has {} cells and reach ends; the transport indexes at most {} (split the \
+                     scenario or use longer cells)",
+                    lay.n_ext,
+                    u32::MAX - 2
+                ),
+            });
+        }
         let nf = net.n_faces();
         self.q_face.resize(nf, 0.0);
         self.d_face.resize(nf, 0.0);
@@ -624,12 +661,14 @@ impl Coeffs {
                 };
                 let f0 = net.first_face[r];
                 let j = iu - b;
+                // indices fit in 32 bits (`Layout::new` refuses larger networks)
                 self.ends.push(EndRec {
-                    reach: r,
-                    slot: 2 * lay.rank[r] + to_end as usize,
-                    iu,
-                    uu,
-                    ghost,
+                    reach: r as u32,
+                    slot: (2 * lay.rank[r] + to_end as usize) as u32,
+                    iu: iu as u32,
+                    uu: uu as u32,
+                    ghost: ghost as u32,
+                    one_cell: nr == 1,
                     q: self.q_face[face],
                     into,
                     inv_vol_iu: self.inv_vol[iu],

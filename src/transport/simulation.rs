@@ -42,6 +42,8 @@ pub struct Simulation<'a> {
     lanes: Vec<Lane>,
     /// E/Δx² per reach, 1/s.
     disp_coef: Vec<f64>,
+    /// `disp_coef` by layout rank.
+    disp_rank: Vec<f64>,
     /// Zeros, one per reach: the kernel's dispersion coefficients when dispersion is implicit.
     zero_disp: Vec<f64>,
     /// Dispersion is solved implicitly in the current flow period (see [`DispersionMode`]).
@@ -178,6 +180,8 @@ impl<'a> Simulation<'a> {
                     bflux: vec![0.0; 2 * net.n_reaches],
                     decay: vec![1.0; net.n_reaches],
                     decay_loss: vec![0.0; net.n_reaches],
+                    decay_rank: vec![1.0; net.n_reaches],
+                    loss_rank: vec![0.0; net.n_reaches],
                     partial: vec![0.0; n_chunks],
                     ledger_g: [0.0; 4],
                     failed: false,
@@ -196,6 +200,14 @@ impl<'a> Simulation<'a> {
                 })
                 .collect(),
             zero_disp: vec![0.0; net.n_reaches],
+            disp_rank: lay
+                .order
+                .iter()
+                .map(|&r| {
+                    model.reaches[r].dispersion_m2s.max(0.0)
+                        / (net.reach_dx_m[r] * net.reach_dx_m[r])
+                })
+                .collect(),
             implicit: false,
             factors: Factors::new(),
             lay,
@@ -306,6 +318,8 @@ impl<'a> Simulation<'a> {
                     + l.bflux.capacity()
                     + l.decay.capacity()
                     + l.decay_loss.capacity()
+                    + l.decay_rank.capacity()
+                    + l.loss_rank.capacity()
                     + l.partial.capacity()
                     + l.k_per_s.capacity()
                     + l.inflow_c.value.capacity()
@@ -325,6 +339,7 @@ impl<'a> Simulation<'a> {
             + self.co.node_vol.capacity()
             + self.co.exchange.capacity()
             + self.disp_coef.capacity()
+            + self.disp_rank.capacity()
             + self.zero_disp.capacity())
             * f;
         let ends = self.co.ends.capacity() * std::mem::size_of::<super::layout::EndRec>();
@@ -669,6 +684,11 @@ impl<'a> Simulation<'a> {
                 &self.disp_coef
             },
             disp_coef: &self.disp_coef,
+            disp_rank: if self.implicit {
+                &self.zero_disp
+            } else {
+                &self.disp_rank
+            },
             implicit: if self.implicit {
                 Some(&self.factors)
             } else {
@@ -800,6 +820,9 @@ struct Lane {
     /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
     decay: Vec<f64>,
     decay_loss: Vec<f64>,
+    /// The same two by layout rank (what the kernel reads).
+    decay_rank: Vec<f64>,
+    loss_rank: Vec<f64>,
     /// Decay rate k per reach, 1/s (the model's 1/day over 86,400 s).
     k_per_s: Vec<f64>,
     /// The bits of (Δt, θ) that `decay` and `decay_loss` were computed for (`None`: not yet computed).
@@ -858,6 +881,8 @@ struct Ctx<'s> {
     disp: &'s [f64],
     /// E/Δx² per reach (the true values).
     disp_coef: &'s [f64],
+    /// `disp` by layout rank (what the kernel reads).
+    disp_rank: &'s [f64],
     /// The factored implicit dispersion operator, when dispersion is implicit.
     implicit: Option<&'s Factors>,
     /// The source groups of a tagged run.
@@ -888,6 +913,10 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
             // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
             // repeated every step)
             *loss = 1.0 - *f;
+        }
+        for (k, &r) in ctx.lay.order.iter().enumerate() {
+            lane.decay_rank[k] = lane.decay[r];
+            lane.loss_rank[k] = lane.decay_loss[r];
         }
         lane.decay_for = Some(key);
     }
@@ -922,7 +951,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         explicit_disp: ctx.implicit.is_none(),
         inflow_c: &lane.inflow_c,
         outlet_c: &lane.outlet_c,
-        half: &lane.decay,
+        half: &lane.decay_rank,
     };
     node_pass(
         &ns,
@@ -937,15 +966,12 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
     let data = StepData {
         c: &lane.conc,
         q: &co.q_face,
-        disp: ctx.disp,
+        disp: ctx.disp_rank,
         inv_vol: &co.inv_vol,
         bflux: &lane.bflux,
-        decay: &lane.decay,
-        decay_loss: &lane.decay_loss,
-        base: &ctx.lay.base,
-        first_face: &net.first_face,
-        n_cells: &net.reach_n_cells,
-        order: &ctx.lay.order,
+        decay: &lane.decay_rank,
+        decay_loss: &lane.loss_rank,
+        span: &ctx.lay.span,
         chunk_first_rank: &ctx.lay.chunk_first_rank,
         dt,
     };
@@ -1151,7 +1177,7 @@ struct NodeStep<'s> {
     /// Inflow and outlet concentrations (constants resolved once).
     inflow_c: &'s ConstConc,
     outlet_c: &'s ConstConc,
-    /// Half-step decay factor per reach.
+    /// Half-step decay factor per layout rank.
     half: &'s [f64],
 }
 
@@ -1160,6 +1186,8 @@ struct NodeStep<'s> {
 struct NodeOut {
     node_c: Scatter,
     bflux: Scatter,
+    /// The concentrations: the pass reads cells and writes ghost slots, disjoint sets.
+    c: Scatter,
 }
 
 /// Mix every node for pollutant `p` over a step of `dt` seconds: the mass flux through both end faces of every
@@ -1182,18 +1210,18 @@ fn node_pass(
     led: &mut [f64; 4],
     parallel: bool,
 ) {
-    let (lay, co) = (ns.lay, ns.co);
+    let lay = ns.lay;
     let nn = net.n_nodes;
     let per = nn.div_ceil(partial.len()).max(1);
     let out = NodeOut {
         node_c: Scatter::new(node_c),
         bflux: Scatter::new(bflux),
+        c: Scatter::new(c),
     };
     {
-        let c: &[f64] = c;
         let chunk = |k: usize, part: &mut [f64; 4]| {
             let range = (k * per).min(nn)..nn.min((k + 1) * per);
-            *part = node_chunk(ns, c, out, range);
+            *part = node_chunk(ns, out, range);
         };
         if parallel && partial.len() > 1 {
             partial
@@ -1211,28 +1239,16 @@ fn node_pass(
             *l += x;
         }
     }
-    let ghosts = Scatter::new(c);
-    let node_c: &[f64] = node_c;
-    let set_ghosts = |k: usize| {
-        for pos in (k * per).min(nn)..nn.min((k + 1) * per) {
-            let cn = node_c[lay.node_seq[pos]];
-            for e in &co.ends[lay.node_end_start[pos]..lay.node_end_start[pos + 1]] {
-                // SAFETY: a ghost slot belongs to one reach end, and a reach end to one node
-                unsafe { ghosts.set(e.ghost, cn) };
-            }
-        }
-    };
-    if parallel && partial.len() > 1 {
-        (0..partial.len()).into_par_iter().for_each(set_ghosts);
-    } else {
-        (0..partial.len()).for_each(set_ghosts);
+    // the ghosts of one-cell reaches, which the pass read as far-upwind values: set now that it is over
+    for &(ghost, n) in &lay.late_ghosts {
+        c[ghost] = node_c[n];
     }
 }
 
 /// The nodes at positions `range` of `Layout::node_seq` (see [`node_pass`]). Returns their ledger
 /// entries, g.
 #[inline(always)]
-fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usize>) -> [f64; 4] {
+fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f64; 4] {
     let NodeStep {
         model,
         lay,
@@ -1264,9 +1280,9 @@ fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usi
             .get(e0 + PREFETCH_ENDS..e1 + PREFETCH_ENDS)
             .unwrap_or(&[])
         {
-            prefetch(c, a.iu);
-            prefetch(c, a.uu);
-            prefetch(half, a.reach);
+            out.c.prefetch(a.iu as usize);
+            out.c.prefetch(a.uu as usize);
+            prefetch(half, a.slot as usize >> 1);
         }
         // and the mixed state of the node a few positions ahead
         if let Some(a) = co.nodes.get(k + PREFETCH_NODES) {
@@ -1276,7 +1292,8 @@ fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usi
             let into = e.into;
             if into > 0.0 {
                 // the far-upwind neighbour of a one-cell reach is the other end's ghost
-                let (u, uu) = (c[e.iu], c[e.uu]);
+                // SAFETY: cells (and the ghosts of one-cell reaches) are not written during the pass
+                let (u, uu) = unsafe { (out.c.get(e.iu as usize), out.c.get(e.uu as usize)) };
                 let nu = into * dt * e.inv_vol_iu;
                 // the limiter leaves room for the explicit dispersion only when there is one
                 let dsum = if explicit_disp {
@@ -1286,9 +1303,9 @@ fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usi
                 };
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
-                rate += half[e.reach] * into * fv;
+                rate += half[e.slot as usize >> 1] * into * fv;
                 // SAFETY: the slot of a reach end belongs to its node alone
-                unsafe { out.bflux.set(e.slot, e.q * fv) };
+                unsafe { out.bflux.set(e.slot as usize, e.q * fv) };
             }
         }
         let mut ext_in = 0.0;
@@ -1315,11 +1332,11 @@ fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usi
         let leave = nrec.leave;
         let v = nrec.vol;
         // concentration carried by the water leaving the node during the step
+        let mut c_node = cn;
         let m = if nrec.pond {
             let k = lay.node_decay_per_day[p][n] / DAY_S * theta;
             let (c_new, integral) = pond_step(cn, rate, qout + k * v, v, dt);
-            // SAFETY: node n belongs to this chunk alone
-            unsafe { out.node_c.set(n, c_new) };
+            c_node = c_new;
             led[DECAY] += k * v * integral;
             integral / dt
         } else {
@@ -1332,17 +1349,26 @@ fn node_chunk(ns: &NodeStep, c: &[f64], out: NodeOut, range: std::ops::Range<usi
             };
             let qin = nrec.q_in;
             if qin > 0.0 {
-                // SAFETY: node n belongs to this chunk alone
-                unsafe { out.node_c.set(n, rate / qin) };
+                c_node = rate / qin;
             }
             m
         };
+        // SAFETY: node n belongs to this chunk alone
+        unsafe { out.node_c.set(n, c_node) };
         led[OUT] += leave * m * dt;
         for e in ends {
             if e.into <= 0.0 {
                 // the kernel multiplies by h again: hand in the entering flux divided by h
                 // SAFETY: as above
-                unsafe { out.bflux.set(e.slot, e.q * m / half[e.reach]) };
+                unsafe {
+                    out.bflux
+                        .set(e.slot as usize, e.q * m / half[e.slot as usize >> 1])
+                };
+            }
+            if !e.one_cell {
+                // SAFETY: a ghost slot belongs to one reach end, a reach end to one node, and no node reads
+                // the ghosts of reaches of more than one cell
+                unsafe { out.c.set(e.ghost as usize, c_node) };
             }
         }
     }

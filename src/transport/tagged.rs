@@ -548,11 +548,12 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 } else {
                     0.0
                 };
-                let u = &t.conc[e.iu * nb..(e.iu + 1) * nb];
+                let (iu, uu, slot) = (e.iu as usize, e.uu as usize, e.slot as usize);
+                let u = &t.conc[iu * nb..(iu + 1) * nb];
                 let cn_g = &t.node_c[n * nb..(n + 1) * nb];
-                let (wu, wd) = split(c[e.uu], c[e.iu], cn, nu, dsum, u, cn_g);
-                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
-                let h = s.half[e.reach];
+                let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, u, cn_g);
+                let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
+                let h = s.half[e.reach as usize];
                 for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
                     for l in 0..W {
                         let fv = wu * u[l] + wd * d[l];
@@ -614,8 +615,9 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         }
         for e in ends {
             if e.into <= 0.0 {
-                let f = e.q / s.half[e.reach];
-                let bf = &mut t.bflux[e.slot * nb..(e.slot + 1) * nb];
+                let f = e.q / s.half[e.reach as usize];
+                let slot = e.slot as usize;
+                let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
                 for (b, rt) in bf.iter_mut().zip(rate.iter()) {
                     for l in 0..W {
                         b[l] = f * rt[l];

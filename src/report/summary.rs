@@ -170,6 +170,19 @@ pub fn write_reaches_csv(
     hyd: &Hydraulics,
     res: &RunResults,
 ) -> std::io::Result<()> {
+    write_reaches_csv_batched(w, model, net, hyd, res, 1_000_000)
+}
+
+/// [`write_reaches_csv`] formatting about `rows_per_batch` rows at a time (whole output times; the file is
+/// the same for any batch size, which a test checks).
+pub fn write_reaches_csv_batched(
+    w: &mut dyn Write,
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    res: &RunResults,
+    rows_per_batch: usize,
+) -> std::io::Result<()> {
     let np = model.pollutants.len();
     write!(w, "time,reach,flow_m3s,velocity_ms,depth_m,travel_time_s")?;
     for p in &model.pollutants {
@@ -192,9 +205,9 @@ pub fn write_reaches_csv(
         })
         .collect();
     // the rows of a batch of output times are formatted in parallel (one buffer per time, joined in time
-    // order, so the file does not depend on the thread count); a batch holds about a million rows
+    // order, so the file does not depend on the thread count)
     let n_times = res.output_times_s.len();
-    let per_batch = (1_000_000 / model.reaches.len().max(1)).clamp(1, n_times.max(1));
+    let per_batch = (rows_per_batch / model.reaches.len().max(1)).clamp(1, n_times.max(1));
     let format_time = |k: usize| -> Vec<u8> {
         let mut b = Vec::with_capacity(per_period[0].len() * (48 + 24 * np));
         let time = iso_time(model.sim.start, res.output_times_s[k]);
@@ -216,13 +229,28 @@ pub fn write_reaches_csv(
         }
         b
     };
+    // and the next batch is formatted while this one is written
+    let format_batch = |k0: usize| -> Vec<Vec<u8>> {
+        (k0..(k0 + per_batch).min(n_times))
+            .into_par_iter()
+            .map(format_time)
+            .collect()
+    };
+    let mut current = format_batch(0);
     let mut k0 = 0;
     while k0 < n_times {
         let k1 = (k0 + per_batch).min(n_times);
-        let parts: Vec<Vec<u8>> = (k0..k1).into_par_iter().map(format_time).collect();
-        for part in &parts {
-            w.write_all(part)?;
-        }
+        let mut next = Vec::new();
+        let mut written = Ok(());
+        rayon::in_place_scope(|s| {
+            if k1 < n_times {
+                let next = &mut next;
+                s.spawn(move |_| *next = format_batch(k1));
+            }
+            written = current.iter().try_for_each(|part| w.write_all(part));
+        });
+        written?;
+        current = next;
         k0 = k1;
     }
     Ok(())

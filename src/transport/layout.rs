@@ -449,29 +449,77 @@ pub(crate) struct NodeRec {
 /// The per-period data of one reach end at a node (see [`Coeffs::ends`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct EndRec {
-    /// The reach.
-    pub reach: u32,
     /// Slot of this end in the per-pollutant boundary-flux array: 2·(layout rank of the reach) + (1 at the
     /// to-end), so the kernel reads them in order.
     pub slot: u32,
-    /// Extended index of the reach's cell at this end (the upwind cell when water flows into the node).
-    pub iu: u32,
-    /// Extended index of the next cell inwards (the far-upwind value; a ghost for a one-cell reach).
-    pub uu: u32,
-    /// Extended index of the ghost slot beyond this end.
-    pub ghost: u32,
-    /// The reach has one cell: its ghosts are the far-upwind values of the node pass at its other end, so
-    /// they are set after the pass (`Layout::late_ghosts`), not by the node while others may read them.
-    pub one_cell: bool,
+    /// Extended index of the reach's cell at this end (the upwind cell when water flows into the node), in
+    /// the low 31 bits; the top bit is set when the reach has one cell (see [`EndRec::one_cell`]).
+    iu_flag: u32,
     /// Face flow at this end, m³/s, positive from→to (network sign).
     pub q: f64,
-    /// Flow into the node through this end, m³/s (±`q`).
-    pub into: f64,
     /// 1 / volume of cell `iu`, 1/m³.
     pub inv_vol_iu: f64,
     /// Sum of the dispersive conductances of the two faces of cell `iu`, m³/s.
     pub d_sum: f64,
 }
+
+// 32 bytes: the node pass streams these every step (a smaller record is less memory traffic); what can be
+// derived from the slot is derived
+impl EndRec {
+    /// This end is the reach's to-end.
+    #[inline(always)]
+    pub fn to_end(&self) -> bool {
+        self.slot & 1 == 1
+    }
+
+    /// Extended index of the reach's cell at this end.
+    #[inline(always)]
+    pub fn iu(&self) -> usize {
+        (self.iu_flag & !ONE_CELL) as usize
+    }
+
+    /// The reach has one cell: its ghosts are the far-upwind values of the node pass at its other end, so
+    /// they are set after the pass (`Layout::late_ghosts`), not by the node while others may read them.
+    #[inline(always)]
+    pub fn one_cell(&self) -> bool {
+        self.iu_flag & ONE_CELL != 0
+    }
+
+    /// Extended index of the ghost slot beyond this end.
+    #[inline(always)]
+    pub fn ghost(&self) -> usize {
+        if self.to_end() {
+            self.iu() + 1
+        } else {
+            self.iu() - 1
+        }
+    }
+
+    /// Layout rank of the reach.
+    #[inline(always)]
+    pub fn rank(&self) -> usize {
+        (self.slot >> 1) as usize
+    }
+
+    /// Flow into the node through this end, m³/s (±`q`).
+    #[inline(always)]
+    pub fn into(&self) -> f64 {
+        if self.to_end() { self.q } else { -self.q }
+    }
+
+    /// Extended index of the next cell inwards (the far-upwind value; a ghost for a one-cell reach).
+    #[inline(always)]
+    pub fn uu(&self) -> usize {
+        if self.to_end() {
+            self.iu() - 1
+        } else {
+            self.iu() + 1
+        }
+    }
+}
+
+/// The flag bit of `EndRec::iu_flag`.
+const ONE_CELL: u32 = 1 << 31;
 
 impl Coeffs {
     /// Fill the coefficients for `field` (period index `k`), reusing the buffers.
@@ -487,14 +535,14 @@ impl Coeffs {
         safety: f64,
     ) -> Result<(), TransportError> {
         check_field(net, field, k)?;
-        if lay.n_ext + 2 > u32::MAX as usize {
+        if lay.n_ext + 2 > ONE_CELL as usize {
             return Err(TransportError::BadFlowField {
                 period: k,
                 what: format!(
                     "the network has {} cells and reach ends; the transport indexes at most {} (split the \
                      scenario or use longer cells)",
                     lay.n_ext,
-                    u32::MAX - 2
+                    ONE_CELL - 2
                 ),
             });
         }
@@ -651,26 +699,17 @@ impl Coeffs {
         self.ends.clear();
         for &n in &lay.node_seq {
             for &(r, to_end) in lay.ends(n) {
-                let (face, into) = end_face(net, r, to_end, &self.q_face);
+                let face = end_face(net, r, to_end, &self.q_face).0;
                 let nr = net.n_cells_of(r);
                 let b = lay.base[r];
-                let (iu, uu, ghost) = if to_end {
-                    (b + nr - 1, b + nr - 2, b + nr)
-                } else {
-                    (b, b + 1, b - 1)
-                };
+                let iu = if to_end { b + nr - 1 } else { b };
                 let f0 = net.first_face[r];
                 let j = iu - b;
-                // indices fit in 32 bits (`Layout::new` refuses larger networks)
+                // indices fit in 31 bits (checked above)
                 self.ends.push(EndRec {
-                    reach: r as u32,
                     slot: (2 * lay.rank[r] + to_end as usize) as u32,
-                    iu: iu as u32,
-                    uu: uu as u32,
-                    ghost: ghost as u32,
-                    one_cell: nr == 1,
+                    iu_flag: iu as u32 | if nr == 1 { ONE_CELL } else { 0 },
                     q: self.q_face[face],
-                    into,
                     inv_vol_iu: self.inv_vol[iu],
                     d_sum: self.d_face[f0 + j] + self.d_face[f0 + j + 1],
                 });

@@ -305,7 +305,7 @@ impl<'a> Simulation<'a> {
     /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
     /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
     /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays (among them the
-    /// node pass's per-period reach-end records, 72 B per reach end).
+    /// node pass's per-period reach-end records, 32 B per reach end).
     pub fn state_bytes(&self) -> usize {
         let f = std::mem::size_of::<f64>();
         let per_pollutant: usize = self
@@ -1280,20 +1280,20 @@ fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f6
             .get(e0 + PREFETCH_ENDS..e1 + PREFETCH_ENDS)
             .unwrap_or(&[])
         {
-            out.c.prefetch(a.iu as usize);
-            out.c.prefetch(a.uu as usize);
-            prefetch(half, a.slot as usize >> 1);
+            out.c.prefetch(a.iu());
+            out.c.prefetch(a.uu());
+            prefetch(half, a.rank());
         }
         // and the mixed state of the node a few positions ahead
         if let Some(a) = co.nodes.get(k + PREFETCH_NODES) {
             out.node_c.prefetch(a.node);
         }
         for e in ends {
-            let into = e.into;
+            let into = e.into();
             if into > 0.0 {
                 // the far-upwind neighbour of a one-cell reach is the other end's ghost
                 // SAFETY: cells (and the ghosts of one-cell reaches) are not written during the pass
-                let (u, uu) = unsafe { (out.c.get(e.iu as usize), out.c.get(e.uu as usize)) };
+                let (u, uu) = unsafe { (out.c.get(e.iu()), out.c.get(e.uu())) };
                 let nu = into * dt * e.inv_vol_iu;
                 // the limiter leaves room for the explicit dispersion only when there is one
                 let dsum = if explicit_disp {
@@ -1303,7 +1303,7 @@ fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f6
                 };
                 let fv = face_value(uu, u, cn, nu, dsum);
                 // the water leaves the reach after half a step of decay (Strang splitting)
-                rate += half[e.slot as usize >> 1] * into * fv;
+                rate += half[e.rank()] * into * fv;
                 // SAFETY: the slot of a reach end belongs to its node alone
                 unsafe { out.bflux.set(e.slot as usize, e.q * fv) };
             }
@@ -1357,18 +1357,15 @@ fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f6
         unsafe { out.node_c.set(n, c_node) };
         led[OUT] += leave * m * dt;
         for e in ends {
-            if e.into <= 0.0 {
+            if e.into() <= 0.0 {
                 // the kernel multiplies by h again: hand in the entering flux divided by h
                 // SAFETY: as above
-                unsafe {
-                    out.bflux
-                        .set(e.slot as usize, e.q * m / half[e.slot as usize >> 1])
-                };
+                unsafe { out.bflux.set(e.slot as usize, e.q * m / half[e.rank()]) };
             }
-            if !e.one_cell {
+            if !e.one_cell() {
                 // SAFETY: a ghost slot belongs to one reach end, a reach end to one node, and no node reads
                 // the ghosts of reaches of more than one cell
-                unsafe { out.c.set(e.ghost as usize, c_node) };
+                unsafe { out.c.set(e.ghost(), c_node) };
             }
         }
     }

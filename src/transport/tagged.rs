@@ -541,23 +541,23 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);
         for e in ends {
-            if e.into > 0.0 {
-                let nu = e.into * dt * e.inv_vol_iu;
+            if e.into() > 0.0 {
+                let nu = e.into() * dt * e.inv_vol_iu;
                 let dsum = if s.explicit_disp {
                     e.d_sum * dt * e.inv_vol_iu
                 } else {
                     0.0
                 };
-                let (iu, uu, slot) = (e.iu as usize, e.uu as usize, e.slot as usize);
+                let (iu, uu, slot) = (e.iu(), e.uu(), e.slot as usize);
                 let u = &t.conc[iu * nb..(iu + 1) * nb];
                 let cn_g = &t.node_c[n * nb..(n + 1) * nb];
                 let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, u, cn_g);
                 let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
-                let h = s.half[e.reach as usize];
+                let h = s.half[s.lay.order[e.rank()]];
                 for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
                     for l in 0..W {
                         let fv = wu * u[l] + wd * d[l];
-                        rt[l] += h * e.into * fv;
+                        rt[l] += h * e.into() * fv;
                         b[l] = e.q * fv;
                     }
                 }
@@ -614,8 +614,8 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
             }
         }
         for e in ends {
-            if e.into <= 0.0 {
-                let f = e.q / s.half[e.reach as usize];
+            if e.into() <= 0.0 {
+                let f = e.q / s.half[s.lay.order[e.rank()]];
                 let slot = e.slot as usize;
                 let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
                 for (b, rt) in bf.iter_mut().zip(rate.iter()) {

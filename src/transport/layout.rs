@@ -468,7 +468,7 @@ pub(crate) struct EndRec {
 impl EndRec {
     /// This end is the reach's to-end.
     #[inline(always)]
-    pub fn to_end(&self) -> bool {
+    pub fn is_to_end(&self) -> bool {
         self.slot & 1 == 1
     }
 
@@ -488,7 +488,7 @@ impl EndRec {
     /// Extended index of the ghost slot beyond this end.
     #[inline(always)]
     pub fn ghost(&self) -> usize {
-        if self.to_end() {
+        if self.is_to_end() {
             self.iu() + 1
         } else {
             self.iu() - 1
@@ -504,13 +504,13 @@ impl EndRec {
     /// Flow into the node through this end, m³/s (±`q`).
     #[inline(always)]
     pub fn into(&self) -> f64 {
-        if self.to_end() { self.q } else { -self.q }
+        if self.is_to_end() { self.q } else { -self.q }
     }
 
     /// Extended index of the next cell inwards (the far-upwind value; a ghost for a one-cell reach).
     #[inline(always)]
     pub fn uu(&self) -> usize {
-        if self.to_end() {
+        if self.is_to_end() {
             self.iu() - 1
         } else {
             self.iu() + 1

@@ -280,12 +280,12 @@ impl<'a> Groups<'a> {
     }
 }
 
-/// `$f::<NB, F>(args…, p0)` for every pack of at most [`PACK`] blocks of a row of `$nb` blocks (`p0` its
-/// first block), with the pack's length as the compile-time `NB`.
+/// `$f::<NB, F>(args…, p0)` for every pack of at most [`PACK`] blocks of the blocks `$lo..$hi` of a row
+/// (`p0` the pack's first block), with the pack's length as the compile-time `NB`.
 macro_rules! for_each_pack {
-    ($nb:expr, $F:ident, $f:ident($($arg:expr),*)) => {{
-        let nb = $nb;
-        let mut p0 = 0;
+    ($lo:expr, $hi:expr, $F:ident, $f:ident($($arg:expr),*)) => {{
+        let nb = $hi;
+        let mut p0 = $lo;
         while p0 < nb {
             let len = (nb - p0).min(PACK);
             match len {
@@ -340,6 +340,59 @@ pub(super) struct TagLane {
     /// ranking's tagged runs); valid for the flow period `cache_period`.
     rate_cache: Vec<Vec<(f64, f64)>>,
     cache_period: usize,
+    /// Per reach, the blocks that may be non-zero in its cells, one bit per block (all of them when there
+    /// are more than 64 blocks): every other block has been exactly 0 there since the start (no group of
+    /// it started there, has a source there or has flowed in), and the scheme keeps zeros zero, so the cell
+    /// update, the face weights and the implicit sweeps skip those blocks without changing a bit. The set
+    /// only grows: with the initial state, with the groups' sources, and as a block's flux first crosses
+    /// one of the reach's end faces.
+    act: Vec<u64>,
+}
+
+/// The bit of block `blk` in an activity mask (every bit when masks cannot tell blocks apart).
+#[inline(always)]
+fn bit(blk: usize) -> u64 {
+    if blk < 64 { 1 << blk } else { u64::MAX }
+}
+
+/// The runs of consecutive active blocks of `mask` among `nb` blocks, as (first, end).
+fn runs(mask: u64, nb: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut rest = if nb > 64 {
+        0
+    } else if nb == 64 {
+        mask
+    } else {
+        mask & ((1u64 << nb) - 1)
+    };
+    let mut whole = nb > 64 && mask != 0;
+    std::iter::from_fn(move || {
+        if whole {
+            whole = false;
+            return Some((0, nb));
+        }
+        if rest == 0 {
+            return None;
+        }
+        let lo = rest.trailing_zeros() as usize;
+        let len = (rest >> lo).trailing_ones() as usize;
+        rest &= !(((1u128 << (lo + len)) - 1) as u64);
+        Some((lo, lo + len))
+    })
+}
+
+/// The blocks from the first to the last active one of `mask`, as (first, end); empty when none is.
+#[inline(always)]
+fn span(mask: u64, nb: usize) -> (usize, usize) {
+    if mask == 0 {
+        (0, 0)
+    } else if nb > 64 {
+        (0, nb)
+    } else {
+        (
+            mask.trailing_zeros() as usize,
+            (64 - mask.leading_zeros() as usize).min(nb),
+        )
+    }
 }
 
 /// Group g's value in a row of blocks.
@@ -359,7 +412,7 @@ impl TagLane {
         let ng = groups.len();
         let nb = ng.div_ceil(W);
         let z = [0.0; W];
-        TagLane {
+        let mut t = TagLane {
             ng,
             nb,
             conc: vec![z; nb * lay.n_ext],
@@ -391,7 +444,14 @@ impl TagLane {
                 .collect(),
             rate_cache: Vec::new(),
             cache_period: usize::MAX,
+            act: vec![0; net.n_reaches],
+        };
+        for (g, (srcs, gl)) in t.active.iter().zip(&groups.lays).enumerate() {
+            for &k in srcs {
+                t.act[gl.sources[k].reach] |= bit(g / W);
+            }
         }
+        t
     }
 
     /// Set the groups' initial state from their models' `InitialState` (`steady`: the steady state of the
@@ -445,6 +505,12 @@ impl TagLane {
             }
             for (i, &x) in nc.iter().enumerate() {
                 *at_mut(&mut self.node_c[i * nb..(i + 1) * nb], g) = x;
+            }
+            for r in 0..net.n_reaches {
+                let b = lay.base[r];
+                if c[b..b + net.n_cells_of(r)].iter().any(|&x| x != 0.0) {
+                    self.act[r] |= bit(g / W);
+                }
             }
         }
         Ok(())
@@ -689,7 +755,25 @@ fn cells_generic<const F: bool>(
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let dt = s.dt;
+    // the blocks whose flux first crosses an end face of a reach join its range
     for r in 0..net.n_reaches {
+        let k = lay.rank[r];
+        for slot in [2 * k, 2 * k + 1] {
+            let row = &t.bflux[slot * nb..(slot + 1) * nb];
+            for (blk, x) in row.iter().enumerate() {
+                if t.act[r] & bit(blk) == 0 && x.iter().any(|&v| v != 0.0) {
+                    t.act[r] |= bit(blk);
+                }
+            }
+        }
+    }
+    for r in 0..net.n_reaches {
+        // the face weights look at every block from the first to the last active one (the zero blocks
+        // between cannot bind the split)
+        let (lo, hi) = span(t.act[r], nb);
+        if lo >= hi {
+            continue;
+        }
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
@@ -725,8 +809,8 @@ fn cells_generic<const F: bool>(
                 dn,
                 nu,
                 dsum,
-                &t.conc[iu * nb..(iu + 1) * nb],
-                &t.conc[id * nb..(id + 1) * nb],
+                &t.conc[iu * nb + lo..iu * nb + hi],
+                &t.conc[id * nb + lo..id * nb + hi],
             );
             if pos {
                 t.wl[f] = qq * wu + d;
@@ -739,7 +823,11 @@ fn cells_generic<const F: bool>(
     }
     // every group's cells, a pack of at most `PACK` blocks at a time: the row length is then known at
     // compile time, so the per-cell loops over the groups unroll into straight vector code
-    for_each_pack!(nb, F, pack_cells(s, t));
+    for r in 0..net.n_reaches {
+        for (lo, hi) in runs(t.act[r], nb) {
+            for_each_pack!(lo, hi, F, pack_cells(s, t, r));
+        }
+    }
     if t.cache_period != s.period {
         // the flows, and with them the rates of the outfalls with water, change with the period
         t.rate_cache = t
@@ -781,7 +869,11 @@ fn cells_generic<const F: bool>(
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
     if let Some(factors) = implicit {
-        for_each_pack!(nb, F, pack_sweeps(s, factors, t));
+        for r in 0..net.n_reaches {
+            for (lo, hi) in runs(t.act[r], nb) {
+                for_each_pack!(lo, hi, F, pack_sweeps(s, factors, t, r));
+            }
+        }
     }
 }
 
@@ -799,11 +891,11 @@ fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
 /// The explicit update of blocks `p0 .. p0 + NB` of every cell (see `cells_generic`): the face fluxes
 /// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h²·(C + Δt/V·(F_left − F_right)).
 #[inline(always)]
-fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, p0: usize) {
+fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, r: usize, p0: usize) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let dt = s.dt;
-    for r in 0..net.n_reaches {
+    {
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
@@ -845,15 +937,16 @@ fn pack_sweeps<const NB: usize, const F: bool>(
     s: &TagStep,
     f: &Factors,
     t: &mut TagLane,
+    r: usize,
     p0: usize,
 ) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let (inv_m, dt) = f.pivots();
-    for r in 0..net.n_reaches {
+    {
         let n = net.n_cells_of(r);
         if n < 2 || s.disp_true[r] <= 0.0 {
-            continue;
+            return;
         }
         let b = lay.base[r];
         let f0 = net.first_face[r];
@@ -944,4 +1037,28 @@ fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f6
         beta = beta.max(0.0);
     }
     ((1.0 - beta) * share + beta * (1.0 - kappa), beta * kappa)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bit, runs, span};
+
+    #[test]
+    fn activity_runs_and_spans() {
+        let all = |m: u64, nb: usize| runs(m, nb).collect::<Vec<_>>();
+        // blocks 0, 1, 3, 4, 5 and 9 of 12: three runs, spanning 0..10 (hand-read from the bits)
+        let m = bit(0) | bit(1) | bit(3) | bit(4) | bit(5) | bit(9);
+        assert_eq!(all(m, 12), vec![(0, 2), (3, 6), (9, 10)]);
+        assert_eq!(span(m, 12), (0, 10));
+        // bits beyond the row are ignored by the runs; nothing active, nothing to do
+        assert_eq!(all(bit(2) | bit(7), 5), vec![(2, 3)]);
+        assert_eq!(all(0, 8), vec![]);
+        assert_eq!(span(0, 8), (0, 0));
+        // a full 64-block row is one run; above 64 blocks a mask cannot tell blocks apart: all or nothing
+        assert_eq!(all(u64::MAX, 64), vec![(0, 64)]);
+        assert_eq!(all(bit(63), 64), vec![(63, 64)]);
+        assert_eq!(all(bit(70), 80), vec![(0, 80)]);
+        assert_eq!(all(0, 80), vec![]);
+        assert_eq!(span(bit(3), 80), (0, 80));
+    }
 }

@@ -1197,8 +1197,10 @@ struct NodeOut {
 /// The nodes are independent of each other within a pass (each reads the cells next to it and its own
 /// mixed state, and writes its own reach ends), so they run in fixed chunks of
 /// `TransportOptions::chunk_nodes` nodes, in parallel when `parallel`; the ledger is summed per chunk, then
-/// over the chunks in order, so the bits do not depend on the number of threads. The ghost slots are set
-/// in a second pass, once every node has read the old ones.
+/// over the chunks in order, so the bits do not depend on the number of threads. Each node writes the ghost
+/// slots of its reach ends as it goes (no node reads them), except those of one-cell reaches, which are
+/// the far-upwind values of the node at the other end: they are set after the pass
+/// (`Layout::late_ghosts`).
 #[allow(clippy::too_many_arguments)]
 fn node_pass(
     ns: &NodeStep,

@@ -3,6 +3,7 @@
 //! Statistics (mean, min, max) use the output times at or after the warm-up. The summary's key order follows
 //! §7 (serde serialises struct fields in declaration order).
 
+use super::num::push_f64;
 use super::{csv_field, iso_time, reach_hydraulics};
 use crate::hydraulics::Hydraulics;
 use crate::model::Model;
@@ -148,15 +149,22 @@ pub fn write_sections_csv(
     }
     writeln!(w)?;
     let ids: Vec<String> = model.sections.iter().map(|s| csv_field(&s.id)).collect();
+    // one output time's rows are built in a buffer, then written
+    let mut b = Vec::new();
     for (k, &t) in res.output_times_s.iter().enumerate() {
         let time = iso_time(model.sim.start, t);
+        b.clear();
         for (i, id) in ids.iter().enumerate() {
-            write!(w, "{time},{id}")?;
+            b.extend_from_slice(time.as_bytes());
+            b.push(b',');
+            b.extend_from_slice(id.as_bytes());
             for p in 0..np {
-                write!(w, ",{}", res.section_conc[k][i * np + p])?;
+                b.push(b',');
+                push_f64(&mut b, res.section_conc[k][i * np + p]);
             }
-            writeln!(w)?;
+            b.push(b'\n');
         }
+        w.write_all(&b)?;
     }
     Ok(())
 }
@@ -222,8 +230,8 @@ pub fn write_reaches_csv_batched(
             b.push(b',');
             b.extend_from_slice(head.as_bytes());
             for p in 0..np {
-                // writing into a Vec cannot fail
-                let _ = write!(b, ",{}", res.reach_conc[k][r * np + p]);
+                b.push(b',');
+                push_f64(&mut b, res.reach_conc[k][r * np + p]);
             }
             b.push(b'\n');
         }

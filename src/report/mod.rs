@@ -6,6 +6,7 @@
 //! rounded for display.
 
 pub mod html;
+mod num;
 pub mod plot;
 pub mod summary;
 

@@ -3,6 +3,7 @@
 //! Statistics (mean, min, max) use the output times at or after the warm-up. The summary's key order follows
 //! §7 (serde serialises struct fields in declaration order).
 
+use super::num::push_f64;
 use super::{csv_field, iso_time, reach_hydraulics};
 use crate::hydraulics::Hydraulics;
 use crate::model::Model;
@@ -148,15 +149,22 @@ pub fn write_sections_csv(
     }
     writeln!(w)?;
     let ids: Vec<String> = model.sections.iter().map(|s| csv_field(&s.id)).collect();
+    // one output time's rows are built in a buffer, then written
+    let mut b = Vec::new();
     for (k, &t) in res.output_times_s.iter().enumerate() {
         let time = iso_time(model.sim.start, t);
+        b.clear();
         for (i, id) in ids.iter().enumerate() {
-            write!(w, "{time},{id}")?;
+            b.extend_from_slice(time.as_bytes());
+            b.push(b',');
+            b.extend_from_slice(id.as_bytes());
             for p in 0..np {
-                write!(w, ",{}", res.section_conc[k][i * np + p])?;
+                b.push(b',');
+                push_f64(&mut b, res.section_conc[k][i * np + p]);
             }
-            writeln!(w)?;
+            b.push(b'\n');
         }
+        w.write_all(&b)?;
     }
     Ok(())
 }
@@ -192,14 +200,20 @@ pub fn write_reaches_csv_batched(
     // reach hydraulics change only between flow periods: each row's "reach,flow,velocity,depth,travel time"
     // is formatted once per period and copied into every output row of that period
     let ids: Vec<String> = model.reaches.iter().map(|r| csv_field(&r.id)).collect();
-    let per_period: Vec<Vec<String>> = hyd
+    let per_period: Vec<Vec<Vec<u8>>> = hyd
         .periods
         .iter()
         .map(|f| {
             (0..model.reaches.len())
                 .map(|r| {
                     let (q, v, y, tt) = reach_hydraulics(net, f, r);
-                    format!("{},{q},{v},{y},{tt}", ids[r])
+                    let mut head = Vec::with_capacity(ids[r].len() + 80);
+                    head.extend_from_slice(ids[r].as_bytes());
+                    for x in [q, v, y, tt] {
+                        head.push(b',');
+                        push_f64(&mut head, x);
+                    }
+                    head
                 })
                 .collect()
         })
@@ -220,10 +234,10 @@ pub fn write_reaches_csv_batched(
         for (r, head) in per_period[period].iter().enumerate() {
             b.extend_from_slice(time.as_bytes());
             b.push(b',');
-            b.extend_from_slice(head.as_bytes());
+            b.extend_from_slice(head);
             for p in 0..np {
-                // writing into a Vec cannot fail
-                let _ = write!(b, ",{}", res.reach_conc[k][r * np + p]);
+                b.push(b',');
+                push_f64(&mut b, res.reach_conc[k][r * np + p]);
             }
             b.push(b'\n');
         }

@@ -161,7 +161,7 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
             parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);
         }
         // extensions: the long lists of a large scenario as CSV files too
-        fn csv_into<T: serde::de::DeserializeOwned>(
+        fn csv_into<T: serde::de::DeserializeOwned + Send>(
             file: &Option<String>,
             dir: &Path,
             kind: &'static str,

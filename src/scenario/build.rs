@@ -105,10 +105,11 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-type IdMap = HashMap<String, usize, std::hash::BuildHasherDefault<FxHasher>>;
+/// Ids borrowed from the raw items (no copies of the strings).
+type IdMap<'r> = HashMap<&'r str, usize, std::hash::BuildHasherDefault<FxHasher>>;
 
-struct Ids {
-    map: IdMap,
+struct Ids<'r> {
+    map: IdMap<'r>,
 }
 
 struct B<'a> {
@@ -674,19 +675,24 @@ impl B<'_> {
         t
     }
 
-    fn ids<T>(&mut self, kind: &str, items: &[Item<T>], id_of: impl Fn(&T) -> Option<&Id>) -> Ids {
-        self.ids_by(kind, items, |it| it, id_of)
+    fn ids<'r, T>(
+        &mut self,
+        kind: &str,
+        items: &'r [Item<T>],
+        id_of: impl Fn(&T) -> Option<&Id>,
+    ) -> Ids<'r> {
+        self.ids_by(kind, items, |it| it, move |r| id_of(r))
     }
 
     /// The id map of `items` (each element's item picked by `item`), reporting missing, empty and repeated
     /// ids under `kind`.
-    fn ids_by<I, T>(
+    fn ids_by<'r, I, T: 'r>(
         &mut self,
         kind: &str,
-        items: &[I],
-        item: impl Fn(&I) -> &Item<T>,
-        id_of: impl Fn(&T) -> Option<&Id>,
-    ) -> Ids {
+        items: &'r [I],
+        item: impl Fn(&'r I) -> &'r Item<T>,
+        id_of: impl Fn(&'r T) -> Option<&'r Id>,
+    ) -> Ids<'r> {
         let mut map: IdMap = IdMap::with_capacity_and_hasher(items.len(), Default::default());
         for (k, it) in items.iter().map(&item).enumerate() {
             match id_of(&it.raw) {
@@ -699,7 +705,7 @@ impl B<'_> {
                     self.push(&it.loc, &lab, "id", "", "a non-empty id");
                 }
                 Some(Id(id)) => {
-                    if let Some(&first) = map.get(id) {
+                    if let Some(&first) = map.get(id.as_str()) {
                         let f = &item(&items[first]).loc;
                         let at = match f.line {
                             Some(l) => format!("{}:{l}", f.file.display()),
@@ -714,7 +720,7 @@ impl B<'_> {
                             format!("a unique {kind} id (already used at {at})"),
                         );
                     } else {
-                        map.insert(id.clone(), k);
+                        map.insert(id.as_str(), k);
                     }
                 }
             }
@@ -1203,7 +1209,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             };
             let t = b.typed(&it.loc, "[defaults]", &as_reach);
             if let Some(z) = &t.zone
-                && !zone_ids.map.contains_key(z)
+                && !zone_ids.map.contains_key(z.as_str())
                 && !rs.is_broken("zone", z)
             {
                 b.push(
@@ -1350,7 +1356,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             .zone
             .as_ref()
             .or(defaults.zone.as_ref())
-            .and_then(|z| zone_ids.map.get(z).copied());
+            .and_then(|z| zone_ids.map.get(z.as_str()).copied());
         let decay =
             or(&own.decay, &defaults.decay).unwrap_or_else(|| Some(vec![0.0; b.pollutants.len()]));
         let release = or(&own.release, &defaults.release)
@@ -1886,7 +1892,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    Some(Model {
+    let model = Model {
         title,
         path: b.scenario.clone(),
         sim: Simulation {
@@ -1914,8 +1920,18 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         projects: proj.projects,
         alternatives: proj.alternatives,
         decay_changes: Vec::new(),
-    })
+    };
+    // the raw items of a large scenario are hundreds of thousands of small allocations: free them on a
+    // helper thread while the caller goes on (nothing is read from them any more)
+    drop((node_ids, reach_ids, outfall_ids, zone_ids, section_ids, _line_ids));
+    if rs.reaches.len() >= BACKGROUND_DROP_ITEMS {
+        std::thread::spawn(move || drop(rs));
+    }
+    Some(model)
 }
+
+/// Scenarios with at least this many reaches free their raw items on a helper thread.
+const BACKGROUND_DROP_ITEMS: usize = 10_000;
 
 /// Outlets, connected parts, held levels.
 fn network_checks(

@@ -354,18 +354,33 @@ fn peek<'i>(v: &DeValue<'i>, key: &str) -> Option<std::borrow::Cow<'i, str>> {
 
 /// Label of a list item: `reach R3`, or `reach #4` without a readable id.
 pub fn label(kind: &str, id: Option<&str>, ord: usize) -> String {
+    // built by hand rather than with `format!`: one label per item of a large scenario
+    let mut s = String::with_capacity(kind.len() + 2 + id.map_or(20, str::len));
+    s.push_str(kind);
     match id {
-        Some(id) => format!("{kind} {id}"),
-        None => format!("{kind} #{ord}"),
+        Some(id) => {
+            s.push(' ');
+            s.push_str(id);
+        }
+        None => {
+            s.push_str(" #");
+            s.push_str(&ord.to_string());
+        }
     }
+    s
 }
 
 /// Label of an inflow: `inflow #2 (node A)`.
 pub fn inflow_label(ord: usize, node: Option<&str>) -> String {
-    match node {
-        Some(n) => format!("inflow #{ord} (node {n})"),
-        None => format!("inflow #{ord}"),
+    let mut s = String::with_capacity(32 + node.map_or(0, str::len));
+    s.push_str("inflow #");
+    s.push_str(&ord.to_string());
+    if let Some(n) = node {
+        s.push_str(" (node ");
+        s.push_str(n);
+        s.push(')');
     }
+    s
 }
 
 /// Parse the scenario TOML into raw items. Returns `None` when the text is not TOML at all (syntax errors,

@@ -992,8 +992,16 @@ fn tree_solution_bit_identical_with_one_and_two_threads() {
             ("cell_area_m2", &a.cell_area_m2, &b.cell_area_m2),
             ("cell_width_m", &a.cell_width_m, &b.cell_width_m),
             ("cell_velocity_ms", &a.cell_velocity_ms, &b.cell_velocity_ms),
-            ("node_exchange_m3s", &a.node_exchange_m3s, &b.node_exchange_m3s),
-            ("node_residual_m3s", &a.node_residual_m3s, &b.node_residual_m3s),
+            (
+                "node_exchange_m3s",
+                &a.node_exchange_m3s,
+                &b.node_exchange_m3s,
+            ),
+            (
+                "node_residual_m3s",
+                &a.node_residual_m3s,
+                &b.node_residual_m3s,
+            ),
         ] {
             assert!(bits(x) == bits(y), "{name} differs between 1 and 2 threads");
         }

@@ -222,7 +222,10 @@ pub fn solve(
                 m.run(&face, level[down], down == reach.to, out)
             };
             let results: Vec<(f64, bool, bool)> = if cells >= PAR_MIN_CELLS {
-                work.par_iter_mut().with_min_len(PAR_MIN_REACHES).map(march).collect()
+                work.par_iter_mut()
+                    .with_min_len(PAR_MIN_REACHES)
+                    .map(march)
+                    .collect()
             } else {
                 work.iter_mut().map(march).collect()
             };

@@ -681,7 +681,7 @@ impl B<'_> {
         items: &'r [Item<T>],
         id_of: impl Fn(&T) -> Option<&Id>,
     ) -> Ids<'r> {
-        self.ids_by(kind, items, |it| it, move |r| id_of(r))
+        self.ids_by(kind, items, |it| it, id_of)
     }
 
     /// The id map of `items` (each element's item picked by `item`), reporting missing, empty and repeated
@@ -1923,7 +1923,14 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     };
     // the raw items of a large scenario are hundreds of thousands of small allocations: free them on a
     // helper thread while the caller goes on (nothing is read from them any more)
-    drop((node_ids, reach_ids, outfall_ids, zone_ids, section_ids, _line_ids));
+    drop((
+        node_ids,
+        reach_ids,
+        outfall_ids,
+        zone_ids,
+        section_ids,
+        _line_ids,
+    ));
     if rs.reaches.len() >= BACKGROUND_DROP_ITEMS {
         std::thread::spawn(move || drop(rs));
     }

@@ -9,11 +9,11 @@ use super::csvrow::{Columns, RowError};
 use super::problems::Problems;
 use super::raw::*;
 use super::read::{self, LineIndex};
+use rayon::prelude::*;
 use serde::de::{self, DeserializeOwned};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
-use rayon::prelude::*;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 

@@ -16,6 +16,7 @@ use super::raw::*;
 use super::series::{self, TsTable};
 use crate::model::*;
 use chrono::NaiveDateTime;
+use rayon::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -1233,12 +1234,27 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     let mut length_ok = vec![true; n_reach];
     let mut beds: Vec<Option<Bed>> = vec![None; n_reach];
     let mut total_cells: usize = 0;
+    // the end nodes of every reach looked up in parallel first (plain map reads); a reach whose id is not
+    // found goes through `resolve` below as before, so the problems are the same and in the same order
+    let found = |v: &Option<Id>| {
+        v.as_ref()
+            .and_then(|Id(id)| node_ids.map.get(id.as_str()).copied())
+    };
+    let found_ends: Vec<(Option<usize>, Option<usize>)> = rs
+        .reaches
+        .par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .map(|(it, _)| (found(&it.raw.from), found(&it.raw.to)))
+        .collect();
     for (k, (it, geometry)) in rs.reaches.iter().enumerate() {
         let r = &it.raw;
         let loc = &it.loc;
         let lab = label("reach", r.id.as_ref().map(|i| i.0.as_str()), it.ord);
         let own = b.typed(loc, &lab, r);
-        let end = |b: &mut B<'_>, field: &str, v: &Option<Id>| -> Option<usize> {
+        let end = |b: &mut B<'_>, field: &str, v: &Option<Id>, known: Option<usize>| {
+            if known.is_some() {
+                return known;
+            }
             match v {
                 None => {
                     b.push(loc, &lab, field, "", "a node id (required)");
@@ -1249,8 +1265,8 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                     .flatten(),
             }
         };
-        let from = end(&mut b, "from", &r.from);
-        let to = end(&mut b, "to", &r.to);
+        let from = end(&mut b, "from", &r.from, found_ends[k].0);
+        let to = end(&mut b, "to", &r.to, found_ends[k].1);
         if let (Some(f), Some(t)) = (from, to) {
             if f == t {
                 b.push(
@@ -1936,6 +1952,9 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     }
     Some(model)
 }
+
+/// Smallest number of items one parallel task of look-ups handles.
+const ROWS_PER_TASK: usize = 1024;
 
 /// Scenarios with at least this many reaches free their raw items on a helper thread.
 const BACKGROUND_DROP_ITEMS: usize = 10_000;

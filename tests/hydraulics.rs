@@ -958,7 +958,7 @@ fn tree_solution_bit_identical_with_one_and_two_threads() {
     assert_eq!(format!("{m1:?}"), format!("{m2:?}"));
     assert!(net.is_forest && hydraulics::tree::applies(&m1, &net));
 
-    // widest BFS level from the outlet, in cells: above the 2048 cells from which a wave runs in parallel
+    // widest BFS level from the outlet, in cells: above the 256 cells from which a wave runs in parallel
     let mut depth = vec![usize::MAX; net.n_nodes];
     let mut queue: Vec<usize> = (0..net.n_nodes)
         .filter(|&n| m1.nodes[n].kind == NodeKind::Outlet)
@@ -980,7 +980,7 @@ fn tree_solution_bit_identical_with_one_and_two_threads() {
             }
         }
     }
-    assert!(*cells_at_depth.iter().max().unwrap() >= 2048);
+    assert!(*cells_at_depth.iter().max().unwrap() >= 256);
 
     assert_eq!(h1.periods.len(), h2.periods.len());
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();

@@ -39,10 +39,10 @@ const RK_STEPS_PER_HALF_CELL: usize = 1;
 
 /// A wave of independent reach marches with fewer cells than this runs on the calling thread (a parallel
 /// dispatch costs more than it saves on a few reaches; a deep chain-like tree has many small waves).
-const PAR_MIN_CELLS: usize = 2048;
+const PAR_MIN_CELLS: usize = 256;
 
 /// Smallest number of reaches one parallel task marches.
-const PAR_MIN_REACHES: usize = 16;
+const PAR_MIN_REACHES: usize = 8;
 
 /// Whether the tree solver applies: the undirected graph is a forest and every component has exactly one
 /// outlet node or node with a held level.
@@ -185,62 +185,67 @@ pub fn solve(
             rest = tail;
         }
         // one wave = the nodes at one BFS depth: their reaches' downstream levels are all known, and the
-        // marches are independent, so their order (and the thread count) cannot change a bit
-        let mut a = 0;
-        while a < order.len() {
-            let mut b = a + 1;
-            while b < order.len() && depth[order[b]] == depth[order[a]] {
-                b += 1;
-            }
-            let mut work: Vec<(usize, &mut [f64])> = order[a..b]
-                .iter()
-                .filter_map(|&n| {
+        // marches are independent, so their order (and the thread count) cannot change a bit. The loop runs
+        // on a pool thread, so each wave's split costs a local fork, not a wake-up of a blocked caller.
+        let level = &mut level;
+        let (clamped, near_critical) = (&mut clamped, &mut near_critical);
+        rayon::scope(|_| {
+            let mut a = 0;
+            while a < order.len() {
+                let mut b = a + 1;
+                while b < order.len() && depth[order[b]] == depth[order[a]] {
+                    b += 1;
+                }
+                let mut work: Vec<(usize, &mut [f64])> = order[a..b]
+                    .iter()
+                    .filter_map(|&n| {
+                        let l = parent_link[n];
+                        if l == NONE {
+                            return None;
+                        }
+                        slots[l].take().map(|s| (n, s))
+                    })
+                    .collect();
+                let cells: usize = work.iter().map(|(_, s)| s.len()).sum();
+                let march = |(n, out): &mut (usize, &mut [f64])| {
+                    let n = *n;
                     let l = parent_link[n];
-                    if l == NONE {
-                        return None;
-                    }
-                    slots[l].take().map(|s| (n, s))
-                })
-                .collect();
-            let cells: usize = work.iter().map(|(_, s)| s.len()).sum();
-            let march = |(n, out): &mut (usize, &mut [f64])| {
-                let n = *n;
-                let l = parent_link[n];
-                let reach = &model.reaches[l];
-                let down = if reach.from == n {
-                    reach.to
+                    let reach = &model.reaches[l];
+                    let down = if reach.from == n {
+                        reach.to
+                    } else {
+                        reach.from
+                    };
+                    let m = March {
+                        reach,
+                        geo: Geo::new(&reach.section, reach.manning_n),
+                        net,
+                        l,
+                        min_depth_m: opts.min_depth_m,
+                    };
+                    m.run(&face, level[down], down == reach.to, out)
+                };
+                let results: Vec<(f64, bool, bool)> = if cells >= PAR_MIN_CELLS {
+                    work.par_iter_mut()
+                        .with_min_len(PAR_MIN_REACHES)
+                        .map(march)
+                        .collect()
                 } else {
-                    reach.from
+                    work.iter_mut().map(march).collect()
                 };
-                let m = March {
-                    reach,
-                    geo: Geo::new(&reach.section, reach.manning_n),
-                    net,
-                    l,
-                    min_depth_m: opts.min_depth_m,
-                };
-                m.run(&face, level[down], down == reach.to, out)
-            };
-            let results: Vec<(f64, bool, bool)> = if cells >= PAR_MIN_CELLS {
-                work.par_iter_mut()
-                    .with_min_len(PAR_MIN_REACHES)
-                    .map(march)
-                    .collect()
-            } else {
-                work.iter_mut().map(march).collect()
-            };
-            for ((n, _), (h_up, clamp, crit)) in work.iter().zip(results) {
-                let l = parent_link[*n];
-                level[*n] = h_up;
-                if clamp {
-                    clamped.set(l);
+                for ((n, _), (h_up, clamp, crit)) in work.iter().zip(results) {
+                    let l = parent_link[*n];
+                    level[*n] = h_up;
+                    if clamp {
+                        clamped.set(l);
+                    }
+                    if crit {
+                        near_critical.set(l);
+                    }
                 }
-                if crit {
-                    near_critical.set(l);
-                }
+                a = b;
             }
-            a = b;
-        }
+        });
     }
     clamped.warn(
         model,

@@ -926,3 +926,182 @@ fn depth_floor_warns_naming_the_reach() {
         );
     }
 }
+
+/// The parallel parts of loading and of the tree solver — item-CSV rows deserialized in parallel batches,
+/// the backwater march run wave by wave (all reaches at one BFS depth from the outlet at once), the per-cell
+/// geometry — give the same bits with 1 and 2 threads: every array of the flow field is compared with
+/// `to_bits` (no tolerance: the work is split, never re-associated, so any difference is a bug), and the
+/// loaded models are compared through their full `Debug` text (shortest round-trip floats, so bit-exact). The
+/// generated tree (3000 links of 10 cells) has waves of hundreds of reaches, above the threshold where the
+/// march goes parallel (asserted below), and CSV files of thousands of rows. The field also passes the shared
+/// continuity check (round-off tolerance, see `check_continuity`).
+#[test]
+fn tree_solution_bit_identical_with_one_and_two_threads() {
+    use rivsim::generate::{GenerateOptions, generate};
+    let g = generate(&GenerateOptions::peer(3000, 11));
+    let dir = tempfile::tempdir().unwrap();
+    let path = g.write(dir.path()).unwrap();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let m = rivsim::scenario::load(&path).expect("the generated scenario loads");
+            let net = Network::build(&m);
+            let h = hydraulics::solve(&m, &net, &Default::default()).unwrap();
+            (m, net, h)
+        })
+    };
+    let (m1, net, h1) = run(1);
+    let (m2, _, h2) = run(2);
+    assert_eq!(format!("{m1:?}"), format!("{m2:?}"));
+    assert!(net.is_forest && hydraulics::tree::applies(&m1, &net));
+
+    // widest BFS level from the outlet, in cells: above the 256 cells from which a wave runs in parallel
+    let cells_at_depth = cells_per_bfs_level(&m1, &net);
+    assert!(*cells_at_depth.iter().max().unwrap() >= 256);
+
+    assert_eq!(h1.periods.len(), h2.periods.len());
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    for (a, b) in h1.periods.iter().zip(&h2.periods) {
+        for (name, x, y) in [
+            ("node_level_m", &a.node_level_m, &b.node_level_m),
+            ("face_flow_m3s", &a.face_flow_m3s, &b.face_flow_m3s),
+            ("cell_depth_m", &a.cell_depth_m, &b.cell_depth_m),
+            ("cell_area_m2", &a.cell_area_m2, &b.cell_area_m2),
+            ("cell_width_m", &a.cell_width_m, &b.cell_width_m),
+            ("cell_velocity_ms", &a.cell_velocity_ms, &b.cell_velocity_ms),
+            (
+                "node_exchange_m3s",
+                &a.node_exchange_m3s,
+                &b.node_exchange_m3s,
+            ),
+            (
+                "node_residual_m3s",
+                &a.node_residual_m3s,
+                &b.node_residual_m3s,
+            ),
+        ] {
+            assert!(bits(x) == bits(y), "{name} differs between 1 and 2 threads");
+        }
+        assert_eq!(
+            a.continuity_relative.to_bits(),
+            b.continuity_relative.to_bits()
+        );
+        check_continuity(&m1, &net, a);
+    }
+    assert_eq!(h1.warnings, h2.warnings);
+}
+
+/// A deep tree (node i drains to one of the 200 nodes before it: many BFS levels, narrow ones near the outlet
+/// that are marched on the calling thread and wide ones that go parallel, both asserted), with outfalls and
+/// withdrawals along reaches: the tree solution has the same bits with 1 and 2 threads (exact comparison, as
+/// above) and passes the shared continuity check.
+#[test]
+fn deep_tree_bit_identical_with_one_and_two_threads() {
+    let mut b = B::new();
+    let mut state: u64 = 12345;
+    let mut next = move || {
+        // 64-bit LCG (Knuth's MMIX constants), top 31 bits
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let n_nodes = 4000;
+    let mut bed = vec![-1.0; n_nodes];
+    b.node("N0", NodeKind::Outlet, Some(2.0));
+    for i in 1..n_nodes {
+        b.node(&format!("N{i}"), NodeKind::Junction, None);
+        let p = if i < 200 {
+            next() % i
+        } else {
+            i - 1 - next() % 200
+        };
+        let len = 300.0 + (next() % 500) as f64;
+        bed[i] = bed[p] + 1e-5 * len;
+        let w = 8.0 + (next() % 30) as f64;
+        let r = b.reach(
+            &format!("R{i}"),
+            i,
+            p,
+            len,
+            trap(w, 1.5),
+            bed[i],
+            bed[p],
+            0.03,
+        );
+        if i % 7 == 0 {
+            b.outfall(r, 0.4 * len, 0.005);
+        }
+        if i % 11 == 0 {
+            b.withdraw(
+                Place::Reach {
+                    reach: r,
+                    at_m: 0.7 * len,
+                },
+                0.002,
+            );
+        }
+        if i % 10 == 0 {
+            b.inflow(i, 0.02);
+        }
+    }
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let net = Network::build(&b.m);
+            let h = hydraulics::solve(&b.m, &net, &Default::default()).unwrap();
+            (net, h)
+        })
+    };
+    let (net, h1) = run(1);
+    let (_, h2) = run(2);
+    assert!(net.is_forest && hydraulics::tree::applies(&b.m, &net));
+    // both paths of the march: waves below 256 cells (calling thread) and above (parallel)
+    let levels = cells_per_bfs_level(&b.m, &net);
+    assert!(levels.iter().any(|&c| c > 0 && c < 256));
+    assert!(levels.iter().any(|&c| c >= 256));
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    for (a, c) in h1.periods.iter().zip(&h2.periods) {
+        assert!(bits(&a.node_level_m) == bits(&c.node_level_m));
+        assert!(bits(&a.face_flow_m3s) == bits(&c.face_flow_m3s));
+        assert!(bits(&a.cell_depth_m) == bits(&c.cell_depth_m));
+        assert!(bits(&a.cell_area_m2) == bits(&c.cell_area_m2));
+        assert!(bits(&a.cell_width_m) == bits(&c.cell_width_m));
+        assert!(bits(&a.cell_velocity_ms) == bits(&c.cell_velocity_ms));
+        check_continuity(&b.m, &net, a);
+    }
+    assert_eq!(h1.warnings, h2.warnings);
+}
+
+/// Cells of the reaches reached at each BFS level from the outlets (index = level; the tree solver marches
+/// one level at a time).
+fn cells_per_bfs_level(m: &Model, net: &Network) -> Vec<usize> {
+    let mut depth = vec![usize::MAX; net.n_nodes];
+    let mut queue: Vec<usize> = (0..net.n_nodes)
+        .filter(|&n| m.nodes[n].kind == NodeKind::Outlet)
+        .collect();
+    for &n in &queue {
+        depth[n] = 0;
+    }
+    let mut cells_at_depth = vec![0usize; net.n_nodes];
+    let mut head = 0;
+    while head < queue.len() {
+        let n = queue[head];
+        head += 1;
+        for &r in net.out_of(n).iter().chain(Network::into(net, n)) {
+            let other = m.reaches[r].from + m.reaches[r].to - n;
+            if depth[other] == usize::MAX {
+                depth[other] = depth[n] + 1;
+                cells_at_depth[depth[other]] += net.n_cells_of(r);
+                queue.push(other);
+            }
+        }
+    }
+    cells_at_depth
+}

@@ -12,6 +12,10 @@
 use super::{FlowField, HydraulicsError};
 use crate::model::{Discharge, Model, NodeKind, Place, Section};
 use crate::network::Network;
+use rayon::prelude::*;
+
+/// Smallest number of cells one parallel task of the per-cell geometry handles.
+const CELLS_PER_TASK: usize = 8192;
 
 /// A period's water inputs and boundary levels.
 pub(crate) struct PeriodInputs {
@@ -265,11 +269,8 @@ pub(crate) fn finish(
             ));
         }
     }
-    let mut cell_area_m2 = vec![0.0; net.n_cells];
-    let mut cell_width_m = vec![0.0; net.n_cells];
-    let mut cell_velocity_ms = vec![0.0; net.n_cells];
+    // the first non-finite flow or depth, in reach order (the same error whatever the thread count)
     for r in 0..net.n_reaches {
-        let section = &model.reaches[r].section;
         let f0 = net.first_face[r];
         for (i, c) in net.cells_of(r).enumerate() {
             let (qa, qb, y) = (
@@ -286,12 +287,29 @@ pub(crate) fn finish(
                     format!("reach {}", model.reaches[r].id),
                 ));
             }
-            let a = section.area_m2(y);
-            cell_area_m2[c] = a;
-            cell_width_m[c] = section.top_width_m(y);
-            cell_velocity_ms[c] = if a > 0.0 { 0.5 * (qa + qb) / a } else { 0.0 };
         }
     }
+    // per-cell geometry: each cell's values depend on that cell's inputs only, so the split across threads
+    // cannot change a bit
+    let mut cell_area_m2 = vec![0.0; net.n_cells];
+    let mut cell_width_m = vec![0.0; net.n_cells];
+    let mut cell_velocity_ms = vec![0.0; net.n_cells];
+    cell_area_m2
+        .par_iter_mut()
+        .zip(cell_width_m.par_iter_mut())
+        .zip(cell_velocity_ms.par_iter_mut())
+        .enumerate()
+        .with_min_len(CELLS_PER_TASK)
+        .for_each(|(c, ((area, width), velocity))| {
+            let r = net.cell_reach[c] as usize;
+            let section = &model.reaches[r].section;
+            let f = net.first_face[r] + (c - net.first_cell[r]);
+            let (qa, qb, y) = (face_flow_m3s[f], face_flow_m3s[f + 1], cell_depth_m[c]);
+            let a = section.area_m2(y);
+            *area = a;
+            *width = section.top_width_m(y);
+            *velocity = if a > 0.0 { 0.5 * (qa + qb) / a } else { 0.0 };
+        });
     let mut node_exchange_m3s = vec![0.0; net.n_nodes];
     let mut node_residual_m3s = vec![0.0; net.n_nodes];
     let mut node_volume_m3 = vec![0.0; net.n_nodes];

@@ -30,11 +30,19 @@ use super::period::{
 use super::{FlowField, HydraulicsError, HydraulicsOptions};
 use crate::model::{Model, NodeKind, Reach};
 use crate::network::Network;
+use rayon::prelude::*;
 
 const G: f64 = 9.80665;
 
 /// Runge–Kutta steps per half cell.
 const RK_STEPS_PER_HALF_CELL: usize = 1;
+
+/// A wave of independent reach marches with fewer cells than this runs on the calling thread (a parallel
+/// dispatch costs more than it saves on a few reaches; a deep chain-like tree has many small waves).
+const PAR_MIN_CELLS: usize = 256;
+
+/// Smallest number of reaches one parallel task marches.
+const PAR_MIN_REACHES: usize = 8;
 
 /// Whether the tree solver applies: the undirected graph is a forest and every component has exactly one
 /// outlet node or node with a held level.
@@ -72,6 +80,8 @@ pub fn solve(
     let mut boundary = vec![false; nn];
     let mut order = Vec::with_capacity(nn);
     let mut parent_link = vec![NONE; nn];
+    // BFS depth (0 at the sinks): `order` is sorted by it, so equal depths form contiguous waves
+    let mut depth = vec![0usize; nn];
     let mut seen = vec![false; nn];
     for (n, node) in model.nodes.iter().enumerate() {
         if node.kind == NodeKind::Outlet || node.level_m.is_some() {
@@ -94,6 +104,7 @@ pub fn solve(
             if !seen[other] {
                 seen[other] = true;
                 parent_link[other] = r;
+                depth[other] = depth[n] + 1;
                 order.push(other);
             }
         }
@@ -163,32 +174,78 @@ pub fn solve(
     let mut cell_depth = vec![0.0; net.n_cells];
     let mut clamped = ReachFlags::new(net.n_reaches);
     let mut near_critical = ReachFlags::new(net.n_reaches);
-    for &n in &order {
-        let l = parent_link[n];
-        if l == NONE {
-            continue;
+    {
+        // each reach's cells as its own mutable slice (cells are laid out reach after reach in
+        // `net.reach_order`), so the reaches of one wave can be marched in parallel
+        let mut slots: Vec<Option<&mut [f64]>> = (0..net.n_reaches).map(|_| None).collect();
+        let mut rest: &mut [f64] = &mut cell_depth;
+        for &r in &net.reach_order {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(net.reach_n_cells[r]);
+            slots[r] = Some(mine);
+            rest = tail;
         }
-        let reach = &model.reaches[l];
-        let down = if reach.from == n {
-            reach.to
-        } else {
-            reach.from
-        };
-        let m = March {
-            reach,
-            geo: Geo::new(&reach.section, reach.manning_n),
-            net,
-            l,
-            min_depth_m: opts.min_depth_m,
-        };
-        let (h_up, clamp, crit) = m.run(&face, level[down], down == reach.to, &mut cell_depth);
-        level[n] = h_up;
-        if clamp {
-            clamped.set(l);
-        }
-        if crit {
-            near_critical.set(l);
-        }
+        // one wave = the nodes at one BFS depth: their reaches' downstream levels are all known, and the
+        // marches are independent, so their order (and the thread count) cannot change a bit. The loop runs
+        // on a pool thread, so each wave's split costs a local fork, not a wake-up of a blocked caller.
+        let level = &mut level;
+        let (clamped, near_critical) = (&mut clamped, &mut near_critical);
+        rayon::scope(|_| {
+            let mut a = 0;
+            while a < order.len() {
+                let mut b = a + 1;
+                while b < order.len() && depth[order[b]] == depth[order[a]] {
+                    b += 1;
+                }
+                let mut work: Vec<(usize, &mut [f64])> = order[a..b]
+                    .iter()
+                    .filter_map(|&n| {
+                        let l = parent_link[n];
+                        if l == NONE {
+                            return None;
+                        }
+                        slots[l].take().map(|s| (n, s))
+                    })
+                    .collect();
+                let cells: usize = work.iter().map(|(_, s)| s.len()).sum();
+                let march = |(n, out): &mut (usize, &mut [f64])| {
+                    let n = *n;
+                    let l = parent_link[n];
+                    let reach = &model.reaches[l];
+                    let down = if reach.from == n {
+                        reach.to
+                    } else {
+                        reach.from
+                    };
+                    let m = March {
+                        reach,
+                        geo: Geo::new(&reach.section, reach.manning_n),
+                        net,
+                        l,
+                        min_depth_m: opts.min_depth_m,
+                    };
+                    m.run(&face, level[down], down == reach.to, out)
+                };
+                let results: Vec<(f64, bool, bool)> = if cells >= PAR_MIN_CELLS {
+                    work.par_iter_mut()
+                        .with_min_len(PAR_MIN_REACHES)
+                        .map(march)
+                        .collect()
+                } else {
+                    work.iter_mut().map(march).collect()
+                };
+                for ((n, _), (h_up, clamp, crit)) in work.iter().zip(results) {
+                    let l = parent_link[*n];
+                    level[*n] = h_up;
+                    if clamp {
+                        clamped.set(l);
+                    }
+                    if crit {
+                        near_critical.set(l);
+                    }
+                }
+                a = b;
+            }
+        });
     }
     clamped.warn(
         model,
@@ -277,12 +334,12 @@ impl March<'_> {
         down_is_to: bool,
         cell_depth: &mut [f64],
     ) -> (f64, bool, bool) {
+        // `cell_depth`: this reach's cells only, from its from-node end
         let r = self.reach;
         let (mut clamp, mut crit) = (false, false);
         let n = self.net.reach_n_cells[self.l];
         let dx = self.net.reach_dx_m[self.l];
         let f0 = self.net.first_face[self.l];
-        let c0 = self.net.first_cell[self.l];
         let (bed_d, bed_u, sign) = if down_is_to {
             (r.bed_down_m, r.bed_up_m, 1.0)
         } else {
@@ -301,7 +358,7 @@ impl March<'_> {
             let q_d = sign * face[f0 + face_d];
             let q_u = sign * face[f0 + face_u];
             y = self.half(y, q_d, s0, 0.5 * dx, &mut clamp, &mut crit);
-            cell_depth[c0 + i] = y;
+            cell_depth[i] = y;
             y = self.half(y, q_u, s0, 0.5 * dx, &mut clamp, &mut crit);
         }
         (bed_u + y, clamp, crit)

@@ -18,6 +18,10 @@ pub mod section;
 
 use crate::model::Model;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+
+/// Smallest number of cells one parallel task of the cell set-up handles.
+const CELLS_PER_TASK: usize = 8192;
 
 /// Topology and cells of a model, frozen into flat arrays.
 #[derive(Debug, Clone)]
@@ -143,21 +147,31 @@ impl Network {
         }
         let n_cells = next;
         let mut cell_reach = vec![0u32; n_cells];
+        for (r, &n) in n_cells_of.iter().enumerate() {
+            cell_reach[first_cell[r]..first_cell[r] + n].fill(r as u32);
+        }
+        // per-cell values depend on the cell's own reach and position only: computed in parallel, the same
+        // bits whatever the thread count
         let mut cell_dx_m = vec![0.0; n_cells];
         let mut cell_x_m = vec![0.0; n_cells];
         let mut cell_bed_m = vec![0.0; n_cells];
-        for (r, reach) in model.reaches.iter().enumerate() {
-            let dx = reach_dx_m[r];
-            for c in 0..n_cells_of[r] {
-                let g = first_cell[r] + c;
+        cell_dx_m
+            .par_iter_mut()
+            .zip(cell_x_m.par_iter_mut())
+            .zip(cell_bed_m.par_iter_mut())
+            .enumerate()
+            .with_min_len(CELLS_PER_TASK)
+            .for_each(|(g, ((dx_out, x_out), bed_out))| {
+                let r = cell_reach[g] as usize;
+                let reach = &model.reaches[r];
+                let dx = reach_dx_m[r];
+                let c = g - first_cell[r];
                 let x = (c as f64 + 0.5) * dx;
-                cell_reach[g] = r as u32;
-                cell_dx_m[g] = dx;
-                cell_x_m[g] = x;
-                cell_bed_m[g] =
+                *dx_out = dx;
+                *x_out = x;
+                *bed_out =
                     reach.bed_up_m + (reach.bed_down_m - reach.bed_up_m) * x / reach.length_m;
-            }
-        }
+            });
 
         Network {
             n_nodes,

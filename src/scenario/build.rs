@@ -16,6 +16,7 @@ use super::raw::*;
 use super::series::{self, TsTable};
 use crate::model::*;
 use chrono::NaiveDateTime;
+use rayon::prelude::*;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -105,10 +106,11 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
-type IdMap = HashMap<String, usize, std::hash::BuildHasherDefault<FxHasher>>;
+/// Ids borrowed from the raw items (no copies of the strings).
+type IdMap<'r> = HashMap<&'r str, usize, std::hash::BuildHasherDefault<FxHasher>>;
 
-struct Ids {
-    map: IdMap,
+struct Ids<'r> {
+    map: IdMap<'r>,
 }
 
 struct B<'a> {
@@ -674,19 +676,24 @@ impl B<'_> {
         t
     }
 
-    fn ids<T>(&mut self, kind: &str, items: &[Item<T>], id_of: impl Fn(&T) -> Option<&Id>) -> Ids {
+    fn ids<'r, T>(
+        &mut self,
+        kind: &str,
+        items: &'r [Item<T>],
+        id_of: impl Fn(&T) -> Option<&Id>,
+    ) -> Ids<'r> {
         self.ids_by(kind, items, |it| it, id_of)
     }
 
     /// The id map of `items` (each element's item picked by `item`), reporting missing, empty and repeated
     /// ids under `kind`.
-    fn ids_by<I, T>(
+    fn ids_by<'r, I, T: 'r>(
         &mut self,
         kind: &str,
-        items: &[I],
-        item: impl Fn(&I) -> &Item<T>,
-        id_of: impl Fn(&T) -> Option<&Id>,
-    ) -> Ids {
+        items: &'r [I],
+        item: impl Fn(&'r I) -> &'r Item<T>,
+        id_of: impl Fn(&'r T) -> Option<&'r Id>,
+    ) -> Ids<'r> {
         let mut map: IdMap = IdMap::with_capacity_and_hasher(items.len(), Default::default());
         for (k, it) in items.iter().map(&item).enumerate() {
             match id_of(&it.raw) {
@@ -699,7 +706,7 @@ impl B<'_> {
                     self.push(&it.loc, &lab, "id", "", "a non-empty id");
                 }
                 Some(Id(id)) => {
-                    if let Some(&first) = map.get(id) {
+                    if let Some(&first) = map.get(id.as_str()) {
                         let f = &item(&items[first]).loc;
                         let at = match f.line {
                             Some(l) => format!("{}:{l}", f.file.display()),
@@ -714,7 +721,7 @@ impl B<'_> {
                             format!("a unique {kind} id (already used at {at})"),
                         );
                     } else {
-                        map.insert(id.clone(), k);
+                        map.insert(id.as_str(), k);
                     }
                 }
             }
@@ -1203,7 +1210,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             };
             let t = b.typed(&it.loc, "[defaults]", &as_reach);
             if let Some(z) = &t.zone
-                && !zone_ids.map.contains_key(z)
+                && !zone_ids.map.contains_key(z.as_str())
                 && !rs.is_broken("zone", z)
             {
                 b.push(
@@ -1227,12 +1234,27 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
     let mut length_ok = vec![true; n_reach];
     let mut beds: Vec<Option<Bed>> = vec![None; n_reach];
     let mut total_cells: usize = 0;
+    // the end nodes of every reach looked up in parallel first (plain map reads); a reach whose id is not
+    // found goes through `resolve` below as before, so the problems are the same and in the same order
+    let found = |v: &Option<Id>| {
+        v.as_ref()
+            .and_then(|Id(id)| node_ids.map.get(id.as_str()).copied())
+    };
+    let found_ends: Vec<(Option<usize>, Option<usize>)> = rs
+        .reaches
+        .par_iter()
+        .with_min_len(ROWS_PER_TASK)
+        .map(|(it, _)| (found(&it.raw.from), found(&it.raw.to)))
+        .collect();
     for (k, (it, geometry)) in rs.reaches.iter().enumerate() {
         let r = &it.raw;
         let loc = &it.loc;
         let lab = label("reach", r.id.as_ref().map(|i| i.0.as_str()), it.ord);
         let own = b.typed(loc, &lab, r);
-        let end = |b: &mut B<'_>, field: &str, v: &Option<Id>| -> Option<usize> {
+        let end = |b: &mut B<'_>, field: &str, v: &Option<Id>, known: Option<usize>| {
+            if known.is_some() {
+                return known;
+            }
             match v {
                 None => {
                     b.push(loc, &lab, field, "", "a node id (required)");
@@ -1243,8 +1265,8 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
                     .flatten(),
             }
         };
-        let from = end(&mut b, "from", &r.from);
-        let to = end(&mut b, "to", &r.to);
+        let from = end(&mut b, "from", &r.from, found_ends[k].0);
+        let to = end(&mut b, "to", &r.to, found_ends[k].1);
         if let (Some(f), Some(t)) = (from, to) {
             if f == t {
                 b.push(
@@ -1350,7 +1372,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             .zone
             .as_ref()
             .or(defaults.zone.as_ref())
-            .and_then(|z| zone_ids.map.get(z).copied());
+            .and_then(|z| zone_ids.map.get(z.as_str()).copied());
         let decay =
             or(&own.decay, &defaults.decay).unwrap_or_else(|| Some(vec![0.0; b.pollutants.len()]));
         let release = or(&own.release, &defaults.release)
@@ -1886,7 +1908,7 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     });
-    Some(Model {
+    let model = Model {
         title,
         path: b.scenario.clone(),
         sim: Simulation {
@@ -1914,8 +1936,28 @@ pub fn build(rs: RawScenario, scenario: &Path, probs: &mut Problems) -> Option<M
         projects: proj.projects,
         alternatives: proj.alternatives,
         decay_changes: Vec::new(),
-    })
+    };
+    // the raw items of a large scenario are hundreds of thousands of small allocations: free them on a
+    // helper thread while the caller goes on (nothing is read from them any more)
+    drop((
+        node_ids,
+        reach_ids,
+        outfall_ids,
+        zone_ids,
+        section_ids,
+        _line_ids,
+    ));
+    if rs.reaches.len() >= BACKGROUND_DROP_ITEMS {
+        std::thread::spawn(move || drop(rs));
+    }
+    Some(model)
 }
+
+/// Smallest number of items one parallel task of look-ups handles.
+const ROWS_PER_TASK: usize = 1024;
+
+/// Scenarios with at least this many reaches free their raw items on a helper thread.
+const BACKGROUND_DROP_ITEMS: usize = 10_000;
 
 /// Outlets, connected parts, held levels.
 fn network_checks(

@@ -137,31 +137,11 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
     let dir: PathBuf = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     if let Some(net) = rs.network.take() {
         let n = &net.raw;
-        if let Some(f) = &n.nodes_csv {
-            let nodes = &mut rs.nodes;
-            let push = |it, rows| {
-                if nodes.capacity() == nodes.len() {
-                    nodes.reserve(rows);
-                }
-                nodes.push(it);
-            };
-            parse::read_network_csv(&dir.join(f), "node", push, &mut rs.broken, probs);
-        }
-        if let Some(f) = &n.reaches_csv {
-            let reaches = &mut rs.reaches;
-            let push = |it, rows| {
-                if reaches.capacity() == reaches.len() {
-                    reaches.reserve(rows);
-                }
-                reaches.push((it, Vec::new()));
-            };
-            parse::read_network_csv(&dir.join(f), "reach", push, &mut rs.broken, probs);
-        }
-        if let Some(f) = &n.reaches_geojson {
-            parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);
-        }
-        // extensions: the long lists of a large scenario as CSV files too
-        fn csv_into<T: serde::de::DeserializeOwned>(
+        // the reaches CSV (the largest file) is read while the other item CSVs are read on another thread;
+        // each file keeps its own problems, appended below in the sequential order (nodes, reaches, the
+        // GeoJSON, inflows, withdrawals, outfalls, sections), so the report is the same as one file after
+        // another
+        fn csv_into<T: serde::de::DeserializeOwned + Send>(
             file: &Option<String>,
             dir: &Path,
             kind: &'static str,
@@ -179,38 +159,94 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
                 parse::read_network_csv(&dir.join(f), kind, push, broken, probs);
             }
         }
-        csv_into(
-            &n.inflows_csv,
-            &dir,
-            "inflow",
+        type Part = (problems::Problems, parse::Broken);
+        let reaches = &mut rs.reaches;
+        let (nodes, inflows, withdrawals, outfalls, sections) = (
+            &mut rs.nodes,
             &mut rs.inflows,
-            &mut rs.broken,
-            probs,
-        );
-        csv_into(
-            &n.withdrawals_csv,
-            &dir,
-            "withdrawal",
             &mut rs.withdrawals,
-            &mut rs.broken,
-            probs,
-        );
-        csv_into(
-            &n.outfalls_csv,
-            &dir,
-            "outfall",
             &mut rs.outfalls,
-            &mut rs.broken,
-            probs,
-        );
-        csv_into(
-            &n.sections_csv,
-            &dir,
-            "section",
             &mut rs.sections,
-            &mut rs.broken,
-            probs,
         );
+        let dir = &dir;
+        let (reach_part, other_parts): (Part, [Part; 5]) = rayon::join(
+            || {
+                let mut part = Part::default();
+                if let Some(f) = &n.reaches_csv {
+                    let push = |it, rows| {
+                        if reaches.capacity() == reaches.len() {
+                            reaches.reserve(rows);
+                        }
+                        reaches.push((it, Vec::new()));
+                    };
+                    parse::read_network_csv(&dir.join(f), "reach", push, &mut part.1, &mut part.0);
+                }
+                part
+            },
+            || {
+                let mut parts: [Part; 5] = Default::default();
+                let [p_nodes, p_inflows, p_withdrawals, p_outfalls, p_sections] = &mut parts;
+                csv_into(
+                    &n.nodes_csv,
+                    dir,
+                    "node",
+                    nodes,
+                    &mut p_nodes.1,
+                    &mut p_nodes.0,
+                );
+                csv_into(
+                    &n.inflows_csv,
+                    dir,
+                    "inflow",
+                    inflows,
+                    &mut p_inflows.1,
+                    &mut p_inflows.0,
+                );
+                csv_into(
+                    &n.withdrawals_csv,
+                    dir,
+                    "withdrawal",
+                    withdrawals,
+                    &mut p_withdrawals.1,
+                    &mut p_withdrawals.0,
+                );
+                csv_into(
+                    &n.outfalls_csv,
+                    dir,
+                    "outfall",
+                    outfalls,
+                    &mut p_outfalls.1,
+                    &mut p_outfalls.0,
+                );
+                csv_into(
+                    &n.sections_csv,
+                    dir,
+                    "section",
+                    sections,
+                    &mut p_sections.1,
+                    &mut p_sections.0,
+                );
+                parts
+            },
+        );
+        let [p_nodes, p_inflows, p_withdrawals, p_outfalls, p_sections] = other_parts;
+        let mut merge = |part: Part, probs: &mut problems::Problems| {
+            probs.append(part.0);
+            rs.broken.extend(part.1);
+        };
+        merge(p_nodes, probs);
+        merge(reach_part, probs);
+        if let Some(f) = &n.reaches_geojson {
+            parse::read_geojson(&dir.join(f), &mut rs.reaches, &mut rs.broken, probs);
+        }
+        let mut merge = |part: Part, probs: &mut problems::Problems| {
+            probs.append(part.0);
+            rs.broken.extend(part.1);
+        };
+        merge(p_inflows, probs);
+        merge(p_withdrawals, probs);
+        merge(p_outfalls, probs);
+        merge(p_sections, probs);
     }
     build::build(rs, path, probs)
 }

@@ -5,10 +5,11 @@
 //! one item is reported and the others are still read. An item that cannot be read but whose `id` can be seen
 //! is remembered as *broken*: references to it are then not reported a second time as unknown ids.
 
-use super::csvrow::Columns;
+use super::csvrow::{Columns, RowError};
 use super::problems::Problems;
 use super::raw::*;
 use super::read::{self, LineIndex};
+use rayon::prelude::*;
 use serde::de::{self, DeserializeOwned};
 use std::collections::HashSet;
 use std::path::Path;
@@ -353,18 +354,33 @@ fn peek<'i>(v: &DeValue<'i>, key: &str) -> Option<std::borrow::Cow<'i, str>> {
 
 /// Label of a list item: `reach R3`, or `reach #4` without a readable id.
 pub fn label(kind: &str, id: Option<&str>, ord: usize) -> String {
+    // built by hand rather than with `format!`: one label per item of a large scenario
+    let mut s = String::with_capacity(kind.len() + 2 + id.map_or(20, str::len));
+    s.push_str(kind);
     match id {
-        Some(id) => format!("{kind} {id}"),
-        None => format!("{kind} #{ord}"),
+        Some(id) => {
+            s.push(' ');
+            s.push_str(id);
+        }
+        None => {
+            s.push_str(" #");
+            s.push_str(&ord.to_string());
+        }
     }
+    s
 }
 
 /// Label of an inflow: `inflow #2 (node A)`.
 pub fn inflow_label(ord: usize, node: Option<&str>) -> String {
-    match node {
-        Some(n) => format!("inflow #{ord} (node {n})"),
-        None => format!("inflow #{ord}"),
+    let mut s = String::with_capacity(32 + node.map_or(0, str::len));
+    s.push_str("inflow #");
+    s.push_str(&ord.to_string());
+    if let Some(n) = node {
+        s.push_str(" (node ");
+        s.push_str(n);
+        s.push(')');
     }
+    s
 }
 
 /// Parse the scenario TOML into raw items. Returns `None` when the text is not TOML at all (syntax errors,
@@ -668,7 +684,7 @@ const TABLE_KEYS: [&str; 5] = [
 
 /// Read an item CSV (nodes, reaches, inflows, withdrawals, outfalls or sections) into items. `kind` is the
 /// singular kind ("node", "reach", …).
-pub fn read_network_csv<T: DeserializeOwned>(
+pub fn read_network_csv<T: DeserializeOwned + Send>(
     path: &Path,
     kind: &'static str,
     mut out: impl FnMut(Item<T>, usize),
@@ -756,68 +772,109 @@ pub fn read_network_csv<T: DeserializeOwned>(
     let node_col = href.iter().position(|h| h.trim() == "node");
     // rows ≈ lines: reserve once instead of growing (and moving) a vector of large items
     let rows = text.match_indices('\n').count();
-    let mut rec = csv::StringRecord::new();
+    // rows are read serially in batches, deserialized in parallel (each row on its own: the result of a
+    // row does not depend on the others), then handed out and reported serially in file order, so the
+    // items and problems are the same, in the same order, whatever the thread count
+    let mut batch: Vec<csv::StringRecord> = Vec::new();
     let mut ord = 0;
     loop {
-        match rdr.read_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize);
-                let why = match e.kind() {
-                    csv::ErrorKind::UnequalLengths {
-                        expected_len, len, ..
-                    } => {
-                        format!("{expected_len} fields like the header (this row has {len})")
-                    }
-                    _ => format!("a well-formed CSV row ({e})"),
-                };
-                probs.push(path, line, &item, "", "", why);
-                broken.insert((kind, INCOMPLETE.to_string()));
-                return;
+        let mut filled = 0;
+        let mut failure = None;
+        while filled < CSV_BATCH_ROWS {
+            if batch.len() == filled {
+                batch.push(csv::StringRecord::new());
             }
-        }
-        ord += 1;
-        let line = rec.position().map(|p| p.line() as usize);
-        let cells: Vec<&str> = rec.iter().collect();
-        let id = id_col
-            .and_then(|c| cells.get(c))
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty());
-        match cols.row::<T>(&cells) {
-            Ok(raw) => out(
-                Item {
-                    raw,
-                    loc: Loc {
-                        file: file.clone(),
-                        line,
-                        fields: Vec::new(),
-                    },
-                    ord,
-                },
-                rows,
-            ),
-            Err(e) => {
-                let value = href
-                    .iter()
-                    .position(|h| h.trim() == e.field)
-                    .and_then(|c| cells.get(c))
-                    .map(|s| s.trim().to_string())
-                    .unwrap_or_default();
-                let lab = if kind == "inflow" {
-                    let node = node_col.and_then(|c| cells.get(c)).map(|s| s.trim());
-                    inflow_label(ord, node.filter(|s| !s.is_empty()))
-                } else {
-                    label(kind, id, ord)
-                };
-                probs.push(path, line, lab, e.field, value, friendly(&e.message));
-                if let Some(id) = id {
-                    broken.insert((kind, id.to_string()));
+            match rdr.read_record(&mut batch[filled]) {
+                Ok(false) => break,
+                Ok(true) => filled += 1,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
                 }
             }
         }
+        let recs = &batch[..filled];
+        let parse = |rec: &csv::StringRecord| {
+            let cells: Vec<&str> = rec.iter().collect();
+            cols.row::<T>(&cells)
+        };
+        let parsed: Vec<Result<T, RowError>> = if filled >= CSV_PAR_MIN_ROWS {
+            recs.par_iter()
+                .with_min_len(CSV_ROWS_PER_TASK)
+                .map(parse)
+                .collect()
+        } else {
+            recs.iter().map(parse).collect()
+        };
+        for (rec, res) in recs.iter().zip(parsed) {
+            ord += 1;
+            let line = rec.position().map(|p| p.line() as usize);
+            let cells: Vec<&str> = rec.iter().collect();
+            let id = id_col
+                .and_then(|c| cells.get(c))
+                .map(|s| s.trim())
+                .filter(|s| !s.is_empty());
+            match res {
+                Ok(raw) => out(
+                    Item {
+                        raw,
+                        loc: Loc {
+                            file: file.clone(),
+                            line,
+                            fields: Vec::new(),
+                        },
+                        ord,
+                    },
+                    rows,
+                ),
+                Err(e) => {
+                    let value = href
+                        .iter()
+                        .position(|h| h.trim() == e.field)
+                        .and_then(|c| cells.get(c))
+                        .map(|s| s.trim().to_string())
+                        .unwrap_or_default();
+                    let lab = if kind == "inflow" {
+                        let node = node_col.and_then(|c| cells.get(c)).map(|s| s.trim());
+                        inflow_label(ord, node.filter(|s| !s.is_empty()))
+                    } else {
+                        label(kind, id, ord)
+                    };
+                    probs.push(path, line, lab, e.field, value, friendly(&e.message));
+                    if let Some(id) = id {
+                        broken.insert((kind, id.to_string()));
+                    }
+                }
+            }
+        }
+        if let Some(e) = failure {
+            let line = e.position().map(|p| p.line() as usize);
+            let why = match e.kind() {
+                csv::ErrorKind::UnequalLengths {
+                    expected_len, len, ..
+                } => {
+                    format!("{expected_len} fields like the header (this row has {len})")
+                }
+                _ => format!("a well-formed CSV row ({e})"),
+            };
+            probs.push(path, line, &item, "", "", why);
+            broken.insert((kind, INCOMPLETE.to_string()));
+            return;
+        }
+        if filled < CSV_BATCH_ROWS {
+            return;
+        }
     }
 }
+
+/// Rows of an item CSV read (and then deserialized in parallel) at a time.
+const CSV_BATCH_ROWS: usize = 8192;
+
+/// A batch with fewer rows than this is deserialized on the calling thread.
+const CSV_PAR_MIN_ROWS: usize = 512;
+
+/// Smallest number of rows one parallel task deserializes.
+const CSV_ROWS_PER_TASK: usize = 256;
 
 /// Read a GeoJSON FeatureCollection of LineString reaches.
 pub fn read_geojson(

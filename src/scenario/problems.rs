@@ -39,6 +39,18 @@ impl Problems {
     }
 
     /// Number of problems recorded (including those not kept).
+    /// Append `other`'s problems after these, as if each had been pushed here in turn (the same cap).
+    pub fn append(&mut self, other: Problems) {
+        for p in other.list {
+            if self.list.len() >= MAX_PROBLEMS {
+                self.more += 1;
+            } else {
+                self.list.push(p);
+            }
+        }
+        self.more += other.more;
+    }
+
     pub fn count(&self) -> usize {
         self.list.len() + self.more
     }

@@ -182,17 +182,8 @@ mod tests {
     use super::push_f64;
     use std::fmt::Write as _;
 
-    /// splitmix64 (Steele, Lea & Flood 2014): a reproducible stream of 64-bit values from a constant seed.
-    struct SplitMix(u64);
-    impl SplitMix {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-    }
+    // a reproducible stream of 64-bit values from a constant seed (the generator's own SplitMix64)
+    use crate::generate::SplitMix64;
 
     /// Compares `push_f64` with `format!("{}")`, reusing two buffers; panics naming the first mismatch.
     struct Checker {
@@ -291,10 +282,10 @@ mod tests {
             c.check_around(2f64.powi(e));
         }
         // every biased binary exponent with mantissa 0, 1, all ones and 64 random mantissas
-        let mut rng = SplitMix(0x5EED_F64F_0000_0001);
+        let mut rng = SplitMix64::new(0x5EED_F64F_0000_0001);
         for biased in 0..=2046u64 {
             let mut mantissas = vec![0, 1, (1 << 52) - 1];
-            mantissas.extend((0..64).map(|_| rng.next() & ((1 << 52) - 1)));
+            mantissas.extend((0..64).map(|_| rng.next_u64() & ((1 << 52) - 1)));
             for m in mantissas {
                 let x = f64::from_bits((biased << 52) | m);
                 c.check(x);
@@ -309,14 +300,14 @@ mod tests {
         // values odd/2^j whose exact decimal has 17 or 18 digits ending in 5: the class where ryu (ties to
         // even) and Rust (ties away from zero) could pick different last digits; half of them do
         let mut c = Checker::new();
-        let mut rng = SplitMix(0x71E5_0000_0000_0003);
+        let mut rng = SplitMix64::new(0x71E5_0000_0000_0003);
         let mut ties = 0;
         let mut ryu_differs = 0;
         for _ in 0..200_000 {
-            let r = rng.next();
+            let r = rng.next_u64();
             let j = 2 + (r % 24) as u32;
             let max_odd = (1e18 / 5f64.powi(j as i32)).min(2f64.powi(53)) as u64;
-            let odd = (rng.next() % max_odd) | 1;
+            let odd = (rng.next_u64() % max_odd) | 1;
             let x = odd as f64 / 2f64.powi(j as i32);
             if super::exact_tie_significand(x).is_some() {
                 ties += 1;
@@ -350,9 +341,9 @@ mod tests {
     fn random_bit_patterns() {
         // all 2⁶⁴ patterns are fair game, NaNs and infinities included: nothing is skipped
         let mut c = Checker::new();
-        let mut rng = SplitMix(0x0123_4567_89AB_CDEF);
+        let mut rng = SplitMix64::new(0x0123_4567_89AB_CDEF);
         for _ in 0..2_000_000 {
-            c.check(f64::from_bits(rng.next()));
+            c.check(f64::from_bits(rng.next_u64()));
         }
         assert_eq!(c.checked, 2_000_000);
     }
@@ -362,10 +353,10 @@ mod tests {
         // k·10^e for k of 1 to 6 digits and e over the range a model's numbers (and their products) take,
         // plus a second family over the whole exponent range; each with its two neighbours
         let mut c = Checker::new();
-        let mut rng = SplitMix(0xE61E_E7E1_0000_0002);
+        let mut rng = SplitMix64::new(0xE61E_E7E1_0000_0002);
         let mut text = String::new();
         for i in 0..1_000_000u32 {
-            let r = rng.next();
+            let r = rng.next_u64();
             let k = (r % 1_000_000) as i64;
             let digits_k = 1 + (r >> 20) % 6;
             let k = k % 10i64.pow(digits_k as u32);

@@ -180,8 +180,6 @@ impl<'a> Simulation<'a> {
                     bflux: vec![0.0; 2 * net.n_reaches],
                     decay: vec![1.0; net.n_reaches],
                     decay_loss: vec![0.0; net.n_reaches],
-                    decay_rank: vec![1.0; net.n_reaches],
-                    loss_rank: vec![0.0; net.n_reaches],
                     partial: vec![0.0; n_chunks],
                     ledger_g: [0.0; 4],
                     failed: false,
@@ -318,8 +316,6 @@ impl<'a> Simulation<'a> {
                     + l.bflux.capacity()
                     + l.decay.capacity()
                     + l.decay_loss.capacity()
-                    + l.decay_rank.capacity()
-                    + l.loss_rank.capacity()
                     + l.partial.capacity()
                     + l.k_per_s.capacity()
                     + l.inflow_c.value.capacity()
@@ -817,12 +813,10 @@ struct Lane {
     node_c: Vec<f64>,
     /// Mass flux through the two end faces of every reach, g/s (see `node_pass`).
     bflux: Vec<f64>,
-    /// Half-step decay factor h = exp(−kΔt/2) per reach, and 1 − h.
+    /// Half-step decay factor h = exp(−kΔt/2) and 1 − h, by layout rank (the order the kernel reads them in;
+    /// reach r's are at `Layout::rank[r]`).
     decay: Vec<f64>,
     decay_loss: Vec<f64>,
-    /// The same two by layout rank (what the kernel reads).
-    decay_rank: Vec<f64>,
-    loss_rank: Vec<f64>,
     /// Decay rate k per reach, 1/s (the model's 1/day over 86,400 s).
     k_per_s: Vec<f64>,
     /// The bits of (Δt, θ) that `decay` and `decay_loss` were computed for (`None`: not yet computed).
@@ -900,23 +894,19 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
     // the factors depend only on k, θ and Δt: recomputed only when Δt or θ changed (bit for bit)
     let key = (dt.to_bits(), theta.to_bits());
     if lane.decay_for != Some(key) {
-        for ((f, loss), &k) in lane
+        for ((f, loss), &r) in lane
             .decay
             .iter_mut()
             .zip(lane.decay_loss.iter_mut())
-            .zip(lane.k_per_s.iter())
+            .zip(ctx.lay.order.iter())
         {
-            let x = 0.5 * k * theta * dt;
+            let x = 0.5 * lane.k_per_s[r] * theta * dt;
             // clamped so that dividing by it (node pass) stays finite
             *f = (-x).exp().max(1e-150);
             // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
             // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
             // repeated every step)
             *loss = 1.0 - *f;
-        }
-        for (k, &r) in ctx.lay.order.iter().enumerate() {
-            lane.decay_rank[k] = lane.decay[r];
-            lane.loss_rank[k] = lane.decay_loss[r];
         }
         lane.decay_for = Some(key);
     }
@@ -951,7 +941,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         explicit_disp: ctx.implicit.is_none(),
         inflow_c: &lane.inflow_c,
         outlet_c: &lane.outlet_c,
-        half: &lane.decay_rank,
+        half: &lane.decay,
     };
     node_pass(
         &ns,
@@ -969,8 +959,8 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         disp: ctx.disp_rank,
         inv_vol: &co.inv_vol,
         bflux: &lane.bflux,
-        decay: &lane.decay_rank,
-        decay_loss: &lane.loss_rank,
+        decay: &lane.decay,
+        decay_loss: &lane.decay_loss,
         span: &ctx.lay.span,
         chunk_first_rank: &ctx.lay.chunk_first_rank,
         dt,
@@ -999,10 +989,11 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
     for s in &ctx.lay.sources {
         // entering at mid-step, a source's mass decays for half a step
         let m = source_rate(model, ctx.flows, s, p, t_mid) * dt;
-        let h = lane.decay[s.reach];
+        let rank = ctx.lay.rank[s.reach];
+        let h = lane.decay[rank];
         cn[s.ext] += h * m * co.inv_vol[s.ext];
         led[IN] += m;
-        led[DECAY] += lane.decay_loss[s.reach] * m;
+        led[DECAY] += lane.decay_loss[rank] * m;
     }
     for (i, &(ext, _)) in ctx.lay.cell_withdrawals.iter().enumerate() {
         let want = co.cell_withdraw_q[i] * lane.conc[ext] * dt;

@@ -587,7 +587,7 @@ pub(super) struct TagStep<'s> {
     pub disp: &'s [f64],
     /// E/Δx² per reach (the true values, for the implicit dispersion).
     pub disp_true: &'s [f64],
-    /// Half-step decay factors per reach.
+    /// Half-step decay factors by layout rank.
     pub half: &'s [f64],
 }
 
@@ -619,7 +619,7 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 let cn_g = &t.node_c[n * nb..(n + 1) * nb];
                 let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, u, cn_g);
                 let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
-                let h = s.half[s.lay.order[e.rank()]];
+                let h = s.half[e.rank()];
                 for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
                     for l in 0..W {
                         let fv = wu * u[l] + wd * d[l];
@@ -681,7 +681,7 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         }
         for e in ends {
             if e.into() <= 0.0 {
-                let f = e.q / s.half[s.lay.order[e.rank()]];
+                let f = e.q / s.half[e.rank()];
                 let slot = e.slot as usize;
                 let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
                 for (b, rt) in bf.iter_mut().zip(rate.iter()) {
@@ -830,11 +830,12 @@ fn cells_generic<const F: bool>(
     }
     if t.cache_period != s.period {
         // the flows, and with them the rates of the outfalls with water, change with the period
-        t.rate_cache = t
-            .active
-            .iter()
-            .map(|a| vec![(0.0, f64::NEG_INFINITY); a.len()])
-            .collect();
+        // (the buffers are kept: sized on the first step, refilled here)
+        t.rate_cache.resize_with(t.active.len(), Vec::new);
+        for (cache, a) in t.rate_cache.iter_mut().zip(&t.active) {
+            cache.clear();
+            cache.resize(a.len(), (0.0, f64::NEG_INFINITY));
+        }
         t.cache_period = s.period;
     }
     for g in 0..t.ng {
@@ -854,7 +855,7 @@ fn cells_generic<const F: bool>(
             let mass = rate * dt;
             let e = src.ext;
             *at_mut(&mut t.conc_new[e * nb..(e + 1) * nb], g) +=
-                s.half[src.reach] * mass * co.inv_vol[e];
+                s.half[lay.rank[src.reach]] * mass * co.inv_vol[e];
         }
     }
     for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
@@ -899,7 +900,8 @@ fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, r: u
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
-        let hh = s.half[r] * s.half[r];
+        let h = s.half[lay.rank[r]];
+        let hh = h * h;
         let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * lay.rank[r], p0);
         let mut fr = [[0.0; W]; NB];
         for j in 0..n {

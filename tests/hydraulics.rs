@@ -1,6 +1,8 @@
 //! Steady hydraulics against hand calculations, closed forms and independent integrations
 //! (DESIGN.md §4 item 9). Models are built directly in Rust by the small builder below.
 
+mod support;
+
 use chrono::NaiveDate;
 use rivsim::hydraulics::{self, FlowField, HydraulicsError, HydraulicsOptions};
 use rivsim::model::*;
@@ -942,11 +944,7 @@ fn tree_solution_bit_identical_with_one_and_two_threads() {
     let dir = tempfile::tempdir().unwrap();
     let path = g.write(dir.path()).unwrap();
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        support::in_pool(threads, || {
             let m = rivsim::scenario::load(&path).expect("the generated scenario loads");
             let net = Network::build(&m);
             let h = hydraulics::solve(&m, &net, &Default::default()).unwrap();
@@ -962,33 +960,8 @@ fn tree_solution_bit_identical_with_one_and_two_threads() {
     let cells_at_depth = cells_per_bfs_level(&m1, &net);
     assert!(*cells_at_depth.iter().max().unwrap() >= 256);
 
-    assert_eq!(h1.periods.len(), h2.periods.len());
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-    for (a, b) in h1.periods.iter().zip(&h2.periods) {
-        for (name, x, y) in [
-            ("node_level_m", &a.node_level_m, &b.node_level_m),
-            ("face_flow_m3s", &a.face_flow_m3s, &b.face_flow_m3s),
-            ("cell_depth_m", &a.cell_depth_m, &b.cell_depth_m),
-            ("cell_area_m2", &a.cell_area_m2, &b.cell_area_m2),
-            ("cell_width_m", &a.cell_width_m, &b.cell_width_m),
-            ("cell_velocity_ms", &a.cell_velocity_ms, &b.cell_velocity_ms),
-            (
-                "node_exchange_m3s",
-                &a.node_exchange_m3s,
-                &b.node_exchange_m3s,
-            ),
-            (
-                "node_residual_m3s",
-                &a.node_residual_m3s,
-                &b.node_residual_m3s,
-            ),
-        ] {
-            assert!(bits(x) == bits(y), "{name} differs between 1 and 2 threads");
-        }
-        assert_eq!(
-            a.continuity_relative.to_bits(),
-            b.continuity_relative.to_bits()
-        );
+    assert_same_bits(&h1, &h2);
+    for a in &h1.periods {
         check_continuity(&m1, &net, a);
     }
     assert_eq!(h1.warnings, h2.warnings);
@@ -1049,11 +1022,7 @@ fn deep_tree_bit_identical_with_one_and_two_threads() {
         }
     }
     let run = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| {
+        support::in_pool(threads, || {
             let net = Network::build(&b.m);
             let h = hydraulics::solve(&b.m, &net, &Default::default()).unwrap();
             (net, h)
@@ -1066,15 +1035,42 @@ fn deep_tree_bit_identical_with_one_and_two_threads() {
     let levels = cells_per_bfs_level(&b.m, &net);
     assert!(levels.iter().any(|&c| c > 0 && c < 256));
     assert!(levels.iter().any(|&c| c >= 256));
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
-    for (a, c) in h1.periods.iter().zip(&h2.periods) {
-        assert!(bits(&a.node_level_m) == bits(&c.node_level_m));
-        assert!(bits(&a.face_flow_m3s) == bits(&c.face_flow_m3s));
-        assert!(bits(&a.cell_depth_m) == bits(&c.cell_depth_m));
-        assert!(bits(&a.cell_area_m2) == bits(&c.cell_area_m2));
-        assert!(bits(&a.cell_width_m) == bits(&c.cell_width_m));
-        assert!(bits(&a.cell_velocity_ms) == bits(&c.cell_velocity_ms));
+    assert_same_bits(&h1, &h2);
+    for a in &h1.periods {
         check_continuity(&b.m, &net, a);
+    }
+}
+
+/// Two hydraulic solutions agree bit for bit: every array of every flow period, the continuity residual and
+/// the warnings.
+fn assert_same_bits(h1: &hydraulics::Hydraulics, h2: &hydraulics::Hydraulics) {
+    assert_eq!(h1.periods.len(), h2.periods.len());
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<u64>>();
+    for (a, b) in h1.periods.iter().zip(&h2.periods) {
+        for (name, x, y) in [
+            ("node_level_m", &a.node_level_m, &b.node_level_m),
+            ("face_flow_m3s", &a.face_flow_m3s, &b.face_flow_m3s),
+            ("cell_depth_m", &a.cell_depth_m, &b.cell_depth_m),
+            ("cell_area_m2", &a.cell_area_m2, &b.cell_area_m2),
+            ("cell_width_m", &a.cell_width_m, &b.cell_width_m),
+            ("cell_velocity_ms", &a.cell_velocity_ms, &b.cell_velocity_ms),
+            (
+                "node_exchange_m3s",
+                &a.node_exchange_m3s,
+                &b.node_exchange_m3s,
+            ),
+            (
+                "node_residual_m3s",
+                &a.node_residual_m3s,
+                &b.node_residual_m3s,
+            ),
+        ] {
+            assert!(bits(x) == bits(y), "{name} differs between 1 and 2 threads");
+        }
+        assert_eq!(
+            a.continuity_relative.to_bits(),
+            b.continuity_relative.to_bits()
+        );
     }
     assert_eq!(h1.warnings, h2.warnings);
 }

@@ -269,11 +269,7 @@ fn tagged_runs_are_bit_identical_on_one_and_two_threads() {
         ..opts()
     };
     let run_on = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run_tagged(&m, &net, &hyd, &o, &groups).unwrap())
+        support::in_pool(threads, || run_tagged(&m, &net, &hyd, &o, &groups).unwrap())
     };
     let (a, b) = (run_on(1), run_on(2));
     let bits = |t: &TaggedResults| -> Vec<u64> {

@@ -86,3 +86,12 @@ flow_m3s = 1.0
     };
 }
 pub(crate) use one_reach;
+
+/// `f` run inside a rayon pool of `threads` threads (for the tests that compare 1 and 2 threads bit for bit).
+pub fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("a rayon pool")
+        .install(f)
+}

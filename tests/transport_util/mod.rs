@@ -2,6 +2,9 @@
 //! the ledger check, and erfc.
 #![allow(dead_code)]
 
+#[path = "../support/mod.rs"]
+pub mod support;
+
 use chrono::NaiveDate;
 use rivsim::hydraulics::{FlowField, Hydraulics};
 use rivsim::model::*;
@@ -477,12 +480,6 @@ pub fn run_one_and_two_threads(
     hy: &Hydraulics,
     o: &TransportOptions,
 ) -> (RunResults, RunResults) {
-    let in_pool = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| run(m, net, hy, o).unwrap())
-    };
+    let in_pool = |threads: usize| support::in_pool(threads, || run(m, net, hy, o).unwrap());
     (in_pool(1), in_pool(2))
 }

@@ -57,12 +57,8 @@ enum Command {
         /// Worker threads (default: all cores). Results are bit-identical for any count.
         #[arg(long)]
         threads: Option<usize>,
-        /// Leave these projects out (comma-separated ids); default: every project applies by its dates.
-        #[arg(long, value_delimiter = ',')]
-        without: Vec<String>,
-        /// Apply only these projects (comma-separated ids).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
+        #[command(flatten)]
+        projects: ProjectSwitches,
     },
     /// Baseline (no projects) vs all projects vs each [[alternatives]] entry → compare.csv, compare_km.csv and
     /// compare_worse_than_v.svg in DIR.
@@ -127,12 +123,8 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
-        /// Leave these projects out (comma-separated ids); default: every project applies by its dates.
-        #[arg(long, value_delimiter = ',')]
-        without: Vec<String>,
-        /// Apply only these projects (comma-separated ids).
-        #[arg(long, value_delimiter = ',')]
-        only: Vec<String>,
+        #[command(flatten)]
+        projects: ProjectSwitches,
     },
     /// Write a synthetic but plausible network scenario (deterministic for a seed) to DIR.
     Generate {
@@ -264,13 +256,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             out,
             no_plots,
             threads,
-            without,
-            only,
+            projects,
         } => {
             set_threads(threads)?;
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
-            let sel = pipeline::selection(&p, &without, &only)?;
-            let p = pipeline::with_projects(&p, &sel)?;
+            let p = projects.apply(&p)?;
             let opts = pipeline::RunOptions {
                 progress: true,
                 no_plots,
@@ -341,13 +331,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             max_groups,
             no_plots,
             threads,
-            without,
-            only,
+            projects,
         } => {
             set_threads(threads)?;
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
-            let sel = pipeline::selection(&p, &without, &only)?;
-            let p = pipeline::with_projects(&p, &sel)?;
+            let p = projects.apply(&p)?;
             let opts = pipeline::ApportionOptions {
                 by: by.into(),
                 progress: true,
@@ -399,6 +387,25 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
 /// `--assess-from`: an ISO date or date-time.
 fn parse_date_arg(text: &str) -> Result<chrono::NaiveDateTime, String> {
     rivsim::scenario::parse_time(text)
+}
+
+/// `--without` / `--only`: which of the scenario's projects a command applies.
+#[derive(clap::Args, Debug)]
+struct ProjectSwitches {
+    /// Leave these projects out (comma-separated ids); default: every project applies by its dates.
+    #[arg(long, value_delimiter = ',')]
+    without: Vec<String>,
+    /// Apply only these projects (comma-separated ids).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl ProjectSwitches {
+    /// The scenario with the selected projects applied.
+    fn apply(&self, p: &pipeline::Prepared) -> Result<pipeline::Prepared, Error> {
+        let sel = pipeline::selection(p, &self.without, &self.only)?;
+        pipeline::with_projects(p, &sel)
+    }
 }
 
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {

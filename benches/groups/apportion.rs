@@ -18,6 +18,33 @@ fn district_20_groups(c: &mut Criterion) {
     assert_eq!(groups.len(), 20, "the district has more than 20 groups");
     let models = groups.models(&p.model);
     let opts = rivsim::transport::TransportOptions::default();
+    // how much of the groups' work the skipping of absent groups can save: the share of (reach, pollutant,
+    // group) triples whose reach mean is non-zero at some output time, and of blocks of four groups with one
+    {
+        let hyd = rivsim::pipeline::hydraulics(&p).expect("hydraulics");
+        let t = rivsim::transport::run_tagged(&p.model, &p.net, &hyd, &opts, &models)
+            .expect("tagged run");
+        let (nr, np, ng) = (p.model.reaches.len(), p.model.pollutants.len(), t.n_groups);
+        let nb = ng.div_ceil(4);
+        let (mut groups_on, mut blocks_on) = (0usize, 0usize);
+        for r in 0..nr {
+            for q in 0..np {
+                let on: Vec<bool> = (0..ng)
+                    .map(|g| (0..t.reach_conc.len()).any(|i| t.reach(i, r, q, g) != 0.0))
+                    .collect();
+                groups_on += on.iter().filter(|&&x| x).count();
+                blocks_on += (0..nb)
+                    .filter(|b| on[4 * b..(4 * b + 4).min(ng)].iter().any(|&x| x))
+                    .count();
+            }
+        }
+        println!(
+            "apportion: groups present (non-zero reach mean at some output) in {:.1}% of (reach, pollutant, \
+             group), blocks of four in {:.1}% of (reach, pollutant, block)",
+            100.0 * groups_on as f64 / (nr * np * ng) as f64,
+            100.0 * blocks_on as f64 / (nr * np * nb) as f64
+        );
+    }
     let mut g = c.benchmark_group("apportion");
     g.sample_size(10);
     g.bench_function("district_year_20_groups", |b| {

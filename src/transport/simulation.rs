@@ -159,6 +159,12 @@ impl<'a> Simulation<'a> {
 
         let n_chunks = lay.chunk_first_rank.len();
         let n_out = output_times.len();
+        // E/Δx² per reach, 1/s
+        let disp_coef: Vec<f64> = (0..net.n_reaches)
+            .map(|r| {
+                model.reaches[r].dispersion_m2s.max(0.0) / (net.reach_dx_m[r] * net.reach_dx_m[r])
+            })
+            .collect();
         let mut sim = Simulation {
             model,
             net,
@@ -191,21 +197,9 @@ impl<'a> Simulation<'a> {
                     tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                 })
                 .collect(),
-            disp_coef: (0..net.n_reaches)
-                .map(|r| {
-                    model.reaches[r].dispersion_m2s.max(0.0)
-                        / (net.reach_dx_m[r] * net.reach_dx_m[r])
-                })
-                .collect(),
+            disp_rank: lay.order.iter().map(|&r| disp_coef[r]).collect(),
+            disp_coef,
             zero_disp: vec![0.0; net.n_reaches],
-            disp_rank: lay
-                .order
-                .iter()
-                .map(|&r| {
-                    model.reaches[r].dispersion_m2s.max(0.0)
-                        / (net.reach_dx_m[r] * net.reach_dx_m[r])
-                })
-                .collect(),
             implicit: false,
             factors: Factors::new(),
             lay,

@@ -331,15 +331,29 @@ pub(super) struct TagLane {
     /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
     wl: Vec<f64>,
     wr: Vec<f64>,
+    /// The total's side of one reach's faces.
+    face: FaceScratch,
     /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
-    /// The sources of each group for this pollutant whose series are not the constant 0.
-    active: Vec<Vec<usize>>,
-    /// Per group, parallel to `active`: the source's mass rate (g/s) and the time up to which it holds
-    /// (the series are mostly step tables: re-evaluating every one of them at every step was a third of a
-    /// ranking's tagged runs); valid for the flow period `cache_period`.
-    rate_cache: Vec<Vec<(f64, f64)>>,
+    /// The groups' inflows at each node that bring this pollutant (concentration not the constant 0), as
+    /// (group, inflow index) in group order: CSR over the node-pass positions (`node_in_start`).
+    node_in: Vec<(u32, u32)>,
+    node_in_start: Vec<usize>,
+    /// The groups' cell sources of this pollutant (series not the constant 0), in the order the cell pass
+    /// meets them: by reach layout rank, cell, group, and the group's own source order; CSR by rank
+    /// (`src_start`).
+    src: Vec<SrcEv>,
+    src_start: Vec<usize>,
+    /// Parallel to `src`: the source's mass rate (g/s) and the time up to which it holds (the series are
+    /// mostly step tables: re-evaluating every one of them at every step was a third of a ranking's tagged
+    /// runs), valid for the flow period `cache_period`; and this step's concentration increment, mg/L.
+    src_cache: Vec<(f64, f64)>,
+    src_inc: Vec<f64>,
     cache_period: usize,
+    /// The cell withdrawals as (cell within its reach, index into `Layout::cell_withdrawals`), by reach
+    /// layout rank and cell; CSR by rank (`wd_start`).
+    wd: Vec<(u32, u32)>,
+    wd_start: Vec<usize>,
     /// Per reach, the blocks that may be non-zero in its cells, one bit per block (all of them when there
     /// are more than 64 blocks): every other block has been exactly 0 there since the start (no group of
     /// it started there, has a source there or has flowed in), and the scheme keeps zeros zero, so the cell
@@ -347,6 +361,28 @@ pub(super) struct TagLane {
     /// only grows: with the initial state, with the groups' sources, and as a block's flux first crosses
     /// one of the reach's end faces.
     act: Vec<u64>,
+}
+
+/// A group's cell source as the cell pass meets it.
+#[derive(Debug, Clone, Copy)]
+struct SrcEv {
+    /// The cell within its reach.
+    cell: u32,
+    /// The group, and the source's index in the group's `Layout::sources`.
+    g: u32,
+    k: u32,
+}
+
+/// CSR offsets over `n` keys of a list sorted by key: entries `start[k]..start[k + 1]` have key k.
+fn csr_starts(keys: impl Iterator<Item = usize>, n: usize) -> Vec<usize> {
+    let mut start = vec![0usize; n + 1];
+    for k in keys {
+        start[k + 1] += 1;
+    }
+    for k in 0..n {
+        start[k + 1] += start[k];
+    }
+    start
 }
 
 /// The bit of block `blk` in an activity mask (every bit when masks cannot tell blocks apart).
@@ -431,26 +467,75 @@ impl TagLane {
                 .collect(),
             wl: vec![0.0; net.n_faces()],
             wr: vec![0.0; net.n_faces()],
+            face: FaceScratch::new(
+                (0..net.n_reaches)
+                    .map(|r| net.n_cells_of(r))
+                    .max()
+                    .unwrap_or(0),
+            ),
             rate: vec![z; nb],
-            active: groups
-                .models
-                .iter()
-                .zip(&groups.lays)
-                .map(|(m, gl)| {
-                    (0..gl.sources.len())
-                        .filter(|&i| !zero_source(m, &gl.sources[i], p))
-                        .collect()
-                })
-                .collect(),
-            rate_cache: Vec::new(),
+            node_in: Vec::new(),
+            node_in_start: Vec::new(),
+            src: Vec::new(),
+            src_start: Vec::new(),
+            src_cache: Vec::new(),
+            src_inc: Vec::new(),
             cache_period: usize::MAX,
+            wd: Vec::new(),
+            wd_start: Vec::new(),
             act: vec![0; net.n_reaches],
         };
-        for (g, (srcs, gl)) in t.active.iter().zip(&groups.lays).enumerate() {
-            for &k in srcs {
-                t.act[gl.sources[k].reach] |= bit(g / W);
+        // the inflows that bring something, per node-pass position, in group order
+        t.node_in_start.push(0);
+        for k in 0..lay.node_seq.len() {
+            for g in 0..ng {
+                for &i in groups.lays[g].inflows_at(k) {
+                    if t.inflow_c[g].table[i] || t.inflow_c[g].value[i] != 0.0 {
+                        t.node_in.push((g as u32, i as u32));
+                    }
+                }
+            }
+            t.node_in_start.push(t.node_in.len());
+        }
+        // the sources that bring something, sorted into the cell pass's order (a stable sort keeps each
+        // group's own order within a cell)
+        let mut src: Vec<(usize, SrcEv)> = Vec::new();
+        for (g, (m, gl)) in groups.models.iter().zip(&groups.lays).enumerate() {
+            for (k, sr) in gl.sources.iter().enumerate() {
+                if zero_source(m, sr, p) {
+                    continue;
+                }
+                t.act[sr.reach] |= bit(g / W);
+                let ev = SrcEv {
+                    cell: (sr.ext - lay.base[sr.reach]) as u32,
+                    g: g as u32,
+                    k: k as u32,
+                };
+                src.push((lay.rank[sr.reach], ev));
             }
         }
+        src.sort_by_key(|(rank, e)| (*rank, e.cell, e.g));
+        t.src_start = csr_starts(src.iter().map(|(rank, _)| *rank), net.n_reaches);
+        t.src = src.into_iter().map(|(_, e)| e).collect();
+        t.src_cache = vec![(0.0, f64::NEG_INFINITY); t.src.len()];
+        t.src_inc = vec![0.0; t.src.len()];
+        // the cell withdrawals, likewise (each cell's in their own order)
+        let mut slot_reach = vec![usize::MAX; lay.n_ext];
+        for r in 0..net.n_reaches {
+            slot_reach[lay.base[r]..lay.base[r] + net.n_cells_of(r)].fill(r);
+        }
+        let mut wd: Vec<(usize, (u32, u32))> = lay
+            .cell_withdrawals
+            .iter()
+            .enumerate()
+            .map(|(i, &(ext, _))| {
+                let r = slot_reach[ext];
+                (lay.rank[r], ((ext - lay.base[r]) as u32, i as u32))
+            })
+            .collect();
+        wd.sort_by_key(|(rank, (cell, _))| (*rank, *cell));
+        t.wd_start = csr_starts(wd.iter().map(|(rank, _)| *rank), net.n_reaches);
+        t.wd = wd.into_iter().map(|(_, w)| w).collect();
         t
     }
 
@@ -629,33 +714,44 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
                 }
             }
         }
+        // the groups' inflows here (a group's layout visits the nodes in the same order: it depends on
+        // the network alone), and the water entering at an outlet
         let ex = nrec.exchange;
-        for g in 0..t.ng {
-            // a group's layout visits the nodes in the same order (it depends on the network alone)
-            let ins = s.groups.lays[g].inflows_at(k);
-            if ins.is_empty() && ex >= 0.0 {
-                continue;
-            }
-            let m = &s.groups.models[g];
-            let gflows = &s.groups.flows[g][s.period];
-            let mut ext_in = 0.0;
-            for &i in ins {
-                let ci = if t.inflow_c[g].table[i] {
-                    inflow_conc(m, i, s.p, s.t_mid)
-                } else {
-                    t.inflow_c[g].value[i]
-                };
-                ext_in += gflows.inflow_q[i] * ci;
-            }
-            if ex < 0.0 {
+        let ins = &t.node_in[t.node_in_start[k]..t.node_in_start[k + 1]];
+        let inflow = |g: usize, i: usize| {
+            let ci = if t.inflow_c[g].table[i] {
+                inflow_conc(&s.groups.models[g], i, s.p, s.t_mid)
+            } else {
+                t.inflow_c[g].value[i]
+            };
+            s.groups.flows[g][s.period].inflow_q[i] * ci
+        };
+        let mut q = 0;
+        if ex < 0.0 {
+            for g in 0..t.ng {
+                let mut ext_in = 0.0;
+                while q < ins.len() && ins[q].0 as usize == g {
+                    ext_in += inflow(g, ins[q].1 as usize);
+                    q += 1;
+                }
                 let co_n = if t.outlet_c[g].table[n] {
-                    outlet_conc(m, n, s.p, s.t_mid)
+                    outlet_conc(&s.groups.models[g], n, s.p, s.t_mid)
                 } else {
                     t.outlet_c[g].value[n]
                 };
                 ext_in += -ex * co_n;
+                *at_mut(rate, g) += ext_in;
             }
-            *at_mut(rate, g) += ext_in;
+        } else {
+            while q < ins.len() {
+                let g = ins[q].0 as usize;
+                let mut ext_in = 0.0;
+                while q < ins.len() && ins[q].0 as usize == g {
+                    ext_in += inflow(g, ins[q].1 as usize);
+                    q += 1;
+                }
+                *at_mut(rate, g) += ext_in;
+            }
         }
         let (qout, qin, v) = (nrec.q_out, nrec.q_in, nrec.vol);
         let cn_g = &mut t.node_c[n * nb..(n + 1) * nb];
@@ -767,7 +863,29 @@ fn cells_generic<const F: bool>(
             }
         }
     }
-    for r in 0..net.n_reaches {
+    // this step's source increments (the rates are cached while their series hold; the flows, and with
+    // them the rates of the outfalls with water, change with the period)
+    if t.cache_period != s.period {
+        t.src_cache.fill((0.0, f64::NEG_INFINITY));
+        t.cache_period = s.period;
+    }
+    for ((ev, cache), inc) in t.src.iter().zip(&mut t.src_cache).zip(&mut t.src_inc) {
+        let g = ev.g as usize;
+        let src = &s.groups.lays[g].sources[ev.k as usize];
+        let rate = if s.t_mid < cache.1 {
+            cache.0
+        } else {
+            let m = &s.groups.models[g];
+            let r = source_rate(m, &s.groups.flows[g][s.period], src, s.p, s.t_mid);
+            *cache = (r, source_held_until(m, src, s.p, s.t_mid));
+            r
+        };
+        let mass = rate * dt;
+        *inc = s.half[lay.rank[src.reach]] * mass * co.inv_vol[src.ext];
+    }
+    // reach by reach: the face weights, then every active block's explicit update, sources, withdrawals
+    // and implicit dispersion in one pass over the reach's rows while they are in cache
+    for (k, &r) in lay.order.iter().enumerate() {
         // the face weights look at every block from the first to the last active one (the zero blocks
         // between cannot bind the split)
         let (lo, hi) = span(t.act[r], nb);
@@ -777,41 +895,31 @@ fn cells_generic<const F: bool>(
         let n = net.n_cells_of(r);
         let b = lay.base[r];
         let f0 = net.first_face[r];
-        // the flux weights of the interior faces, from the total's state (as `kernel::interior_fluxes`)
-        let e_dx2 = s.disp[r];
+        // the flux weights of the interior faces, from the total's state (as `kernel::interior_fluxes`):
+        // first the total's face values, limiter weights and shares, face by face without a branch (so
+        // they run several faces to a vector), then each face's split among the groups
+        total_faces(s, c, r, &mut t.face);
+        let fc = &t.face;
         for j in 1..n {
             let f = f0 + j;
+            let q = j - 1;
             let qq = co.q_face[f];
-            let (left, right) = (c[b + j - 1], c[b + j]);
-            let (iv_l, iv_r) = (co.inv_vol[b + j - 1], co.inv_vol[b + j]);
             let pos = qq >= 0.0;
-            let (u, dn, uu, ivu) = if pos {
-                (left, right, c[b + j - 2], iv_l)
-            } else {
-                (right, left, c[b + j + 1], iv_r)
-            };
-            let nu = qq.abs() * dt * ivu;
-            let (d, dsum) = if e_dx2 > 0.0 {
-                let d = e_dx2 * 2.0 / (iv_l + iv_r);
-                (d, 2.0 * d * dt * ivu)
-            } else {
-                (0.0, 0.0)
-            };
-            // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
             let (iu, id) = if pos {
                 (b + j - 1, b + j)
             } else {
                 (b + j, b + j - 1)
             };
-            let (wu, wd) = split(
-                uu,
-                u,
-                dn,
-                nu,
-                dsum,
+            // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
+            let (wu, wd) = split_parts(
+                fc.share[q],
+                fc.kappa[q],
+                fc.nu[q],
+                fc.dsum[q],
                 &t.conc[iu * nb + lo..iu * nb + hi],
                 &t.conc[id * nb + lo..id * nb + hi],
             );
+            let d = fc.d[q];
             if pos {
                 t.wl[f] = qq * wu + d;
                 t.wr[f] = qq * wd - d;
@@ -820,62 +928,108 @@ fn cells_generic<const F: bool>(
                 t.wr[f] = qq * wu - d;
             }
         }
-    }
-    // every group's cells, a pack of at most `PACK` blocks at a time: the row length is then known at
-    // compile time, so the per-cell loops over the groups unroll into straight vector code
-    for r in 0..net.n_reaches {
+        let sweep = implicit.filter(|_| n >= 2 && s.disp_true[r] > 0.0);
+        // a pack of at most `PACK` blocks at a time: the row length is then known at compile time, so the
+        // per-cell loops over the groups unroll into straight vector code
         for (lo, hi) in runs(t.act[r], nb) {
-            for_each_pack!(lo, hi, F, pack_cells(s, t, r));
-        }
-    }
-    if t.cache_period != s.period {
-        // the flows, and with them the rates of the outfalls with water, change with the period
-        // (the buffers are kept: sized on the first step, refilled here)
-        t.rate_cache.resize_with(t.active.len(), Vec::new);
-        for (cache, a) in t.rate_cache.iter_mut().zip(&t.active) {
-            cache.clear();
-            cache.resize(a.len(), (0.0, f64::NEG_INFINITY));
-        }
-        t.cache_period = s.period;
-    }
-    for g in 0..t.ng {
-        let m = &s.groups.models[g];
-        let gflows = &s.groups.flows[g][s.period];
-        let srcs = &s.groups.lays[g].sources;
-        for (j, &k) in t.active[g].iter().enumerate() {
-            let src = &srcs[k];
-            let (cached, until) = t.rate_cache[g][j];
-            let rate = if s.t_mid < until {
-                cached
-            } else {
-                let r = source_rate(m, gflows, src, s.p, s.t_mid);
-                t.rate_cache[g][j] = (r, source_held_until(m, src, s.p, s.t_mid));
-                r
-            };
-            let mass = rate * dt;
-            let e = src.ext;
-            *at_mut(&mut t.conc_new[e * nb..(e + 1) * nb], g) +=
-                s.half[lay.rank[src.reach]] * mass * co.inv_vol[e];
-        }
-    }
-    for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
-        let f = withdraw_frac[i] * co.cell_withdraw_q[i] * dt * co.inv_vol[ext];
-        let old = &t.conc[ext * nb..(ext + 1) * nb];
-        let new = &mut t.conc_new[ext * nb..(ext + 1) * nb];
-        for (o, c0) in new.iter_mut().zip(old) {
-            for l in 0..W {
-                o[l] -= f * c0[l];
-            }
+            for_each_pack!(lo, hi, F, pack_reach(s, t, withdraw_frac, sweep, r, k));
         }
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
-    if let Some(factors) = implicit {
-        for r in 0..net.n_reaches {
-            for (lo, hi) in runs(t.act[r], nb) {
-                for_each_pack!(lo, hi, F, pack_sweeps(s, factors, t, r));
-            }
+}
+
+/// The total's side of the interior faces of one reach (face j of the reach at index j − 1): Courant
+/// number ν, diffusion number, dispersive conductance D (m³/s), limiter weight κ and the share C_f/C_U
+/// of the upwind concentration the face carries.
+#[derive(Default)]
+pub(super) struct FaceScratch {
+    nu: Vec<f64>,
+    dsum: Vec<f64>,
+    d: Vec<f64>,
+    kappa: Vec<f64>,
+    share: Vec<f64>,
+}
+
+impl FaceScratch {
+    /// Room for reaches of up to `cells` cells.
+    fn new(cells: usize) -> FaceScratch {
+        let v = vec![0.0; cells];
+        FaceScratch {
+            nu: v.clone(),
+            dsum: v.clone(),
+            d: v.clone(),
+            kappa: v.clone(),
+            share: v,
         }
     }
+}
+
+/// Fill `out` for the interior faces of reach `r` from the total's old state `c` (extended slots, ghosts
+/// set): the same arithmetic as `kernel::interior_fluxes` and [`split`], written without branches.
+#[inline(always)]
+fn total_faces(s: &TagStep, c: &[f64], r: usize, out: &mut FaceScratch) {
+    let (co, net) = (s.co, s.net);
+    let n = net.n_cells_of(r);
+    if n < 2 {
+        return;
+    }
+    let m = n - 1;
+    let b = s.lay.base[r];
+    let f0 = net.first_face[r];
+    let dt = s.dt;
+    let e_dx2 = s.disp[r];
+    // c[b − 1 ..= b + n]: the cells and the two ghosts; face j (1 ≤ j < n) sees cw[j − 1 ..= j + 2]
+    let cw = &c[b - 1..b + n + 1];
+    let iv = &co.inv_vol[b..b + n];
+    let qf = &co.q_face[f0 + 1..f0 + n];
+    let (nu_o, dsum_o, d_o, kappa_o, share_o) = (
+        &mut out.nu[..m],
+        &mut out.dsum[..m],
+        &mut out.d[..m],
+        &mut out.kappa[..m],
+        &mut out.share[..m],
+    );
+    // the dispersion test is per reach: two loops, each free of it
+    if e_dx2 > 0.0 {
+        for q in 0..m {
+            (nu_o[q], dsum_o[q], d_o[q], kappa_o[q], share_o[q]) =
+                one_face::<true>(qf[q], &cw[q..q + 4], iv[q], iv[q + 1], dt, e_dx2);
+        }
+    } else {
+        for q in 0..m {
+            (nu_o[q], dsum_o[q], d_o[q], kappa_o[q], share_o[q]) =
+                one_face::<false>(qf[q], &cw[q..q + 4], iv[q], iv[q + 1], dt, e_dx2);
+        }
+    }
+}
+
+/// One face of [`total_faces`]: flow `qq`, the four concentrations around it `cw` (the face between
+/// `cw[1]` and `cw[2]`), the inverse volumes of its two cells; `DISP` whether E/Δx² (`e_dx2`) is not 0.
+#[inline(always)]
+fn one_face<const DISP: bool>(
+    qq: f64,
+    cw: &[f64],
+    iv_l: f64,
+    iv_r: f64,
+    dt: f64,
+    e_dx2: f64,
+) -> (f64, f64, f64, f64, f64) {
+    let (left, right) = (cw[1], cw[2]);
+    let pos = qq >= 0.0;
+    let u = if pos { left } else { right };
+    let dn = if pos { right } else { left };
+    let uu = if pos { cw[0] } else { cw[3] };
+    let ivu = if pos { iv_l } else { iv_r };
+    let nu = qq.abs() * dt * ivu;
+    let (d, dsum) = if DISP {
+        let d = e_dx2 * 2.0 / (iv_l + iv_r);
+        (d, 2.0 * d * dt * ivu)
+    } else {
+        (0.0, 0.0)
+    };
+    let (fv, kappa) = face_parts(uu, u, dn, nu, dsum);
+    let share = if u > 0.0 { fv / u } else { 0.0 };
+    (nu, dsum, d, kappa, share)
 }
 
 /// Blocks per pack (32 groups).
@@ -889,101 +1043,121 @@ fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
         .expect("a row holds the pack")
 }
 
-/// The explicit update of blocks `p0 .. p0 + NB` of every cell (see `cells_generic`): the face fluxes
-/// F = wl·C_left + wr·C_right carried from cell to cell, C_new = h²·(C + Δt/V·(F_left − F_right)).
+/// One step of blocks `p0 .. p0 + NB` of reach `r` (layout rank `k`), into `conc_new`:
+/// - the explicit update with the face fluxes F = wl·C_left + wr·C_right carried from cell to cell,
+///   C* = h²·(C + Δt/V·(F_left − F_right));
+/// - the groups' sources of each cell (mass entering at mid-step, decayed for half a step) and the cell
+///   withdrawals, which take from each group the share of its concentration that they take from the total;
+/// - with `sweep`, the implicit dispersion: the forward substitution of `implicit::solve_reach` with the
+///   total's pivots as the cells are produced, then the backward one — the same operations for every group.
 #[inline(always)]
-fn pack_cells<const NB: usize, const F: bool>(s: &TagStep, t: &mut TagLane, r: usize, p0: usize) {
-    let (lay, co, net) = (s.lay, s.co, s.net);
-    let nb = t.nb;
-    let dt = s.dt;
-    {
-        let n = net.n_cells_of(r);
-        let b = lay.base[r];
-        let f0 = net.first_face[r];
-        let h = s.half[lay.rank[r]];
-        let hh = h * h;
-        let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * lay.rank[r], p0);
-        let mut fr = [[0.0; W]; NB];
-        for j in 0..n {
-            let i = b + j;
-            let c0 = row::<NB>(&t.conc, nb, i, p0);
-            if j + 1 == n {
-                fr = *row::<NB>(&t.bflux, nb, 2 * lay.rank[r] + 1, p0);
-            } else {
-                let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
-                let c1 = row::<NB>(&t.conc, nb, i + 1, p0);
-                for k in 0..NB {
-                    for l in 0..W {
-                        fr[k][l] = fmadd::<F>(a, c0[k][l], bw * c1[k][l]);
-                    }
-                }
-            }
-            let kv = dt * co.inv_vol[i];
-            let out = t.conc_new[i * nb + p0..]
-                .first_chunk_mut::<NB>()
-                .expect("a row holds the pack");
-            for k in 0..NB {
-                for l in 0..W {
-                    out[k][l] = hh * fmadd::<F>(kv, fl[k][l] - fr[k][l], c0[k][l]);
-                }
-            }
-            fl = fr;
-        }
-    }
-}
-
-/// The implicit dispersion of blocks `p0 .. p0 + NB` of every reach: the two substitution sweeps of
-/// `implicit::solve_reach` with the total's pivots, the same operations for every group.
-#[inline(always)]
-fn pack_sweeps<const NB: usize, const F: bool>(
+fn pack_reach<const NB: usize, const F: bool>(
     s: &TagStep,
-    f: &Factors,
     t: &mut TagLane,
+    withdraw_frac: &[f64],
+    sweep: Option<&Factors>,
     r: usize,
+    k: usize,
     p0: usize,
 ) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
-    let (inv_m, dt) = f.pivots();
-    {
-        let n = net.n_cells_of(r);
-        if n < 2 || s.disp_true[r] <= 0.0 {
-            return;
-        }
-        let b = lay.base[r];
-        let f0 = net.first_face[r];
-        let (v, d, im) = (
-            &co.vol[b..b + n],
-            &co.d_face[f0..f0 + n + 1],
-            &inv_m[b..b + n],
-        );
-        let c = &mut t.conc;
-        let k0 = v[0] * im[0];
-        let mut y: [B; NB] = *row::<NB>(c, nb, b, p0);
-        for k in 0..NB {
-            for l in 0..W {
-                y[k][l] *= k0;
-            }
-        }
-        *c[b * nb + p0..].first_chunk_mut::<NB>().expect("row") = y;
-        for i in 1..n {
-            let (a, bw, m) = (v[i], dt * d[i], im[i]);
-            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
-            for k in 0..NB {
+    let dt = s.dt;
+    let n = net.n_cells_of(r);
+    let b = lay.base[r];
+    let f0 = net.first_face[r];
+    let hh = s.half[k] * s.half[k];
+    let (pivots, dt_f) = match sweep {
+        Some(f) => f.pivots(),
+        None => (&[][..], 0.0),
+    };
+    let srcs = &t.src[t.src_start[k]..t.src_start[k + 1]];
+    let incs = &t.src_inc[t.src_start[k]..t.src_start[k + 1]];
+    let wds = &t.wd[t.wd_start[k]..t.wd_start[k + 1]];
+    let (mut si, mut wi) = (0, 0);
+    let (g_lo, g_hi) = (p0 * W, (p0 + NB) * W);
+    let (conc, out_rows) = (&t.conc, &mut t.conc_new);
+    let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * k, p0);
+    let mut c0: [B; NB] = *row::<NB>(conc, nb, b, p0);
+    let mut y = [[0.0; W]; NB];
+    for j in 0..n {
+        let i = b + j;
+        let mut c1 = [[0.0; W]; NB];
+        let fr = if j + 1 == n {
+            *row::<NB>(&t.bflux, nb, 2 * k + 1, p0)
+        } else {
+            let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+            c1 = *row::<NB>(conc, nb, i + 1, p0);
+            let mut fr = [[0.0; W]; NB];
+            for q in 0..NB {
                 for l in 0..W {
-                    y[k][l] = fmadd::<F>(a, x[k][l], bw * y[k][l]) * m;
+                    fr[q][l] = fmadd::<F>(a, c0[q][l], bw * c1[q][l]);
                 }
             }
-            *x = y;
+            fr
+        };
+        let kv = dt * co.inv_vol[i];
+        let mut x = [[0.0; W]; NB];
+        for q in 0..NB {
+            for l in 0..W {
+                x[q][l] = hh * fmadd::<F>(kv, fl[q][l] - fr[q][l], c0[q][l]);
+            }
         }
-        let mut xn = y;
-        for i in (0..n - 1).rev() {
-            // c_i = y_i + (g_{i+1}/m_i)·c_{i+1}, the factor grouped as `solve_reach` groups it
-            let w = dt * d[i + 1] * im[i];
-            let x = c[(b + i) * nb + p0..].first_chunk_mut::<NB>().expect("row");
-            for k in 0..NB {
+        while si < srcs.len() && srcs[si].cell as usize == j {
+            let g = srcs[si].g as usize;
+            if (g_lo..g_hi).contains(&g) {
+                x[g / W - p0][g % W] += incs[si];
+            }
+            si += 1;
+        }
+        while wi < wds.len() && wds[wi].0 as usize == j {
+            let w = wds[wi].1 as usize;
+            let f = withdraw_frac[w] * co.cell_withdraw_q[w] * dt * co.inv_vol[i];
+            for q in 0..NB {
                 for l in 0..W {
-                    x[k][l] = fmadd::<F>(w, xn[k][l], x[k][l]);
+                    x[q][l] -= f * c0[q][l];
+                }
+            }
+            wi += 1;
+        }
+        if sweep.is_some() {
+            // y_i = (V_i·C*_i + g_i·y_{i−1})/m_i, g_0 = 0
+            let m = pivots[i];
+            if j == 0 {
+                let k0 = co.vol[i] * m;
+                for q in 0..NB {
+                    for l in 0..W {
+                        y[q][l] = x[q][l] * k0;
+                    }
+                }
+            } else {
+                let (a, bw) = (co.vol[i], dt_f * co.d_face[f0 + j]);
+                for q in 0..NB {
+                    for l in 0..W {
+                        y[q][l] = fmadd::<F>(a, x[q][l], bw * y[q][l]) * m;
+                    }
+                }
+            }
+            x = y;
+        }
+        *out_rows[i * nb + p0..]
+            .first_chunk_mut::<NB>()
+            .expect("a row holds the pack") = x;
+        fl = fr;
+        c0 = c1;
+    }
+    if sweep.is_some() {
+        // C_i = y_i + (g_{i+1}/m_i)·C_{i+1}, the factor grouped as `solve_reach` groups it
+        let mut xn = y;
+        for j in (0..n - 1).rev() {
+            let i = b + j;
+            let w = dt_f * co.d_face[f0 + j + 1] * pivots[i];
+            let x = out_rows[i * nb + p0..]
+                .first_chunk_mut::<NB>()
+                .expect("a row holds the pack");
+            for q in 0..NB {
+                for l in 0..W {
+                    x[q][l] = fmadd::<F>(w, xn[q][l], x[q][l]);
                 }
             }
             xn = *x;
@@ -1008,6 +1182,12 @@ fn pack_sweeps<const NB: usize, const F: bool>(
 fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
     let (fv, kappa) = face_parts(uu, u, d, nu, dsum);
     let share = if u > 0.0 { fv / u } else { 0.0 };
+    split_parts(share, kappa, nu, dsum, ug, dg)
+}
+
+/// [`split`] from the total's share C_f/C_U and limiter weight κ of the face.
+#[inline(always)]
+fn split_parts(share: f64, kappa: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
     let mut beta = 1.0f64;
     if kappa > 0.0 && nu > 0.0 {
         let room = (1.0 - dsum).max(0.0) - nu * share;

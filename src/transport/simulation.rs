@@ -1052,14 +1052,50 @@ pub fn run(
 /// (the water leaving carries its mean, ∫C dt / Δt).
 #[inline(always)]
 pub(super) fn pond_step(cn: f64, rate: f64, sink: f64, v: f64, dt: f64) -> (f64, f64) {
-    if sink > 0.0 {
-        let lam = sink / v;
-        let c_eq = rate / sink;
-        let one_minus_e = -(-lam * dt).exp_m1();
-        let integral = c_eq * dt + (cn - c_eq) * one_minus_e / lam;
-        (cn + (rate * dt - sink * integral) / v, integral)
-    } else {
-        (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
+    Pond::new(sink, v, dt).step(cn, rate)
+}
+
+/// The part of [`pond_step`] that does not depend on the concentrations (one exponential per pond and
+/// step, however many source groups share it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pond {
+    sink: f64,
+    v: f64,
+    dt: f64,
+    /// sink/V, 1/s, and 1 − e^(−λΔt).
+    lam: f64,
+    one_minus_e: f64,
+}
+
+impl Pond {
+    #[inline(always)]
+    pub(super) fn new(sink: f64, v: f64, dt: f64) -> Pond {
+        let (lam, one_minus_e) = if sink > 0.0 {
+            let lam = sink / v;
+            (lam, -(-lam * dt).exp_m1())
+        } else {
+            (0.0, 0.0)
+        };
+        Pond {
+            sink,
+            v,
+            dt,
+            lam,
+            one_minus_e,
+        }
+    }
+
+    /// [`pond_step`] for concentration `cn` and inflowing mass rate `rate`.
+    #[inline(always)]
+    pub(super) fn step(&self, cn: f64, rate: f64) -> (f64, f64) {
+        let (sink, v, dt) = (self.sink, self.v, self.dt);
+        if sink > 0.0 {
+            let c_eq = rate / sink;
+            let integral = c_eq * dt + (cn - c_eq) * self.one_minus_e / self.lam;
+            (cn + (rate * dt - sink * integral) / v, integral)
+        } else {
+            (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
+        }
     }
 }
 

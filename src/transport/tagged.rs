@@ -38,7 +38,7 @@ use super::kernel::face_parts;
 use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
 };
-use super::simulation::{ConstConc, pond_step};
+use super::simulation::{ConstConc, Pond};
 use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
 use crate::model::{Discharge, InitialState, Model, Series};
@@ -680,7 +680,33 @@ pub(super) struct TagStep<'s> {
 /// cells to find the limiter weights of the faces entering each node): mixes every node for every group
 /// and sets the groups' end-face fluxes. Mirrors `simulation::node_pass` (the same per-node records, in
 /// the same visit order), with the total's face value shared among the groups by [`split`].
+///
+/// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors (no fused
+/// multiply–adds: the bits are the same either way) and chosen at run time.
 pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
+            unsafe { node_pass_avx2(s, c, node_c, t) };
+            return;
+        }
+    }
+    node_pass_generic(s, c, node_c, t)
+}
+
+/// [`node_pass_generic`] compiled with AVX2 enabled.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn node_pass_avx2(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
+    node_pass_generic(s, c, node_c, t)
+}
+
+#[inline(always)]
+fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
     let (lay, co) = (s.lay, s.co);
     let nb = t.nb;
     let dt = s.dt;
@@ -758,9 +784,10 @@ pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane)
         // `rate` becomes the concentration carried by the water leaving the node
         if nrec.pond {
             let kd = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
+            let pond = Pond::new(qout + kd * v, v, dt);
             for (rt, cg) in rate.iter_mut().zip(cn_g.iter_mut()) {
                 for l in 0..W {
-                    let (c_new, integral) = pond_step(cg[l], rt[l], qout + kd * v, v, dt);
+                    let (c_new, integral) = pond.step(cg[l], rt[l]);
                     cg[l] = c_new;
                     rt[l] = integral / dt;
                 }

@@ -820,6 +820,19 @@ pub(crate) fn source_rate(
     }
 }
 
+/// The time up to which `source_rate` of `s` keeps its value at `t_s` within a flow period.
+pub(crate) fn source_held_until(m: &Model, s: &Source, p: usize, t_s: f64) -> f64 {
+    let held = |x: Option<&crate::model::Series>| x.map_or(f64::INFINITY, |x| x.held_until(t_s));
+    match s.kind {
+        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
+            Discharge::Flow { concentration, .. } => held(concentration.get(p)),
+            Discharge::Load { kg_per_day } => held(kg_per_day.get(p)),
+        },
+        SourceKind::Line(i, _) => held(m.line_loads[i].kg_per_day.get(p)),
+        SourceKind::Release(..) => f64::INFINITY,
+    }
+}
+
 /// Temperature factor θ^(T−20) for pollutant `p` at `t_s` (1 without a temperature series).
 #[inline]
 pub(crate) fn temp_factor(model: &Model, p: usize, t_s: f64) -> f64 {

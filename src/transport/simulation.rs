@@ -10,7 +10,8 @@
 use super::implicit::{Factors, solve_groups};
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_rate, temp_factor,
+    Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_held_until, source_rate,
+    temp_factor,
 };
 use super::steady;
 use super::tagged::{self, Groups, TagLane, TagStep, TaggedResults};
@@ -195,6 +196,8 @@ impl<'a> Simulation<'a> {
                         net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)
                     ],
                     tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
+                    src_rate: vec![(0.0, f64::NEG_INFINITY); lay.sources.len()],
+                    src_period: usize::MAX,
                 })
                 .collect(),
             disp_rank: lay.order.iter().map(|&r| disp_coef[r]).collect(),
@@ -831,6 +834,10 @@ struct Lane {
     node_partial: Vec<[f64; 4]>,
     /// The source groups' state, in a tagged run.
     tags: Option<TagLane>,
+    /// Per source of the layout: its mass rate (g/s) and the time up to which it holds (most series are
+    /// step tables), valid for the flow period `src_period`.
+    src_rate: Vec<(f64, f64)>,
+    src_period: usize,
 }
 
 /// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
@@ -980,9 +987,20 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
     led[DECAY] += decayed;
     // sources and withdrawals
     let cn = &mut lane.conc_new;
-    for s in &ctx.lay.sources {
+    if lane.src_period != ctx.period {
+        lane.src_rate.fill((0.0, f64::NEG_INFINITY));
+        lane.src_period = ctx.period;
+    }
+    for (s, cache) in ctx.lay.sources.iter().zip(&mut lane.src_rate) {
         // entering at mid-step, a source's mass decays for half a step
-        let m = source_rate(model, ctx.flows, s, p, t_mid) * dt;
+        let rate = if t_mid < cache.1 {
+            cache.0
+        } else {
+            let r = source_rate(model, ctx.flows, s, p, t_mid);
+            *cache = (r, source_held_until(model, s, p, t_mid));
+            r
+        };
+        let m = rate * dt;
         let rank = ctx.lay.rank[s.reach];
         let h = lane.decay[rank];
         cn[s.ext] += h * m * co.inv_vol[s.ext];

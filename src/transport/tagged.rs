@@ -36,7 +36,8 @@
 use super::implicit::Factors;
 use super::kernel::face_parts;
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc, source_rate,
+    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc,
+    source_held_until, source_rate,
 };
 use super::simulation::{ConstConc, Pond};
 use super::{RunResults, TransportError, TransportOptions};
@@ -639,19 +640,6 @@ fn zero_source(m: &Model, s: &Source, p: usize) -> bool {
         SourceKind::Release(r, _) => {
             m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0
         }
-    }
-}
-
-/// The time up to which `source_rate` of `s` keeps its value at `t_s` within a flow period.
-fn source_held_until(m: &Model, s: &Source, p: usize, t_s: f64) -> f64 {
-    let held = |x: Option<&Series>| x.map_or(f64::INFINITY, |x| x.held_until(t_s));
-    match s.kind {
-        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
-            Discharge::Flow { concentration, .. } => held(concentration.get(p)),
-            Discharge::Load { kg_per_day } => held(kg_per_day.get(p)),
-        },
-        SourceKind::Line(i, _) => held(m.line_loads[i].kg_per_day.get(p)),
-        SourceKind::Release(..) => f64::INFINITY,
     }
 }
 

@@ -5,7 +5,10 @@
 mod transport_util;
 
 use rivsim::model::*;
-use rivsim::transport::{DispersionMode, TaggedResults, TransportOptions, run, run_tagged};
+use rivsim::transport::{
+    DispersionMode, TaggedResults, TransportOptions, group_layout, run, run_tagged,
+    run_tagged_in_order,
+};
 use transport_util::*;
 
 /// Which source a group keeps.
@@ -313,8 +316,10 @@ fn group_order_and_empty_groups_change_no_bits() {
             dispersion: mode,
             ..opts()
         };
-        let alone = run_tagged(&m, &net, &hyd, &o, &groups).unwrap();
-        let mixed = run_tagged(&m, &net, &hyd, &o, &spread).unwrap();
+        // laid out as given (positions 1, 6, 11, … really are those blocks and lanes)
+        let alone = run_tagged_in_order(&m, &net, &hyd, &o, &groups, &[0, 1, 2, 3, 4, 5]).unwrap();
+        let identity: Vec<usize> = (0..20).collect();
+        let mixed = run_tagged_in_order(&m, &net, &hyd, &o, &spread, &identity).unwrap();
         for (rows_a, rows_b) in [
             (&alone.section_conc, &mixed.section_conc),
             (&alone.reach_conc, &mixed.reach_conc),
@@ -336,4 +341,70 @@ fn group_order_and_empty_groups_change_no_bits() {
             }
         }
     }
+}
+
+/// Where the groups' mass can go on the looped network (read off `looped()`'s two flow periods): the line
+/// load on R4 reaches R4, R5 and R6 (R4 flows J3 → J2 in the first period, and R5 leaves J2 towards O);
+/// the outfall on R2 reaches R2 and, through the pond J2, the same three. So with four copies of each,
+/// interleaved, the layout puts the four outfall groups (the larger footprint, and among equal additions
+/// the one sharing most) in the first block and the four line-load groups in the second; a group with no
+/// source goes last. Laid out that way or as given, every group's bits are the same.
+#[test]
+fn group_layout_packs_groups_by_where_they_reach_and_changes_no_bits() {
+    let (m, net, hyd) = looped();
+    let m = with_sections(m);
+    let line = group_model(&m, Keep::Line);
+    let outfall = group_model(&m, Keep::Outfall(1));
+    let mut empty = group_model(&m, Keep::Line);
+    empty.line_loads.clear();
+    empty.initial = InitialState::Zero;
+    let mut groups: Vec<Model> = Vec::new();
+    groups.push(empty);
+    for _ in 0..4 {
+        groups.push(line.clone());
+        groups.push(outfall.clone());
+    }
+    // 0 empty; 1, 3, 5, 7 line load; 2, 4, 6, 8 outfall
+    let order = group_layout(&net, &hyd, &groups);
+    assert_eq!(order, vec![2, 4, 6, 8, 1, 3, 5, 7, 0]);
+    let as_given: Vec<usize> = (0..groups.len()).collect();
+    for mode in [DispersionMode::Explicit, DispersionMode::Implicit] {
+        let o = TransportOptions {
+            dispersion: mode,
+            ..opts()
+        };
+        let laid = run_tagged(&m, &net, &hyd, &o, &groups).unwrap();
+        let given = run_tagged_in_order(&m, &net, &hyd, &o, &groups, &as_given).unwrap();
+        for (a, b) in [
+            (&laid.section_conc, &given.section_conc),
+            (&laid.reach_conc, &given.reach_conc),
+        ] {
+            for (ra, rb) in a.iter().zip(b) {
+                let ba: Vec<u64> = ra.iter().map(|x| x.to_bits()).collect();
+                let bb: Vec<u64> = rb.iter().map(|x| x.to_bits()).collect();
+                assert_eq!(ba, bb, "{mode:?}");
+            }
+        }
+        // and the groups are what they say: the empty one stays 0, the copies agree with each other
+        for row in &laid.reach_conc {
+            for k in 0..row.len() / 9 {
+                let g = &row[k * 9..k * 9 + 9];
+                assert_eq!(g[0], 0.0);
+                assert!(g[1] == g[3] && g[1] == g[5] && g[1] == g[7]);
+                assert!(g[2] == g[4] && g[2] == g[6] && g[2] == g[8]);
+            }
+        }
+    }
+    // an order that is not a permutation is refused, not run
+    let e = run_tagged_in_order(
+        &m,
+        &net,
+        &hyd,
+        &opts(),
+        &groups,
+        &[0, 0, 1, 2, 3, 4, 5, 6, 7],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not a permutation"), "{e}");
 }

@@ -105,7 +105,7 @@ mod tagged;
 
 pub use simulation::{Simulation, run};
 pub use steady::{SteadyState, steady_state};
-pub use tagged::{TaggedResults, run_tagged};
+pub use tagged::{TaggedResults, group_layout, run_tagged, run_tagged_in_order};
 
 /// Mass ledger of one pollutant over a run, kg.
 #[derive(Debug, Clone, Default, PartialEq)]

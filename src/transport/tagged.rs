@@ -87,11 +87,64 @@ pub fn run_tagged(
     opts: &TransportOptions,
     groups: &[Model],
 ) -> Result<TaggedResults, TransportError> {
+    // the groups are laid out in an order that packs groups reaching the same reaches into the same
+    // blocks (it changes no bit: see `group_layout`)
+    run_tagged_in_order(
+        model,
+        net,
+        hyd,
+        opts,
+        groups,
+        &group_layout(net, hyd, groups),
+    )
+}
+
+/// [`run_tagged`] with the groups laid out in the order `perm` (`perm[position] = group`, a permutation of
+/// the groups); the results and errors are in the caller's order all the same. Only the speed depends on
+/// the order ([`group_layout`] gives the one `run_tagged` uses).
+pub fn run_tagged_in_order(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+    groups: &[Model],
+    perm: &[usize],
+) -> Result<TaggedResults, TransportError> {
+    let mut seen = vec![false; groups.len()];
+    if perm.len() != groups.len()
+        || !perm
+            .iter()
+            .all(|&g| g < groups.len() && !std::mem::replace(&mut seen[g], true))
+    {
+        return Err(TransportError::BadGroup {
+            group: 0,
+            what: format!(
+                "the layout order {perm:?} is not a permutation of the {} groups",
+                groups.len()
+            ),
+        });
+    }
+    // errors and results are told in the caller's order
+    let unperm = |r: Result<TaggedResults, TransportError>| match r {
+        Ok(mut t) => {
+            unpermute(&mut t, &perm);
+            Ok(t)
+        }
+        Err(TransportError::BadGroup { group, what }) => Err(TransportError::BadGroup {
+            group: perm[group],
+            what,
+        }),
+        Err(e) => Err(e),
+    };
     let np = model.pollutants.len();
     if np < 2 || rayon::current_num_threads() < 2 || groups.is_empty() {
-        let mut sim = super::Simulation::with_groups(model, net, hyd, opts, groups)?;
-        while sim.step()? {}
-        return Ok(sim.finish_tagged());
+        let laid: Vec<Model> = perm.iter().map(|&g| groups[g].clone()).collect();
+        let run = || {
+            let mut sim = super::Simulation::with_groups(model, net, hyd, opts, &laid)?;
+            while sim.step()? {}
+            Ok(sim.finish_tagged())
+        };
+        return unperm(run());
     }
     // The pollutants are independent: each runs as a whole simulation of its own, in parallel, instead of
     // all of them meeting at every step (a tagged step is a few hundred microseconds of work, so waking
@@ -101,14 +154,172 @@ pub fn run_tagged(
         .into_par_iter()
         .map(|p| {
             let m = one_pollutant(model, p);
-            let g: Vec<Model> = groups.iter().map(|g| one_pollutant(g, p)).collect();
+            let g: Vec<Model> = perm.iter().map(|&g| one_pollutant(&groups[g], p)).collect();
             let mut sim = super::Simulation::with_groups(&m, net, hyd, opts, &g)?;
             while sim.step()? {}
             Ok(sim.finish_tagged())
         })
         .collect();
-    let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
-    Ok(merge(model, net, groups.len(), parts))
+    let parts = parts.into_iter().collect::<Result<Vec<_>, _>>();
+    unperm(parts.map(|parts| merge(model, net, groups.len(), parts)))
+}
+
+/// The order a tagged run lays the groups out in (`order[position] = group`): groups whose mass can reach the same
+/// reaches side by side, so that the blocks of [`W`] groups a reach skips (`TagLane::act`) are as many as
+/// can be. The order changes no bit of any group: every block's arithmetic is per lane, and the one thing
+/// shared across groups, the split weight β of a face, is a minimum over all groups (zero rows cannot
+/// bind it), whatever their order.
+///
+/// Where a group's mass can go: from its sources' reaches, its inflows' and outlets' nodes (and
+/// everywhere for a non-zero uniform initial state), downstream through each reach end that water leaves
+/// by in some flow period and into each reach that takes water from a node in some period. Dispersion
+/// across nodes and the steps between periods are not followed: this is only a heuristic for speed.
+/// Blocks are then filled greedily: the group reaching most reaches not yet placed starts a block, and
+/// each next member is the one that adds fewest reaches to the block's union (ties: the one sharing
+/// most, then the lower index); groups that reach nothing come last.
+pub fn group_layout(net: &Network, hyd: &Hydraulics, groups: &[Model]) -> Vec<usize> {
+    let ng = groups.len();
+    if ng <= W {
+        return (0..ng).collect();
+    }
+    let (nr, nn) = (net.n_reaches, net.n_nodes);
+    let reaches = &groups[0].reaches;
+    // which way water moves through each reach end in any period
+    let (mut out_to, mut out_from, mut in_from, mut in_to) = (
+        vec![false; nr],
+        vec![false; nr],
+        vec![false; nr],
+        vec![false; nr],
+    );
+    for f in &hyd.periods {
+        for r in 0..nr {
+            let (first, last) = (
+                f.face_flow_m3s[net.first_face[r]],
+                f.face_flow_m3s[net.first_face[r] + net.n_cells_of(r)],
+            );
+            out_to[r] |= last > 0.0;
+            in_to[r] |= last < 0.0;
+            out_from[r] |= first < 0.0;
+            in_from[r] |= first > 0.0;
+        }
+    }
+    let mut takes: Vec<Vec<usize>> = vec![Vec::new(); nn];
+    for (r, rc) in reaches.iter().enumerate() {
+        if in_from[r] {
+            takes[rc.from].push(r);
+        }
+        if in_to[r] {
+            takes[rc.to].push(r);
+        }
+    }
+    let words = nr.div_ceil(64);
+    let nonzero = |v: &[Series]| v.iter().any(|x| !matches!(x, Series::Const(0.0)));
+    let footprint = |m: &Model| -> Vec<u64> {
+        let mut fp = vec![0u64; words];
+        if let InitialState::Values(v) = &m.initial
+            && v.iter().any(|&x| x != 0.0)
+        {
+            fp.iter_mut().for_each(|w| *w = u64::MAX);
+            return fp;
+        }
+        let (mut seen_node, mut stack_r, mut stack_n) = (vec![false; nn], Vec::new(), Vec::new());
+        for o in &m.outfalls {
+            let bring = match &o.discharge {
+                Discharge::Flow { concentration, .. } => nonzero(concentration),
+                Discharge::Load { kg_per_day } => nonzero(kg_per_day),
+            };
+            if bring {
+                stack_r.push(o.reach);
+            }
+        }
+        stack_r.extend(
+            m.line_loads
+                .iter()
+                .filter(|l| nonzero(&l.kg_per_day))
+                .map(|l| l.reach),
+        );
+        stack_r.extend((0..nr).filter(|&r| m.reaches[r].release_g_m2_day.iter().any(|&x| x > 0.0)));
+        stack_n.extend(
+            m.inflows
+                .iter()
+                .filter(|i| nonzero(&i.concentration))
+                .map(|i| i.node),
+        );
+        stack_n.extend((0..nn).filter(|&n| nonzero(&m.nodes[n].concentration)));
+        loop {
+            if let Some(r) = stack_r.pop() {
+                if fp[r / 64] >> (r % 64) & 1 == 1 {
+                    continue;
+                }
+                fp[r / 64] |= 1 << (r % 64);
+                if out_to[r] {
+                    stack_n.push(reaches[r].to);
+                }
+                if out_from[r] {
+                    stack_n.push(reaches[r].from);
+                }
+            } else if let Some(n) = stack_n.pop() {
+                if !std::mem::replace(&mut seen_node[n], true) {
+                    stack_r.extend(&takes[n]);
+                }
+            } else {
+                break;
+            }
+        }
+        fp
+    };
+    let fps: Vec<Vec<u64>> = groups.iter().map(footprint).collect();
+    let count = |v: &[u64]| v.iter().map(|w| w.count_ones() as usize).sum::<usize>();
+    let mut left: Vec<usize> = (0..ng).filter(|&g| count(&fps[g]) > 0).collect();
+    let mut order = Vec::with_capacity(ng);
+    while !left.is_empty() {
+        let seed = (0..left.len())
+            .max_by_key(|&i| (count(&fps[left[i]]), std::cmp::Reverse(left[i])))
+            .expect("a group is left");
+        let mut union = fps[left[seed]].clone();
+        order.push(left.remove(seed));
+        for _ in 1..W {
+            let Some(best) = (0..left.len()).min_by_key(|&i| {
+                let fp = &fps[left[i]];
+                let added: usize = fp
+                    .iter()
+                    .zip(&union)
+                    .map(|(a, u)| (a & !u).count_ones() as usize)
+                    .sum();
+                let shared: usize = fp
+                    .iter()
+                    .zip(&union)
+                    .map(|(a, u)| (a & u).count_ones() as usize)
+                    .sum();
+                (added, std::cmp::Reverse(shared), left[i])
+            }) else {
+                break;
+            };
+            for (u, a) in union.iter_mut().zip(&fps[left[best]]) {
+                *u |= a;
+            }
+            order.push(left.remove(best));
+        }
+    }
+    order.extend((0..ng).filter(|&g| count(&fps[g]) == 0));
+    order
+}
+
+/// Put the groups of `t` back from laid-out positions into the caller's order (`perm[position] = group`).
+fn unpermute(t: &mut TaggedResults, perm: &[usize]) {
+    let ng = t.n_groups;
+    if perm.iter().enumerate().all(|(i, &g)| i == g) {
+        return;
+    }
+    let mut tmp = vec![0.0; ng];
+    for row in t.section_conc.iter_mut().chain(t.reach_conc.iter_mut()) {
+        for chunk in row.chunks_exact_mut(ng) {
+            for (pos, &g) in perm.iter().enumerate() {
+                tmp[g] = chunk[pos];
+            }
+            chunk.copy_from_slice(&tmp);
+        }
+    }
 }
 
 /// The model as the transport sees it for pollutant `p` alone: every per-pollutant list cut to that entry

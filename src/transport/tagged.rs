@@ -540,11 +540,11 @@ pub(super) struct TagLane {
     /// Inflow and outlet concentrations per group (constants resolved once).
     inflow_c: Vec<ConstConc>,
     outlet_c: Vec<ConstConc>,
-    /// Flux weights of every face: F = wl·C_left + wr·C_right (interior faces only), m³/s.
-    wl: Vec<f64>,
-    wr: Vec<f64>,
-    /// The total's side of one reach's faces.
-    face: FaceScratch,
+    /// Scratch for the two halves of the reaches (see `cells_generic`).
+    scratch: [FaceScratch; 2],
+    /// Per reach, by layout rank: cells × active blocks as of the last step's start, the work measure the
+    /// reaches are split into two halves by.
+    work: Vec<usize>,
     /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
     /// The groups' inflows at each node that bring this pollutant (concentration not the constant 0), as
@@ -677,14 +677,11 @@ impl TagLane {
                 .iter()
                 .map(|m| ConstConc::new(m.nodes.iter().map(|n| n.concentration.get(p))))
                 .collect(),
-            wl: vec![0.0; net.n_faces()],
-            wr: vec![0.0; net.n_faces()],
-            face: FaceScratch::new(
-                (0..net.n_reaches)
-                    .map(|r| net.n_cells_of(r))
-                    .max()
-                    .unwrap_or(0),
-            ),
+            scratch: {
+                let most = (0..net.n_reaches).map(|r| net.n_cells_of(r)).max().unwrap_or(0);
+                [FaceScratch::new(most), FaceScratch::new(most)]
+            },
+            work: vec![0; net.n_reaches],
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
@@ -1110,11 +1107,142 @@ fn cells_generic<const F: bool>(
         *inc = s.half[lay.rank[src.reach]] * mass * co.inv_vol[src.ext];
     }
     // reach by reach: the face weights, then every active block's explicit update, sources, withdrawals
-    // and implicit dispersion in one pass over the reach's rows while they are in cache
+    // and implicit dispersion in one pass over the reach's rows while they are in cache. Each reach's
+    // work is its own, so the reaches are cut in two halves of about equal work, given to `rayon::join`:
+    // a thread with nothing else to do takes the second half (the results do not depend on it).
+    let nr = net.n_reaches;
+    let mut total_work = 0usize;
     for (k, &r) in lay.order.iter().enumerate() {
+        let (lo, hi) = span(t.act[r], nb);
+        t.work[k] = net.n_cells_of(r) * (hi.max(lo) - lo);
+        total_work += t.work[k];
+    }
+    let mut cut = 0;
+    let mut acc = 0usize;
+    while cut < nr && 2 * acc < total_work {
+        acc += t.work[cut];
+        cut += 1;
+    }
+    let TagLane {
+        conc,
+        conc_new,
+        bflux,
+        src,
+        src_start,
+        src_inc,
+        wd,
+        wd_start,
+        act,
+        scratch,
+        ..
+    } = t;
+    let ctx = Cells {
+        s,
+        c,
+        withdraw_frac,
+        implicit,
+        nb,
+        conc,
+        bflux,
+        src,
+        src_start,
+        src_inc,
+        wd,
+        wd_start,
+        act,
+    };
+    let [sc0, sc1] = scratch;
+    if cut > 0 && cut < nr && rayon::current_num_threads() > 1 {
+        // the second half's slots start at the left ghost of its first reach
+        let split = (lay.base[lay.order[cut]] - 1) * nb;
+        let (a, b) = conc_new.split_at_mut(split);
+        rayon::join(
+            || reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0),
+            || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1),
+        );
+    } else {
+        reach_range::<F>(&ctx, 0, nr, conc_new, 0, sc0);
+    }
+    std::mem::swap(&mut t.conc, &mut t.conc_new);
+}
+
+/// [`reach_range`] from a closure that `rayon::join` may run on another thread: a closure does not
+/// inherit the caller's target features, so with `F` (the AVX2 and FMA build) it enters through a function
+/// compiled with them.
+#[inline(always)]
+fn reach_range_on<const F: bool>(
+    cx: &Cells,
+    k0: usize,
+    k1: usize,
+    out: &mut [B],
+    out0: usize,
+    sc: &mut FaceScratch,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if F {
+        // SAFETY: `F` is set only by `cells_avx2_fma`, which runs only once `cells` has checked that the
+        // CPU supports AVX2 and FMA
+        unsafe { reach_range_avx2_fma(cx, k0, k1, out, out0, sc) };
+        return;
+    }
+    reach_range::<F>(cx, k0, k1, out, out0, sc)
+}
+
+/// [`reach_range`] compiled with AVX2 and FMA enabled.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn reach_range_avx2_fma(
+    cx: &Cells,
+    k0: usize,
+    k1: usize,
+    out: &mut [B],
+    out0: usize,
+    sc: &mut FaceScratch,
+) {
+    reach_range::<true>(cx, k0, k1, out, out0, sc)
+}
+
+/// What the cell pass of a step reads.
+struct Cells<'a, 's> {
+    s: &'a TagStep<'s>,
+    /// The total's old state (ghosts set) and the share each cell withdrawal could take.
+    c: &'a [f64],
+    withdraw_frac: &'a [f64],
+    implicit: Option<&'a Factors>,
+    /// The groups' old state, end fluxes, sources, withdrawals and activity (see [`TagLane`]).
+    nb: usize,
+    conc: &'a [B],
+    bflux: &'a [B],
+    src: &'a [SrcEv],
+    src_start: &'a [usize],
+    src_inc: &'a [f64],
+    wd: &'a [(u32, u32)],
+    wd_start: &'a [usize],
+    act: &'a [u64],
+}
+
+/// The cell pass over the reaches of layout ranks `k0 .. k1`, writing the new state into `out`, the
+/// slice of the groups' new state that starts at block row `out0` (`slot·nb + block`) and holds every
+/// slot of those reaches.
+#[inline(always)]
+fn reach_range<const F: bool>(
+    cx: &Cells,
+    k0: usize,
+    k1: usize,
+    out: &mut [B],
+    out0: usize,
+    sc: &mut FaceScratch,
+) {
+    let (s, c) = (cx.s, cx.c);
+    let (lay, co, net) = (s.lay, s.co, s.net);
+    let nb = cx.nb;
+    for (k, &r) in lay.order.iter().enumerate().take(k1).skip(k0) {
         // the face weights look at every block from the first to the last active one (the zero blocks
         // between cannot bind the split)
-        let (lo, hi) = span(t.act[r], nb);
+        let (lo, hi) = span(cx.act[r], nb);
         if lo >= hi {
             continue;
         }
@@ -1124,8 +1252,7 @@ fn cells_generic<const F: bool>(
         // the flux weights of the interior faces, from the total's state (as `kernel::interior_fluxes`):
         // first the total's face values, limiter weights and shares, face by face without a branch (so
         // they run several faces to a vector), then each face's split among the groups
-        total_faces(s, c, r, &mut t.face);
-        let fc = &t.face;
+        total_faces(s, c, r, sc);
         for j in 1..n {
             let f = f0 + j;
             let q = j - 1;
@@ -1138,30 +1265,29 @@ fn cells_generic<const F: bool>(
             };
             // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
             let (wu, wd) = split_parts(
-                fc.share[q],
-                fc.kappa[q],
-                fc.nu[q],
-                fc.dsum[q],
-                &t.conc[iu * nb + lo..iu * nb + hi],
-                &t.conc[id * nb + lo..id * nb + hi],
+                sc.share[q],
+                sc.kappa[q],
+                sc.nu[q],
+                sc.dsum[q],
+                &cx.conc[iu * nb + lo..iu * nb + hi],
+                &cx.conc[id * nb + lo..id * nb + hi],
             );
-            let d = fc.d[q];
+            let d = sc.d[q];
             if pos {
-                t.wl[f] = qq * wu + d;
-                t.wr[f] = qq * wd - d;
+                sc.wl[j] = qq * wu + d;
+                sc.wr[j] = qq * wd - d;
             } else {
-                t.wl[f] = qq * wd + d;
-                t.wr[f] = qq * wu - d;
+                sc.wl[j] = qq * wd + d;
+                sc.wr[j] = qq * wu - d;
             }
         }
-        let sweep = implicit.filter(|_| n >= 2 && s.disp_true[r] > 0.0);
+        let sweep = cx.implicit.filter(|_| n >= 2 && s.disp_true[r] > 0.0);
         // a pack of at most `PACK` blocks at a time: the row length is then known at compile time, so the
         // per-cell loops over the groups unroll into straight vector code
-        for (lo, hi) in runs(t.act[r], nb) {
-            for_each_pack!(lo, hi, F, pack_reach(s, t, withdraw_frac, sweep, r, k));
+        for (lo, hi) in runs(cx.act[r], nb) {
+            for_each_pack!(lo, hi, F, pack_reach(cx, sc, out, out0, sweep, r, k));
         }
     }
-    std::mem::swap(&mut t.conc, &mut t.conc_new);
 }
 
 /// The total's side of the interior faces of one reach (face j of the reach at index j − 1): Courant
@@ -1169,6 +1295,9 @@ fn cells_generic<const F: bool>(
 /// of the upwind concentration the face carries.
 #[derive(Default)]
 pub(super) struct FaceScratch {
+    /// The groups' flux weights of face j at index j: F = wl·C_left + wr·C_right, m³/s.
+    wl: Vec<f64>,
+    wr: Vec<f64>,
     nu: Vec<f64>,
     dsum: Vec<f64>,
     d: Vec<f64>,
@@ -1181,6 +1310,8 @@ impl FaceScratch {
     fn new(cells: usize) -> FaceScratch {
         let v = vec![0.0; cells];
         FaceScratch {
+            wl: v.clone(),
+            wr: v.clone(),
             nu: v.clone(),
             dsum: v.clone(),
             d: v.clone(),
@@ -1277,42 +1408,46 @@ fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
 /// - with `sweep`, the implicit dispersion: the forward substitution of `implicit::solve_reach` with the
 ///   total's pivots as the cells are produced, then the backward one — the same operations for every group.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn pack_reach<const NB: usize, const F: bool>(
-    s: &TagStep,
-    t: &mut TagLane,
-    withdraw_frac: &[f64],
+    cx: &Cells,
+    sc: &FaceScratch,
+    out_rows: &mut [B],
+    out0: usize,
     sweep: Option<&Factors>,
     r: usize,
     k: usize,
     p0: usize,
 ) {
+    let s = cx.s;
     let (lay, co, net) = (s.lay, s.co, s.net);
-    let nb = t.nb;
+    let nb = cx.nb;
     let dt = s.dt;
     let n = net.n_cells_of(r);
     let b = lay.base[r];
-    let f0 = net.first_face[r];
     let hh = s.half[k] * s.half[k];
     let (pivots, dt_f) = match sweep {
         Some(f) => f.pivots(),
         None => (&[][..], 0.0),
     };
-    let srcs = &t.src[t.src_start[k]..t.src_start[k + 1]];
-    let incs = &t.src_inc[t.src_start[k]..t.src_start[k + 1]];
-    let wds = &t.wd[t.wd_start[k]..t.wd_start[k + 1]];
+    let f0 = net.first_face[r];
+    let srcs = &cx.src[cx.src_start[k]..cx.src_start[k + 1]];
+    let incs = &cx.src_inc[cx.src_start[k]..cx.src_start[k + 1]];
+    let wds = &cx.wd[cx.wd_start[k]..cx.wd_start[k + 1]];
+    let withdraw_frac = cx.withdraw_frac;
     let (mut si, mut wi) = (0, 0);
     let (g_lo, g_hi) = (p0 * W, (p0 + NB) * W);
-    let (conc, out_rows) = (&t.conc, &mut t.conc_new);
-    let mut fl: [B; NB] = *row::<NB>(&t.bflux, nb, 2 * k, p0);
+    let conc = cx.conc;
+    let mut fl: [B; NB] = *row::<NB>(cx.bflux, nb, 2 * k, p0);
     let mut c0: [B; NB] = *row::<NB>(conc, nb, b, p0);
     let mut y = [[0.0; W]; NB];
     for j in 0..n {
         let i = b + j;
         let mut c1 = [[0.0; W]; NB];
         let fr = if j + 1 == n {
-            *row::<NB>(&t.bflux, nb, 2 * k + 1, p0)
+            *row::<NB>(cx.bflux, nb, 2 * k + 1, p0)
         } else {
-            let (a, bw) = (t.wl[f0 + j + 1], t.wr[f0 + j + 1]);
+            let (a, bw) = (sc.wl[j + 1], sc.wr[j + 1]);
             c1 = *row::<NB>(conc, nb, i + 1, p0);
             let mut fr = [[0.0; W]; NB];
             for q in 0..NB {
@@ -1366,7 +1501,7 @@ fn pack_reach<const NB: usize, const F: bool>(
             }
             x = y;
         }
-        *out_rows[i * nb + p0..]
+        *out_rows[i * nb + p0 - out0..]
             .first_chunk_mut::<NB>()
             .expect("a row holds the pack") = x;
         fl = fr;
@@ -1378,15 +1513,15 @@ fn pack_reach<const NB: usize, const F: bool>(
         for j in (0..n - 1).rev() {
             let i = b + j;
             let w = dt_f * co.d_face[f0 + j + 1] * pivots[i];
-            let x = out_rows[i * nb + p0..]
+            let xr = out_rows[i * nb + p0 - out0..]
                 .first_chunk_mut::<NB>()
                 .expect("a row holds the pack");
             for q in 0..NB {
                 for l in 0..W {
-                    x[q][l] = fmadd::<F>(w, xn[q][l], x[q][l]);
+                    xr[q][l] = fmadd::<F>(w, xn[q][l], xr[q][l]);
                 }
             }
-            xn = *x;
+            xn = *xr;
         }
     }
 }

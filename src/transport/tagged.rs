@@ -540,6 +540,10 @@ pub(super) struct TagLane {
     /// Inflow and outlet concentrations per group (constants resolved once).
     inflow_c: Vec<ConstConc>,
     outlet_c: Vec<ConstConc>,
+    /// The implicit sweeps' coefficients per slot, (V_i/m_i, g_i/m_i, g_{i+1}/m_i) (0 where a g is 0),
+    /// for the flow period and pivots' step in `sweep_for`.
+    sweep_coef: Vec<[f64; 3]>,
+    sweep_for: Option<(usize, u64)>,
     /// Scratch for the two halves of the reaches (see `cells_generic`).
     scratch: [FaceScratch; 2],
     /// Per reach, by layout rank: cells × active blocks as of the last step's start, the work measure the
@@ -678,10 +682,15 @@ impl TagLane {
                 .map(|m| ConstConc::new(m.nodes.iter().map(|n| n.concentration.get(p))))
                 .collect(),
             scratch: {
-                let most = (0..net.n_reaches).map(|r| net.n_cells_of(r)).max().unwrap_or(0);
+                let most = (0..net.n_reaches)
+                    .map(|r| net.n_cells_of(r))
+                    .max()
+                    .unwrap_or(0);
                 [FaceScratch::new(most), FaceScratch::new(most)]
             },
             work: vec![0; net.n_reaches],
+            sweep_coef: Vec::new(),
+            sweep_for: None,
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
@@ -1110,6 +1119,31 @@ fn cells_generic<const F: bool>(
     // and implicit dispersion in one pass over the reach's rows while they are in cache. Each reach's
     // work is its own, so the reaches are cut in two halves of about equal work, given to `rayon::join`:
     // a thread with nothing else to do takes the second half (the results do not depend on it).
+    if let Some(f) = implicit {
+        let (inv_m, dt_f) = f.pivots();
+        let key = (s.period, dt_f.to_bits());
+        if t.sweep_for != Some(key) {
+            t.sweep_coef.resize(lay.n_ext, [0.0; 3]);
+            for r in 0..net.n_reaches {
+                let (n, b, f0) = (net.n_cells_of(r), lay.base[r], net.first_face[r]);
+                for j in 0..n {
+                    let (i, m) = (b + j, inv_m[b + j]);
+                    let gl = if j == 0 {
+                        0.0
+                    } else {
+                        dt_f * co.d_face[f0 + j]
+                    };
+                    let gr = if j + 1 == n {
+                        0.0
+                    } else {
+                        dt_f * co.d_face[f0 + j + 1]
+                    };
+                    t.sweep_coef[i] = [co.vol[i] * m, gl * m, gr * m];
+                }
+            }
+            t.sweep_for = Some(key);
+        }
+    }
     let nr = net.n_reaches;
     let mut total_work = 0usize;
     for (k, &r) in lay.order.iter().enumerate() {
@@ -1134,6 +1168,7 @@ fn cells_generic<const F: bool>(
         wd_start,
         act,
         scratch,
+        sweep_coef,
         ..
     } = t;
     let ctx = Cells {
@@ -1150,6 +1185,7 @@ fn cells_generic<const F: bool>(
         wd,
         wd_start,
         act,
+        sweep_coef,
     };
     let [sc0, sc1] = scratch;
     if cut > 0 && cut < nr && rayon::current_num_threads() > 1 {
@@ -1222,6 +1258,7 @@ struct Cells<'a, 's> {
     wd: &'a [(u32, u32)],
     wd_start: &'a [usize],
     act: &'a [u64],
+    sweep_coef: &'a [[f64; 3]],
 }
 
 /// The cell pass over the reaches of layout ranks `k0 .. k1`, writing the new state into `out`, the
@@ -1426,11 +1463,7 @@ fn pack_reach<const NB: usize, const F: bool>(
     let n = net.n_cells_of(r);
     let b = lay.base[r];
     let hh = s.half[k] * s.half[k];
-    let (pivots, dt_f) = match sweep {
-        Some(f) => f.pivots(),
-        None => (&[][..], 0.0),
-    };
-    let f0 = net.first_face[r];
+    let coef = cx.sweep_coef;
     let srcs = &cx.src[cx.src_start[k]..cx.src_start[k + 1]];
     let incs = &cx.src_inc[cx.src_start[k]..cx.src_start[k + 1]];
     let wds = &cx.wd[cx.wd_start[k]..cx.wd_start[k + 1]];
@@ -1482,21 +1515,12 @@ fn pack_reach<const NB: usize, const F: bool>(
             wi += 1;
         }
         if sweep.is_some() {
-            // y_i = (V_i·C*_i + g_i·y_{i−1})/m_i, g_0 = 0
-            let m = pivots[i];
-            if j == 0 {
-                let k0 = co.vol[i] * m;
-                for q in 0..NB {
-                    for l in 0..W {
-                        y[q][l] = x[q][l] * k0;
-                    }
-                }
-            } else {
-                let (a, bw) = (co.vol[i], dt_f * co.d_face[f0 + j]);
-                for q in 0..NB {
-                    for l in 0..W {
-                        y[q][l] = fmadd::<F>(a, x[q][l], bw * y[q][l]) * m;
-                    }
+            // y_i = (V_i·C*_i + g_i·y_{i−1})/m_i with the two factors taken once per period and step
+            // (g_0 = 0): one multiply–add in the chain from cell to cell
+            let [a, bw, _] = coef[i];
+            for q in 0..NB {
+                for l in 0..W {
+                    y[q][l] = fmadd::<F>(bw, y[q][l], a * x[q][l]);
                 }
             }
             x = y;
@@ -1508,11 +1532,11 @@ fn pack_reach<const NB: usize, const F: bool>(
         c0 = c1;
     }
     if sweep.is_some() {
-        // C_i = y_i + (g_{i+1}/m_i)·C_{i+1}, the factor grouped as `solve_reach` groups it
+        // C_i = y_i + (g_{i+1}/m_i)·C_{i+1}
         let mut xn = y;
         for j in (0..n - 1).rev() {
             let i = b + j;
-            let w = dt_f * co.d_face[f0 + j + 1] * pivots[i];
+            let w = coef[i][2];
             let xr = out_rows[i * nb + p0 - out0..]
                 .first_chunk_mut::<NB>()
                 .expect("a row holds the pack");

@@ -127,7 +127,7 @@ pub fn run_tagged_in_order(
     // errors and results are told in the caller's order
     let unperm = |r: Result<TaggedResults, TransportError>| match r {
         Ok(mut t) => {
-            unpermute(&mut t, &perm);
+            unpermute(&mut t, perm);
             Ok(t)
         }
         Err(TransportError::BadGroup { group, what }) => Err(TransportError::BadGroup {

@@ -96,6 +96,7 @@
 // Index loops over struct-of-arrays columns read better than zipped iterators here.
 #![allow(clippy::needless_range_loop)]
 
+mod assist;
 mod implicit;
 mod kernel;
 mod layout;
@@ -210,6 +211,11 @@ pub struct TransportOptions {
     /// 2 threads, a year's 26 678 steps): 0.77 s on one thread against 1.14 s with the pool, whose wake-up
     /// and join cost about as much as a step's few tens of microseconds of work.
     pub serial_cell_lanes: usize,
+    /// A tagged run may take every thread of the pool for itself (default `true`): its pollutants go side
+    /// by side, and a thread with no pollutant left helps the others with half of each step's cell pass,
+    /// spinning between steps. Set `false` when several runs share the pool (project ranking runs its
+    /// flow states side by side). Either way the result is the same bits.
+    pub whole_pool: bool,
 }
 
 impl Default for TransportOptions {
@@ -221,6 +227,7 @@ impl Default for TransportOptions {
             steady_max_sweeps: 10_000,
             dispersion: DispersionMode::Auto,
             serial_cell_lanes: 16_384,
+            whole_pool: true,
         }
     }
 }

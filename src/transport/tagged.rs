@@ -33,6 +33,7 @@
 //! kernel does) and the two flux weights of each face; each group then costs a few multiply–adds per cell
 //! (the groups of a cell side by side, four to a vector).
 
+use super::assist::{self, Assist};
 use super::implicit::Factors;
 use super::kernel::face_parts;
 use super::layout::{
@@ -45,6 +46,8 @@ use crate::hydraulics::Hydraulics;
 use crate::model::{Discharge, InitialState, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a tagged run produces: the total run and, at the same output times, each group's concentrations.
 #[derive(Debug, Clone)]
@@ -137,7 +140,11 @@ pub fn run_tagged_in_order(
         Err(e) => Err(e),
     };
     let np = model.pollutants.len();
-    if np < 2 || rayon::current_num_threads() < 2 || groups.is_empty() {
+    let threads = rayon::current_num_threads();
+    // a pollutant's run steps on one thread when its steps are small (see `serial_cell_lanes`)
+    let small = net.n_cells + 2 * net.n_reaches <= opts.serial_cell_lanes;
+    let assisted = opts.whole_pool && small && threads > 1 && !groups.is_empty();
+    if !assisted && (np < 2 || threads < 2 || groups.is_empty()) {
         let laid: Vec<Model> = perm.iter().map(|&g| groups[g].clone()).collect();
         let run = || {
             let mut sim = super::Simulation::with_groups(model, net, hyd, opts, &laid)?;
@@ -150,16 +157,57 @@ pub fn run_tagged_in_order(
     // all of them meeting at every step (a tagged step is a few hundred microseconds of work, so waking
     // the pool for every step cost about a quarter of the run). Each pollutant's arithmetic is the same
     // either way, so the bits are too.
-    let parts: Vec<Result<TaggedResults, TransportError>> = (0..np)
-        .into_par_iter()
-        .map(|p| {
-            let m = one_pollutant(model, p);
-            let g: Vec<Model> = perm.iter().map(|&g| one_pollutant(&groups[g], p)).collect();
-            let mut sim = super::Simulation::with_groups(&m, net, hyd, opts, &g)?;
-            while sim.step()? {}
-            Ok(sim.finish_tagged())
-        })
-        .collect();
+    let unit = |p: usize| -> Result<TaggedResults, TransportError> {
+        let m = one_pollutant(model, p);
+        let g: Vec<Model> = perm.iter().map(|&g| one_pollutant(&groups[g], p)).collect();
+        let mut sim = super::Simulation::with_groups(&m, net, hyd, opts, &g)?;
+        while sim.step()? {}
+        Ok(sim.finish_tagged())
+    };
+    let parts: Vec<Result<TaggedResults, TransportError>> = if assisted {
+        // every thread of the pool takes pollutants until none is left, then helps those still stepping
+        // with half of each step's cell pass (`assist`): with 5 pollutants on 2 threads the third
+        // pollutant of one thread would otherwise run while the other thread has nothing to do
+        let shared = Assist::new();
+        let next = AtomicUsize::new(0);
+        let finished = AtomicUsize::new(0);
+        let out: Vec<Mutex<Option<Result<TaggedResults, TransportError>>>> =
+            (0..np).map(|_| Mutex::new(None)).collect();
+        rayon::broadcast(|_| {
+            assist::with_assist(&shared, || {
+                loop {
+                    let p = next.fetch_add(1, Ordering::Relaxed);
+                    if p >= np {
+                        break;
+                    }
+                    // counted as finished even if the run panics, so the helpers stop waiting
+                    struct Count<'a>(&'a AtomicUsize);
+                    impl Drop for Count<'_> {
+                        fn drop(&mut self) {
+                            self.0.fetch_add(1, Ordering::Release);
+                        }
+                    }
+                    let _count = Count(&finished);
+                    let r = unit(p);
+                    *out[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+                }
+                while finished.load(Ordering::Acquire) < np {
+                    if !shared.help() {
+                        std::hint::spin_loop();
+                    }
+                }
+            })
+        });
+        out.into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .expect("every pollutant ran")
+            })
+            .collect()
+    } else {
+        (0..np).into_par_iter().map(unit).collect()
+    };
     let parts = parts.into_iter().collect::<Result<Vec<_>, _>>();
     unperm(parts.map(|parts| merge(model, net, groups.len(), parts)))
 }
@@ -1192,10 +1240,14 @@ fn cells_generic<const F: bool>(
         // the second half's slots start at the left ghost of its first reach
         let split = (lay.base[lay.order[cut]] - 1) * nb;
         let (a, b) = conc_new.split_at_mut(split);
-        rayon::join(
-            || reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0),
-            || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1),
-        );
+        let first = || reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0);
+        let second = || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1);
+        assist::current(|helpers| match helpers {
+            Some(h) => h.join(first, second),
+            None => {
+                rayon::join(first, second);
+            }
+        });
     } else {
         reach_range::<F>(&ctx, 0, nr, conc_new, 0, sc0);
     }

@@ -559,6 +559,8 @@ fn transport_options(concurrent: usize) -> TransportOptions {
     if concurrent >= rayon::current_num_threads() {
         o.serial_cell_lanes = usize::MAX;
     }
+    // the runs go side by side: none may hold every thread
+    o.whole_pool = concurrent <= 1;
     o
 }
 

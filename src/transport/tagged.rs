@@ -603,6 +603,9 @@ pub(super) struct TagLane {
     /// (group, inflow index) in group order: CSR over the node-pass positions (`node_in_start`).
     node_in: Vec<(u32, u32)>,
     node_in_start: Vec<usize>,
+    /// Per node-pass position: the blocks of the groups with an inflow that brings something, or water of
+    /// their own entering at the node (an outlet), there.
+    node_src_mask: Vec<u64>,
     /// The groups' cell sources of this pollutant (series not the constant 0), in the order the cell pass
     /// meets them: by reach layout rank, cell, group, and the group's own source order; CSR by rank
     /// (`src_start`).
@@ -742,6 +745,7 @@ impl TagLane {
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
+            node_src_mask: Vec::new(),
             src: Vec::new(),
             src_start: Vec::new(),
             src_cache: Vec::new(),
@@ -753,15 +757,21 @@ impl TagLane {
         };
         // the inflows that bring something, per node-pass position, in group order
         t.node_in_start.push(0);
-        for k in 0..lay.node_seq.len() {
+        for (k, &n) in lay.node_seq.iter().enumerate() {
+            let mut mask = 0;
             for g in 0..ng {
                 for &i in groups.lays[g].inflows_at(k) {
                     if t.inflow_c[g].table[i] || t.inflow_c[g].value[i] != 0.0 {
                         t.node_in.push((g as u32, i as u32));
+                        mask |= bit(g / W);
                     }
+                }
+                if t.outlet_c[g].table[n] || t.outlet_c[g].value[n] != 0.0 {
+                    mask |= bit(g / W);
                 }
             }
             t.node_in_start.push(t.node_in.len());
+            t.node_src_mask.push(mask);
         }
         // the sources that bring something, sorted into the cell pass's order (a stable sort keeps each
         // group's own order within a cell)
@@ -970,8 +980,16 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
         let ends = &co.ends[e0..e1];
         let rate = &mut t.rate[..nb];
         rate.fill([0.0; W]);
+        // the blocks that can be non-zero here: those of the reaches that meet here, and of the groups with
+        // an inflow or outlet water here (a pond's own state came through those too); every other block's
+        // rates, end fluxes and mix are 0 and stay 0, so they are skipped without changing a bit
+        let mut mask = t.node_src_mask[k];
         for e in ends {
-            if e.into() > 0.0 {
+            mask |= t.act[lay.order[e.rank()]];
+        }
+        let (lo, hi) = span(mask, nb);
+        for e in ends {
+            if e.into() > 0.0 && lo < hi {
                 let nu = e.into() * dt * e.inv_vol_iu;
                 let dsum = if s.explicit_disp {
                     e.d_sum * dt * e.inv_vol_iu
@@ -979,12 +997,13 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                     0.0
                 };
                 let (iu, uu, slot) = (e.iu(), e.uu(), e.slot as usize);
-                let u = &t.conc[iu * nb..(iu + 1) * nb];
-                let cn_g = &t.node_c[n * nb..(n + 1) * nb];
+                let u = &t.conc[iu * nb + lo..iu * nb + hi];
+                let cn_g = &t.node_c[n * nb + lo..n * nb + hi];
                 let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, u, cn_g);
-                let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
+                let bf = &mut t.bflux[slot * nb + lo..slot * nb + hi];
                 let h = s.half[e.rank()];
-                for (((rt, b), u), d) in rate.iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g) {
+                for (((rt, b), u), d) in rate[lo..hi].iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g)
+                {
                     for l in 0..W {
                         let fv = wu * u[l] + wd * d[l];
                         rt[l] += h * e.into() * fv;
@@ -1032,8 +1051,12 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                 *at_mut(rate, g) += ext_in;
             }
         }
+        if lo >= hi {
+            continue;
+        }
+        let rate = &mut rate[lo..hi];
         let (qout, qin, v) = (nrec.q_out, nrec.q_in, nrec.vol);
-        let cn_g = &mut t.node_c[n * nb..(n + 1) * nb];
+        let cn_g = &mut t.node_c[n * nb + lo..n * nb + hi];
         // `rate` becomes the concentration carried by the water leaving the node
         if nrec.pond {
             let kd = lay.node_decay_per_day[s.p][n] / DAY_S * s.theta;
@@ -1059,7 +1082,7 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
             if e.into() <= 0.0 {
                 let f = e.q / s.half[e.rank()];
                 let slot = e.slot as usize;
-                let bf = &mut t.bflux[slot * nb..(slot + 1) * nb];
+                let bf = &mut t.bflux[slot * nb + lo..slot * nb + hi];
                 for (b, rt) in bf.iter_mut().zip(rate.iter()) {
                     for l in 0..W {
                         b[l] = f * rt[l];

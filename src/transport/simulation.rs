@@ -1019,12 +1019,8 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         lane.failed = true;
         return;
     }
-    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
-        tagged::cells(ts, &lane.conc, &lane.withdraw_frac, ctx.implicit, tags);
-    }
-    std::mem::swap(&mut lane.conc, &mut lane.conc_new);
     // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
-    if let Some(f) = ctx.implicit {
+    let implicit_of = |f: &Factors, c: &mut [f64]| {
         let n_groups = ctx.lay.group_rank.len() - 1;
         solve_groups(
             net,
@@ -1032,12 +1028,36 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
             co,
             f,
             ctx.disp_coef,
-            &mut lane.conc,
+            c,
             0,
             0,
             n_groups,
             parallel,
+        )
+    };
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        // the groups' cell pass reads the old state; the total's implicit dispersion works on the new one
+        // meanwhile (the groups' pass hands it to whichever thread does its first half)
+        let new = &mut lane.conc_new;
+        let mut total = || {
+            if let Some(f) = ctx.implicit {
+                implicit_of(f, new)
+            }
+        };
+        tagged::cells(
+            ts,
+            &lane.conc,
+            &lane.withdraw_frac,
+            ctx.implicit,
+            tags,
+            &mut total,
         );
+        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
+    } else {
+        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
+        if let Some(f) = ctx.implicit {
+            implicit_of(f, &mut lane.conc);
+        }
     }
 }
 

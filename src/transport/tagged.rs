@@ -1108,17 +1108,18 @@ pub(super) fn cells(
     withdraw_frac: &[f64],
     implicit: Option<&Factors>,
     t: &mut TagLane,
+    total: &mut (dyn FnMut() + Send),
 ) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above; that is the only requirement.
-            unsafe { cells_avx2_fma(s, c, withdraw_frac, implicit, t) };
+            unsafe { cells_avx2_fma(s, c, withdraw_frac, implicit, t, total) };
             return;
         }
     }
-    cells_generic::<false>(s, c, withdraw_frac, implicit, t)
+    cells_generic::<false>(s, c, withdraw_frac, implicit, t, total)
 }
 
 /// [`cells_generic`] compiled with AVX2 and FMA enabled, with fused multiply–adds.
@@ -1133,8 +1134,9 @@ unsafe fn cells_avx2_fma(
     withdraw_frac: &[f64],
     implicit: Option<&Factors>,
     t: &mut TagLane,
+    total: &mut (dyn FnMut() + Send),
 ) {
-    cells_generic::<true>(s, c, withdraw_frac, implicit, t)
+    cells_generic::<true>(s, c, withdraw_frac, implicit, t, total)
 }
 
 /// a·b + c, fused when `F` (only where the CPU has FMA: elsewhere `mul_add` is a slow library call).
@@ -1150,6 +1152,7 @@ fn cells_generic<const F: bool>(
     withdraw_frac: &[f64],
     implicit: Option<&Factors>,
     t: &mut TagLane,
+    total: &mut (dyn FnMut() + Send),
 ) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
@@ -1215,15 +1218,22 @@ fn cells_generic<const F: bool>(
             t.sweep_for = Some(key);
         }
     }
+    // the work measure: cells × active blocks, in tenths; the total's own remaining work (`total`: its
+    // implicit dispersion, which runs with the first half) weighs about 0.3 of a block per cell
     let nr = net.n_reaches;
     let mut total_work = 0usize;
     for (k, &r) in lay.order.iter().enumerate() {
         let (lo, hi) = span(t.act[r], nb);
-        t.work[k] = net.n_cells_of(r) * (hi.max(lo) - lo);
+        t.work[k] = 10 * net.n_cells_of(r) * (hi.max(lo) - lo);
         total_work += t.work[k];
     }
+    let mut acc = if implicit.is_some() {
+        3 * net.n_cells
+    } else {
+        0
+    };
+    total_work += acc;
     let mut cut = 0;
-    let mut acc = 0usize;
     while cut < nr && 2 * acc < total_work {
         acc += t.work[cut];
         cut += 1;
@@ -1263,7 +1273,10 @@ fn cells_generic<const F: bool>(
         // the second half's slots start at the left ghost of its first reach
         let split = (lay.base[lay.order[cut]] - 1) * nb;
         let (a, b) = conc_new.split_at_mut(split);
-        let first = || reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0);
+        let first = || {
+            total();
+            reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0)
+        };
         let second = || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1);
         assist::current(|helpers| match helpers {
             Some(h) => h.join(first, second),
@@ -1272,6 +1285,7 @@ fn cells_generic<const F: bool>(
             }
         });
     } else {
+        total();
         reach_range::<F>(&ctx, 0, nr, conc_new, 0, sc0);
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);

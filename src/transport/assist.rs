@@ -136,6 +136,22 @@ pub(super) fn with_assist<R>(a: &Assist, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Whether this thread works for a tagged run whose other threads may help it.
+pub(super) fn has_helpers() -> bool {
+    current(|a| a.is_some())
+}
+
+/// [`Assist::join`] with this thread's assist, or `a` then `b` here without one.
+pub(super) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
+    current(|h| match h {
+        Some(h) => h.join(a, b),
+        None => {
+            a();
+            b();
+        }
+    })
+}
+
 /// Call `f` with this thread's assist, if it has one.
 pub(super) fn current<R>(f: impl FnOnce(Option<&Assist>) -> R) -> R {
     let p = CURRENT.with(|c| c.get());

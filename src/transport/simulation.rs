@@ -7,6 +7,7 @@
 //! (`implicit.rs`; it conserves mass, so the ledger is already complete). Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
 //! are recomputed in place only when the flow period changes.
 
+use super::assist;
 use super::implicit::{Factors, solve_groups};
 use super::kernel::{StepData, face_value, step_chunk};
 use super::layout::{
@@ -198,6 +199,7 @@ impl<'a> Simulation<'a> {
                     tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
                     src_rate: vec![(0.0, f64::NEG_INFINITY); lay.sources.len()],
                     src_period: usize::MAX,
+                    snap: Snapshot::default(),
                 })
                 .collect(),
             disp_rank: lay.order.iter().map(|&r| disp_coef[r]).collect(),
@@ -838,6 +840,17 @@ struct Lane {
     /// step tables), valid for the flow period `src_period`.
     src_rate: Vec<(f64, f64)>,
     src_period: usize,
+    /// A copy of the old state for the groups' node pass when it runs beside the total's (tagged runs).
+    snap: Snapshot,
+}
+
+/// The total's old cells, node concentrations and half-step decay factors, as a tagged step's node pass
+/// reads them.
+#[derive(Default)]
+struct Snapshot {
+    c: Vec<f64>,
+    nc: Vec<f64>,
+    half: Vec<f64>,
 }
 
 /// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
@@ -911,24 +924,117 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         }
         lane.decay_for = Some(key);
     }
-    let tag_step = ctx.groups.map(|groups| TagStep {
-        net,
-        lay: ctx.lay,
-        co,
-        groups,
-        period: ctx.period,
-        p,
-        dt,
-        t_mid,
-        theta,
-        explicit_disp: ctx.implicit.is_none(),
-        disp: ctx.disp,
-        disp_true: ctx.disp_coef,
-        half: &lane.decay,
-    });
-    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
-        tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
+    // the groups' view of this step, with the half-step decay factors `half`
+    macro_rules! mk_step {
+        ($half:expr) => {
+            ctx.groups.map(|groups| TagStep {
+                net,
+                lay: ctx.lay,
+                co,
+                groups,
+                period: ctx.period,
+                p,
+                dt,
+                t_mid,
+                theta,
+                explicit_disp: ctx.implicit.is_none(),
+                disp: ctx.disp,
+                disp_true: ctx.disp_coef,
+                half: $half,
+            })
+        };
     }
+    // the groups' node pass reads the total's old state; with a thread to help (see `assist`) it runs on
+    // a copy of that state beside the total's node pass, kernel and sources, else before them
+    let overlap = lane.tags.is_some() && assist::has_helpers();
+    let decayed = if overlap {
+        let mut snap = std::mem::take(&mut lane.snap);
+        let mut tags = lane.tags.take();
+        snap.c.clear();
+        snap.c.extend_from_slice(&lane.conc);
+        snap.nc.clear();
+        snap.nc.extend_from_slice(&lane.node_c);
+        snap.half.clear();
+        snap.half.extend_from_slice(&lane.decay);
+        let ts = mk_step!(&snap.half);
+        let mut decayed = 0.0;
+        assist::join(
+            || decayed = total_part(ctx, p, lane, t_mid, theta, dt, parallel),
+            || {
+                if let (Some(ts), Some(tags)) = (&ts, tags.as_mut()) {
+                    tagged::node_pass(ts, &snap.c, &snap.nc, tags)
+                }
+            },
+        );
+        lane.tags = tags;
+        lane.snap = snap;
+        decayed
+    } else {
+        if let (Some(ts), Some(tags)) = (&mk_step!(&lane.decay), lane.tags.as_mut()) {
+            tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
+        }
+        total_part(ctx, p, lane, t_mid, theta, dt, parallel)
+    };
+    let led = &lane.ledger_g;
+    if !(decayed.is_finite() && led[IN].is_finite()) {
+        lane.failed = true;
+        return;
+    }
+    // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
+    let implicit_of = |f: &Factors, c: &mut [f64]| {
+        let n_groups = ctx.lay.group_rank.len() - 1;
+        solve_groups(
+            net,
+            ctx.lay,
+            co,
+            f,
+            ctx.disp_coef,
+            c,
+            0,
+            0,
+            n_groups,
+            parallel,
+        )
+    };
+    let tag_step = mk_step!(&lane.decay);
+    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
+        // the groups' cell pass reads the old state; the total's implicit dispersion works on the new one
+        // meanwhile (the groups' pass hands it to whichever thread does its first half)
+        let new = &mut lane.conc_new;
+        let mut total = || {
+            if let Some(f) = ctx.implicit {
+                implicit_of(f, new)
+            }
+        };
+        tagged::cells(
+            ts,
+            &lane.conc,
+            &lane.withdraw_frac,
+            ctx.implicit,
+            tags,
+            &mut total,
+        );
+        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
+    } else {
+        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
+        if let Some(f) = ctx.implicit {
+            implicit_of(f, &mut lane.conc);
+        }
+    }
+}
+
+/// The total's part of a step of one pollutant: node pass, cell kernel, sources and withdrawals, with the
+/// ledger; returns the mass decayed in the cells, g (non-finite on a failed step).
+fn total_part(
+    ctx: &Ctx,
+    p: usize,
+    lane: &mut Lane,
+    t_mid: f64,
+    theta: f64,
+    dt: f64,
+    parallel: bool,
+) -> f64 {
+    let (model, net, co) = (ctx.model, ctx.net, ctx.co);
     let led = &mut lane.ledger_g;
     let ns = NodeStep {
         model,
@@ -1015,50 +1121,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         led[OUT] += take;
         lane.withdraw_frac[i] = if want > 0.0 { take / want } else { 0.0 };
     }
-    if !(decayed.is_finite() && led[IN].is_finite()) {
-        lane.failed = true;
-        return;
-    }
-    // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
-    let implicit_of = |f: &Factors, c: &mut [f64]| {
-        let n_groups = ctx.lay.group_rank.len() - 1;
-        solve_groups(
-            net,
-            ctx.lay,
-            co,
-            f,
-            ctx.disp_coef,
-            c,
-            0,
-            0,
-            n_groups,
-            parallel,
-        )
-    };
-    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
-        // the groups' cell pass reads the old state; the total's implicit dispersion works on the new one
-        // meanwhile (the groups' pass hands it to whichever thread does its first half)
-        let new = &mut lane.conc_new;
-        let mut total = || {
-            if let Some(f) = ctx.implicit {
-                implicit_of(f, new)
-            }
-        };
-        tagged::cells(
-            ts,
-            &lane.conc,
-            &lane.withdraw_frac,
-            ctx.implicit,
-            tags,
-            &mut total,
-        );
-        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
-    } else {
-        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
-        if let Some(f) = ctx.implicit {
-            implicit_of(f, &mut lane.conc);
-        }
-    }
+    decayed
 }
 
 /// Whether to solve dispersion implicitly with the coefficients `co`: as asked, or under

@@ -15,11 +15,13 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// A job slot shared by the threads of one tagged run.
 pub(super) struct Assist {
     slot: AtomicPtr<()>,
+    /// Threads waiting in [`Assist::help`] loops (see [`Assist::idle`]).
+    idle: AtomicUsize,
 }
 
 /// The type-erased head of a [`Job`]: how to run it and whether it has run.
@@ -58,7 +60,18 @@ impl Assist {
     pub fn new() -> Assist {
         Assist {
             slot: AtomicPtr::new(ptr::null_mut()),
+            idle: AtomicUsize::new(0),
         }
+    }
+
+    /// Count this thread among the idle ones from now on (it will only call [`Assist::help`]).
+    pub fn idle(&self) {
+        self.idle.fetch_add(1, Ordering::Release);
+    }
+
+    /// Whether some thread is idle: only then is an offer worth its cost (copies made for it).
+    pub fn has_idle(&self) -> bool {
+        self.idle.load(Ordering::Acquire) > 0
     }
 
     /// Run `a` on this thread and `b` on this thread or on a thread in [`Assist::help`]; returns when both
@@ -136,16 +149,16 @@ pub(super) fn with_assist<R>(a: &Assist, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Whether this thread works for a tagged run whose other threads may help it.
+/// Whether this thread works for a tagged run some other thread of which is idle, ready to help.
 pub(super) fn has_helpers() -> bool {
-    current(|a| a.is_some())
+    current(|a| a.is_some_and(Assist::has_idle))
 }
 
 /// [`Assist::join`] with this thread's assist, or `a` then `b` here without one.
 pub(super) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     current(|h| match h {
-        Some(h) => h.join(a, b),
-        None => {
+        Some(h) if h.has_idle() => h.join(a, b),
+        _ => {
             a();
             b();
         }
@@ -163,7 +176,6 @@ pub(super) fn current<R>(f: impl FnOnce(Option<&Assist>) -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Many joins from one thread while another helps: every half runs exactly once, whichever thread
     /// takes it.

@@ -204,6 +204,7 @@ pub fn run_tagged_in_order(
                     let r = unit(p);
                     *out[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                 }
+                shared.idle();
                 while finished.load(Ordering::Acquire) < np {
                     if !shared.help() {
                         std::hint::spin_loop();
@@ -1292,12 +1293,14 @@ fn cells_generic<const F: bool>(
             reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0)
         };
         let second = || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1);
-        assist::current(|helpers| match helpers {
-            Some(h) => h.join(first, second),
-            None => {
+        // a tagged run's own threads (`assist`) help only once idle; elsewhere (ranking's runs side by
+        // side) rayon's join lets a free worker steal the second half
+        match assist::current(|h| h.is_some()) {
+            true => assist::join(first, second),
+            false => {
                 rayon::join(first, second);
             }
-        });
+        }
     } else {
         total();
         reach_range::<F>(&ctx, 0, nr, conc_new, 0, sc0);

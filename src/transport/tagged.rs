@@ -205,9 +205,19 @@ pub fn run_tagged_in_order(
                     *out[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
                 }
                 shared.idle();
+                // spin (a step is tens of microseconds: waking from a sleep would come too late), but
+                // let the scheduler in now and then in case another process wants this core
+                let mut empty = 0u32;
                 while finished.load(Ordering::Acquire) < np {
-                    if !shared.help() {
-                        std::hint::spin_loop();
+                    if shared.help() {
+                        empty = 0;
+                    } else {
+                        empty = empty.wrapping_add(1);
+                        if empty % 256 == 0 {
+                            std::thread::yield_now();
+                        } else {
+                            std::hint::spin_loop();
+                        }
                     }
                 }
             })

@@ -213,7 +213,7 @@ pub fn run_tagged_in_order(
                         empty = 0;
                     } else {
                         empty = empty.wrapping_add(1);
-                        if empty % 256 == 0 {
+                        if empty.is_multiple_of(256) {
                             std::thread::yield_now();
                         } else {
                             std::hint::spin_loop();

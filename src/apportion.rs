@@ -67,7 +67,7 @@
 //! (1979) *Mixing in Inland and Coastal Waters*, Academic Press, ch. 2; Sweby, P.K. (1984) SIAM J. Numer.
 //! Anal. 21(5), 995–1011 (the limiter that makes the discrete scheme nonlinear).
 
-use crate::model::{Discharge, InitialState, Model, NodeKind, Series};
+use crate::model::{InitialState, Model, NodeKind, Series};
 use crate::report::{csv_field, iso_time};
 use crate::targets::assess::{SiteRef, sample_indices, zone_sites};
 use crate::transport::TaggedResults;
@@ -369,10 +369,7 @@ impl SourceGroups {
         }
         for (o, &k) in m.outfalls.iter_mut().zip(&self.outfall) {
             if k != g {
-                match &mut o.discharge {
-                    Discharge::Flow { concentration, .. } => zero(concentration),
-                    Discharge::Load { kg_per_day } => zero(kg_per_day),
-                }
+                zero(o.discharge.mass_series_mut());
             }
         }
         for (l, &k) in m.line_loads.iter_mut().zip(&self.line_load) {

@@ -355,6 +355,25 @@ pub enum Discharge {
     },
 }
 
+impl Discharge {
+    /// The per-pollutant series that carry the mass: the concentrations (mg/L) of a flow, the loads
+    /// (kg/day) of a mass-only discharge.
+    pub fn mass_series(&self) -> &Vec<Series> {
+        match self {
+            Discharge::Flow { concentration, .. } => concentration,
+            Discharge::Load { kg_per_day } => kg_per_day,
+        }
+    }
+
+    /// [`Discharge::mass_series`], mutable.
+    pub fn mass_series_mut(&mut self) -> &mut Vec<Series> {
+        match self {
+            Discharge::Flow { concentration, .. } => concentration,
+            Discharge::Load { kg_per_day } => kg_per_day,
+        }
+    }
+}
+
 /// A point discharge along a reach.
 #[derive(Debug, Clone)]
 pub struct Outfall {

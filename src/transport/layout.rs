@@ -824,10 +824,9 @@ pub(crate) fn source_rate(
 pub(crate) fn source_held_until(m: &Model, s: &Source, p: usize, t_s: f64) -> f64 {
     let held = |x: Option<&crate::model::Series>| x.map_or(f64::INFINITY, |x| x.held_until(t_s));
     match s.kind {
-        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
-            Discharge::Flow { concentration, .. } => held(concentration.get(p)),
-            Discharge::Load { kg_per_day } => held(kg_per_day.get(p)),
-        },
+        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => {
+            held(m.outfalls[i].discharge.mass_series().get(p))
+        }
         SourceKind::Line(i, _) => held(m.line_loads[i].kg_per_day.get(p)),
         SourceKind::Release(..) => f64::INFINITY,
     }

@@ -56,7 +56,7 @@ use super::layout::{
 use super::simulation::{ConstConc, Pond};
 use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
-use crate::model::{Discharge, InitialState, Model, Series};
+use crate::model::{InitialState, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -295,15 +295,12 @@ pub fn group_layout(net: &Network, hyd: &Hydraulics, groups: &[Model]) -> Vec<us
             return fp;
         }
         let (mut seen_node, mut stack_r, mut stack_n) = (vec![false; nn], Vec::new(), Vec::new());
-        for o in &m.outfalls {
-            let bring = match &o.discharge {
-                Discharge::Flow { concentration, .. } => nonzero(concentration),
-                Discharge::Load { kg_per_day } => nonzero(kg_per_day),
-            };
-            if bring {
-                stack_r.push(o.reach);
-            }
-        }
+        stack_r.extend(
+            m.outfalls
+                .iter()
+                .filter(|o| nonzero(o.discharge.mass_series()))
+                .map(|o| o.reach),
+        );
         stack_r.extend(
             m.line_loads
                 .iter()
@@ -430,10 +427,8 @@ fn one_pollutant(m: &Model, p: usize) -> Model {
         i.concentration = pick(&i.concentration);
     }
     for f in &mut o.outfalls {
-        match &mut f.discharge {
-            Discharge::Flow { concentration, .. } => *concentration = pick(concentration),
-            Discharge::Load { kg_per_day } => *kg_per_day = pick(kg_per_day),
-        }
+        let series = f.discharge.mass_series_mut();
+        *series = pick(series);
     }
     for l in &mut o.line_loads {
         l.kg_per_day = pick(&l.kg_per_day);
@@ -931,10 +926,9 @@ impl TagLane {
 fn zero_source(m: &Model, s: &Source, p: usize) -> bool {
     let zero = |x: Option<&Series>| matches!(x, None | Some(Series::Const(0.0)));
     match s.kind {
-        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => match &m.outfalls[i].discharge {
-            Discharge::Flow { concentration, .. } => zero(concentration.get(p)),
-            Discharge::Load { kg_per_day } => zero(kg_per_day.get(p)),
-        },
+        SourceKind::OutfallFlow(i) | SourceKind::OutfallLoad(i) => {
+            zero(m.outfalls[i].discharge.mass_series().get(p))
+        }
         SourceKind::Line(i, _) => zero(m.line_loads[i].kg_per_day.get(p)),
         SourceKind::Release(r, _) => {
             m.reaches[r].release_g_m2_day.get(p).copied().unwrap_or(0.0) == 0.0

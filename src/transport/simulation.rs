@@ -876,6 +876,17 @@ impl ConstConc {
         }
         ConstConc { value, table }
     }
+
+    /// Item `i`'s concentration: the constant, or `eval()` for a table series.
+    #[inline(always)]
+    pub(super) fn at(&self, i: usize, eval: impl FnOnce() -> f64) -> f64 {
+        if self.table[i] { eval() } else { self.value[i] }
+    }
+
+    /// Whether item `i` can bring mass (its series is not the constant 0, nor missing).
+    pub(super) fn brings(&self, i: usize) -> bool {
+        self.table[i] || self.value[i] != 0.0
+    }
 }
 
 /// What every pollutant's step reads.
@@ -1434,20 +1445,12 @@ fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f6
         }
         let mut ext_in = 0.0;
         for &i in lay.inflows_at(k) {
-            let ci = if inflow_c.table[i] {
-                inflow_conc(model, i, p, t_mid)
-            } else {
-                inflow_c.value[i]
-            };
+            let ci = inflow_c.at(i, || inflow_conc(model, i, p, t_mid));
             ext_in += flows.inflow_q[i] * ci;
         }
         let ex = nrec.exchange;
         if ex < 0.0 {
-            let co_n = if outlet_c.table[n] {
-                outlet_conc(model, n, p, t_mid)
-            } else {
-                outlet_c.value[n]
-            };
+            let co_n = outlet_c.at(n, || outlet_conc(model, n, p, t_mid));
             ext_in += -ex * co_n;
         }
         led[IN] += ext_in * dt;

@@ -780,12 +780,12 @@ impl TagLane {
             let mut mask = 0;
             for g in 0..ng {
                 for &i in groups.lays[g].inflows_at(k) {
-                    if t.inflow_c[g].table[i] || t.inflow_c[g].value[i] != 0.0 {
+                    if t.inflow_c[g].brings(i) {
                         t.node_in.push((g as u32, i as u32));
                         mask |= bit(g / W);
                     }
                 }
-                if t.outlet_c[g].table[n] || t.outlet_c[g].value[n] != 0.0 {
+                if t.outlet_c[g].brings(n) {
                     mask |= bit(g / W);
                 }
             }
@@ -1035,11 +1035,7 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
         let ex = nrec.exchange;
         let ins = &t.node_in[t.node_in_start[k]..t.node_in_start[k + 1]];
         let inflow = |g: usize, i: usize| {
-            let ci = if t.inflow_c[g].table[i] {
-                inflow_conc(&s.groups.models[g], i, s.p, s.t_mid)
-            } else {
-                t.inflow_c[g].value[i]
-            };
+            let ci = t.inflow_c[g].at(i, || inflow_conc(&s.groups.models[g], i, s.p, s.t_mid));
             s.groups.flows[g][s.period].inflow_q[i] * ci
         };
         let mut q = 0;
@@ -1050,11 +1046,8 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                     ext_in += inflow(g, ins[q].1 as usize);
                     q += 1;
                 }
-                let co_n = if t.outlet_c[g].table[n] {
-                    outlet_conc(&s.groups.models[g], n, s.p, s.t_mid)
-                } else {
-                    t.outlet_c[g].value[n]
-                };
+                let co_n =
+                    t.outlet_c[g].at(n, || outlet_conc(&s.groups.models[g], n, s.p, s.t_mid));
                 ext_in += -ex * co_n;
                 *at_mut(rate, g) += ext_in;
             }

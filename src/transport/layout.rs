@@ -346,7 +346,8 @@ fn ext_of(net: &Network, base: &[usize], g: usize) -> usize {
     base[r] + (g - net.first_cell[r])
 }
 
-fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<usize>, Vec<T>) {
+/// Lists of items as one CSR: `start[k]..start[k + 1]` are list k's items.
+pub(super) fn flatten<T: Copy>(lists: Vec<Vec<T>>) -> (Vec<usize>, Vec<T>) {
     let mut start = Vec::with_capacity(lists.len() + 1);
     let mut items = Vec::new();
     start.push(0);

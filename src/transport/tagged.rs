@@ -50,8 +50,8 @@ use super::assist::{self, Assist};
 use super::implicit::Factors;
 use super::kernel::face_parts;
 use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, inflow_conc, outlet_conc,
-    source_held_until, source_rate,
+    Coeffs, DAY_S, Layout, PeriodFlows, Source, SourceKind, flatten, inflow_conc, locate,
+    outlet_conc, source_held_until, source_rate,
 };
 use super::simulation::{ConstConc, Pond};
 use super::{RunResults, TransportError, TransportOptions};
@@ -659,18 +659,6 @@ struct SrcEv {
     k: u32,
 }
 
-/// CSR offsets over `n` keys of a list sorted by key: entries `start[k]..start[k + 1]` have key k.
-fn csr_starts(keys: impl Iterator<Item = usize>, n: usize) -> Vec<usize> {
-    let mut start = vec![0usize; n + 1];
-    for k in keys {
-        start[k + 1] += 1;
-    }
-    for k in 0..n {
-        start[k + 1] += start[k];
-    }
-    start
-}
-
 /// The bit of block `blk` in an activity mask (every bit when masks cannot tell blocks apart).
 #[inline(always)]
 fn bit(blk: usize) -> u64 {
@@ -775,13 +763,13 @@ impl TagLane {
             act: vec![0; net.n_reaches],
         };
         // the inflows that bring something, per node-pass position, in group order
-        t.node_in_start.push(0);
+        let mut node_in = vec![Vec::new(); lay.node_seq.len()];
         for (k, &n) in lay.node_seq.iter().enumerate() {
             let mut mask = 0;
             for g in 0..ng {
                 for &i in groups.lays[g].inflows_at(k) {
                     if t.inflow_c[g].brings(i) {
-                        t.node_in.push((g as u32, i as u32));
+                        node_in[k].push((g as u32, i as u32));
                         mask |= bit(g / W);
                     }
                 }
@@ -789,48 +777,38 @@ impl TagLane {
                     mask |= bit(g / W);
                 }
             }
-            t.node_in_start.push(t.node_in.len());
             t.node_src_mask.push(mask);
         }
-        // the sources that bring something, sorted into the cell pass's order (a stable sort keeps each
-        // group's own order within a cell)
-        let mut src: Vec<(usize, SrcEv)> = Vec::new();
+        (t.node_in_start, t.node_in) = flatten(node_in);
+        // the sources that bring something, per reach (by rank), sorted into the cell pass's order (a
+        // stable sort keeps each group's own order within a cell)
+        let mut src = vec![Vec::new(); net.n_reaches];
         for (g, (m, gl)) in groups.models.iter().zip(&groups.lays).enumerate() {
             for (k, sr) in gl.sources.iter().enumerate() {
                 if zero_source(m, sr, p) {
                     continue;
                 }
                 t.act[sr.reach] |= bit(g / W);
-                let ev = SrcEv {
+                src[lay.rank[sr.reach]].push(SrcEv {
                     cell: (sr.ext - lay.base[sr.reach]) as u32,
                     g: g as u32,
                     k: k as u32,
-                };
-                src.push((lay.rank[sr.reach], ev));
+                });
             }
         }
-        src.sort_by_key(|(rank, e)| (*rank, e.cell, e.g));
-        t.src_start = csr_starts(src.iter().map(|(rank, _)| *rank), net.n_reaches);
-        t.src = src.into_iter().map(|(_, e)| e).collect();
+        src.iter_mut()
+            .for_each(|l| l.sort_by_key(|e| (e.cell, e.g)));
+        (t.src_start, t.src) = flatten(src);
         t.src_cache = vec![(0.0, f64::NEG_INFINITY); t.src.len()];
         t.src_inc = vec![0.0; t.src.len()];
         // the cell withdrawals, likewise (each cell's in their own order)
-        let mut slot_reach = vec![usize::MAX; lay.n_ext];
-        for r in 0..net.n_reaches {
-            slot_reach[lay.base[r]..lay.base[r] + net.n_cells_of(r)].fill(r);
+        let mut wd = vec![Vec::new(); net.n_reaches];
+        for (i, &(ext, _)) in lay.cell_withdrawals.iter().enumerate() {
+            let (r, cell) = locate(lay, ext);
+            wd[lay.rank[r]].push((cell as u32, i as u32));
         }
-        let mut wd: Vec<(usize, (u32, u32))> = lay
-            .cell_withdrawals
-            .iter()
-            .enumerate()
-            .map(|(i, &(ext, _))| {
-                let r = slot_reach[ext];
-                (lay.rank[r], ((ext - lay.base[r]) as u32, i as u32))
-            })
-            .collect();
-        wd.sort_by_key(|(rank, (cell, _))| (*rank, *cell));
-        t.wd_start = csr_starts(wd.iter().map(|(rank, _)| *rank), net.n_reaches);
-        t.wd = wd.into_iter().map(|(_, w)| w).collect();
+        wd.iter_mut().for_each(|l| l.sort_by_key(|&(cell, _)| cell));
+        (t.wd_start, t.wd) = flatten(wd);
         t
     }
 

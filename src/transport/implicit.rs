@@ -39,15 +39,27 @@ pub(crate) struct Factors {
     dt_s: f64,
     /// 1/m_i, 1/m³ (empty until first factored).
     inv_m: Vec<f64>,
+    /// For a tagged run, the sweeps' coefficients per slot with the pivots folded in, (V_i/m_i, g_i/m_i,
+    /// g_{i+1}/m_i), g = Δt·D and 0 at a reach's ends: the forward sweep is then y_i = (g_i/m_i)·y_{i−1} +
+    /// (V_i/m_i)·C*_i, one multiply–add in the chain from cell to cell, the backward one
+    /// C_i = y_i + (g_{i+1}/m_i)·C_{i+1} (`None`: not kept).
+    coef: Option<Vec<[f64; 3]>>,
 }
 
 impl Factors {
-    /// Not factored, nothing allocated.
-    pub fn new() -> Factors {
+    /// Not factored, nothing allocated; `coefficients`: keep the sweeps' coefficients too
+    /// ([`Factors::coefficients`]).
+    pub fn new(coefficients: bool) -> Factors {
         Factors {
             dt_s: f64::NAN,
             inv_m: Vec::new(),
+            coef: coefficients.then(Vec::new),
         }
+    }
+
+    /// The sweeps' coefficients per slot (empty unless asked for at [`Factors::new`]).
+    pub fn coefficients(&self) -> &[[f64; 3]] {
+        self.coef.as_deref().unwrap_or(&[])
     }
 
     /// Forget the factorisation (the coefficients changed).
@@ -55,14 +67,13 @@ impl Factors {
         self.dt_s = f64::NAN;
     }
 
-    /// The inverse pivots 1/m_i (extended indexing) and the step they are for, s.
-    pub fn pivots(&self) -> (&[f64], f64) {
-        (&self.inv_m, self.dt_s)
-    }
-
     /// Bytes held.
     pub fn bytes(&self) -> usize {
         self.inv_m.capacity() * std::mem::size_of::<f64>()
+            + self
+                .coef
+                .as_ref()
+                .map_or(0, |c| c.capacity() * std::mem::size_of::<[f64; 3]>())
     }
 
     /// Factor the operator of every reach for step `dt` unless it already is, to 1e-12 relative. The
@@ -77,6 +88,9 @@ impl Factors {
         }
         self.dt_s = dt;
         self.inv_m.resize(lay.n_ext, 0.0);
+        if let Some(c) = &mut self.coef {
+            c.resize(lay.n_ext, [0.0; 3]);
+        }
         for r in 0..net.n_reaches {
             let n = net.n_cells_of(r);
             let b = lay.base[r];
@@ -92,6 +106,9 @@ impl Factors {
                 let m = v[i] + gl + gr - gl * (gl * inv_prev);
                 inv[i] = 1.0 / m;
                 inv_prev = inv[i];
+                if let Some(c) = &mut self.coef {
+                    c[b + i] = [v[i] * inv[i], gl * inv[i], gr * inv[i]];
+                }
             }
         }
     }

@@ -206,7 +206,7 @@ impl<'a> Simulation<'a> {
             disp_coef,
             zero_disp: vec![0.0; net.n_reaches],
             implicit: false,
-            factors: Factors::new(),
+            factors: Factors::new(groups.is_some()),
             lay,
             flows,
             co,

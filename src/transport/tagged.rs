@@ -607,10 +607,6 @@ pub(super) struct TagLane {
     /// Inflow and outlet concentrations per group (constants resolved once).
     inflow_c: Vec<ConstConc>,
     outlet_c: Vec<ConstConc>,
-    /// The implicit sweeps' coefficients per slot, (V_i/m_i, g_i/m_i, g_{i+1}/m_i) (0 where a g is 0),
-    /// for the flow period and pivots' step in `sweep_for`.
-    sweep_coef: Vec<[f64; 3]>,
-    sweep_for: Option<(usize, u64)>,
     /// Scratch for the two halves of the reaches (see `cells_generic`).
     scratch: [FaceScratch; 2],
     /// Per reach, by layout rank: cells × active blocks as of the last step's start, the work measure the
@@ -747,8 +743,6 @@ impl TagLane {
                 [FaceScratch::new(most), FaceScratch::new(most)]
             },
             work: vec![0; net.n_reaches],
-            sweep_coef: Vec::new(),
-            sweep_for: None,
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
@@ -1085,7 +1079,7 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
 /// The groups' cell update, run after the total's kernel and before its state is swapped: `c` is the
 /// total's old state as its kernel read it (ghosts set by its node pass), `withdraw_frac` the share of
 /// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
-/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's pivots and E/Δx²).
+/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's factors).
 ///
 /// On x86-64 CPUs with AVX2 and FMA the same code is compiled a second time for 256-bit vectors with fused
 /// multiply–adds in the groups' per-cell arithmetic, and chosen at run time. (The groups need not repeat
@@ -1183,31 +1177,6 @@ fn cells_generic<const F: bool>(
     // and implicit dispersion in one pass over the reach's rows while they are in cache. Each reach's
     // work is its own, so the reaches are cut in two halves of about equal work, given to `rayon::join`:
     // a thread with nothing else to do takes the second half (the results do not depend on it).
-    if let Some(f) = implicit {
-        let (inv_m, dt_f) = f.pivots();
-        let key = (s.period, dt_f.to_bits());
-        if t.sweep_for != Some(key) {
-            t.sweep_coef.resize(lay.n_ext, [0.0; 3]);
-            for r in 0..net.n_reaches {
-                let (n, b, f0) = (net.n_cells_of(r), lay.base[r], net.first_face[r]);
-                for j in 0..n {
-                    let (i, m) = (b + j, inv_m[b + j]);
-                    let gl = if j == 0 {
-                        0.0
-                    } else {
-                        dt_f * co.d_face[f0 + j]
-                    };
-                    let gr = if j + 1 == n {
-                        0.0
-                    } else {
-                        dt_f * co.d_face[f0 + j + 1]
-                    };
-                    t.sweep_coef[i] = [co.vol[i] * m, gl * m, gr * m];
-                }
-            }
-            t.sweep_for = Some(key);
-        }
-    }
     // the work measure: cells × active blocks, in tenths; the total's own remaining work (`total`: its
     // implicit dispersion, which runs with the first half) weighs about 0.3 of a block per cell
     let nr = net.n_reaches;
@@ -1239,7 +1208,6 @@ fn cells_generic<const F: bool>(
         wd_start,
         act,
         scratch,
-        sweep_coef,
         ..
     } = t;
     let ctx = Cells {
@@ -1256,7 +1224,7 @@ fn cells_generic<const F: bool>(
         wd,
         wd_start,
         act,
-        sweep_coef,
+        sweep_coef: implicit.map_or(&[][..], |f| f.coefficients()),
     };
     let [sc0, sc1] = scratch;
     if cut > 0 && cut < nr && rayon::current_num_threads() > 1 {
@@ -1339,6 +1307,7 @@ struct Cells<'a, 's> {
     wd: &'a [(u32, u32)],
     wd_start: &'a [usize],
     act: &'a [u64],
+    /// The implicit sweeps' coefficients (`Factors::coefficients`; empty without implicit dispersion).
     sweep_coef: &'a [[f64; 3]],
 }
 
@@ -1523,8 +1492,9 @@ fn row<const NB: usize>(v: &[B], nb: usize, i: usize, p0: usize) -> &[B; NB] {
 ///   C* = h²·(C + Δt/V·(F_left − F_right));
 /// - the groups' sources of each cell (mass entering at mid-step, decayed for half a step) and the cell
 ///   withdrawals, which take from each group the share of its concentration that they take from the total;
-/// - with `sweep`, the implicit dispersion: the forward substitution of `implicit::solve_reach` with the
-///   total's pivots as the cells are produced, then the backward one — the same operations for every group.
+/// - with `sweep`, the implicit dispersion: the forward substitution with the total's factors
+///   (`Factors::coefficients`) as the cells are produced, then the backward one — the same operations for
+///   every group.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn pack_reach<const NB: usize, const F: bool>(

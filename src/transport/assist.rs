@@ -154,10 +154,15 @@ pub(super) fn has_helpers() -> bool {
     current(|a| a.is_some_and(Assist::has_idle))
 }
 
-/// [`Assist::join`] with this thread's assist, or `a` then `b` here without one.
-pub(super) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
+/// Run `a` and `b`, maybe on two threads: within a tagged run of its own threads, [`Assist::join`] while one
+/// of them is idle, else both here; elsewhere (runs sharing the pool) `rayon::join`, so that a free worker
+/// may steal `b`.
+pub(super) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
     current(|h| match h {
         Some(h) if h.has_idle() => h.join(a, b),
+        None if rayon::current_num_threads() > 1 => {
+            rayon::join(a, b);
+        }
         _ => {
             a();
             b();

@@ -609,9 +609,6 @@ pub(super) struct TagLane {
     outlet_c: Vec<ConstConc>,
     /// Scratch for the two halves of the reaches (see `cells_generic`).
     scratch: [FaceScratch; 2],
-    /// Per reach, by layout rank: cells × active blocks as of the last step's start, the work measure the
-    /// reaches are split into two halves by.
-    work: Vec<usize>,
     /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
     /// The groups' inflows at each node that bring this pollutant (concentration not the constant 0), as
@@ -742,7 +739,6 @@ impl TagLane {
                     .unwrap_or(0);
                 [FaceScratch::new(most), FaceScratch::new(most)]
             },
-            work: vec![0; net.n_reaches],
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
@@ -1079,10 +1075,12 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
 /// The groups' cell update, run after the total's kernel and before its state is swapped: `c` is the
 /// total's old state as its kernel read it (ghosts set by its node pass), `withdraw_frac` the share of
 /// each cell withdrawal's demand that the total could take. Advances every group with the sources of its
-/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's factors).
+/// own model, swaps, and applies the implicit dispersion (`implicit`: the total's factors). `total` is the
+/// total's own remaining work of the step (its implicit dispersion, on its new state): it runs with the
+/// first half of the reaches, the two halves maybe on two threads (`assist::join`).
 ///
-/// On x86-64 CPUs with AVX2 and FMA the same code is compiled a second time for 256-bit vectors with fused
-/// multiply–adds in the groups' per-cell arithmetic, and chosen at run time. (The groups need not repeat
+/// On x86-64 CPUs with AVX2 and FMA the per-reach work is compiled a second time for 256-bit vectors with
+/// fused multiply–adds in the groups' per-cell arithmetic, and chosen at run time. (The groups need not repeat
 /// the total's bits, only add up to it; a run gives the same bits on any number of threads, but group
 /// values may differ between a CPU with FMA and one without: in the last bits, and locally by up to about
 /// 0.1% where the split is at its bound, see the module docs.)
@@ -1095,32 +1093,10 @@ pub(super) fn cells(
     total: &mut (dyn FnMut() + Send),
 ) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: the CPU supports AVX2 and FMA, checked just above; that is the only requirement.
-            unsafe { cells_avx2_fma(s, c, withdraw_frac, implicit, t, total) };
-            return;
-        }
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        return cells_generic::<true>(s, c, withdraw_frac, implicit, t, total);
     }
     cells_generic::<false>(s, c, withdraw_frac, implicit, t, total)
-}
-
-/// [`cells_generic`] compiled with AVX2 and FMA enabled, with fused multiply–adds.
-///
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn cells_avx2_fma(
-    s: &TagStep,
-    c: &[f64],
-    withdraw_frac: &[f64],
-    implicit: Option<&Factors>,
-    t: &mut TagLane,
-    total: &mut (dyn FnMut() + Send),
-) {
-    cells_generic::<true>(s, c, withdraw_frac, implicit, t, total)
 }
 
 /// a·b + c, fused when `F` (only where the CPU has FMA: elsewhere `mul_add` is a slow library call).
@@ -1129,7 +1105,8 @@ fn fmadd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
     if F { a.mul_add(b, c) } else { a * b + c }
 }
 
-#[inline(always)]
+/// [`cells`] for `F` = the CPU has AVX2 and FMA (the per-cell arithmetic then enters through
+/// [`reach_range_on`], compiled for them).
 fn cells_generic<const F: bool>(
     s: &TagStep,
     c: &[f64],
@@ -1180,21 +1157,20 @@ fn cells_generic<const F: bool>(
     // the work measure: cells × active blocks, in tenths; the total's own remaining work (`total`: its
     // implicit dispersion, which runs with the first half) weighs about 0.3 of a block per cell
     let nr = net.n_reaches;
-    let mut total_work = 0usize;
-    for (k, &r) in lay.order.iter().enumerate() {
+    let work = |k: usize| {
+        let r = lay.order[k];
         let (lo, hi) = span(t.act[r], nb);
-        t.work[k] = 10 * net.n_cells_of(r) * (hi.max(lo) - lo);
-        total_work += t.work[k];
-    }
-    let mut acc = if implicit.is_some() {
+        10 * net.n_cells_of(r) * (hi - lo)
+    };
+    let extra = if implicit.is_some() {
         3 * net.n_cells
     } else {
         0
     };
-    total_work += acc;
-    let mut cut = 0;
+    let total_work = extra + (0..nr).map(work).sum::<usize>();
+    let (mut cut, mut acc) = (0, extra);
     while cut < nr && 2 * acc < total_work {
-        acc += t.work[cut];
+        acc += work(cut);
         cut += 1;
     }
     let TagLane {
@@ -1227,7 +1203,7 @@ fn cells_generic<const F: bool>(
         sweep_coef: implicit.map_or(&[][..], |f| f.coefficients()),
     };
     let [sc0, sc1] = scratch;
-    if cut > 0 && cut < nr && rayon::current_num_threads() > 1 {
+    if cut > 0 && cut < nr {
         // the second half's slots start at the left ghost of its first reach
         let split = (lay.base[lay.order[cut]] - 1) * nb;
         let (a, b) = conc_new.split_at_mut(split);
@@ -1236,24 +1212,17 @@ fn cells_generic<const F: bool>(
             reach_range_on::<F>(&ctx, 0, cut, a, 0, sc0)
         };
         let second = || reach_range_on::<F>(&ctx, cut, nr, b, split, sc1);
-        // a tagged run's own threads (`assist`) help only once idle; elsewhere (ranking's runs side by
-        // side) rayon's join lets a free worker steal the second half
-        match assist::current(|h| h.is_some()) {
-            true => assist::join(first, second),
-            false => {
-                rayon::join(first, second);
-            }
-        }
+        assist::join(first, second);
     } else {
         total();
-        reach_range::<F>(&ctx, 0, nr, conc_new, 0, sc0);
+        reach_range_on::<F>(&ctx, 0, nr, conc_new, 0, sc0);
     }
     std::mem::swap(&mut t.conc, &mut t.conc_new);
 }
 
-/// [`reach_range`] from a closure that `rayon::join` may run on another thread: a closure does not
-/// inherit the caller's target features, so with `F` (the AVX2 and FMA build) it enters through a function
-/// compiled with them.
+/// [`reach_range`], entered with `F` (the CPU has AVX2 and FMA) through a function compiled for them (the
+/// caller is not: it may also be a closure that another thread runs, and closures do not inherit target
+/// features).
 #[inline(always)]
 fn reach_range_on<const F: bool>(
     cx: &Cells,
@@ -1265,8 +1234,8 @@ fn reach_range_on<const F: bool>(
 ) {
     #[cfg(target_arch = "x86_64")]
     if F {
-        // SAFETY: `F` is set only by `cells_avx2_fma`, which runs only once `cells` has checked that the
-        // CPU supports AVX2 and FMA
+        // SAFETY: `F` is set only by `cells`, and only once it has checked that the CPU supports AVX2 and
+        // FMA
         unsafe { reach_range_avx2_fma(cx, k0, k1, out, out0, sc) };
         return;
     }

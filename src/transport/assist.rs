@@ -15,6 +15,7 @@
 
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 /// A job slot shared by the threads of one tagged run.
@@ -132,6 +133,59 @@ impl Assist {
     }
 }
 
+/// Run `work(0) .. work(n − 1)` on every thread of the current rayon pool and return the results in that
+/// order: each thread takes the next index until none is left, then helps those still working (their
+/// [`join`]s) until all are done. Idle threads spin between offers (a step is tens of microseconds:
+/// waking from a sleep would come too late), yielding to the scheduler now and then in case another
+/// process wants the core.
+pub(super) fn share<T: Send>(n: usize, work: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let shared = Assist::new();
+    let next = AtomicUsize::new(0);
+    let finished = AtomicUsize::new(0);
+    let out: Vec<Mutex<Option<T>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    rayon::broadcast(|_| {
+        with_assist(&shared, || {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                // counted as finished even if the work panics, so the helpers stop waiting
+                struct Count<'a>(&'a AtomicUsize);
+                impl Drop for Count<'_> {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, Ordering::Release);
+                    }
+                }
+                let _count = Count(&finished);
+                let r = work(i);
+                *out[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+            }
+            shared.idle();
+            let mut empty = 0u32;
+            while finished.load(Ordering::Acquire) < n {
+                if shared.help() {
+                    empty = 0;
+                } else {
+                    empty = empty.wrapping_add(1);
+                    if empty.is_multiple_of(256) {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        })
+    });
+    out.into_iter()
+        .map(|m| {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .expect("every item ran (a panic would have ended the broadcast)")
+        })
+        .collect()
+}
+
 thread_local! {
     /// The assist of the tagged run this thread works for, if any (set by [`with_assist`]).
     static CURRENT: Cell<*const Assist> = const { Cell::new(ptr::null()) };
@@ -222,6 +276,30 @@ mod tests {
         assert_eq!(ran_b.load(Ordering::Relaxed), 20_000);
         // (how many the helper took depends on the scheduler; it is at most all of them)
         assert!(helped.load(Ordering::Relaxed) <= 20_000);
+    }
+
+    /// `share` on a 2-thread pool: every item runs once and the results come back in order, also when the
+    /// items offer halves to the threads that have run out of items.
+    #[test]
+    fn share_runs_every_item_once_in_order() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let ran = AtomicUsize::new(0);
+        let out = pool.install(|| {
+            share(7, |i| {
+                ran.fetch_add(1, Ordering::Relaxed);
+                let mut v = [0usize; 2];
+                for _ in 0..1000 {
+                    let (a, b) = v.split_at_mut(1);
+                    join(|| a[0] = i, || b[0] = i * i);
+                }
+                v
+            })
+        });
+        assert_eq!(out, (0..7).map(|i| [i, i * i]).collect::<Vec<_>>());
+        assert_eq!(ran.load(Ordering::Relaxed), 7);
     }
 
     /// Without a helper the offer is taken back and run here; the thread-local assist is set only inside

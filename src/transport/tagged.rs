@@ -46,7 +46,7 @@
 //! on the district's apportionment after reordering the implicit sweeps' arithmetic: 1.2·10⁻³ mg/L on
 //! about 1 mg/L at one section in October). The groups still add up to the total to round-off.
 
-use super::assist::{self, Assist};
+use super::assist;
 use super::implicit::Factors;
 use super::kernel::face_parts;
 use super::layout::{
@@ -59,8 +59,6 @@ use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a tagged run produces: the total run and, at the same output times, each group's concentrations.
 #[derive(Debug, Clone)]
@@ -179,56 +177,9 @@ pub fn run_tagged_in_order(
     };
     let parts: Vec<Result<TaggedResults, TransportError>> = if assisted {
         // every thread of the pool takes pollutants until none is left, then helps those still stepping
-        // with half of each step's cell pass (`assist`): with 5 pollutants on 2 threads the third
-        // pollutant of one thread would otherwise run while the other thread has nothing to do
-        let shared = Assist::new();
-        let next = AtomicUsize::new(0);
-        let finished = AtomicUsize::new(0);
-        let out: Vec<Mutex<Option<Result<TaggedResults, TransportError>>>> =
-            (0..np).map(|_| Mutex::new(None)).collect();
-        rayon::broadcast(|_| {
-            assist::with_assist(&shared, || {
-                loop {
-                    let p = next.fetch_add(1, Ordering::Relaxed);
-                    if p >= np {
-                        break;
-                    }
-                    // counted as finished even if the run panics, so the helpers stop waiting
-                    struct Count<'a>(&'a AtomicUsize);
-                    impl Drop for Count<'_> {
-                        fn drop(&mut self) {
-                            self.0.fetch_add(1, Ordering::Release);
-                        }
-                    }
-                    let _count = Count(&finished);
-                    let r = unit(p);
-                    *out[p].lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
-                }
-                shared.idle();
-                // spin (a step is tens of microseconds: waking from a sleep would come too late), but
-                // let the scheduler in now and then in case another process wants this core
-                let mut empty = 0u32;
-                while finished.load(Ordering::Acquire) < np {
-                    if shared.help() {
-                        empty = 0;
-                    } else {
-                        empty = empty.wrapping_add(1);
-                        if empty.is_multiple_of(256) {
-                            std::thread::yield_now();
-                        } else {
-                            std::hint::spin_loop();
-                        }
-                    }
-                }
-            })
-        });
-        out.into_iter()
-            .map(|m| {
-                m.into_inner()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .expect("every pollutant ran")
-            })
-            .collect()
+        // (`assist`): with 5 pollutants on 2 threads the third pollutant of one thread would otherwise run
+        // while the other thread has nothing to do
+        assist::share(np, unit)
     } else {
         (0..np).into_par_iter().map(unit).collect()
     };

@@ -11,11 +11,8 @@
 
 use super::{FlowField, HydraulicsError};
 use crate::model::{Discharge, Model, NodeKind, Place, Section};
-use crate::network::Network;
+use crate::network::{CELLS_PER_TASK, Network};
 use rayon::prelude::*;
-
-/// Smallest number of cells one parallel task of the per-cell geometry handles.
-const CELLS_PER_TASK: usize = 8192;
 
 /// A period's water inputs and boundary levels.
 pub(crate) struct PeriodInputs {

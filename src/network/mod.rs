@@ -20,8 +20,9 @@ use crate::model::Model;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 
-/// Smallest number of cells one parallel task of the cell set-up handles.
-const CELLS_PER_TASK: usize = 8192;
+/// Smallest number of cells one parallel task of a per-cell set-up handles (the network's cells here, the
+/// per-cell geometry of a flow period in `hydraulics::period`).
+pub(crate) const CELLS_PER_TASK: usize = 8192;
 
 /// Topology and cells of a model, frozen into flat arrays.
 #[derive(Debug, Clone)]

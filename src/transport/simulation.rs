@@ -695,7 +695,7 @@ impl<'a> Simulation<'a> {
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
         // a tagged run carries many groups per pollutant: worth the pool even on a small network
-        let small = self.lay.n_ext * self.lanes.len() <= self.opts.serial_cell_lanes;
+        let small = steps_alone(self.net, self.lanes.len(), &self.opts);
         let one_thread = rayon::current_num_threads() == 1;
         if one_thread || (small && !(self.groups.is_some() && self.lanes.len() > 1)) {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
@@ -1032,6 +1032,12 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
             implicit_of(f, &mut lane.conc);
         }
     }
+}
+
+/// Whether a run of `pollutants` on `net` is small enough to step on one thread, without the pool
+/// (`TransportOptions::serial_cell_lanes`: cell slots, two ghosts per reach included, × pollutants).
+pub(super) fn steps_alone(net: &Network, pollutants: usize, opts: &TransportOptions) -> bool {
+    (net.n_cells + 2 * net.n_reaches) * pollutants <= opts.serial_cell_lanes
 }
 
 /// The total's part of a step of one pollutant: node pass, cell kernel, sources and withdrawals, with the

@@ -152,8 +152,8 @@ pub fn run_tagged_in_order(
     };
     let np = model.pollutants.len();
     let threads = rayon::current_num_threads();
-    // a pollutant's run steps on one thread when its steps are small (see `serial_cell_lanes`)
-    let small = net.n_cells + 2 * net.n_reaches <= opts.serial_cell_lanes;
+    // a pollutant's run steps on one thread when its steps are small
+    let small = super::simulation::steps_alone(net, 1, opts);
     let assisted = opts.whole_pool && small && threads > 1 && np > 0 && !groups.is_empty();
     if !assisted && (np < 2 || threads < 2 || groups.is_empty()) {
         let laid: Vec<Model> = perm.iter().map(|&g| groups[g].clone()).collect();

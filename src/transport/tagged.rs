@@ -42,9 +42,10 @@
 //! Sensitivity: where the total's limiter sits exactly at its Courant bound, the room a group has to lose
 //! is 0 and the split switches between the mix and the composition on the sign of a rounding error, so a
 //! change in the last bits of the groups (a compiler's or CPU's different rounding, e.g. with or without
-//! fused multiply–adds) can move up to about 0.1% of a group's value locally and for a few days (measured
-//! on the district's apportionment after reordering the implicit sweeps' arithmetic: 1.2·10⁻³ mg/L on
-//! about 1 mg/L at one section in October). The groups still add up to the total to round-off.
+//! fused multiply–adds) can move up to about 0.1% of a group's value locally and for a few days (seen once,
+//! comparing the district's apportionment from the builds before and after commit 5985fd6 reordered the
+//! implicit sweeps' arithmetic: 1.2·10⁻³ mg/L on about 1 mg/L at one section in October; no test in the
+//! repository reproduces it). The groups still add up to the total to round-off.
 
 use super::assist;
 use super::implicit::Factors;
@@ -165,9 +166,9 @@ pub fn run_tagged_in_order(
         return unperm(run());
     }
     // The pollutants are independent: each runs as a whole simulation of its own, in parallel, instead of
-    // all of them meeting at every step (a tagged step is a few hundred microseconds of work, so waking
-    // the pool for every step cost about a quarter of the run). Each pollutant's arithmetic is the same
-    // either way, so the bits are too.
+    // all of them meeting at every step (a step of one pollutant is tens of microseconds of work, too
+    // little to wake the pool for). Each pollutant's arithmetic is the same either way, so the bits are
+    // too.
     let unit = |p: usize| -> Result<TaggedResults, TransportError> {
         let m = one_pollutant(model, p);
         let g: Vec<Model> = perm.iter().map(|&g| one_pollutant(&groups[g], p)).collect();

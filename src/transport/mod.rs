@@ -106,7 +106,10 @@ mod tagged;
 
 pub use simulation::{Simulation, run};
 pub use steady::{SteadyState, steady_state};
-pub use tagged::{TaggedResults, group_layout, run_tagged, run_tagged_in_order};
+pub use tagged::{
+    TaggedResults, group_layout, response_layout, run_responses, run_responses_in_order,
+    run_tagged, run_tagged_in_order,
+};
 
 /// Mass ledger of one pollutant over a run, kg.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -91,6 +91,19 @@ impl<'a> Simulation<'a> {
         opts: &TransportOptions,
         group_models: &'a [Model],
     ) -> Result<Simulation<'a>, TransportError> {
+        Simulation::tagged(model, net, hyd, opts, group_models, false)
+    }
+
+    /// [`Simulation::with_groups`], the groups carried as themselves (`relative` false) or as their
+    /// responses, their differences from the total (`relative` true; see `tagged::run_responses`).
+    pub(crate) fn tagged(
+        model: &'a Model,
+        net: &'a Network,
+        hyd: &'a Hydraulics,
+        opts: &TransportOptions,
+        group_models: &'a [Model],
+        relative: bool,
+    ) -> Result<Simulation<'a>, TransportError> {
         if !(opts.safety > 0.0 && opts.safety <= 1.0) {
             return Err(TransportError::BadOption {
                 option: "safety",
@@ -131,6 +144,7 @@ impl<'a> Simulation<'a> {
                 hyd,
                 opts.chunk_cells,
                 group_models,
+                relative,
             )?)
         };
         let flows: Vec<PeriodFlows> = hyd
@@ -493,11 +507,13 @@ impl<'a> Simulation<'a> {
         let n_groups = self.groups.as_ref().map_or(0, |g| g.len());
         let section_conc = std::mem::take(&mut self.tag_section);
         let reach_conc = std::mem::take(&mut self.tag_reach);
+        let relative = self.groups.as_ref().is_some_and(|g| g.relative);
         TaggedResults {
             total: self.finish(),
             n_groups,
             section_conc,
             reach_conc,
+            relative,
         }
     }
 
@@ -881,11 +897,6 @@ impl ConstConc {
     #[inline(always)]
     pub(super) fn at(&self, i: usize, eval: impl FnOnce() -> f64) -> f64 {
         if self.table[i] { eval() } else { self.value[i] }
-    }
-
-    /// Whether item `i` can bring mass (its series is not the constant 0, nor missing).
-    pub(super) fn brings(&self, i: usize) -> bool {
-        self.table[i] || self.value[i] != 0.0
     }
 }
 

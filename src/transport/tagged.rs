@@ -74,6 +74,9 @@ pub struct TaggedResults {
     /// Reach-mean concentration of each group, mg/L: `[time][(reach * n_pollutants + pollutant) *
     /// n_groups + group]`.
     pub reach_conc: Vec<Vec<f64>>,
+    /// `true` for [`run_responses`]: each group value is then the group's response, its concentration
+    /// minus the total's (of either sign); `false` for [`run_tagged`], where it is the group's concentration.
+    pub relative: bool,
 }
 
 impl TaggedResults {
@@ -125,6 +128,60 @@ pub fn run_tagged_in_order(
     groups: &[Model],
     perm: &[usize],
 ) -> Result<TaggedResults, TransportError> {
+    run_groups(model, net, hyd, opts, groups, perm, false)
+}
+
+/// Run `model` (the total) and carry each group's **response** along with it: the difference between the
+/// group model's concentrations and the total's, with the total's fluxes and limiter choices (as
+/// [`run_tagged`] would carry the group itself, minus the total). The results' group values are those
+/// differences (`TaggedResults::relative`), of either sign.
+///
+/// What a response is carried from: the sources in which the group differs from the total (each of the
+/// group's that the total has not, with the same rate at every time in the same cell, and each of the
+/// total's that the group has not, negated), the inflows and outlet waters in which it differs, and the
+/// difference of the two initial states. Every step of the scheme but the split is linear, so the
+/// response follows the same operations as a group would; the split weight β of a face is chosen, as in
+/// a tagged run, to keep every group's *concentration* (total + response) non-negative. A response is
+/// exactly 0 wherever nothing the group changes has reached, and the blocks of such groups are skipped,
+/// so a run of responses to local changes (projects) costs far less than one of whole models.
+///
+/// Against `run_tagged` with the same groups minus the total the responses agree to round-off, except
+/// where a split sits exactly at its bound (see the module docs): the groups that bind β differ (the
+/// absent ones, equal to the total, are not looked at).
+pub fn run_responses(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+    groups: &[Model],
+) -> Result<TaggedResults, TransportError> {
+    let perm = response_layout(model, net, hyd, opts, groups)?;
+    run_groups(model, net, hyd, opts, groups, &perm, true)
+}
+
+/// [`run_responses`] with the groups laid out in the order `perm` (see [`run_tagged_in_order`]).
+pub fn run_responses_in_order(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+    groups: &[Model],
+    perm: &[usize],
+) -> Result<TaggedResults, TransportError> {
+    run_groups(model, net, hyd, opts, groups, perm, true)
+}
+
+/// The tagged run behind [`run_tagged_in_order`] (`relative` false) and [`run_responses_in_order`]
+/// (`relative` true).
+fn run_groups(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+    groups: &[Model],
+    perm: &[usize],
+    relative: bool,
+) -> Result<TaggedResults, TransportError> {
     let mut seen = vec![false; groups.len()];
     if perm.len() != groups.len()
         || !perm
@@ -159,7 +216,7 @@ pub fn run_tagged_in_order(
     if !assisted && (np < 2 || threads < 2 || groups.is_empty()) {
         let laid: Vec<Model> = perm.iter().map(|&g| groups[g].clone()).collect();
         let run = || {
-            let mut sim = super::Simulation::with_groups(model, net, hyd, opts, &laid)?;
+            let mut sim = super::Simulation::tagged(model, net, hyd, opts, &laid, relative)?;
             while sim.step()? {}
             Ok(sim.finish_tagged())
         };
@@ -172,7 +229,7 @@ pub fn run_tagged_in_order(
     let unit = |p: usize| -> Result<TaggedResults, TransportError> {
         let m = one_pollutant(model, p);
         let g: Vec<Model> = perm.iter().map(|&g| one_pollutant(&groups[g], p)).collect();
-        let mut sim = super::Simulation::with_groups(&m, net, hyd, opts, &g)?;
+        let mut sim = super::Simulation::tagged(&m, net, hyd, opts, &g, relative)?;
         while sim.step()? {}
         Ok(sim.finish_tagged())
     };
@@ -202,12 +259,104 @@ pub fn run_tagged_in_order(
 /// each next member is the one that adds fewest reaches to the block's union (ties: the one sharing
 /// most, then the lower index); groups that reach nothing come last.
 pub fn group_layout(net: &Network, hyd: &Hydraulics, groups: &[Model]) -> Vec<usize> {
-    let ng = groups.len();
-    if ng <= W {
-        return (0..ng).collect();
+    if groups.len() <= W {
+        return (0..groups.len()).collect();
     }
+    let nonzero = |v: &[Series]| v.iter().any(|x| !matches!(x, Series::Const(0.0)));
+    let seeds: Vec<Seeds> = groups
+        .iter()
+        .map(|m| Seeds {
+            everywhere: matches!(&m.initial, InitialState::Values(v) if v.iter().any(|&x| x != 0.0)),
+            reaches: m
+                .outfalls
+                .iter()
+                .filter(|o| nonzero(o.discharge.mass_series()))
+                .map(|o| o.reach)
+                .chain(
+                    m.line_loads
+                        .iter()
+                        .filter(|l| nonzero(&l.kg_per_day))
+                        .map(|l| l.reach),
+                )
+                .chain(
+                    (0..net.n_reaches)
+                        .filter(|&r| m.reaches[r].release_g_m2_day.iter().any(|&x| x > 0.0)),
+                )
+                .collect(),
+            nodes: m
+                .inflows
+                .iter()
+                .filter(|i| nonzero(&i.concentration))
+                .map(|i| i.node)
+                .chain((0..net.n_nodes).filter(|&n| nonzero(&m.nodes[n].concentration)))
+                .collect(),
+        })
+        .collect();
+    layout_by_footprint(net, hyd, &groups[0], &seeds)
+}
+
+/// The order [`run_responses`] lays the groups out in: as [`group_layout`], each response's footprint
+/// starting where the group differs from the total (`Groups::sources_of`, `inflows_of`, `outlet_differs`;
+/// everywhere when their initial states differ other than through their sources).
+pub fn response_layout(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+    groups: &[Model],
+) -> Result<Vec<usize>, TransportError> {
+    if groups.len() <= W {
+        return Ok((0..groups.len()).collect());
+    }
+    let gs = Groups::new(model, net, hyd, opts.chunk_cells, groups, true)?;
+    let lay = &gs.lays[groups.len()];
+    let np = model.pollutants.len();
+    let seeds = (0..groups.len())
+        .map(|g| {
+            let mut sd = Seeds {
+                everywhere: match (&groups[g].initial, &model.initial) {
+                    (InitialState::Steady, InitialState::Steady)
+                    | (InitialState::Zero, InitialState::Zero) => false,
+                    (a, b) => a != b,
+                },
+                reaches: Vec::new(),
+                nodes: Vec::new(),
+            };
+            for p in 0..np {
+                sd.reaches.extend(
+                    gs.sources_of(g, p)
+                        .into_iter()
+                        .map(|(m, k)| gs.lays[m].sources[k].reach),
+                );
+                for (k, &n) in lay.node_seq.iter().enumerate() {
+                    if !gs.inflows_of(g, k, p).is_empty() || gs.outlet_differs(g, n, p) {
+                        sd.nodes.push(n);
+                    }
+                }
+            }
+            sd
+        })
+        .collect::<Vec<_>>();
+    Ok(layout_by_footprint(net, hyd, model, &seeds))
+}
+
+/// Where a group's mass enters: everywhere, or in these reaches and at these nodes.
+struct Seeds {
+    everywhere: bool,
+    reaches: Vec<usize>,
+    nodes: Vec<usize>,
+}
+
+/// The layout of [`group_layout`] from each group's seeds (`model` gives the reaches' end nodes).
+fn layout_by_footprint(
+    net: &Network,
+    hyd: &Hydraulics,
+    model: &Model,
+    seeds: &[Seeds],
+) -> Vec<usize> {
+    let ng = seeds.len();
     let (nr, nn) = (net.n_reaches, net.n_nodes);
-    let reaches = &groups[0].reaches;
+    let reaches = &model.reaches;
     // which way water moves through each reach end in any period
     let (mut out_to, mut out_from, mut in_from, mut in_to) = (
         vec![false; nr],
@@ -237,36 +386,16 @@ pub fn group_layout(net: &Network, hyd: &Hydraulics, groups: &[Model]) -> Vec<us
         }
     }
     let words = nr.div_ceil(64);
-    let nonzero = |v: &[Series]| v.iter().any(|x| !matches!(x, Series::Const(0.0)));
-    let footprint = |m: &Model| -> Vec<u64> {
+    let footprint = |sd: &Seeds| -> Vec<u64> {
         let mut fp = vec![0u64; words];
-        if let InitialState::Values(v) = &m.initial
-            && v.iter().any(|&x| x != 0.0)
-        {
+        if sd.everywhere {
             fp.iter_mut().for_each(|w| *w = u64::MAX);
             return fp;
         }
-        let (mut seen_node, mut stack_r, mut stack_n) = (vec![false; nn], Vec::new(), Vec::new());
-        stack_r.extend(
-            m.outfalls
-                .iter()
-                .filter(|o| nonzero(o.discharge.mass_series()))
-                .map(|o| o.reach),
-        );
-        stack_r.extend(
-            m.line_loads
-                .iter()
-                .filter(|l| nonzero(&l.kg_per_day))
-                .map(|l| l.reach),
-        );
-        stack_r.extend((0..nr).filter(|&r| m.reaches[r].release_g_m2_day.iter().any(|&x| x > 0.0)));
-        stack_n.extend(
-            m.inflows
-                .iter()
-                .filter(|i| nonzero(&i.concentration))
-                .map(|i| i.node),
-        );
-        stack_n.extend((0..nn).filter(|&n| nonzero(&m.nodes[n].concentration)));
+        let (mut seen_node, mut stack_r, mut stack_n) =
+            (vec![false; nn], Vec::<usize>::new(), Vec::<usize>::new());
+        stack_r.extend(&sd.reaches);
+        stack_n.extend(&sd.nodes);
         loop {
             if let Some(r) = stack_r.pop() {
                 if fp[r / 64] >> (r % 64) & 1 == 1 {
@@ -289,7 +418,7 @@ pub fn group_layout(net: &Network, hyd: &Hydraulics, groups: &[Model]) -> Vec<us
         }
         fp
     };
-    let fps: Vec<Vec<u64>> = groups.iter().map(footprint).collect();
+    let fps: Vec<Vec<u64>> = seeds.iter().map(footprint).collect();
     let count = |v: &[u64]| v.iter().map(|w| w.count_ones() as usize).sum::<usize>();
     let mut left: Vec<usize> = (0..ng).filter(|&g| count(&fps[g]) > 0).collect();
     let mut order = Vec::with_capacity(ng);
@@ -449,13 +578,18 @@ fn merge(model: &Model, net: &Network, ng: usize, parts: Vec<TaggedResults>) -> 
         n_groups: ng,
         section_conc,
         reach_conc,
+        relative: first.relative,
     }
 }
 
 /// The static data of the groups: their models, their layouts (sources and inflow lists) and their flows
-/// per period (only the sources' own flows are read: outfall and inflow flows).
+/// per period (only the sources' own flows are read: outfall and inflow flows). For responses
+/// (`relative`) the total's model, layout and flows follow the groups' as model `len()`: the responses'
+/// sources are the groups' and the total's that differ.
 pub(super) struct Groups<'a> {
     pub models: &'a [Model],
+    pub base: &'a Model,
+    pub relative: bool,
     pub lays: Vec<Layout>,
     pub flows: Vec<Vec<PeriodFlows>>,
 }
@@ -463,11 +597,12 @@ pub(super) struct Groups<'a> {
 impl<'a> Groups<'a> {
     /// Check that every group fits the total, and gather its layout and flows.
     pub fn new(
-        model: &Model,
+        model: &'a Model,
         net: &Network,
         hyd: &Hydraulics,
         chunk: usize,
         models: &'a [Model],
+        relative: bool,
     ) -> Result<Groups<'a>, TransportError> {
         for (g, m) in models.iter().enumerate() {
             let bad = |what: String| TransportError::BadGroup { group: g, what };
@@ -494,20 +629,173 @@ impl<'a> Groups<'a> {
                 )));
             }
         }
-        let lays: Vec<Layout> = models.iter().map(|m| Layout::new(m, net, chunk)).collect();
-        let flows = models
-            .iter()
+        let all = || models.iter().chain(relative.then_some(model));
+        let lays: Vec<Layout> = all().map(|m| Layout::new(m, net, chunk)).collect();
+        let flows = all()
             .map(|m| hyd.periods.iter().map(|f| PeriodFlows::new(m, f)).collect())
             .collect();
         Ok(Groups {
             models,
+            base: model,
+            relative,
             lays,
             flows,
         })
     }
 
+    /// Number of groups.
     pub fn len(&self) -> usize {
         self.models.len()
+    }
+
+    /// Model `m`: group `m`, or the total for `m == len()`.
+    #[inline(always)]
+    pub fn model(&self, m: usize) -> &Model {
+        self.models.get(m).unwrap_or(self.base)
+    }
+
+    /// The sources through which group `g`'s response to pollutant `p` enters, as (model, index into
+    /// that model's `Layout::sources`): with `relative` false, every source of the group that brings
+    /// something; with `relative` true, the group's sources that bring something and that no source of
+    /// the total matches (same cell, same rate at every time), then the total's that no source of the
+    /// group matches (model `len()`, to be subtracted).
+    fn sources_of(&self, g: usize, p: usize) -> Vec<(usize, usize)> {
+        let gm = &self.models[g];
+        let mine: Vec<usize> = (0..self.lays[g].sources.len())
+            .filter(|&k| !zero_source(gm, &self.lays[g].sources[k], p))
+            .collect();
+        if !self.relative {
+            return mine.into_iter().map(|k| (g, k)).collect();
+        }
+        let b = self.len();
+        let theirs: Vec<usize> = (0..self.lays[b].sources.len())
+            .filter(|&k| !zero_source(self.base, &self.lays[b].sources[k], p))
+            .collect();
+        let mut used = vec![false; theirs.len()];
+        let mut out = Vec::new();
+        for k in mine {
+            let sk = &self.lays[g].sources[k];
+            let twin = theirs.iter().enumerate().position(|(i, &j)| {
+                !used[i]
+                    && same_source(
+                        (gm, &self.flows[g], sk),
+                        (self.base, &self.flows[b], &self.lays[b].sources[j]),
+                        p,
+                    )
+            });
+            match twin {
+                Some(i) => used[i] = true,
+                None => out.push((g, k)),
+            }
+        }
+        out.extend(
+            theirs
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| !**u)
+                .map(|(&j, _)| (b, j)),
+        );
+        out
+    }
+
+    /// Group `g`'s inflows at node-pass position `k` that bring pollutant `p`, as (model, inflow index),
+    /// paired against the total's as [`Groups::sources_of`] pairs sources.
+    fn inflows_of(&self, g: usize, k: usize, p: usize) -> Vec<(usize, usize)> {
+        let gm = &self.models[g];
+        let brings = |m: &Model, i: usize| {
+            !matches!(
+                m.inflows[i].concentration.get(p),
+                None | Some(Series::Const(0.0))
+            )
+        };
+        let mine: Vec<usize> = self.lays[g]
+            .inflows_at(k)
+            .iter()
+            .copied()
+            .filter(|&i| brings(gm, i))
+            .collect();
+        if !self.relative {
+            return mine.into_iter().map(|i| (g, i)).collect();
+        }
+        let b = self.len();
+        let theirs: Vec<usize> = self.lays[b]
+            .inflows_at(k)
+            .iter()
+            .copied()
+            .filter(|&i| brings(self.base, i))
+            .collect();
+        let mut used = vec![false; theirs.len()];
+        let mut out = Vec::new();
+        for i in mine {
+            let twin = theirs.iter().enumerate().position(|(u, &j)| {
+                !used[u]
+                    && gm.inflows[i].concentration.get(p)
+                        == self.base.inflows[j].concentration.get(p)
+                    && self.flows[g]
+                        .iter()
+                        .zip(&self.flows[b])
+                        .all(|(x, y)| x.inflow_q[i] == y.inflow_q[j])
+            });
+            match twin {
+                Some(u) => used[u] = true,
+                None => out.push((g, i)),
+            }
+        }
+        out.extend(
+            theirs
+                .iter()
+                .zip(&used)
+                .filter(|(_, u)| !**u)
+                .map(|(&j, _)| (b, j)),
+        );
+        out
+    }
+
+    /// Whether water entering at outlet node `n` brings group `g` something of pollutant `p`: its
+    /// concentration is not 0 (`relative` false), or differs from the total's (`relative` true).
+    fn outlet_differs(&self, g: usize, n: usize, p: usize) -> bool {
+        let c = self.models[g].nodes[n].concentration.get(p);
+        if self.relative {
+            c != self.base.nodes[n].concentration.get(p)
+        } else {
+            !matches!(c, None | Some(Series::Const(0.0)))
+        }
+    }
+}
+
+/// Whether two sources (model, its flows per period, the source) put the same mass of pollutant `p` into
+/// the same cell at every time.
+fn same_source(
+    a: (&Model, &[PeriodFlows], &Source),
+    b: (&Model, &[PeriodFlows], &Source),
+    p: usize,
+) -> bool {
+    let ((ma, fa, sa), (mb, fb, sb)) = (a, b);
+    if sa.ext != sb.ext {
+        return false;
+    }
+    fn mass_of(m: &Model, i: usize, p: usize) -> Option<&Series> {
+        m.outfalls[i].discharge.mass_series().get(p)
+    }
+    let mass = |m, i| mass_of(m, i, p);
+    match (sa.kind, sb.kind) {
+        (SourceKind::OutfallFlow(i), SourceKind::OutfallFlow(j)) => {
+            mass(ma, i) == mass(mb, j)
+                && fa
+                    .iter()
+                    .zip(fb)
+                    .all(|(x, y)| x.outfall_q[i] == y.outfall_q[j])
+        }
+        (SourceKind::OutfallLoad(i), SourceKind::OutfallLoad(j)) => mass(ma, i) == mass(mb, j),
+        (SourceKind::Line(i, x), SourceKind::Line(j, y)) => {
+            x == y && ma.line_loads[i].kg_per_day.get(p) == mb.line_loads[j].kg_per_day.get(p)
+        }
+        (SourceKind::Release(r, x), SourceKind::Release(q, y)) => {
+            r == q
+                && x == y
+                && ma.reaches[r].release_g_m2_day.get(p) == mb.reaches[q].release_g_m2_day.get(p)
+        }
+        _ => false,
     }
 }
 
@@ -548,6 +836,8 @@ pub(super) struct TagLane {
     /// Number of groups, and of blocks per slot.
     ng: usize,
     nb: usize,
+    /// Carrying responses (`Groups::relative`): the split then judges each group by total + response.
+    relative: bool,
     /// Concentrations, mg/L: `[slot·nb + block]` (extended slots).
     conc: Vec<B>,
     conc_new: Vec<B>,
@@ -556,7 +846,7 @@ pub(super) struct TagLane {
     /// End-face mass fluxes, `[(2·reach + end)·nb + block]`, g/s (entering fluxes divided by the decay
     /// factor, as the total's).
     bflux: Vec<B>,
-    /// Inflow and outlet concentrations per group (constants resolved once).
+    /// Inflow and outlet concentrations per model (`Groups::model`; constants resolved once).
     inflow_c: Vec<ConstConc>,
     outlet_c: Vec<ConstConc>,
     /// Scratch for the two halves of the reaches (see `cells_generic`).
@@ -564,9 +854,14 @@ pub(super) struct TagLane {
     /// A row of scratch blocks: the node mixing rates.
     rate: Vec<B>,
     /// The groups' inflows at each node that bring this pollutant (concentration not the constant 0), as
-    /// (group, inflow index) in group order: CSR over the node-pass positions (`node_in_start`).
-    node_in: Vec<(u32, u32)>,
+    /// (group, model, inflow index) in group order (`Groups::inflows_of`; model `ng`, the total's, is
+    /// subtracted): CSR over the node-pass positions (`node_in_start`).
+    node_in: Vec<(u32, u32, u32)>,
     node_in_start: Vec<usize>,
+    /// For responses: the groups whose outlet water differs from the total's at each node-pass position
+    /// (CSR, `node_out_start`).
+    node_out: Vec<u32>,
+    node_out_start: Vec<usize>,
     /// Per node-pass position: the blocks of the groups with an inflow that brings something, or water of
     /// their own entering at the node (an outlet), there.
     node_src_mask: Vec<u64>,
@@ -599,8 +894,10 @@ pub(super) struct TagLane {
 struct SrcEv {
     /// The cell within its reach.
     cell: u32,
-    /// The group, and the source's index in the group's `Layout::sources`.
+    /// The group, the model whose source it is (`Groups::model`: the group's own, or for a response
+    /// the total's, subtracted), and the source's index in that model's `Layout::sources`.
     g: u32,
+    m: u32,
     k: u32,
 }
 
@@ -667,21 +964,20 @@ impl TagLane {
         let ng = groups.len();
         let nb = ng.div_ceil(W);
         let z = [0.0; W];
+        let n_models = groups.lays.len();
+        let models = || (0..n_models).map(|m| groups.model(m));
         let mut t = TagLane {
             ng,
             nb,
+            relative: groups.relative,
             conc: vec![z; nb * lay.n_ext],
             conc_new: vec![z; nb * lay.n_ext],
             node_c: vec![z; nb * net.n_nodes],
             bflux: vec![z; nb * 2 * net.n_reaches],
-            inflow_c: groups
-                .models
-                .iter()
+            inflow_c: models()
                 .map(|m| ConstConc::new(m.inflows.iter().map(|i| i.concentration.get(p))))
                 .collect(),
-            outlet_c: groups
-                .models
-                .iter()
+            outlet_c: models()
                 .map(|m| ConstConc::new(m.nodes.iter().map(|n| n.concentration.get(p))))
                 .collect(),
             scratch: {
@@ -694,6 +990,8 @@ impl TagLane {
             rate: vec![z; nb],
             node_in: Vec::new(),
             node_in_start: Vec::new(),
+            node_out: Vec::new(),
+            node_out_start: Vec::new(),
             node_src_mask: Vec::new(),
             src: Vec::new(),
             src_start: Vec::new(),
@@ -706,34 +1004,35 @@ impl TagLane {
         };
         // the inflows that bring something, per node-pass position, in group order
         let mut node_in = vec![Vec::new(); lay.node_seq.len()];
+        let mut node_out = vec![Vec::new(); lay.node_seq.len()];
         for (k, &n) in lay.node_seq.iter().enumerate() {
             let mut mask = 0;
             for g in 0..ng {
-                for &i in groups.lays[g].inflows_at(k) {
-                    if t.inflow_c[g].brings(i) {
-                        node_in[k].push((g as u32, i as u32));
-                        mask |= bit(g / W);
-                    }
-                }
-                if t.outlet_c[g].brings(n) {
+                for (m, i) in groups.inflows_of(g, k, p) {
+                    node_in[k].push((g as u32, m as u32, i as u32));
                     mask |= bit(g / W);
+                }
+                if groups.outlet_differs(g, n, p) {
+                    mask |= bit(g / W);
+                    node_out[k].push(g as u32);
                 }
             }
             t.node_src_mask.push(mask);
         }
         (t.node_in_start, t.node_in) = flatten(node_in);
+        (t.node_out_start, t.node_out) = flatten(node_out);
         // the sources that bring something, per reach (by rank), sorted into the cell pass's order (a
-        // stable sort keeps each group's own order within a cell)
+        // stable sort keeps each group's own order within a cell, and a response's own sources before
+        // the total's). A reach's activity takes a block in only once one of these first brings
+        // something (`cells_generic`).
         let mut src = vec![Vec::new(); net.n_reaches];
-        for (g, (m, gl)) in groups.models.iter().zip(&groups.lays).enumerate() {
-            for (k, sr) in gl.sources.iter().enumerate() {
-                if zero_source(m, sr, p) {
-                    continue;
-                }
-                t.act[sr.reach] |= bit(g / W);
+        for g in 0..ng {
+            for (m, k) in groups.sources_of(g, p) {
+                let sr = &groups.lays[m].sources[k];
                 src[lay.rank[sr.reach]].push(SrcEv {
                     cell: (sr.ext - lay.base[sr.reach]) as u32,
                     g: g as u32,
+                    m: m as u32,
                     k: k as u32,
                 });
             }
@@ -770,25 +1069,24 @@ impl TagLane {
         steady: bool,
     ) -> Result<(), TransportError> {
         let (ne, nn, nb) = (lay.n_ext, net.n_nodes, self.nb);
-        let mut c = vec![0.0; ne];
-        let mut nc = vec![0.0; nn];
-        for g in 0..self.ng {
-            let m = &groups.models[g];
+        // model m's initial state (`Groups::model`) into `c` and `nc`
+        let state_of = |m: usize, c: &mut [f64], nc: &mut [f64]| -> Result<(), TransportError> {
+            let model = groups.model(m);
             c.fill(0.0);
             nc.fill(0.0);
-            match (steady, &m.initial) {
+            match (steady, &model.initial) {
                 (true, _) | (false, InitialState::Steady) => super::steady::solve_layout(
-                    m,
+                    model,
                     net,
-                    &groups.lays[g],
+                    &groups.lays[m],
                     co,
-                    &groups.flows[g][period],
+                    &groups.flows[m][period],
                     period,
                     t_s,
                     p,
                     max_sweeps,
-                    &mut c,
-                    &mut nc,
+                    c,
+                    nc,
                 )?,
                 (false, InitialState::Zero) => {}
                 (false, InitialState::Values(v)) => {
@@ -799,6 +1097,21 @@ impl TagLane {
                     }
                     nc.fill(val);
                 }
+            }
+            Ok(())
+        };
+        let mut c = vec![0.0; ne];
+        let mut nc = vec![0.0; nn];
+        // a response starts from the difference of the two initial states
+        let (mut cb, mut ncb) = (vec![0.0; ne], vec![0.0; nn]);
+        if self.relative {
+            state_of(self.ng, &mut cb, &mut ncb)?;
+        }
+        for g in 0..self.ng {
+            state_of(g, &mut c, &mut nc)?;
+            if self.relative {
+                c.iter_mut().zip(&cb).for_each(|(x, b)| *x -= b);
+                nc.iter_mut().zip(&ncb).for_each(|(x, b)| *x -= b);
             }
             for (i, &x) in c.iter().enumerate() {
                 *at_mut(&mut self.conc[i * nb..(i + 1) * nb], g) = x;
@@ -937,7 +1250,7 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                 let (iu, uu, slot) = (e.iu(), e.uu(), e.slot as usize);
                 let u = &t.conc[iu * nb + lo..iu * nb + hi];
                 let cn_g = &t.node_c[n * nb + lo..n * nb + hi];
-                let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, u, cn_g);
+                let (wu, wd) = split(c[uu], c[iu], cn, nu, dsum, t.relative, u, cn_g);
                 let bf = &mut t.bflux[slot * nb + lo..slot * nb + hi];
                 let h = s.half[e.rank()];
                 for (((rt, b), u), d) in rate[lo..hi].iter_mut().zip(bf.iter_mut()).zip(u).zip(cn_g)
@@ -954,21 +1267,40 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
         // the network alone), and the water entering at an outlet
         let ex = nrec.exchange;
         let ins = &t.node_in[t.node_in_start[k]..t.node_in_start[k + 1]];
-        let inflow = |g: usize, i: usize| {
-            let ci = t.inflow_c[g].at(i, || inflow_conc(&s.groups.models[g], i, s.p, s.t_mid));
-            s.groups.flows[g][s.period].inflow_q[i] * ci
+        // model m's inflow i (subtracted when it is the total's, in a response)
+        let inflow = |m: usize, i: usize| {
+            let ci = t.inflow_c[m].at(i, || inflow_conc(s.groups.model(m), i, s.p, s.t_mid));
+            let q_in = s.groups.flows[m][s.period].inflow_q[i] * ci;
+            if m == t.ng { -q_in } else { q_in }
         };
+        let outlet =
+            |m: usize| t.outlet_c[m].at(n, || outlet_conc(s.groups.model(m), n, s.p, s.t_mid));
         let mut q = 0;
-        if ex < 0.0 {
+        if t.relative {
+            while q < ins.len() {
+                let g = ins[q].0 as usize;
+                let mut ext_in = 0.0;
+                while q < ins.len() && ins[q].0 as usize == g {
+                    ext_in += inflow(ins[q].1 as usize, ins[q].2 as usize);
+                    q += 1;
+                }
+                *at_mut(rate, g) += ext_in;
+            }
+            if ex < 0.0 {
+                let outs = &t.node_out[t.node_out_start[k]..t.node_out_start[k + 1]];
+                for &g in outs {
+                    let g = g as usize;
+                    *at_mut(rate, g) += -ex * (outlet(g) - outlet(t.ng));
+                }
+            }
+        } else if ex < 0.0 {
             for g in 0..t.ng {
                 let mut ext_in = 0.0;
                 while q < ins.len() && ins[q].0 as usize == g {
-                    ext_in += inflow(g, ins[q].1 as usize);
+                    ext_in += inflow(g, ins[q].2 as usize);
                     q += 1;
                 }
-                let co_n =
-                    t.outlet_c[g].at(n, || outlet_conc(&s.groups.models[g], n, s.p, s.t_mid));
-                ext_in += -ex * co_n;
+                ext_in += -ex * outlet(g);
                 *at_mut(rate, g) += ext_in;
             }
         } else {
@@ -976,7 +1308,7 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                 let g = ins[q].0 as usize;
                 let mut ext_in = 0.0;
                 while q < ins.len() && ins[q].0 as usize == g {
-                    ext_in += inflow(g, ins[q].1 as usize);
+                    ext_in += inflow(g, ins[q].2 as usize);
                     q += 1;
                 }
                 *at_mut(rate, g) += ext_in;
@@ -1088,19 +1420,25 @@ fn cells_generic<const F: bool>(
         t.src_cache.fill((0.0, f64::NEG_INFINITY));
         t.cache_period = s.period;
     }
+    // a block joins a reach's activity once one of its sources there first brings something
     for ((ev, cache), inc) in t.src.iter().zip(&mut t.src_cache).zip(&mut t.src_inc) {
-        let g = ev.g as usize;
-        let src = &s.groups.lays[g].sources[ev.k as usize];
+        let (g, mi) = (ev.g as usize, ev.m as usize);
+        let src = &s.groups.lays[mi].sources[ev.k as usize];
         let rate = if s.t_mid < cache.1 {
             cache.0
         } else {
-            let m = &s.groups.models[g];
-            let r = source_rate(m, &s.groups.flows[g][s.period], src, s.p, s.t_mid);
+            let m = s.groups.model(mi);
+            let r = source_rate(m, &s.groups.flows[mi][s.period], src, s.p, s.t_mid);
+            // a response subtracts the total's sources
+            let r = if mi == g { r } else { -r };
             *cache = (r, source_held_until(m, src, s.p, s.t_mid));
             r
         };
         let mass = rate * dt;
         *inc = s.half[lay.rank[src.reach]] * mass * co.inv_vol[src.ext];
+        if *inc != 0.0 {
+            t.act[src.reach] |= bit(g / W);
+        }
     }
     // reach by reach: the face weights, then every active block's explicit update, sources, withdrawals
     // and implicit dispersion in one pass over the reach's rows while they are in cache. Each reach's
@@ -1152,6 +1490,7 @@ fn cells_generic<const F: bool>(
         wd,
         wd_start,
         act,
+        relative: t.relative,
         sweep_coef: implicit.map_or(&[][..], |f| f.coefficients()),
     };
     let [sc0, sc1] = scratch;
@@ -1228,6 +1567,8 @@ struct Cells<'a, 's> {
     wd: &'a [(u32, u32)],
     wd_start: &'a [usize],
     act: &'a [u64],
+    /// Carrying responses (`TagLane::relative`).
+    relative: bool,
     /// The implicit sweeps' coefficients (`Factors::coefficients`; empty without implicit dispersion).
     sweep_coef: &'a [[f64; 3]],
 }
@@ -1272,14 +1613,16 @@ fn reach_range<const F: bool>(
                 (b + j, b + j - 1)
             };
             // group g's face value wu·u_g + wd·dn_g; the dispersive flux d·(left − right) is linear
-            let (wu, wd) = split_parts(
-                sc.share[q],
-                sc.kappa[q],
-                sc.nu[q],
-                sc.dsum[q],
+            let (ug, dg) = (
                 &cx.conc[iu * nb + lo..iu * nb + hi],
                 &cx.conc[id * nb + lo..id * nb + hi],
             );
+            let (share, kappa, nu, dsum) = (sc.share[q], sc.kappa[q], sc.nu[q], sc.dsum[q]);
+            let (wu, wd) = if cx.relative {
+                split_parts::<true>(share, kappa, nu, dsum, c[iu], c[id], ug, dg)
+            } else {
+                split_parts::<false>(share, kappa, nu, dsum, 0.0, 0.0, ug, dg)
+            };
             let d = sc.d[q];
             if pos {
                 sc.wl[j] = qq * wu + d;
@@ -1536,26 +1879,65 @@ fn pack_reach<const NB: usize, const F: bool>(
 /// The blend (1 − β)·composition + β·mix is used with the largest β ≤ 1 that keeps every group's
 /// outflow within that bound, ν·C_f,g ≤ (1 − dsum)·u_g: the limiter's mix wherever it is safe.
 #[inline(always)]
-fn split(uu: f64, u: f64, d: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
+#[allow(clippy::too_many_arguments)]
+fn split(
+    uu: f64,
+    u: f64,
+    d: f64,
+    nu: f64,
+    dsum: f64,
+    relative: bool,
+    ug: &[B],
+    dg: &[B],
+) -> (f64, f64) {
     let (fv, kappa) = face_parts(uu, u, d, nu, dsum);
     let share = if u > 0.0 { fv / u } else { 0.0 };
-    split_parts(share, kappa, nu, dsum, ug, dg)
+    if relative {
+        split_parts::<true>(share, kappa, nu, dsum, u, d, ug, dg)
+    } else {
+        split_parts::<false>(share, kappa, nu, dsum, 0.0, 0.0, ug, dg)
+    }
 }
 
-/// [`split`] from the total's share C_f/C_U and limiter weight κ of the face.
+/// [`split`] from the total's share C_f/C_U and limiter weight κ of the face. With `REL` the rows are
+/// responses and each group is judged by its concentration, the total's upwind and downwind values `ut`,
+/// `dt` plus its response.
 #[inline(always)]
-fn split_parts(share: f64, kappa: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -> (f64, f64) {
+#[allow(clippy::too_many_arguments)]
+fn split_parts<const REL: bool>(
+    share: f64,
+    kappa: f64,
+    nu: f64,
+    dsum: f64,
+    ut: f64,
+    dt: f64,
+    ug: &[B],
+    dg: &[B],
+) -> (f64, f64) {
     let mut beta = 1.0f64;
     if kappa > 0.0 && nu > 0.0 {
         let room = (1.0 - dsum).max(0.0) - nu * share;
         let a = 1.0 - kappa - share;
+        // for responses, the total's own excess and allowance: the excess is capped at the allowance, so
+        // that a zero response (a group equal to the total, which the limiter keeps within its bound up to
+        // round-off) never binds
+        let (e0, a0) = if REL {
+            let (e, al) = (nu * (a * ut + kappa * dt), room * ut);
+            (e.min(al), al)
+        } else {
+            (0.0, 0.0)
+        };
         // the mix's excess outflow over the composition's, ν·((1 − κ − share)·u_g + κ·d_g), against what
         // the group may still lose, room·u_g: first only whether any group is over (no division; the
         // usual case is none), then the largest β every group allows (branch-free over whole vectors)
         let mut over = [f64::NEG_INFINITY; W];
         for (x, y) in ug.iter().zip(dg) {
             for l in 0..W {
-                let d = nu * (a * x[l] + kappa * y[l]) - room * x[l];
+                let d = if REL {
+                    (e0 + nu * (a * x[l] + kappa * y[l])) - (a0 + room * x[l])
+                } else {
+                    nu * (a * x[l] + kappa * y[l]) - room * x[l]
+                };
                 over[l] = if d > over[l] { d } else { over[l] };
             }
         }
@@ -1563,8 +1945,11 @@ fn split_parts(share: f64, kappa: f64, nu: f64, dsum: f64, ug: &[B], dg: &[B]) -
             let mut lim = [1.0f64; W];
             for (x, y) in ug.iter().zip(dg) {
                 for l in 0..W {
-                    let excess = nu * (a * x[l] + kappa * y[l]);
-                    let allow = room * x[l];
+                    let (excess, allow) = if REL {
+                        (e0 + nu * (a * x[l] + kappa * y[l]), a0 + room * x[l])
+                    } else {
+                        (nu * (a * x[l] + kappa * y[l]), room * x[l])
+                    };
                     let b = if excess > allow { allow / excess } else { 1.0 };
                     lim[l] = if b < lim[l] { b } else { lim[l] };
                 }

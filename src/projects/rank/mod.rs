@@ -690,7 +690,7 @@ impl Superposition {
             let ts = Instant::now();
             let total = aligned(total, &mut groups);
             let h = hydraulics::solve(&total, &net, &HydraulicsOptions::default())?;
-            let t = transport::run_tagged(&total, &net, &h, &topts, &groups)?;
+            let t = transport::run_responses(&total, &net, &h, &topts, &groups)?;
             let q = section_flows(&total, &net, &h, &t.total);
             pb.inc(1);
             Ok((
@@ -745,10 +745,10 @@ impl Superposition {
                 let mut reach = Vec::with_capacity(base.reach_conc.len() * nr * np);
                 for i in 0..base.output_times_s.len() {
                     for k in 0..ns * np {
-                        section.push(tagged.section_conc[i][k * ng + g] - base.section_conc[i][k]);
+                        section.push(tagged.section_conc[i][k * ng + g]);
                     }
                     for k in 0..nr * np {
-                        reach.push(tagged.reach_conc[i][k * ng + g] - base.reach_conc[i][k]);
+                        reach.push(tagged.reach_conc[i][k * ng + g]);
                     }
                 }
                 cl[c].deltas[sigma][local] = Some(Delta { section, reach });

@@ -7,8 +7,8 @@ mod transport_util;
 
 use rivsim::model::*;
 use rivsim::transport::{
-    DispersionMode, TaggedResults, TransportOptions, response_layout, run_responses,
-    run_responses_in_order, run_tagged,
+    DispersionMode, ResponseState, TaggedResults, TransportOptions, response_layout,
+    run_response_tree, run_responses, run_responses_in_order, run_tagged,
 };
 use transport_util::*;
 
@@ -254,4 +254,141 @@ fn responses_are_bit_identical_on_any_threads_and_layout() {
             assert_eq!(one, on(1, &reversed), "{dispersion:?}");
         }
     }
+}
+
+/// `s` with what a project acting from day 2 changes: the outfall on R3 cut to 100 mg/L of COD from day 2
+/// and a decay change on R6 from day 2.5.
+fn acting_from_day_2(s: &Model) -> Model {
+    let mut m = s.clone();
+    if let Discharge::Flow { concentration, .. } = &mut m.outfalls[0].discharge {
+        let before = concentration[0].at(0.0);
+        concentration[0] = Series::Table {
+            times_s: vec![0.0, 2.0 * DAY],
+            values: vec![before, 100.0],
+            linear: false,
+        };
+    }
+    m.decay_changes.push(DecayChange {
+        reach: 5,
+        t_s: 2.5 * DAY,
+        decay_per_day: vec![0.6, 0.4],
+    });
+    m
+}
+
+/// A tree of response runs (`run_response_tree`): a state whose total and groups are another's until day
+/// 2 goes on from that state's run at day 2 instead of stepping the first two days again. Its flows are
+/// the same (so are its flow periods and steps), so it must give the very bits of its own run from the
+/// start — totals, mass ledger and responses — and the first state its own; on 1 and 2 threads, with
+/// explicit and implicit dispersion. A state said to agree only up to day 0 runs from the start.
+#[test]
+fn a_state_going_on_from_another_gives_the_bits_of_its_own_run() {
+    let (m, net, hyd) = looped_with_sections();
+    let groups: Vec<Model> = variants(&m).into_iter().map(|(_, g)| g).collect();
+    let m1 = acting_from_day_2(&m);
+    let groups1: Vec<Model> = groups.iter().map(acting_from_day_2).collect();
+    let all_bits = |t: &TaggedResults| {
+        let mut v = bits(&t.total);
+        v.extend(group_bits(t));
+        v
+    };
+    for dispersion in [DispersionMode::Explicit, DispersionMode::Implicit] {
+        let o = TransportOptions {
+            dispersion,
+            ..opts()
+        };
+        // each state alone, laid out as the tree lays out every state (the first state's layout)
+        let laid = response_layout(&m, &net, &hyd, &o, &groups).unwrap();
+        let alone0 = run_responses_in_order(&m, &net, &hyd, &o, &groups, &laid).unwrap();
+        let alone1 = run_responses_in_order(&m1, &net, &hyd, &o, &groups1, &laid).unwrap();
+        assert_ne!(
+            all_bits(&alone0),
+            all_bits(&alone1),
+            "the two states differ"
+        );
+        for (threads, agree_s) in [(1, 2.0 * DAY), (2, 2.0 * DAY), (2, 0.5 * 3_600.0)] {
+            let states = [
+                ResponseState {
+                    model: &m,
+                    hyd: &hyd,
+                    groups: &groups,
+                    from: None,
+                },
+                ResponseState {
+                    model: &m1,
+                    hyd: &hyd,
+                    groups: &groups1,
+                    from: Some((0, agree_s)),
+                },
+            ];
+            let tree = support::in_pool(threads, || run_response_tree(&net, &o, &states).unwrap());
+            assert_eq!(
+                all_bits(&tree[0]),
+                all_bits(&alone0),
+                "{dispersion:?}, {threads} threads"
+            );
+            assert_eq!(
+                all_bits(&tree[1]),
+                all_bits(&alone1),
+                "{dispersion:?}, {threads} threads"
+            );
+            assert!(tree[1].relative);
+        }
+        // the hand-over really happens: a state that differs from the start but is said to agree up to
+        // day 2 has the first state's outputs up to day 2 (its own run's differ there), its own after
+        let mut m2 = m.clone();
+        if let Discharge::Flow { concentration, .. } = &mut m2.outfalls[0].discharge {
+            concentration[0] = Series::Const(100.0);
+        }
+        let states = [
+            ResponseState {
+                model: &m,
+                hyd: &hyd,
+                groups: &groups,
+                from: None,
+            },
+            ResponseState {
+                model: &m2,
+                hyd: &hyd,
+                groups: &groups,
+                from: Some((0, 2.0 * DAY)),
+            },
+        ];
+        let tree = run_response_tree(&net, &o, &states).unwrap();
+        let times = &tree[0].total.output_times_s;
+        let handed = times.iter().filter(|&&t| t <= 2.0 * DAY).count();
+        let (a, b) = (&tree[0].total.section_conc, &tree[1].total.section_conc);
+        assert_eq!(a[..handed], b[..handed], "{dispersion:?}");
+        assert_ne!(a[handed..], b[handed..], "{dispersion:?}");
+        let own = run_responses(&m2, &net, &hyd, &o, &groups).unwrap();
+        assert_ne!(own.total.section_conc[1], a[1], "{dispersion:?}");
+    }
+}
+
+/// A state that goes on from a later state, or carries another number of groups, is refused.
+#[test]
+fn a_tree_of_states_that_does_not_fit_is_refused() {
+    let (m, net, hyd) = looped_with_sections();
+    let groups: Vec<Model> = variants(&m).into_iter().map(|(_, g)| g).collect();
+    let state = |from| ResponseState {
+        model: &m,
+        hyd: &hyd,
+        groups: &groups,
+        from,
+    };
+    let e = run_response_tree(&net, &opts(), &[state(Some((1, DAY))), state(None)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("state 0") && e.contains("goes on from state 1"),
+        "{e}"
+    );
+    let fewer = ResponseState {
+        groups: &groups[..2],
+        ..state(Some((0, DAY)))
+    };
+    let e = run_response_tree(&net, &opts(), &[state(None), fewer])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("state 1") && e.contains("2 groups"), "{e}");
 }

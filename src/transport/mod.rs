@@ -107,8 +107,8 @@ mod tagged;
 pub use simulation::{Simulation, run};
 pub use steady::{SteadyState, steady_state};
 pub use tagged::{
-    TaggedResults, group_layout, response_layout, run_responses, run_responses_in_order,
-    run_tagged, run_tagged_in_order,
+    ResponseState, TaggedResults, group_layout, response_layout, run_response_tree, run_responses,
+    run_responses_in_order, run_tagged, run_tagged_in_order,
 };
 
 /// Mass ledger of one pollutant over a run, kg.

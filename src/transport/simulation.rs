@@ -298,6 +298,138 @@ impl<'a> Simulation<'a> {
         self.t_s
     }
 
+    /// The output times, seconds since start.
+    pub(crate) fn output_times(&self) -> &[f64] {
+        &self.output_times
+    }
+
+    /// The run's state now (concentrations, the groups' states, the mass ledger and the outputs so far),
+    /// for another run to go on from ([`Simulation::resume`]).
+    pub(crate) fn resume_point(&self) -> ResumePoint {
+        ResumePoint {
+            t_s: self.t_s,
+            next_out: self.next_out,
+            done: self.done,
+            warned_substep: self.warned_substep,
+            mass0_g: self.mass0_g.clone(),
+            lanes: self
+                .lanes
+                .iter()
+                .map(|l| LaneState {
+                    conc: l.conc.clone(),
+                    node_c: l.node_c.clone(),
+                    bflux: l.bflux.clone(),
+                    ledger_g: l.ledger_g,
+                    tags: l.tags.as_ref().map(TagLane::state),
+                })
+                .collect(),
+            results: RunResults {
+                output_times_s: self.results.output_times_s.clone(),
+                pollutants: self.results.pollutants.clone(),
+                section_conc: self.results.section_conc.clone(),
+                reach_conc: self.results.reach_conc.clone(),
+                output_period: self.results.output_period.clone(),
+                mass_balance: Vec::new(),
+                warnings: self.results.warnings.clone(),
+                steps: self.results.steps,
+                final_cell_conc: Vec::new(),
+            },
+            tag_section: self.tag_section.clone(),
+            tag_reach: self.tag_reach.clone(),
+        }
+    }
+
+    /// Go on from `rp`, the state of a run of another model at an output time: this run's own model,
+    /// flows and groups from then on, that run's state and outputs up to then. For a model and flows that
+    /// agree with that run's up to `rp`'s time — a scenario with a project that acts only later — the
+    /// result is that of a run from the start, without stepping the common part again (to round-off and
+    /// the step sequence: the two runs' flow periods may be cut differently before then, with the same
+    /// flows). The mass ledger goes on from that run's. Refused (nothing changed) unless the two runs have
+    /// the same pollutants, output times, groups and layout, and this one has not begun.
+    pub(crate) fn resume(&mut self, rp: &ResumePoint) -> Result<(), TransportError> {
+        let bad = |what: &str| TransportError::BadOption {
+            option: "resume",
+            value: what.to_string(),
+            expected: "a state of a run with the same pollutants, output times and groups, taken at an \
+                       output time, resumed before the first step",
+        };
+        if self.next_out > 0 || self.done || self.model.sim.mode == Mode::Steady {
+            return Err(bad("this run has begun, or is steady"));
+        }
+        if rp.lanes.len() != self.lanes.len()
+            || rp.next_out == 0
+            || rp.next_out > self.output_times.len()
+            || rp.results.output_times_s.as_slice() != &self.output_times[..rp.next_out]
+        {
+            return Err(bad("the outputs do not match"));
+        }
+        for (l, s) in self.lanes.iter().zip(&rp.lanes) {
+            let tags_fit = match (&l.tags, &s.tags) {
+                (Some(t), Some(st)) => t.fits(st),
+                (None, None) => true,
+                _ => false,
+            };
+            if l.conc.len() != s.conc.len()
+                || l.node_c.len() != s.node_c.len()
+                || l.bflux.len() != s.bflux.len()
+                || !tags_fit
+            {
+                return Err(bad("the state does not fit this run's layout or groups"));
+            }
+        }
+        let t = rp.t_s;
+        // the period in force just before t (the other run's volumes there are this run's): the next step
+        // switches to the one starting at t, if any, and books the volume change as a period change does
+        let k = self
+            .hyd
+            .periods
+            .partition_point(|p| p.t_start_s < t)
+            .saturating_sub(1);
+        self.co.fill(
+            self.model,
+            self.net,
+            &self.lay,
+            &self.hyd.periods[k],
+            &self.flows[k],
+            k,
+            self.opts.safety,
+        )?;
+        self.period = k;
+        self.implicit = use_implicit(self.opts.dispersion, &self.co);
+        self.factors.invalidate();
+        for (l, s) in self.lanes.iter_mut().zip(&rp.lanes) {
+            l.conc.copy_from_slice(&s.conc);
+            l.node_c.copy_from_slice(&s.node_c);
+            l.bflux.copy_from_slice(&s.bflux);
+            l.ledger_g = s.ledger_g;
+            l.decay_for = None;
+            l.src_period = usize::MAX;
+            if let (Some(tl), Some(ts)) = (l.tags.as_mut(), &s.tags) {
+                tl.set_state(ts);
+            }
+        }
+        self.t_s = t;
+        self.next_out = rp.next_out;
+        self.done = rp.done;
+        self.warned_substep = rp.warned_substep;
+        self.mass0_g.copy_from_slice(&rp.mass0_g);
+        // this run's decay changes are applied afresh from the first: every one before t takes effect at
+        // the next step (`advance`), as it had in the other run
+        self.next_decay_change = 0;
+        let mut results = rp.results.clone();
+        // the outputs' flow periods in this run's numbering (as `record_output` books them)
+        results.output_period = results
+            .output_times_s
+            .iter()
+            .map(|&ti| self.hyd.period_at(ti))
+            .collect();
+        results.pollutants = self.results.pollutants.clone();
+        self.results = results;
+        self.tag_section = rp.tag_section.clone();
+        self.tag_reach = rp.tag_reach.clone();
+        Ok(())
+    }
+
     /// Current concentration of pollutant `p` in global cell `g`, mg/L.
     pub fn cell_conc(&self, p: usize, g: usize) -> f64 {
         self.lanes[p].conc[self.lay.ext(self.net, g)]
@@ -858,6 +990,28 @@ struct Lane {
     src_period: usize,
     /// A copy of the old state for the groups' node pass when it runs beside the total's (tagged runs).
     snap: Snapshot,
+}
+
+/// A run's state at an output time ([`Simulation::resume_point`]).
+pub(crate) struct ResumePoint {
+    t_s: f64,
+    next_out: usize,
+    done: bool,
+    warned_substep: bool,
+    mass0_g: Vec<f64>,
+    lanes: Vec<LaneState>,
+    results: RunResults,
+    tag_section: Vec<Vec<f64>>,
+    tag_reach: Vec<Vec<f64>>,
+}
+
+/// One pollutant's state in a [`ResumePoint`].
+struct LaneState {
+    conc: Vec<f64>,
+    node_c: Vec<f64>,
+    bflux: Vec<f64>,
+    ledger_g: [f64; 4],
+    tags: Option<tagged::TagState>,
 }
 
 /// The total's old cells, node concentrations and half-step decay factors, as a tagged step's node pass

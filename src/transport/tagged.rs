@@ -57,7 +57,7 @@ use super::layout::{
 use super::simulation::{ConstConc, Pond};
 use super::{RunResults, TransportError, TransportOptions};
 use crate::hydraulics::Hydraulics;
-use crate::model::{InitialState, Model, Series};
+use crate::model::{InitialState, Mode, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
 
@@ -169,6 +169,211 @@ pub fn run_responses_in_order(
     perm: &[usize],
 ) -> Result<TaggedResults, TransportError> {
     run_groups(model, net, hyd, opts, groups, perm, true)
+}
+
+/// One flow state of a tree of response runs ([`run_response_tree`]).
+pub struct ResponseState<'a> {
+    /// The total.
+    pub model: &'a Model,
+    /// Its flows.
+    pub hyd: &'a Hydraulics,
+    /// The groups whose responses are carried (as many, and meaning the same, in every state).
+    pub groups: &'a [Model],
+    /// The state this one goes on from (an earlier one) and the time up to which the two agree, seconds
+    /// since start: until then this state's total, groups and flows behave as that state's (e.g. they
+    /// differ by a project that acts only from then on). `None`: run from the start.
+    pub from: Option<(usize, f64)>,
+}
+
+/// The response runs ([`run_responses`]) of several flow states at once, a state that agrees with an
+/// earlier one up to a time going on from that state's run instead of stepping the common part again:
+/// each pollutant of that run hands its state, at the last output time not after the time the two agree
+/// to, to the pollutant's run of this state (`Simulation::resume`), which then runs beside it. The
+/// results are those of runs from the start, except that before the hand-over they are the earlier
+/// state's (the same physics; only the step sequence may differ where the two states' flow periods are cut
+/// differently) and the mass ledger goes on from its. A state that would start before its own source
+/// state did runs from the start. Every state uses the first state's layout of the groups.
+pub fn run_response_tree(
+    net: &Network,
+    opts: &TransportOptions,
+    states: &[ResponseState],
+) -> Result<Vec<TaggedResults>, TransportError> {
+    let Some(first) = states.first() else {
+        return Ok(Vec::new());
+    };
+    let ng = first.groups.len();
+    for (s, st) in states.iter().enumerate() {
+        let bad = |what: String| TransportError::BadOption {
+            option: "response states",
+            value: format!("state {s}: {what}"),
+            expected: "as many groups and the same pollutants in every state, each going on from an \
+                       earlier state",
+        };
+        if st.groups.len() != ng {
+            return Err(bad(format!(
+                "{} groups, the first state has {ng}",
+                st.groups.len()
+            )));
+        }
+        if st.model.pollutants != first.model.pollutants {
+            return Err(bad("other pollutants".into()));
+        }
+        if let Some((from, _)) = st.from
+            && from >= s
+        {
+            return Err(bad(format!("goes on from state {from}")));
+        }
+    }
+    let perm = response_layout(first.model, net, first.hyd, opts, first.groups)?;
+    let np = first.model.pollutants.len();
+    let ns = states.len();
+    // each state's models cut to one pollutant, the groups laid out
+    let totals: Vec<Vec<Model>> = states
+        .iter()
+        .map(|st| (0..np).map(|p| one_pollutant(st.model, p)).collect())
+        .collect();
+    let laid: Vec<Vec<Vec<Model>>> = states
+        .iter()
+        .map(|st| {
+            (0..np)
+                .map(|p| {
+                    perm.iter()
+                        .map(|&g| one_pollutant(&st.groups[g], p))
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    // the states going on from each state, with the time they agree to, earliest first (in steady mode
+    // every output is solved on its own: nothing to go on from)
+    let goes_on = |st: &ResponseState| st.from.filter(|_| st.model.sim.mode == Mode::Dynamic);
+    let mut children: Vec<Vec<(f64, usize)>> = vec![Vec::new(); ns];
+    for (s, st) in states.iter().enumerate() {
+        if let Some((from, t)) = goes_on(st) {
+            children[from].push((t, s));
+        }
+    }
+    children
+        .iter_mut()
+        .for_each(|c| c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))));
+    type Slot = Option<Result<TaggedResults, TransportError>>;
+    let out: Vec<Vec<std::sync::Mutex<Slot>>> = (0..ns)
+        .map(|_| (0..np).map(|_| std::sync::Mutex::new(None)).collect())
+        .collect();
+    // run state s, pollutant p (from `rp` if given), handing its state to its children on the way
+    fn go<'s>(
+        sc: &rayon::Scope<'s>,
+        cx: &'s TreeCx<'s>,
+        s: usize,
+        p: usize,
+        rp: Option<std::sync::Arc<super::simulation::ResumePoint>>,
+    ) {
+        let run = || -> Result<TaggedResults, TransportError> {
+            let mut sim = super::Simulation::tagged(
+                &cx.totals[s][p],
+                cx.net,
+                cx.states[s].hyd,
+                cx.opts,
+                &cx.laid[s][p],
+                true,
+            )?;
+            let t0 = match &rp {
+                Some(rp) => {
+                    sim.resume(rp)?;
+                    sim.time_s()
+                }
+                None => 0.0,
+            };
+            // the hand-over times: the last output time not after the time each child agrees to (a
+            // child that would start before this run did, or at time 0, runs from the start)
+            let times = sim.output_times().to_vec();
+            let mut forks: Vec<(f64, usize)> = Vec::new();
+            for &(t, c) in &cx.children[s] {
+                let k = times.partition_point(|&x| x <= t);
+                let at = if k == 0 { 0.0 } else { times[k - 1] };
+                if at > 0.0 && at >= t0 {
+                    forks.push((at, c));
+                } else {
+                    sc.spawn(move |sc| go(sc, cx, c, p, None));
+                }
+            }
+            let mut next = 0;
+            loop {
+                while next < forks.len() && forks[next].0 == sim.time_s() {
+                    let rp = std::sync::Arc::new(sim.resume_point());
+                    let c = forks[next].1;
+                    sc.spawn(move |sc| go(sc, cx, c, p, Some(rp)));
+                    next += 1;
+                }
+                if !sim.step()? {
+                    break;
+                }
+            }
+            // a hand-over time the run never stopped at (it cannot happen: every output time is a step's
+            // end) leaves the child to run from the start
+            for &(_, c) in &forks[next..] {
+                sc.spawn(move |sc| go(sc, cx, c, p, None));
+            }
+            Ok(sim.finish_tagged())
+        };
+        let r = run();
+        *cx.out[s][p].lock().expect("not poisoned") = Some(r);
+    }
+    let o = TransportOptions {
+        whole_pool: false,
+        ..opts.clone()
+    };
+    let cx = TreeCx {
+        net,
+        opts: &o,
+        states,
+        totals,
+        laid,
+        children,
+        out,
+    };
+    rayon::scope(|sc| {
+        for s in (0..ns).filter(|&s| goes_on(&states[s]).is_none()) {
+            for p in 0..np {
+                let cx = &cx;
+                sc.spawn(move |sc| go(sc, cx, s, p, None));
+            }
+        }
+    });
+    let TreeCx { out, .. } = cx;
+    let mut results = Vec::with_capacity(ns);
+    for (s, row) in out.into_iter().enumerate() {
+        let mut parts = Vec::with_capacity(np);
+        for cell in row {
+            match cell.into_inner().expect("not poisoned") {
+                Some(r) => parts.push(r?),
+                None => {
+                    return Err(TransportError::BadOption {
+                        option: "response states",
+                        value: format!(
+                            "state {s} was never run (the state it goes on from failed)"
+                        ),
+                        expected: "every state run",
+                    });
+                }
+            }
+        }
+        let mut t = merge(states[s].model, net, ng, parts);
+        unpermute(&mut t, &perm);
+        results.push(t);
+    }
+    Ok(results)
+}
+
+/// What the tasks of [`run_response_tree`] share.
+struct TreeCx<'s> {
+    net: &'s Network,
+    opts: &'s TransportOptions,
+    states: &'s [ResponseState<'s>],
+    totals: Vec<Vec<Model>>,
+    laid: Vec<Vec<Vec<Model>>>,
+    children: Vec<Vec<(f64, usize)>>,
+    out: Vec<Vec<std::sync::Mutex<Option<Result<TaggedResults, TransportError>>>>>,
 }
 
 /// The tagged run behind [`run_tagged_in_order`] (`relative` false) and [`run_responses_in_order`]
@@ -889,6 +1094,15 @@ pub(super) struct TagLane {
     act: Vec<u64>,
 }
 
+/// The groups' state of one pollutant at a time (`Simulation::resume_point`): their concentrations, end
+/// fluxes and activity.
+pub(super) struct TagState {
+    conc: Vec<B>,
+    node_c: Vec<B>,
+    bflux: Vec<B>,
+    act: Vec<u64>,
+}
+
 /// A group's cell source as the cell pass meets it.
 #[derive(Debug, Clone, Copy)]
 struct SrcEv {
@@ -1051,6 +1265,34 @@ impl TagLane {
         wd.iter_mut().for_each(|l| l.sort_by_key(|&(cell, _)| cell));
         (t.wd_start, t.wd) = flatten(wd);
         t
+    }
+
+    /// The groups' state now.
+    pub fn state(&self) -> TagState {
+        TagState {
+            conc: self.conc.clone(),
+            node_c: self.node_c.clone(),
+            bflux: self.bflux.clone(),
+            act: self.act.clone(),
+        }
+    }
+
+    /// Whether `st` has this lane's shape (groups and slots).
+    pub fn fits(&self, st: &TagState) -> bool {
+        st.conc.len() == self.conc.len()
+            && st.node_c.len() == self.node_c.len()
+            && st.bflux.len() == self.bflux.len()
+            && st.act.len() == self.act.len()
+    }
+
+    /// Take the state `st` (of this lane's shape: [`TagLane::fits`]); the source rates are evaluated
+    /// afresh at the next step.
+    pub fn set_state(&mut self, st: &TagState) {
+        self.conc.copy_from_slice(&st.conc);
+        self.node_c.copy_from_slice(&st.node_c);
+        self.bflux.copy_from_slice(&st.bflux);
+        self.act.copy_from_slice(&st.act);
+        self.cache_period = usize::MAX;
     }
 
     /// Set the groups' initial state from their models' `InitialState` (`steady`: the steady state of the

@@ -487,10 +487,13 @@ pub struct FlowState {
     pub base: RunResults,
     /// Section flows at each output time, m³/s.
     pub section_flow_m3s: Vec<Vec<f64>>,
-    /// Wall-clock seconds of its hydraulics and tagged run.
-    pub seconds: f64,
+    /// Wall-clock seconds of its hydraulics.
+    pub hydraulics_s: f64,
     /// Its flow periods (after alignment).
     pub periods: usize,
+    /// The state its run went on from and the time up to which the two agree, s
+    /// (`transport::run_response_tree`; `None`: run from the start).
+    pub goes_on_from: Option<(usize, f64)>,
 }
 
 /// The baseline, the flow states and the cluster responses: evaluates any portfolio by superposition.
@@ -673,7 +676,8 @@ impl Superposition {
             "responses (tagged runs + full runs)",
         );
         let topts = transport_options(n_states + full_jobs.len());
-        let state_run = |sigma: usize| -> Result<(FlowState, transport::TaggedResults), RankError> {
+        // each flow state's total, groups and flows
+        let prepare = |sigma: usize| -> Result<(Model, Vec<Model>, Hydraulics, f64), RankError> {
             let on: Vec<usize> = (0..state_projects.len())
                 .filter(|k| sigma >> k & 1 == 1)
                 .map(|k| state_projects[k])
@@ -690,40 +694,69 @@ impl Superposition {
             let ts = Instant::now();
             let total = aligned(total, &mut groups);
             let h = hydraulics::solve(&total, &net, &HydraulicsOptions::default())?;
-            let t = transport::run_responses(&total, &net, &h, &topts, &groups)?;
-            let q = section_flows(&total, &net, &h, &t.total);
-            pb.inc(1);
-            Ok((
-                FlowState {
-                    seconds: ts.elapsed().as_secs_f64(),
-                    periods: h.periods.len(),
+            Ok((total, groups, h, ts.elapsed().as_secs_f64()))
+        };
+        let state_runs = || -> Result<Vec<(FlowState, transport::TaggedResults)>, RankError> {
+            let prepared = (0..n_states)
+                .into_par_iter()
+                .map(prepare)
+                .collect::<Result<Vec<_>, RankError>>()?;
+            // a state goes on from the state without its project that acts last, from the time that
+            // project first acts (until then the two are the same scenario)
+            let from: Vec<Option<(usize, f64)>> = (0..n_states)
+                .map(|sigma| {
+                    let first = |k: usize| first_effect_s(&model.projects[state_projects[k]]);
+                    let k = (0..state_projects.len())
+                        .filter(|k| sigma >> k & 1 == 1)
+                        .max_by(|&a, &b| first(a).total_cmp(&first(b)).then(a.cmp(&b)))?;
+                    let parent = sigma & !(1 << k);
+                    let t = flows_agree_until(&prepared[parent].2, &prepared[sigma].2, first(k));
+                    Some((parent, t))
+                })
+                .collect();
+            let specs: Vec<transport::ResponseState> = prepared
+                .iter()
+                .zip(&from)
+                .map(|((total, groups, h, _), &from)| transport::ResponseState {
                     model: total,
                     hyd: h,
-                    base: t.total.clone(),
-                    section_flow_m3s: q,
-                },
-                t,
-            ))
+                    groups,
+                    from,
+                })
+                .collect();
+            let runs = transport::run_response_tree(&net, &topts, &specs)?;
+            pb.inc(n_states as u64);
+            Ok(prepared
+                .into_iter()
+                .zip(runs)
+                .zip(from)
+                .map(|(((total, _, h, hyd_s), t), from)| {
+                    let q = section_flows(&total, &net, &h, &t.total);
+                    (
+                        FlowState {
+                            hydraulics_s: hyd_s,
+                            periods: h.periods.len(),
+                            goes_on_from: from,
+                            model: total,
+                            hyd: h,
+                            base: t.total.clone(),
+                            section_flow_m3s: q,
+                        },
+                        t,
+                    )
+                })
+                .collect())
         };
-        let (states, full) = rayon::join(
-            || {
-                (0..n_states)
-                    .into_par_iter()
-                    .map(state_run)
-                    .collect::<Result<Vec<_>, RankError>>()
-            },
-            || {
-                full_jobs
-                    .par_iter()
-                    .map(|&(c, local)| {
-                        let r =
-                            full_run_with(model, &selection_of(model, &members(c, local)), &topts);
-                        pb.inc(1);
-                        r.map(|x| x.0)
-                    })
-                    .collect::<Result<Vec<RunResults>, RankError>>()
-            },
-        );
+        let (states, full) = rayon::join(state_runs, || {
+            full_jobs
+                .par_iter()
+                .map(|&(c, local)| {
+                    let r = full_run_with(model, &selection_of(model, &members(c, local)), &topts);
+                    pb.inc(1);
+                    r.map(|x| x.0)
+                })
+                .collect::<Result<Vec<RunResults>, RankError>>()
+        });
         pb.finish_and_clear();
         let t2 = Instant::now();
         let states = states?;
@@ -845,6 +878,47 @@ impl Superposition {
         }
         r
     }
+}
+
+/// The first time project `p` changes anything: its construction start when it has a construction load,
+/// otherwise its finish (its effects phase in from there: `projects::effect_fraction`).
+fn first_effect_s(p: &crate::projects::Project) -> f64 {
+    if p.construction.is_some() {
+        p.start_s.min(p.finish_s)
+    } else {
+        p.finish_s
+    }
+}
+
+/// The time up to which `b`'s flows are `a`'s, at most `t`: the start of `b`'s first period before `t`
+/// whose face flows, cell areas or node volumes differ (by more than 1e-9 relative: the same flows solved
+/// over periods cut differently) from those of a period of `a` overlapping it. A guard on
+/// [`first_effect_s`]: a state that goes on from another's run must have had its water until then.
+fn flows_agree_until(a: &Hydraulics, b: &Hydraulics, t: f64) -> f64 {
+    let close = |x: &[f64], y: &[f64]| {
+        x.len() == y.len()
+            && x.iter()
+                .zip(y)
+                .all(|(u, v)| (u - v).abs() <= 1e-9 * u.abs().max(v.abs()).max(1e-12))
+    };
+    for f in b.periods.iter().take_while(|f| f.t_start_s < t) {
+        let end = f.t_end_s.min(t);
+        let mut k = a.period_at(f.t_start_s);
+        loop {
+            let g = &a.periods[k];
+            if !(close(&f.face_flow_m3s, &g.face_flow_m3s)
+                && close(&f.cell_area_m2, &g.cell_area_m2)
+                && close(&f.node_volume_m3, &g.node_volume_m3))
+            {
+                return f.t_start_s;
+            }
+            k += 1;
+            if k >= a.periods.len() || a.periods[k].t_start_s >= end {
+                break;
+            }
+        }
+    }
+    t
 }
 
 /// Align a total's flow periods with its groups': the transport resolves a source's flow once per flow
@@ -1004,8 +1078,9 @@ pub struct Timings {
     pub responses_setup_s: f64,
     /// Of which: the tagged runs (flow states, with their hydraulics) and full runs, in parallel.
     pub responses_runs_s: f64,
-    /// Each flow state's hydraulics and tagged run (seconds, flow periods), run side by side.
-    pub flow_states: Vec<(f64, usize)>,
+    /// Each flow state: its hydraulics' seconds, flow periods, and the state its response run went on
+    /// from with the time up to which they agree (s), if any.
+    pub flow_states: Vec<(f64, usize, Option<(usize, f64)>)>,
     /// Marginal benefits, greedy, optimum.
     pub search_s: f64,
     /// The check's full runs.
@@ -1270,7 +1345,11 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             responses_s: (t1 - t0).as_secs_f64(),
             responses_setup_s: sp.timings_s[0],
             responses_runs_s: sp.timings_s[1],
-            flow_states: sp.states.iter().map(|s| (s.seconds, s.periods)).collect(),
+            flow_states: sp
+                .states
+                .iter()
+                .map(|s| (s.hydraulics_s, s.periods, s.goes_on_from))
+                .collect(),
             search_s: (t2 - t1).as_secs_f64(),
             check_s: (t3 - t2).as_secs_f64(),
         },

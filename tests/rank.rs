@@ -614,3 +614,97 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     assert_eq!(pf["projects"], serde_json::json!(["P2"]));
     assert_eq!(pf["cost"], 3.0);
 }
+
+/// The searches compare `Assessor::value`, which assesses only what the objective reads: it must be the
+/// very number `Assessor::metrics` gives as `value`, for every objective and portfolio (bit for bit: the
+/// same formulas on the same assessment).
+#[test]
+fn the_objective_alone_is_the_metrics_value() {
+    let text = THREE
+        .replace("mode = \"steady\"", "mode = \"dynamic\"\nwarmup = \"2d\"")
+        .replace(
+            "finish = \"2025-01-01\"\noutfalls = [\"A\"]",
+            "finish = \"2025-01-04\"\noutfalls = [\"A\"]",
+        );
+    let m = load(&text);
+    let sp = rank::Superposition::build(&m, &RankOptions::default()).expect("responses");
+    for objective in [
+        Objective::Compliance,
+        Objective::WorseThanVKm,
+        Objective::Load,
+    ] {
+        let a =
+            rank::Assessor::new(objective, sp.base_model(), &sp.states[0].base).expect("assessor");
+        for mask in 0..8u64 {
+            let r = sp.results(mask);
+            let q = sp.section_flow_m3s(mask);
+            let full = a.metrics(sp.base_model(), &r, q).expect("metrics");
+            let alone = a.value(sp.base_model(), &r, q).expect("value");
+            assert_eq!(
+                alone.to_bits(),
+                full.value.to_bits(),
+                "{objective:?}, mask {mask}"
+            );
+        }
+    }
+}
+
+/// A clean-water diversion finishing on day 4 of a 10-day dynamic run is a flow state of its own. Its
+/// response run goes on from the baseline's at day 4 (`goes_on_from`), so up to day 4 a portfolio with it
+/// is the baseline exactly; after that, superposed against a full run of the same portfolio (flows exact,
+/// so only the limiter's choices differ: 1e-3 of the section maximum, as for the closures above).
+#[test]
+fn a_diversion_state_goes_on_from_the_baseline_when_it_starts_to_act() {
+    let text = THREE
+        .replace("mode = \"steady\"", "mode = \"dynamic\"\nwarmup = \"1d\"")
+        .replace(
+            "dispersion_m2s = 0.0",
+            "dispersion_m2s = 5.0\ndecay_per_day = { COD = 0.2 }",
+        )
+        + r#"
+[[projects]]
+id = "DIV"
+kind = "diversion"
+cost = 2.0
+start = "2024-06-01"
+finish = "2025-01-05"
+node = "J"
+flow_m3s = 0.4
+concentration = { COD = 10.0 }
+"#;
+    let m = load(&text);
+    let sp = rank::Superposition::build(&m, &RankOptions::default()).expect("responses");
+    let div = m.projects.iter().position(|p| p.id == "DIV").expect("DIV");
+    assert_eq!(sp.state_projects, vec![div]);
+    let four_days = 4.0 * 86_400.0;
+    assert_eq!(sp.states[1].goes_on_from, Some((0, four_days)));
+    let with = 1u64 << div | 1; // the diversion and P1
+    let sup = sp.results(with);
+    let base = sp.results(1);
+    let sel = rivsim::projects::Selection::only(&m, &["DIV".into(), "P1".into()]).expect("sel");
+    let (full, _) = rank::full_run(&m, &sel).expect("full run");
+    let times = &sup.output_times_s;
+    let top = full
+        .section_conc
+        .iter()
+        .flatten()
+        .fold(0.0f64, |a, &b| a.max(b));
+    let mut worst: f64 = 0.0;
+    for i in 0..times.len() {
+        if times[i] <= four_days {
+            assert_eq!(
+                sup.section_conc[i], base.section_conc[i],
+                "t = {}",
+                times[i]
+            );
+        }
+        for (x, y) in sup.section_conc[i].iter().zip(&full.section_conc[i]) {
+            worst = worst.max((x - y).abs() / top);
+        }
+    }
+    println!("diversion state: superposed vs full {worst:e} of the section maximum");
+    assert!(worst < 1e-3, "{worst:e}");
+    // and the diversion does act after day 4 (S2 is diluted)
+    let last = times.len() - 1;
+    assert!(sup.section_conc[last][1] < base.section_conc[last][1] - 0.5);
+}

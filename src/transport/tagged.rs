@@ -256,8 +256,7 @@ pub fn run_response_tree(
     children
         .iter_mut()
         .for_each(|c| c.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))));
-    type Slot = Option<Result<TaggedResults, TransportError>>;
-    let out: Vec<Vec<std::sync::Mutex<Slot>>> = (0..ns)
+    let out: Vec<Vec<std::sync::Mutex<TreeSlot>>> = (0..ns)
         .map(|_| (0..np).map(|_| std::sync::Mutex::new(None)).collect())
         .collect();
     // run state s, pollutant p (from `rp` if given), handing its state to its children on the way
@@ -373,8 +372,11 @@ struct TreeCx<'s> {
     totals: Vec<Vec<Model>>,
     laid: Vec<Vec<Vec<Model>>>,
     children: Vec<Vec<(f64, usize)>>,
-    out: Vec<Vec<std::sync::Mutex<Option<Result<TaggedResults, TransportError>>>>>,
+    out: Vec<Vec<std::sync::Mutex<TreeSlot>>>,
 }
+
+/// A state's pollutant run in [`run_response_tree`]: not yet run, or its result.
+type TreeSlot = Option<Result<TaggedResults, TransportError>>;
 
 /// The tagged run behind [`run_tagged_in_order`] (`relative` false) and [`run_responses_in_order`]
 /// (`relative` true).

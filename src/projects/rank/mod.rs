@@ -230,25 +230,11 @@ impl Assessor {
         section_flow_m3s: &[Vec<f64>],
     ) -> Result<Metrics, TargetsError> {
         let a = targets::assess(model, results)?;
-        let zones_compliant = a.zones.iter().filter(|z| z.compliant).count();
-        let compliance_rate_sum: f64 = a.zones.iter().map(|z| z.compliance_rate).sum();
+        let (zones_compliant, compliance_rate_sum) = zone_counts(&a.zones);
         let km = a.worse_than_v_km();
-        let np = model.pollutants.len();
-        let dt = model.sim.output_interval_s;
-        let mut load_g = 0.0;
-        for i in targets::assess::sample_indices(model, results) {
-            for (s, params) in self.section_params.iter().enumerate() {
-                let q = section_flow_m3s[i][s].abs();
-                for &p in params {
-                    load_g += q * results.section_conc[i][s * np + p] * dt;
-                }
-            }
-        }
-        let load_t = load_g / 1e6;
+        let load_t = self.load_t(model, results, section_flow_m3s);
         let value = match self.objective {
-            Objective::Compliance => {
-                zones_compliant as f64 + compliance_rate_sum / (self.n_zones as f64 + 1.0)
-            }
+            Objective::Compliance => self.compliance_value(zones_compliant, compliance_rate_sum),
             Objective::WorseThanVKm => -km,
             Objective::Load => -load_t,
         };
@@ -260,6 +246,64 @@ impl Assessor {
             load_t,
         })
     }
+}
+
+impl Assessor {
+    /// The objective value alone, as [`Assessor::metrics`] gives it, from only the part of the assessment
+    /// the objective reads (the zones for compliance, the river statistics for the kilometres, neither for
+    /// the load): what the searches compare.
+    pub fn value(
+        &self,
+        model: &Model,
+        results: &RunResults,
+        section_flow_m3s: &[Vec<f64>],
+    ) -> Result<f64, TargetsError> {
+        Ok(match self.objective {
+            Objective::Compliance => {
+                targets::check_shapes(model, results)?;
+                let (_, zones, _, _) = targets::assess::assess_places(model, results)?;
+                let (n, rate) = zone_counts(&zones);
+                self.compliance_value(n, rate)
+            }
+            Objective::WorseThanVKm => -targets::rivers::river_stats(model, results)?
+                .period_mean
+                .km
+                .worse_than_v(),
+            Objective::Load => {
+                targets::check_shapes(model, results)?;
+                -self.load_t(model, results, section_flow_m3s)
+            }
+        })
+    }
+
+    /// V for compliance: compliant zones + the summed rates over (zones + 1) (module docs).
+    fn compliance_value(&self, zones_compliant: usize, rate_sum: f64) -> f64 {
+        zones_compliant as f64 + rate_sum / (self.n_zones as f64 + 1.0)
+    }
+
+    /// The load reaching the assessment sections, tonnes (module docs).
+    fn load_t(&self, model: &Model, results: &RunResults, section_flow_m3s: &[Vec<f64>]) -> f64 {
+        let np = model.pollutants.len();
+        let dt = model.sim.output_interval_s;
+        let mut load_g = 0.0;
+        for i in targets::assess::sample_indices(model, results) {
+            for (s, params) in self.section_params.iter().enumerate() {
+                let q = section_flow_m3s[i][s].abs();
+                for &p in params {
+                    load_g += q * results.section_conc[i][s * np + p] * dt;
+                }
+            }
+        }
+        load_g / 1e6
+    }
+}
+
+/// Compliant zones and the sum of the zones' compliance rates.
+fn zone_counts(zones: &[targets::ZoneAssessment]) -> (usize, f64) {
+    (
+        zones.iter().filter(|z| z.compliant).count(),
+        zones.iter().map(|z| z.compliance_rate).sum(),
+    )
 }
 
 /// The flow at each section (the reach flow at the cell holding the section, mean of its two faces, m³/s) at
@@ -1069,6 +1113,20 @@ pub struct Runs {
     pub full_runs: usize,
 }
 
+/// A flow state's hydraulics, and where its response run started.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateTiming {
+    /// Wall-clock seconds of its hydraulics.
+    pub hydraulics_s: f64,
+    /// Its flow periods (after alignment).
+    pub periods: usize,
+    /// The state whose run it went on from (`transport::run_response_tree`), if any.
+    pub goes_on_from: Option<usize>,
+    /// The time up to which the two agree, s since start (the run is handed over at the last output time
+    /// not after it).
+    pub agrees_until_s: Option<f64>,
+}
+
 /// Wall-clock seconds of the stages.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
@@ -1078,9 +1136,8 @@ pub struct Timings {
     pub responses_setup_s: f64,
     /// Of which: the tagged runs (flow states, with their hydraulics) and full runs, in parallel.
     pub responses_runs_s: f64,
-    /// Each flow state: its hydraulics' seconds, flow periods, and the state its response run went on
-    /// from with the time up to which they agree (s), if any.
-    pub flow_states: Vec<(f64, usize, Option<(usize, f64)>)>,
+    /// Each flow state's hydraulics and where its response run started.
+    pub flow_states: Vec<StateTiming>,
     /// Marginal benefits, greedy, optimum.
     pub search_s: f64,
     /// The check's full runs.
@@ -1207,17 +1264,41 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
     let n = model.projects.len();
     let costs: Vec<f64> = model.projects.iter().map(|p| p.cost).collect();
     let budget = opts.budget.unwrap_or(f64::INFINITY);
-    let eval = |mask: u64| -> Result<Metrics, TargetsError> {
+    let assess = |mask: u64| -> Result<Metrics, TargetsError> {
         assessor.metrics(
             sp.base_model(),
             &sp.results(mask),
             sp.section_flow_m3s(mask),
         )
     };
+    let eval = assess;
     let baseline = eval(0)?;
+    // the searches compare the objective alone (`Assessor::value`, the same number as the metrics'
+    // `value`); with few enough projects every portfolio's is taken once, in one parallel sweep, and every
+    // search reads that table
+    let value_of = |mask: u64| {
+        assessor.value(
+            sp.base_model(),
+            &sp.results(mask),
+            sp.section_flow_m3s(mask),
+        )
+    };
+    let table: Option<Vec<f64>> = if n <= opts.exhaustive_max {
+        Some(
+            (0..1u64 << n)
+                .into_par_iter()
+                .map(value_of)
+                .collect::<Result<_, _>>()?,
+        )
+    } else {
+        None
+    };
     // the searches take an infallible value function; assessment errors (a shape mismatch, impossible here
     // since every portfolio has the baseline's shape) are caught by evaluating the baseline above
-    let value = |mask: u64| eval(mask).map_or(f64::NEG_INFINITY, |m| m.value);
+    let value = |mask: u64| match &table {
+        Some(t) => t[mask as usize],
+        None => value_of(mask).unwrap_or(f64::NEG_INFINITY),
+    };
     let alone: Vec<Metrics> = (0..n)
         .into_par_iter()
         .map(|j| eval(1 << j))
@@ -1348,7 +1429,12 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             flow_states: sp
                 .states
                 .iter()
-                .map(|s| (s.hydraulics_s, s.periods, s.goes_on_from))
+                .map(|s| StateTiming {
+                    hydraulics_s: s.hydraulics_s,
+                    periods: s.periods,
+                    goes_on_from: s.goes_on_from.map(|f| f.0),
+                    agrees_until_s: s.goes_on_from.map(|f| f.1),
+                })
                 .collect(),
             search_s: (t2 - t1).as_secs_f64(),
             check_s: (t3 - t2).as_secs_f64(),

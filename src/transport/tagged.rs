@@ -1115,6 +1115,10 @@ struct SrcEv {
     g: u32,
     m: u32,
     k: u32,
+    /// The source's reach, its layout rank and its cell's extended index.
+    reach: u32,
+    rank: u32,
+    ext: u32,
 }
 
 /// The bit of block `blk` in an activity mask (every bit when masks cannot tell blocks apart).
@@ -1250,6 +1254,9 @@ impl TagLane {
                     g: g as u32,
                     m: m as u32,
                     k: k as u32,
+                    reach: sr.reach as u32,
+                    rank: lay.rank[sr.reach] as u32,
+                    ext: sr.ext as u32,
                 });
             }
         }
@@ -1437,20 +1444,26 @@ pub(super) struct TagStep<'s> {
 /// The groups' node pass, run **before** the total's (it reads the total's old node concentrations and
 /// cells to find the limiter weights of the faces entering each node): mixes every node for every group
 /// and sets the groups' end-face fluxes. Mirrors `simulation::node_pass` (the same per-node records, in
-/// the same visit order), with the total's face value shared among the groups by [`split`].
+/// the same visit order), with the total's face value shared among the groups by [`split`]; then makes
+/// ready what the cell pass needs before it starts ([`prepare_cells`]).
 ///
 /// On x86-64 CPUs with AVX2 the same code is compiled a second time for 256-bit vectors (no fused
 /// multiply–adds: the bits are the same either way) and chosen at run time.
 pub(super) fn node_pass(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
     #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
-            unsafe { node_pass_avx2(s, c, node_c, t) };
-            return;
-        }
+    let done = if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement.
+        unsafe { node_pass_avx2(s, c, node_c, t) };
+        true
+    } else {
+        false
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = false;
+    if !done {
+        node_pass_generic(s, c, node_c, t);
     }
-    node_pass_generic(s, c, node_c, t)
+    prepare_cells(s, t);
 }
 
 /// [`node_pass_generic`] compiled with AVX2 enabled.
@@ -1633,20 +1646,16 @@ fn fmadd<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
     if F { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// [`cells`] for `F` = the CPU has AVX2 and FMA (the per-cell arithmetic then enters through
-/// [`reach_range_on`], compiled for them).
-fn cells_generic<const F: bool>(
-    s: &TagStep,
-    c: &[f64],
-    withdraw_frac: &[f64],
-    implicit: Option<&Factors>,
-    t: &mut TagLane,
-    total: &mut (dyn FnMut() + Send),
-) {
+/// What the groups' cell pass needs ready before it starts, made at the end of the node pass (so that
+/// it runs beside the total's node pass and kernel when a thread helps, `assist`): the blocks whose flux
+/// first crosses an end face of a reach join its activity, and this step's source increments (the rates
+/// are cached while their series hold; the flows, and with them the rates of the outfalls with water,
+/// change with the period), a block joining a reach's activity once one of its sources there first
+/// brings something.
+fn prepare_cells(s: &TagStep, t: &mut TagLane) {
     let (lay, co, net) = (s.lay, s.co, s.net);
     let nb = t.nb;
     let dt = s.dt;
-    // the blocks whose flux first crosses an end face of a reach join its range
     for r in 0..net.n_reaches {
         let k = lay.rank[r];
         for slot in [2 * k, 2 * k + 1] {
@@ -1658,20 +1667,17 @@ fn cells_generic<const F: bool>(
             }
         }
     }
-    // this step's source increments (the rates are cached while their series hold; the flows, and with
-    // them the rates of the outfalls with water, change with the period)
     if t.cache_period != s.period {
         t.src_cache.fill((0.0, f64::NEG_INFINITY));
         t.cache_period = s.period;
     }
-    // a block joins a reach's activity once one of its sources there first brings something
     for ((ev, cache), inc) in t.src.iter().zip(&mut t.src_cache).zip(&mut t.src_inc) {
         let (g, mi) = (ev.g as usize, ev.m as usize);
-        let src = &s.groups.lays[mi].sources[ev.k as usize];
         let rate = if s.t_mid < cache.1 {
             cache.0
         } else {
             let m = s.groups.model(mi);
+            let src = &s.groups.lays[mi].sources[ev.k as usize];
             let r = source_rate(m, &s.groups.flows[mi][s.period], src, s.p, s.t_mid);
             // a response subtracts the total's sources
             let r = if mi == g { r } else { -r };
@@ -1679,11 +1685,25 @@ fn cells_generic<const F: bool>(
             r
         };
         let mass = rate * dt;
-        *inc = s.half[lay.rank[src.reach]] * mass * co.inv_vol[src.ext];
+        *inc = s.half[ev.rank as usize] * mass * co.inv_vol[ev.ext as usize];
         if *inc != 0.0 {
-            t.act[src.reach] |= bit(g / W);
+            t.act[ev.reach as usize] |= bit(g / W);
         }
     }
+}
+
+/// [`cells`] for `F` = the CPU has AVX2 and FMA (the per-cell arithmetic then enters through
+/// [`reach_range_on`], compiled for them).
+fn cells_generic<const F: bool>(
+    s: &TagStep,
+    c: &[f64],
+    withdraw_frac: &[f64],
+    implicit: Option<&Factors>,
+    t: &mut TagLane,
+    total: &mut (dyn FnMut() + Send),
+) {
+    let (lay, net) = (s.lay, s.net);
+    let nb = t.nb;
     // reach by reach: the face weights, then every active block's explicit update, sources, withdrawals
     // and implicit dispersion in one pass over the reach's rows while they are in cache. Each reach's
     // work is its own, so the reaches are cut in two halves of about equal work, given to `rayon::join`:

@@ -39,6 +39,15 @@
 //! such. The pollutants run side by side on the pool's threads; a thread with none left helps those still
 //! stepping (module `assist`). None of this changes a bit of the result.
 //!
+//! Responses ([`run_responses`], for project ranking): each group carried as its difference from the
+//! total, d_g = C_g − C, which the same operations carry (all linear but the split, whose β is chosen on
+//! each group's concentration C + d_g). A response's sources are only those in which the group differs from
+//! the total (the group's that the total has not, the total's that the group has not, negated), and its
+//! initial state the difference of the two; so it is exactly 0, and its blocks skipped, wherever and until
+//! anything the group changes arrives — a block joins a reach's activity when one of its sources there
+//! first brings something. [`run_response_tree`] runs several flow states' responses, a state that agrees
+//! with another up to a time going on from that state's run (`Simulation::resume`).
+//!
 //! Sensitivity: where the total's limiter sits exactly at its Courant bound, the room a group has to lose
 //! is 0 and the split switches between the mix and the composition on the sign of a rounding error, so a
 //! change in the last bits of the groups (a compiler's or CPU's different rounding, e.g. with or without

@@ -29,11 +29,14 @@
 //! that many projects (file order) and the pieces are treated as independent: the interaction across pieces
 //! is ignored, a warning says so, and the superposition check measures the error.
 //!
-//! **Tagged responses.** The responses come from tagged runs (`transport::run_tagged`): the total is the
-//! flow state's model C_σ on its own flows; each group is `projects::apply(model, σ ∪ T)` carried at those
-//! flows and limiter choices. Holding the flows is exact for what changes only concentrations (rural
-//! treatment, plant effluent, boundary quality, dredging); for a project that moves water it is an
-//! approximation of relative size ≈ ΔQ/Q (the dilution and the velocity change).
+//! **Tagged responses.** The responses come from response runs (`transport::run_responses`): the total is
+//! the flow state's model C_σ on its own flows; each group is `projects::apply(model, σ ∪ T)`, carried at
+//! those flows and limiter choices as its difference from the total, R_K^σ(T) itself — from only the
+//! sources, inflows and outlet waters in which it differs, so it is exactly 0 (and costs nothing) where and
+//! until nothing the projects change has arrived. (It is the group carried whole minus the total, to
+//! round-off: tests/transport_responses.rs.) Holding the flows is exact for what changes only
+//! concentrations (rural treatment, plant effluent, boundary quality, dredging); for a project that moves
+//! water it is an approximation of relative size ≈ ΔQ/Q (the dilution and the velocity change).
 //!
 //! **Flow states.** A project *moves water* when it is a `diversion`, or when the water it adds or removes at
 //! any reach or node, at any time, exceeds `full_share` (default 10 %) of the baseline river flow there (the
@@ -42,7 +45,12 @@
 //! state with its own hydraulics and its own tagged run, so σ is exact and the other clusters' responses are
 //! carried on σ's flows (a diversion dilutes them too). Water-moving clusters beyond that limit get full-run
 //! responses (hydraulics + transport of `apply(model, T)` minus B) added at baseline flows, with a warning.
-//! The tagged runs of the states and the full runs go side by side with rayon; each then steps on one thread.
+//! A state σ ≠ ∅ is the state σ∖{j} until j, the project of σ that acts last, first acts (its construction
+//! start if it has a construction load, else its finish: `projects::effect_fraction`), so its run goes on
+//! from that state's run from then (`transport::run_response_tree`; the last output time not after it),
+//! instead of stepping the common months again; as a guard, the time is moved back to the first flow
+//! period in which the two states' flows differ by more than 1e-9 relative. The states' runs and the full
+//! runs go side by side with rayon, each pollutant of each state a task stepping on one thread.
 //!
 //! **Aligned periods.** The transport takes a source's flow once per flow period, so a total gets a zero-flow
 //! withdrawal (also given to its groups) whose step series breaks at its groups' period starts; a project
@@ -61,6 +69,10 @@
 //! Marginal benefits (each project alone), the greedy sequence, and the best portfolio under the budget:
 //! exhaustive enumeration up to `exhaustive_max` projects (default 12; exact, no assumption, and it also
 //! gives the cost–benefit frontier), branch and bound above it (assumes monotonicity; see [`search`]).
+//! The searches compare the objective alone ([`Assessor::value`]: only the part of the assessment it
+//! reads, the same number as the metrics' `value`); when enumerating, every portfolio's is taken once in
+//! one parallel sweep and the greedy sequence and the optimum read that table. The reported portfolios
+//! (each project alone, the greedy prefixes, the optimum) are assessed in full.
 
 pub mod output;
 pub mod search;

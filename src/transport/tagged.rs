@@ -233,8 +233,15 @@ pub fn run_response_tree(
             return Err(bad(format!("goes on from state {from}")));
         }
     }
-    let perm = response_layout(first.model, net, first.hyd, opts, first.groups)?;
     let np = first.model.pollutants.len();
+    if np == 0 {
+        // nothing to step: every state on its own
+        return states
+            .iter()
+            .map(|st| run_responses(st.model, net, st.hyd, opts, st.groups))
+            .collect();
+    }
+    let perm = response_layout(first.model, net, first.hyd, opts, first.groups)?;
     let ns = states.len();
     // each state's models cut to one pollutant, the groups laid out
     let totals: Vec<Vec<Model>> = states

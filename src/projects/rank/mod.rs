@@ -947,7 +947,7 @@ fn first_effect_s(p: &crate::projects::Project) -> f64 {
 }
 
 /// The time up to which `b`'s flows are `a`'s, at most `t`: the start of `b`'s first period before `t`
-/// whose face flows, cell areas or node volumes differ (by more than 1e-9 relative: the same flows solved
+/// whose face flows, cell areas, lateral flows, node volumes, injections or exchanges differ (by more than 1e-9 relative: the same flows solved
 /// over periods cut differently) from those of a period of `a` overlapping it. A guard on
 /// [`first_effect_s`]: a state that goes on from another's run must have had its water until then.
 fn flows_agree_until(a: &Hydraulics, b: &Hydraulics, t: f64) -> f64 {
@@ -964,7 +964,10 @@ fn flows_agree_until(a: &Hydraulics, b: &Hydraulics, t: f64) -> f64 {
             let g = &a.periods[k];
             if !(close(&f.face_flow_m3s, &g.face_flow_m3s)
                 && close(&f.cell_area_m2, &g.cell_area_m2)
-                && close(&f.node_volume_m3, &g.node_volume_m3))
+                && close(&f.cell_lateral_m3s, &g.cell_lateral_m3s)
+                && close(&f.node_volume_m3, &g.node_volume_m3)
+                && close(&f.node_inject_m3s, &g.node_inject_m3s)
+                && close(&f.node_exchange_m3s, &g.node_exchange_m3s))
             {
                 return f.t_start_s;
             }

@@ -524,6 +524,95 @@ pub(crate) type Places = (
 );
 
 /// Sections, zones and the monthly table. Returns warnings for zones that could not be assessed as asked.
+/// A zone judged over the whole period on its sites (the part of [`assess_places`] that the zone's
+/// verdict needs).
+struct ZonePeriod {
+    target: Class,
+    sites: Vec<Site>,
+    samples: Vec<usize>,
+    site_results: Vec<SiteAssessment>,
+    compliant: bool,
+    rate: f64,
+    /// The worst site's class and failing parameters (with `detail`).
+    worst: Option<(Class, Vec<Failing>)>,
+    /// Where the zone's sites came from, when worth saying (`zone_sites`).
+    warning: Option<String>,
+}
+
+/// Zone `z` judged over the whole period; `detail`: also find its worst site's failing parameters.
+fn zone_period(
+    model: &Model,
+    results: &RunResults,
+    z: usize,
+    detail: bool,
+) -> Result<ZonePeriod, TargetsError> {
+    let np = model.pollutants.len();
+    let zone = &model.zones[z];
+    let target = Class::from_target(zone.target).ok_or_else(|| TargetsError::Zone {
+        zone: zone.id.clone(),
+        field: "target".into(),
+        value: zone.target.to_string(),
+        expected: "1 (I) … 5 (V)".into(),
+    })?;
+    if !(zone.threshold > 0.0 && zone.threshold <= 1.0) {
+        return Err(TargetsError::Zone {
+            zone: zone.id.clone(),
+            field: "threshold".into(),
+            value: zone.threshold.to_string(),
+            expected: "a share in (0, 1]".into(),
+        });
+    }
+    let (sites, warning) = zone_sites(model, z);
+    let samples = zone_sample_indices(model, results, z);
+    let mut site_results = Vec::with_capacity(sites.len());
+    let mut worst: Option<(Class, Vec<Failing>)> = None;
+    for site in &sites {
+        let ev = eval_site(site, results, np, &samples, target);
+        let (ok, rate) = verdict(&ev, samples.len(), zone.method, zone.threshold, target);
+        if detail
+            && let Some(c) = ev
+                .class
+                .filter(|&c| worst.as_ref().is_none_or(|(w, _)| c > *w))
+        {
+            worst = Some((c, failing(model, site, &ev.mean, target)));
+        }
+        site_results.push(SiteAssessment {
+            site: site.name.clone(),
+            place: site.place,
+            class: ev.class,
+            compliant: ok,
+            compliance_rate: rate,
+        });
+    }
+    let compliant = !site_results.is_empty() && site_results.iter().all(|s| s.compliant);
+    let rate = site_results
+        .iter()
+        .map(|s| s.compliance_rate)
+        .fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.min(r))))
+        .unwrap_or(0.0);
+    Ok(ZonePeriod {
+        target,
+        sites,
+        samples,
+        site_results,
+        compliant,
+        rate,
+        worst,
+        warning,
+    })
+}
+
+/// Every zone's verdict over the whole period, (compliant, compliance rate), as [`assess_places`] gives
+/// them, without the monthly table and the sections (what ranking by compliance compares).
+pub(crate) fn zone_verdicts(
+    model: &Model,
+    results: &RunResults,
+) -> Result<Vec<(bool, f64)>, TargetsError> {
+    (0..model.zones.len())
+        .map(|z| zone_period(model, results, z, false).map(|zp| (zp.compliant, zp.rate)))
+        .collect()
+}
+
 pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Places, TargetsError> {
     let np = model.pollutants.len();
     let mut warnings = Vec::new();
@@ -533,28 +622,22 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
     let mut section_zone: Vec<Option<usize>> = vec![None; model.sections.len()];
 
     for (z, zone) in model.zones.iter().enumerate() {
-        let target = Class::from_target(zone.target).ok_or_else(|| TargetsError::Zone {
-            zone: zone.id.clone(),
-            field: "target".into(),
-            value: zone.target.to_string(),
-            expected: "1 (I) … 5 (V)".into(),
-        })?;
-        if !(zone.threshold > 0.0 && zone.threshold <= 1.0) {
-            return Err(TargetsError::Zone {
-                zone: zone.id.clone(),
-                field: "threshold".into(),
-                value: zone.threshold.to_string(),
-                expected: "a share in (0, 1]".into(),
-            });
-        }
-        let (sites, warn) = zone_sites(model, z);
+        let ZonePeriod {
+            target,
+            sites,
+            samples,
+            site_results,
+            compliant,
+            rate,
+            worst,
+            warning: warn,
+        } = zone_period(model, results, z, true)?;
         warnings.extend(warn);
         for site in &sites {
             if let SiteRef::Section(s) = site.place {
                 section_zone[s].get_or_insert(z);
             }
         }
-        let samples = zone_sample_indices(model, results, z);
         if samples.is_empty() && !sites.is_empty() {
             warnings.push(format!(
                 "zone {}: no sample after the warm-up ({:?} sampling); not assessed",
@@ -574,33 +657,6 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
             threshold: zone.threshold,
             samples: &samples,
         };
-
-        // period
-        let mut site_results = Vec::with_capacity(sites.len());
-        let mut worst: Option<(Class, Vec<Failing>)> = None;
-        for site in &sites {
-            let ev = eval_site(site, results, np, judge.samples, target);
-            let (ok, rate) = verdict(&ev, samples.len(), judge.method, judge.threshold, target);
-            if let Some(c) = ev
-                .class
-                .filter(|&c| worst.as_ref().is_none_or(|(w, _)| c > *w))
-            {
-                worst = Some((c, failing(model, site, &ev.mean, target)));
-            }
-            site_results.push(SiteAssessment {
-                site: site.name.clone(),
-                place: site.place,
-                class: ev.class,
-                compliant: ok,
-                compliance_rate: rate,
-            });
-        }
-        let compliant = !site_results.is_empty() && site_results.iter().all(|s| s.compliant);
-        let rate = site_results
-            .iter()
-            .map(|s| s.compliance_rate)
-            .fold(None, |a: Option<f64>, r| Some(a.map_or(r, |a| a.min(r))))
-            .unwrap_or(0.0);
         let class = site_results.iter().filter_map(|s| s.class).max();
         let parameters = sites
             .first()

@@ -262,8 +262,8 @@ impl Assessor {
 
 impl Assessor {
     /// The objective value alone, as [`Assessor::metrics`] gives it, from only the part of the assessment
-    /// the objective reads (the zones for compliance, the river statistics for the kilometres, neither for
-    /// the load): what the searches compare.
+    /// the objective reads (the zones' period verdicts for compliance, the river statistics for the
+    /// kilometres, neither for the load): what the searches compare.
     pub fn value(
         &self,
         model: &Model,
@@ -273,8 +273,9 @@ impl Assessor {
         Ok(match self.objective {
             Objective::Compliance => {
                 targets::check_shapes(model, results)?;
-                let (_, zones, _, _) = targets::assess::assess_places(model, results)?;
-                let (n, rate) = zone_counts(&zones);
+                let zones = targets::assess::zone_verdicts(model, results)?;
+                let n = zones.iter().filter(|z| z.0).count();
+                let rate: f64 = zones.iter().map(|z| z.1).sum();
                 self.compliance_value(n, rate)
             }
             Objective::WorseThanVKm => -targets::rivers::river_stats(model, results)?

@@ -1,4 +1,4 @@
-//! Ranking: the bundled district scenario's nine projects — flow states' tagged runs, marginal benefits,
+//! Ranking: the bundled district scenario's nine projects — the flow states' response runs, marginal benefits,
 //! greedy sequence and the exhaustive optimum under a budget (default objective, no superposition check).
 //! Loading the files is outside the timing.
 //!

@@ -14,6 +14,8 @@
 //! h = exp(−k·Δt/2) the exact half-step factor. (Decaying a full step after transport would age the water
 //! entering a reach by a whole step in its first step, shifting a plug-flow profile by half a cell.)
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 /// The smaller of two numbers without NaN handling (a NaN is caught by the ledger check after the step), so
 /// the comparison compiles to one packed `min` instruction.
 #[inline(always)]
@@ -100,6 +102,10 @@ pub(crate) struct StepData<'a> {
     pub chunk_first_rank: &'a [usize],
     /// Step, s.
     pub dt: f64,
+    /// For a tagged run, where to leave the limiter's weight κ and the share C_f/C_U of every interior face
+    /// (network face f: `[2f]` and `[2f + 1]`, as f64 bits) for the groups' split (`tagged::total_faces`):
+    /// the same numbers the groups would compute from the same state, made once.
+    pub parts: Option<&'a [AtomicU64]>,
 }
 
 /// Advance chunk `k` (extended indices `k·len .. k·len + out.len()`, `len` the chunk size) into `out`.
@@ -114,10 +120,20 @@ pub(crate) fn step_chunk(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) 
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above; that is the only requirement of
             // `step_chunk_avx2`.
-            return unsafe { step_chunk_avx2(s, k, chunk, out) };
+            return unsafe {
+                if s.parts.is_some() {
+                    step_chunk_avx2::<true>(s, k, chunk, out)
+                } else {
+                    step_chunk_avx2::<false>(s, k, chunk, out)
+                }
+            };
         }
     }
-    step_chunk_generic(s, k, chunk, out)
+    if s.parts.is_some() {
+        step_chunk_generic::<true>(s, k, chunk, out)
+    } else {
+        step_chunk_generic::<false>(s, k, chunk, out)
+    }
 }
 
 /// [`step_chunk_generic`] compiled with AVX2 enabled.
@@ -126,12 +142,41 @@ pub(crate) fn step_chunk(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) 
 /// The CPU must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn step_chunk_avx2(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> f64 {
-    step_chunk_generic(s, k, chunk, out)
+unsafe fn step_chunk_avx2<const PARTS: bool>(
+    s: &StepData,
+    k: usize,
+    chunk: usize,
+    out: &mut [f64],
+) -> f64 {
+    step_chunk_generic::<PARTS>(s, k, chunk, out)
 }
 
+/// [`step_chunk`]; `PARTS`: `s.parts` is given (kept out of the plain run's code).
 #[inline(always)]
-fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> f64 {
+fn step_chunk_generic<const PARTS: bool>(
+    s: &StepData,
+    k: usize,
+    chunk: usize,
+    out: &mut [f64],
+) -> f64 {
+    if PARTS {
+        // a block's faces' κ and shares before they are stored (see `faces`)
+        let mut pbuf = [0.0f64; 2 * BUF];
+        chunk_with(s, k, chunk, out, Some(&mut pbuf))
+    } else {
+        chunk_with(s, k, chunk, out, None)
+    }
+}
+
+/// [`step_chunk_generic`] with the scratch for the faces' parts, if asked for.
+#[inline(always)]
+fn chunk_with(
+    s: &StepData,
+    k: usize,
+    chunk: usize,
+    out: &mut [f64],
+    mut pbuf: Option<&mut [f64; 2 * BUF]>,
+) -> f64 {
     let lo = k * chunk;
     let hi = lo + out.len();
     let mut decayed = 0.0;
@@ -148,7 +193,7 @@ fn step_chunk_generic(s: &StepData, k: usize, chunk: usize, out: &mut [f64]) -> 
         let jhi = hi.min(b + n).saturating_sub(b);
         if jlo < jhi {
             let o = &mut out[b + jlo - lo..b + jhi - lo];
-            let mass = segment(s, rank, jlo, jhi, o, &mut buf);
+            let mass = segment(s, rank, jlo, jhi, o, &mut buf, pbuf.as_deref_mut());
             decayed += s.decay_loss[rank] * mass;
         }
         rank += 1;
@@ -172,12 +217,13 @@ fn segment(
     jhi: usize,
     out: &mut [f64],
     buf: &mut [f64; BUF],
+    mut pbuf: Option<&mut [f64; 2 * BUF]>,
 ) -> f64 {
     let mut mass = 0.0;
     let mut a = jlo;
     while a < jhi {
         let e = (a + BLOCK).min(jhi);
-        faces(s, rank, a, e, &mut buf[..e - a + 1]);
+        faces(s, rank, a, e, &mut buf[..e - a + 1], pbuf.as_deref_mut());
         mass += cells(s, rank, a, e, &buf[..], &mut out[a - jlo..e - jlo]);
         a = e;
     }
@@ -186,9 +232,18 @@ fn segment(
 
 /// Fluxes through faces `a ..= e` of the reach of layout rank `rank` into `buf[0 ..= e − a]`, g/s: the
 /// interior faces (1 ..= n − 1) from the limited face values and the dispersion, the end faces from the
-/// node pass.
+/// node pass. With `pbuf` (a tagged run) the interior faces' κ and shares go to `s.parts` too, through
+/// `pbuf` (computed in the same vector loop, then stored; a face on a chunk boundary is stored by both
+/// chunks, with the same bits).
 #[inline(always)]
-fn faces(s: &StepData, rank: usize, a: usize, e: usize, buf: &mut [f64]) {
+fn faces(
+    s: &StepData,
+    rank: usize,
+    a: usize,
+    e: usize,
+    buf: &mut [f64],
+    pbuf: Option<&mut [f64; 2 * BUF]>,
+) {
     let Span {
         base: b,
         n,
@@ -202,10 +257,51 @@ fn faces(s: &StepData, rank: usize, a: usize, e: usize, buf: &mut [f64]) {
     let (fa, fb) = (a.max(1), e.min(n - 1));
     if fa <= fb {
         let o = &mut buf[fa - a..fb - a + 1];
-        if e_dx2 > 0.0 {
-            interior_fluxes::<true>(cl, q, e_dx2, iv, s.dt, fa, fb, o);
-        } else {
-            interior_fluxes::<false>(cl, q, 0.0, iv, s.dt, fa, fb, o);
+        match (pbuf, s.parts) {
+            (Some(pb), Some(parts)) => {
+                let len = fb - fa + 1;
+                let (kb, sb) = pb.split_at_mut(BUF);
+                let (kb, sb) = (&mut kb[..len], &mut sb[..len]);
+                if e_dx2 > 0.0 {
+                    interior_fluxes::<true, true>(cl, q, e_dx2, iv, s.dt, fa, fb, o, kb, sb);
+                } else {
+                    interior_fluxes::<false, true>(cl, q, 0.0, iv, s.dt, fa, fb, o, kb, sb);
+                }
+                let first = 2 * (f0 + fa);
+                for (i, (kappa, share)) in kb.iter().zip(sb.iter()).enumerate() {
+                    parts[first + 2 * i].store(kappa.to_bits(), Ordering::Relaxed);
+                    parts[first + 2 * i + 1].store(share.to_bits(), Ordering::Relaxed);
+                }
+            }
+            _ => {
+                if e_dx2 > 0.0 {
+                    interior_fluxes::<true, false>(
+                        cl,
+                        q,
+                        e_dx2,
+                        iv,
+                        s.dt,
+                        fa,
+                        fb,
+                        o,
+                        &mut [],
+                        &mut [],
+                    );
+                } else {
+                    interior_fluxes::<false, false>(
+                        cl,
+                        q,
+                        0.0,
+                        iv,
+                        s.dt,
+                        fa,
+                        fb,
+                        o,
+                        &mut [],
+                        &mut [],
+                    );
+                }
+            }
         }
     }
     if a == 0 {
@@ -239,10 +335,12 @@ fn cells(s: &StepData, rank: usize, a: usize, e: usize, buf: &[f64], out: &mut [
     mass_sum(c0, o, ivs, 1.0 / h)
 }
 
-/// Fluxes through the interior faces `fa ..= fb` of a reach into `out` (g/s).
+/// Fluxes through the interior faces `fa ..= fb` of a reach into `out` (g/s); with `PARTS`, each face's
+/// limiter weight κ into `kappa_out` and its share C_f/C_U into `share_out` (the face value and so the flux
+/// are the same bits either way: [`face_parts`] and [`face_value`] share their arithmetic).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn interior_fluxes<const DISPERSION: bool>(
+fn interior_fluxes<const DISPERSION: bool, const PARTS: bool>(
     cl: &[f64],
     q: &[f64],
     e_dx2: f64,
@@ -251,6 +349,8 @@ fn interior_fluxes<const DISPERSION: bool>(
     fa: usize,
     fb: usize,
     out: &mut [f64],
+    kappa_out: &mut [f64],
+    share_out: &mut [f64],
 ) {
     let len = fb - fa + 1;
     // face j lies between cell j − 1 (cl[j]) and cell j (cl[j + 1])
@@ -262,6 +362,11 @@ fn interior_fluxes<const DISPERSION: bool>(
     let ivm = &iv[fa - 1..fa - 1 + len];
     let ivc = &iv[fa..fa + len];
     let out = &mut out[..len];
+    let (kappa_out, share_out) = if PARTS {
+        (&mut kappa_out[..len], &mut share_out[..len])
+    } else {
+        (kappa_out, share_out)
+    };
     for i in 0..len {
         // load everything, then select: no data-dependent loads, so the loop vectorises
         let (qq, left, right, far_l, far_r) = (qs[i], cm1[i], cc[i], cm2[i], cp1[i]);
@@ -272,14 +377,26 @@ fn interior_fluxes<const DISPERSION: bool>(
         let uu = if pos { far_l } else { far_r };
         let ivu = if pos { iv_l } else { iv_r };
         let nu = qq.abs() * dt * ivu;
-        out[i] = if DISPERSION {
-            // D = E·V_face/Δx², V_face the harmonic mean of the two volumes (as in `Coeffs::d_face`); the
-            // upwind cell's diffusion number is taken as twice this face's
+        // D = E·V_face/Δx², V_face the harmonic mean of the two volumes (as in `Coeffs::d_face`); the
+        // upwind cell's diffusion number is taken as twice this face's
+        let (d, dsum) = if DISPERSION {
             let d = e_dx2 * 2.0 / (iv_l + iv_r);
-            let dsum = 2.0 * d * dt * ivu;
-            qq * face_value(uu, u, dn, nu, dsum) + d * (left - right)
+            (d, 2.0 * d * dt * ivu)
         } else {
-            qq * face_value(uu, u, dn, nu, 0.0)
+            (0.0, 0.0)
+        };
+        let fv = if PARTS {
+            let (fv, kappa) = face_parts(uu, u, dn, nu, dsum);
+            kappa_out[i] = kappa;
+            share_out[i] = if u > 0.0 { fv / u } else { 0.0 };
+            fv
+        } else {
+            face_value(uu, u, dn, nu, dsum)
+        };
+        out[i] = if DISPERSION {
+            qq * fv + d * (left - right)
+        } else {
+            qq * fv
         };
     }
 }

@@ -21,6 +21,7 @@ use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Mode, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
+use std::sync::atomic::AtomicU64;
 
 /// Ledger slots, grams.
 const IN: usize = 0;
@@ -214,6 +215,11 @@ impl<'a> Simulation<'a> {
                     src_rate: vec![(0.0, f64::NEG_INFINITY); lay.sources.len()],
                     src_period: usize::MAX,
                     snap: Snapshot::default(),
+                    face_parts: if groups.is_some() {
+                        (0..2 * net.n_faces()).map(|_| AtomicU64::new(0)).collect()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect(),
             disp_rank: lay.order.iter().map(|&r| disp_coef[r]).collect(),
@@ -990,6 +996,9 @@ struct Lane {
     src_period: usize,
     /// A copy of the old state for the groups' node pass when it runs beside the total's (tagged runs).
     snap: Snapshot,
+    /// Tagged runs: each interior face's limiter weight κ and share C_f/C_U from this step's kernel, as f64
+    /// bits at `[2f]`, `[2f + 1]` (network face f; `kernel::StepData::parts`); empty in a plain run.
+    face_parts: Vec<AtomicU64>,
 }
 
 /// A run's state at an output time ([`Simulation::resume_point`]).
@@ -1100,9 +1109,10 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         }
         lane.decay_for = Some(key);
     }
-    // the groups' view of this step, with the half-step decay factors `half`
+    // the groups' view of this step, with the half-step decay factors `half` and the faces' κ and shares
+    // `parts` (read only by the cell pass)
     macro_rules! mk_step {
-        ($half:expr) => {
+        ($half:expr, $parts:expr) => {
             ctx.groups.map(|groups| TagStep {
                 net,
                 lay: ctx.lay,
@@ -1117,12 +1127,16 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
                 disp: ctx.disp,
                 disp_true: ctx.disp_coef,
                 half: $half,
+                parts: $parts,
             })
         };
     }
     // the groups' node pass reads the total's old state; with a thread to help (see `assist`) it runs on
     // a copy of that state beside the total's node pass, kernel and sources, else before them
     let overlap = lane.tags.is_some() && assist::has_helpers();
+    // the faces' κ and shares the kernel leaves for the groups (empty in a plain run), out of the lane while
+    // the total's part borrows it
+    let parts = std::mem::take(&mut lane.face_parts);
     let decayed = if overlap {
         let mut snap = std::mem::take(&mut lane.snap);
         let mut tags = lane.tags.take();
@@ -1132,10 +1146,10 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         snap.nc.extend_from_slice(&lane.node_c);
         snap.half.clear();
         snap.half.extend_from_slice(&lane.decay);
-        let ts = mk_step!(&snap.half);
+        let ts = mk_step!(&snap.half, &[]);
         let mut decayed = 0.0;
         assist::join(
-            || decayed = total_part(ctx, p, lane, t_mid, theta, dt, parallel),
+            || decayed = total_part(ctx, p, lane, &parts, t_mid, theta, dt, parallel),
             || {
                 if let (Some(ts), Some(tags)) = (&ts, tags.as_mut()) {
                     tagged::node_pass(ts, &snap.c, &snap.nc, tags)
@@ -1146,11 +1160,12 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
         lane.snap = snap;
         decayed
     } else {
-        if let (Some(ts), Some(tags)) = (&mk_step!(&lane.decay), lane.tags.as_mut()) {
+        if let (Some(ts), Some(tags)) = (&mk_step!(&lane.decay, &[]), lane.tags.as_mut()) {
             tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
         }
-        total_part(ctx, p, lane, t_mid, theta, dt, parallel)
+        total_part(ctx, p, lane, &parts, t_mid, theta, dt, parallel)
     };
+    lane.face_parts = parts;
     let led = &lane.ledger_g;
     if !(decayed.is_finite() && led[IN].is_finite()) {
         lane.failed = true;
@@ -1172,7 +1187,7 @@ fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel:
             parallel,
         )
     };
-    let tag_step = mk_step!(&lane.decay);
+    let tag_step = mk_step!(&lane.decay, &lane.face_parts);
     if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
         // the groups' cell pass reads the old state; the total's implicit dispersion works on the new one
         // meanwhile (the groups' pass hands it to whichever thread does its first half)
@@ -1206,11 +1221,14 @@ pub(super) fn steps_alone(net: &Network, pollutants: usize, opts: &TransportOpti
 }
 
 /// The total's part of a step of one pollutant: node pass, cell kernel, sources and withdrawals, with the
-/// ledger; returns the mass decayed in the cells, g (non-finite on a failed step).
+/// ledger; returns the mass decayed in the cells, g (non-finite on a failed step). In a tagged run the
+/// kernel also leaves each interior face's κ and share in `parts` for the groups (`kernel::StepData`).
+#[allow(clippy::too_many_arguments)]
 fn total_part(
     ctx: &Ctx,
     p: usize,
     lane: &mut Lane,
+    parts: &[AtomicU64],
     t_mid: f64,
     theta: f64,
     dt: f64,
@@ -1253,6 +1271,7 @@ fn total_part(
         span: &ctx.lay.span,
         chunk_first_rank: &ctx.lay.chunk_first_rank,
         dt,
+        parts: (!parts.is_empty()).then_some(parts),
     };
     let chunk = ctx.lay.chunk;
     if parallel {

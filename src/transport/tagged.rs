@@ -69,6 +69,7 @@ use crate::hydraulics::Hydraulics;
 use crate::model::{InitialState, Mode, Model, Series};
 use crate::network::Network;
 use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What a tagged run produces: the total run and, at the same output times, each group's concentrations.
 #[derive(Debug, Clone)]
@@ -1455,6 +1456,9 @@ pub(super) struct TagStep<'s> {
     pub disp_true: &'s [f64],
     /// Half-step decay factors by layout rank.
     pub half: &'s [f64],
+    /// The interior faces' κ and shares from this step's kernel (`kernel::StepData::parts`; read by the
+    /// cell pass, empty for the node pass).
+    pub parts: &'s [AtomicU64],
 }
 
 /// The groups' node pass, run **before** the total's (it reads the total's old node concentrations and
@@ -1977,6 +1981,26 @@ fn total_faces(s: &TagStep, c: &[f64], r: usize, out: &mut FaceScratch) {
         &mut out.kappa[..m],
         &mut out.share[..m],
     );
+    if !s.parts.is_empty() {
+        // κ and the share as the total's kernel made them this step (the same arithmetic as `one_face`'s)
+        let parts = &s.parts[2 * (f0 + 1)..2 * (f0 + n)];
+        for (q, kv) in parts.chunks_exact(2).enumerate() {
+            kappa_o[q] = f64::from_bits(kv[0].load(Ordering::Relaxed));
+            share_o[q] = f64::from_bits(kv[1].load(Ordering::Relaxed));
+        }
+        if e_dx2 > 0.0 {
+            for q in 0..m {
+                (nu_o[q], dsum_o[q], d_o[q]) =
+                    face_numbers::<true>(qf[q], iv[q], iv[q + 1], dt, e_dx2);
+            }
+        } else {
+            for q in 0..m {
+                (nu_o[q], dsum_o[q], d_o[q]) =
+                    face_numbers::<false>(qf[q], iv[q], iv[q + 1], dt, e_dx2);
+            }
+        }
+        return;
+    }
     // the dispersion test is per reach: two loops, each free of it
     if e_dx2 > 0.0 {
         for q in 0..m {
@@ -1989,6 +2013,28 @@ fn total_faces(s: &TagStep, c: &[f64], r: usize, out: &mut FaceScratch) {
                 one_face::<false>(qf[q], &cw[q..q + 4], iv[q], iv[q + 1], dt, e_dx2);
         }
     }
+}
+
+/// A face's Courant number ν, diffusion number and dispersive conductance D (m³/s), as [`one_face`] and
+/// the kernel make them: flow `qq`, the inverse volumes of its two cells; `DISP` whether E/Δx² (`e_dx2`) is
+/// not 0.
+#[inline(always)]
+fn face_numbers<const DISP: bool>(
+    qq: f64,
+    iv_l: f64,
+    iv_r: f64,
+    dt: f64,
+    e_dx2: f64,
+) -> (f64, f64, f64) {
+    let ivu = if qq >= 0.0 { iv_l } else { iv_r };
+    let nu = qq.abs() * dt * ivu;
+    let (d, dsum) = if DISP {
+        let d = e_dx2 * 2.0 / (iv_l + iv_r);
+        (d, 2.0 * d * dt * ivu)
+    } else {
+        (0.0, 0.0)
+    };
+    (nu, dsum, d)
 }
 
 /// One face of [`total_faces`]: flow `qq`, the four concentrations around it `cw` (the face between
@@ -2007,14 +2053,7 @@ fn one_face<const DISP: bool>(
     let u = if pos { left } else { right };
     let dn = if pos { right } else { left };
     let uu = if pos { cw[0] } else { cw[3] };
-    let ivu = if pos { iv_l } else { iv_r };
-    let nu = qq.abs() * dt * ivu;
-    let (d, dsum) = if DISP {
-        let d = e_dx2 * 2.0 / (iv_l + iv_r);
-        (d, 2.0 * d * dt * ivu)
-    } else {
-        (0.0, 0.0)
-    };
+    let (nu, dsum, d) = face_numbers::<DISP>(qq, iv_l, iv_r, dt, e_dx2);
     let (fv, kappa) = face_parts(uu, u, dn, nu, dsum);
     let share = if u > 0.0 { fv / u } else { 0.0 };
     (nu, dsum, d, kappa, share)

@@ -13,6 +13,10 @@
 //! C** = h·(C + Δt/V·(F_left − F_right)), C_new = h·C**,
 //! h = exp(−k·Δt/2) the exact half-step factor. (Decaying a full step after transport would age the water
 //! entering a reach by a whole step in its first step, shifting a plug-flow profile by half a cell.)
+//!
+//! In a tagged run (`StepData::parts`) the same loop also leaves each interior face's limiter weight κ and
+//! share C_f/C_U for the groups' split (`tagged.rs`), in a path of its own so that the plain run's loop is
+//! unchanged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -708,3 +708,40 @@ concentration = { COD = 10.0 }
     let last = times.len() - 1;
     assert!(sup.section_conc[last][1] < base.section_conc[last][1] - 0.5);
 }
+
+/// A scenario whose only project moves water (a diversion): there is no tagged cluster, so the flow states'
+/// response runs carry no group at all. The ranking still runs, and the diversion's benefit under `load`
+/// is the full runs' difference (its state is exact: its own flows and run).
+#[test]
+fn a_ranking_of_flow_state_projects_alone_runs() {
+    let text = THREE
+        .replace("mode = \"steady\"", "mode = \"dynamic\"\nwarmup = \"1d\"")
+        .split("[[projects]]")
+        .next()
+        .expect("the scenario before its projects")
+        .to_string()
+        + r#"
+[[projects]]
+id = "DIV"
+kind = "diversion"
+cost = 2.0
+start = "2024-06-01"
+finish = "2025-01-05"
+node = "J"
+flow_m3s = 0.4
+concentration = { COD = 10.0 }
+"#;
+    let m = load(&text);
+    let r = ranked(&text, &opts(Objective::Load, None));
+    assert_eq!(r.projects.len(), 1);
+    let (base, _) = rank::full_run(&m, &rivsim::projects::Selection::none(&m)).expect("baseline");
+    let (with, _) = rank::full_run(
+        &m,
+        &rivsim::projects::Selection::only(&m, &["DIV".into()]).expect("DIV"),
+    )
+    .expect("DIV run");
+    // the superposed portfolio {DIV} is its state's own total: the check's difference is round-off
+    let c = r.superposition_check.as_ref().expect("check");
+    assert!(c.max_rel < 1e-9, "{c:?}");
+    assert!(with.section_conc.last() != base.section_conc.last());
+}

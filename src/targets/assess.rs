@@ -523,7 +523,6 @@ pub(crate) type Places = (
     Vec<String>,
 );
 
-/// Sections, zones and the monthly table. Returns warnings for zones that could not be assessed as asked.
 /// A zone judged over the whole period on its sites (the part of [`assess_places`] that the zone's
 /// verdict needs).
 struct ZonePeriod {
@@ -613,6 +612,7 @@ pub(crate) fn zone_verdicts(
         .collect()
 }
 
+/// Sections, zones and the monthly table. Returns warnings for zones that could not be assessed as asked.
 pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Places, TargetsError> {
     let np = model.pollutants.len();
     let mut warnings = Vec::new();

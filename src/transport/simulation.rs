@@ -350,8 +350,10 @@ impl<'a> Simulation<'a> {
     /// agree with that run's up to `rp`'s time — a scenario with a project that acts only later — the
     /// result is that of a run from the start, without stepping the common part again (to round-off and
     /// the step sequence: the two runs' flow periods may be cut differently before then, with the same
-    /// flows). The mass ledger goes on from that run's. Refused (nothing changed) unless the two runs have
-    /// the same pollutants, output times, groups and layout, and this one has not begun.
+    /// flows). The mass ledger goes on from that run's. Refused, with nothing changed, unless the two runs
+    /// have the same pollutants, output times, kind and number of groups and layout, this one is dynamic
+    /// and has not begun (then only a failure to make this run's coefficients, which leaves it unusable,
+    /// can stop it).
     pub(crate) fn resume(&mut self, rp: &ResumePoint) -> Result<(), TransportError> {
         let bad = |what: &str| TransportError::BadOption {
             option: "resume",
@@ -363,6 +365,7 @@ impl<'a> Simulation<'a> {
             return Err(bad("this run has begun, or is steady"));
         }
         if rp.lanes.len() != self.lanes.len()
+            || rp.results.pollutants != self.results.pollutants
             || rp.next_out == 0
             || rp.next_out > self.output_times.len()
             || rp.results.output_times_s.as_slice() != &self.output_times[..rp.next_out]

@@ -263,7 +263,11 @@ pub fn run_response_tree(
         .collect();
     // the states going on from each state, with the time they agree to, earliest first (in steady mode
     // every output is solved on its own: nothing to go on from)
-    let goes_on = |st: &ResponseState| st.from.filter(|_| st.model.sim.mode == Mode::Dynamic);
+    let goes_on = |st: &ResponseState| {
+        st.from.filter(|&(from, _)| {
+            st.model.sim.mode == Mode::Dynamic && states[from].model.sim.mode == Mode::Dynamic
+        })
+    };
     let mut children: Vec<Vec<(f64, usize)>> = vec![Vec::new(); ns];
     for (s, st) in states.iter().enumerate() {
         if let Some((from, t)) = goes_on(st) {
@@ -313,20 +317,23 @@ pub fn run_response_tree(
                     sc.spawn(move |sc| go(sc, cx, c, p, None));
                 }
             }
+            // after every step (the last one included: a child that agrees to the end takes the finished
+            // state), hand this run's state to the children whose time it is
             let mut next = 0;
             loop {
+                let more = sim.step()?;
                 while next < forks.len() && forks[next].0 == sim.time_s() {
                     let rp = std::sync::Arc::new(sim.resume_point());
                     let c = forks[next].1;
                     sc.spawn(move |sc| go(sc, cx, c, p, Some(rp)));
                     next += 1;
                 }
-                if !sim.step()? {
+                if !more {
                     break;
                 }
             }
-            // a hand-over time the run never stopped at (it cannot happen: every output time is a step's
-            // end) leaves the child to run from the start
+            // a hand-over time the run did not stop at (not expected: every output time ends a step)
+            // leaves the child to run from the start
             for &(_, c) in &forks[next..] {
                 sc.spawn(move |sc| go(sc, cx, c, p, None));
             }
@@ -770,8 +777,15 @@ fn merge(model: &Model, net: &Network, ng: usize, parts: Vec<TaggedResults>) -> 
         };
     let total_sections = interleave(&|t| &t.total.section_conc, ns, 1);
     let total_reaches = interleave(&|t| &t.total.reach_conc, nr, 1);
-    let section_conc = interleave(&|t| &t.section_conc, ns, ng);
-    let reach_conc = interleave(&|t| &t.reach_conc, nr, ng);
+    // without groups a part has no group rows at all (a plain run): an empty row per output time
+    let (section_conc, reach_conc) = if ng == 0 {
+        (vec![Vec::new(); nt], vec![Vec::new(); nt])
+    } else {
+        (
+            interleave(&|t| &t.section_conc, ns, ng),
+            interleave(&|t| &t.reach_conc, nr, ng),
+        )
+    };
     let mut warnings: Vec<String> = Vec::new();
     for part in &parts {
         for w in &part.total.warnings {
@@ -1067,7 +1081,7 @@ pub(super) struct TagLane {
     conc_new: Vec<B>,
     /// Mixed node concentrations, `[node·nb + block]`.
     node_c: Vec<B>,
-    /// End-face mass fluxes, `[(2·reach + end)·nb + block]`, g/s (entering fluxes divided by the decay
+    /// End-face mass fluxes, `[(2·rank + end)·nb + block]` (the reach's layout rank), g/s (entering fluxes divided by the decay
     /// factor, as the total's).
     bflux: Vec<B>,
     /// Inflow and outlet concentrations per model (`Groups::model`; constants resolved once).
@@ -1116,6 +1130,8 @@ pub(super) struct TagLane {
 /// The groups' state of one pollutant at a time (`Simulation::resume_point`): their concentrations, end
 /// fluxes and activity.
 pub(super) struct TagState {
+    relative: bool,
+    ng: usize,
     conc: Vec<B>,
     node_c: Vec<B>,
     bflux: Vec<B>,
@@ -1296,6 +1312,8 @@ impl TagLane {
     /// The groups' state now.
     pub fn state(&self) -> TagState {
         TagState {
+            relative: self.relative,
+            ng: self.ng,
             conc: self.conc.clone(),
             node_c: self.node_c.clone(),
             bflux: self.bflux.clone(),
@@ -1303,9 +1321,11 @@ impl TagLane {
         }
     }
 
-    /// Whether `st` has this lane's shape (groups and slots).
+    /// Whether `st` has this lane's shape (kind and number of groups, slots).
     pub fn fits(&self, st: &TagState) -> bool {
-        st.conc.len() == self.conc.len()
+        st.relative == self.relative
+            && st.ng == self.ng
+            && st.conc.len() == self.conc.len()
             && st.node_c.len() == self.node_c.len()
             && st.bflux.len() == self.bflux.len()
             && st.act.len() == self.act.len()

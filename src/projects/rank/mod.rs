@@ -48,8 +48,11 @@
 //! A state σ ≠ ∅ is the state σ∖{j} until j, the project of σ that acts last, first acts (its construction
 //! start if it has a construction load, else its finish: `projects::effect_fraction`), so its run goes on
 //! from that state's run from then (`transport::run_response_tree`; the last output time not after it),
-//! instead of stepping the common months again; as a guard, the time is moved back to the first flow
-//! period in which the two states' flows differ by more than 1e-9 relative. The states' runs and the full
+//! instead of stepping the common months again. Two guards move that time back: to the first flow period in
+//! which the two states' flows differ by more than 1e-9 relative, and to the first time at which any
+//! transport input of the two totals or of a pair of their groups differs (`apply` resamples the series of
+//! the items any project touches on a grid of all the projects' dates, so a linear series can part before
+//! the project acts). The states' runs and the full
 //! runs go side by side with rayon, each pollutant of each state a task stepping on one thread.
 //!
 //! **Aligned periods.** The transport takes a source's flow once per flow period, so a total gets a zero-flow
@@ -78,7 +81,7 @@ pub mod output;
 pub mod search;
 
 use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
-use crate::model::{Discharge, Model};
+use crate::model::{Discharge, Model, Series};
 use crate::network::Network;
 use crate::projects::{ProjectKind, Selection, SewerDestination, apply};
 use crate::scenario::{Problem, ScenarioError};
@@ -767,7 +770,13 @@ impl Superposition {
                         .filter(|k| sigma >> k & 1 == 1)
                         .max_by(|&a, &b| first(a).total_cmp(&first(b)).then(a.cmp(&b)))?;
                     let parent = sigma & !(1 << k);
-                    let t = flows_agree_until(&prepared[parent].2, &prepared[sigma].2, first(k));
+                    let (pa, me) = (&prepared[parent], &prepared[sigma]);
+                    // guards: the flows, and every transport input of the totals and of the groups
+                    let mut t = flows_agree_until(&pa.2, &me.2, first(k));
+                    t = inputs_agree_until(&pa.0, &me.0, t);
+                    for (a, b) in pa.1.iter().zip(&me.1) {
+                        t = inputs_agree_until(a, b, t);
+                    }
                     Some((parent, t))
                 })
                 .collect();
@@ -979,6 +988,146 @@ fn flows_agree_until(a: &Hydraulics, b: &Hydraulics, t: f64) -> f64 {
         }
     }
     t
+}
+
+/// The time up to which two models' transport inputs agree, at most `t`, s: the sources, inflows, outlet
+/// waters, withdrawals and decay changes, item by item (an item of one model alone counts as nothing while
+/// its flow, or for a load its mass, is 0). 0 when the network, the reaches' rates or the initial state
+/// differ. A guard on [`first_effect_s`]: `projects::apply` resamples the series of the items any project
+/// touches on a grid of every project's dates, so a linear series can differ before a project acts.
+fn inputs_agree_until(a: &Model, b: &Model, t: f64) -> f64 {
+    let same_network = a.reaches.len() == b.reaches.len()
+        && a.nodes.len() == b.nodes.len()
+        && a.initial == b.initial
+        && a.reaches.iter().zip(&b.reaches).all(|(x, y)| {
+            x.release_g_m2_day == y.release_g_m2_day
+                && x.decay_per_day == y.decay_per_day
+                && x.dispersion_m2s == y.dispersion_m2s
+        });
+    if !same_network {
+        return 0.0;
+    }
+    let np = a.pollutants.len();
+    let mut until = t;
+    let mut pair = |x: Option<&Series>, y: Option<&Series>| {
+        until = until.min(series_agree_until(x, y, until));
+    };
+    fn flow_of(o: &crate::model::Outfall) -> Option<&Series> {
+        match &o.discharge {
+            Discharge::Flow { flow_m3s, .. } => Some(flow_m3s),
+            Discharge::Load { .. } => None,
+        }
+    }
+    for i in 0..a.outfalls.len().max(b.outfalls.len()) {
+        match (a.outfalls.get(i), b.outfalls.get(i)) {
+            (Some(x), Some(y)) => {
+                if x.reach != y.reach
+                    || x.at_m != y.at_m
+                    || flow_of(x).is_some() != flow_of(y).is_some()
+                {
+                    return 0.0;
+                }
+                pair(flow_of(x), flow_of(y));
+                for p in 0..np {
+                    pair(
+                        x.discharge.mass_series().get(p),
+                        y.discharge.mass_series().get(p),
+                    );
+                }
+            }
+            (Some(x), None) | (None, Some(x)) => match flow_of(x) {
+                Some(q) => pair(Some(q), None),
+                None => (0..np).for_each(|p| pair(x.discharge.mass_series().get(p), None)),
+            },
+            (None, None) => {}
+        }
+    }
+    for i in 0..a.inflows.len().max(b.inflows.len()) {
+        match (a.inflows.get(i), b.inflows.get(i)) {
+            (Some(x), Some(y)) => {
+                if x.node != y.node {
+                    return 0.0;
+                }
+                pair(Some(&x.flow_m3s), Some(&y.flow_m3s));
+                (0..np).for_each(|p| pair(x.concentration.get(p), y.concentration.get(p)));
+            }
+            (Some(x), None) | (None, Some(x)) => pair(Some(&x.flow_m3s), None),
+            (None, None) => {}
+        }
+    }
+    for i in 0..a.line_loads.len().max(b.line_loads.len()) {
+        match (a.line_loads.get(i), b.line_loads.get(i)) {
+            (Some(x), Some(y)) => {
+                if x.reach != y.reach || x.from_m != y.from_m || x.to_m != y.to_m {
+                    return 0.0;
+                }
+                (0..np).for_each(|p| pair(x.kg_per_day.get(p), y.kg_per_day.get(p)));
+            }
+            (Some(x), None) | (None, Some(x)) => {
+                (0..np).for_each(|p| pair(x.kg_per_day.get(p), None))
+            }
+            (None, None) => {}
+        }
+    }
+    for (x, y) in a.nodes.iter().zip(&b.nodes) {
+        pair(x.level_m.as_ref(), y.level_m.as_ref());
+        (0..np).for_each(|p| pair(x.concentration.get(p), y.concentration.get(p)));
+    }
+    for i in 0..a.withdrawals.len().max(b.withdrawals.len()) {
+        match (a.withdrawals.get(i), b.withdrawals.get(i)) {
+            (Some(x), Some(y)) => {
+                if x.place != y.place {
+                    return 0.0;
+                }
+                pair(Some(&x.flow_m3s), Some(&y.flow_m3s));
+            }
+            (Some(x), None) | (None, Some(x)) => pair(Some(&x.flow_m3s), None),
+            (None, None) => {}
+        }
+    }
+    // decay changes: up to the first one that is not in both
+    let (da, db) = (&a.decay_changes, &b.decay_changes);
+    let common = da.iter().zip(db).take_while(|(x, y)| x == y).count();
+    for c in da[common..].iter().chain(&db[common..]) {
+        until = until.min(c.t_s);
+    }
+    until
+}
+
+/// The time up to which two series (a missing one counts as 0) agree, at most `t`: the first of their
+/// breakpoints (and `t`) at which their values differ, or, when one of them is linear, the candidate
+/// before it (a linear series parts from there; the midpoints between breakpoints are candidates too, where
+/// a linear piece may leave a held value that it meets at both ends).
+fn series_agree_until(x: Option<&Series>, y: Option<&Series>, t: f64) -> f64 {
+    if x == y {
+        return t;
+    }
+    let zero = Series::Const(0.0);
+    let (x, y) = (x.unwrap_or(&zero), y.unwrap_or(&zero));
+    let linear = |s: &Series| matches!(s, Series::Table { linear: true, .. });
+    let mut cand: Vec<f64> = x
+        .breakpoints()
+        .iter()
+        .chain(y.breakpoints())
+        .copied()
+        .filter(|&c| c < t)
+        .collect();
+    cand.push(0.0);
+    cand.push(t);
+    cand.sort_by(f64::total_cmp);
+    cand.dedup();
+    if linear(x) || linear(y) {
+        // a linear piece and a held value can agree at both ends and differ between them
+        let mids: Vec<f64> = cand.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+        cand.extend(mids);
+        cand.sort_by(f64::total_cmp);
+    }
+    match cand.iter().position(|&c| x.at(c) != y.at(c)) {
+        None => t,
+        Some(0) => 0.0,
+        Some(i) if linear(x) || linear(y) => cand[i - 1],
+        Some(i) => cand[i],
+    }
 }
 
 /// Align a total's flow periods with its groups': the transport resolves a source's flow once per flow
@@ -1299,21 +1448,15 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             sp.section_flow_m3s(mask),
         )
     };
-    let table: Option<Vec<f64>> = if n <= opts.exhaustive_max {
-        Some(
-            (0..1u64 << n)
-                .into_par_iter()
-                .map(value_of)
-                .collect::<Result<_, _>>()?,
-        )
-    } else {
-        None
-    };
     // the searches take an infallible value function; assessment errors (a shape mismatch, impossible here
-    // since every portfolio has the baseline's shape) are caught by evaluating the baseline above
+    // since every portfolio has the baseline's shape) are caught by evaluating the baseline above, and a
+    // portfolio that could not be assessed would rank last
+    let value_or_worst = |mask: u64| value_of(mask).unwrap_or(f64::NEG_INFINITY);
+    let table: Option<Vec<f64>> = (n <= opts.exhaustive_max)
+        .then(|| (0..1u64 << n).into_par_iter().map(value_or_worst).collect());
     let value = |mask: u64| match &table {
         Some(t) => t[mask as usize],
-        None => value_of(mask).unwrap_or(f64::NEG_INFINITY),
+        None => value_or_worst(mask),
     };
     let alone: Vec<Metrics> = (0..n)
         .into_par_iter()
@@ -1533,3 +1676,104 @@ pub fn check(
 /// The relative tolerance the check is expected to meet with the default `full_share` (module docs): the
 /// 10 % held-flow share plus the limiter's nonlinearity.
 pub const EXPECTED_REL: f64 = 0.11;
+
+#[cfg(test)]
+mod tests {
+    use super::{inputs_agree_until, series_agree_until};
+    use crate::model::{Discharge, Model, Outfall, OutfallKind, Series};
+
+    /// A model with one outfall of water on reach 0 (no network: only the inputs are compared).
+    fn with_outfall(conc: Series, flow: Series) -> Model {
+        let mut m = Model {
+            pollutants: vec!["COD".into()],
+            ..Model::default()
+        };
+        m.outfalls.push(Outfall {
+            id: "A".into(),
+            reach: 0,
+            at_m: 10.0,
+            discharge: Discharge::Flow {
+                flow_m3s: flow,
+                concentration: vec![conc],
+            },
+            kind: OutfallKind::Sewage,
+            group: "g".into(),
+        });
+        m
+    }
+
+    /// Two models' inputs, by hand: a concentration that steps at 40 parts there; a new outfall whose water
+    /// starts at 60 counts from 60 (its concentration does not matter while it brings no water); a decay
+    /// change present in one model only parts at its time; the same model agrees up to the limit.
+    #[test]
+    fn inputs_part_where_an_item_first_differs() {
+        let t = 100.0;
+        let a = with_outfall(Series::Const(10.0), Series::Const(0.1));
+        assert_eq!(inputs_agree_until(&a, &a.clone(), t), t);
+        let b = with_outfall(table(&[0.0, 40.0], &[10.0, 4.0], false), Series::Const(0.1));
+        assert_eq!(inputs_agree_until(&a, &b, t), 40.0);
+        let mut c = a.clone();
+        c.outfalls.push(Outfall {
+            id: "B".into(),
+            discharge: Discharge::Flow {
+                flow_m3s: table(&[0.0, 60.0], &[0.0, 0.2], false),
+                concentration: vec![Series::Const(50.0)],
+            },
+            ..a.outfalls[0].clone()
+        });
+        assert_eq!(inputs_agree_until(&a, &c, t), 60.0);
+        assert_eq!(inputs_agree_until(&c, &b, t), 40.0);
+        let mut d = a.clone();
+        d.decay_changes.push(crate::model::DecayChange {
+            reach: 0,
+            t_s: 70.0,
+            decay_per_day: vec![0.5],
+        });
+        assert_eq!(inputs_agree_until(&a, &d, t), 70.0);
+        // an outfall moved elsewhere is another scenario from the start
+        let mut e = a.clone();
+        e.outfalls[0].at_m = 20.0;
+        assert_eq!(inputs_agree_until(&a, &e, t), 0.0);
+    }
+
+    fn table(times_s: &[f64], values: &[f64], linear: bool) -> Series {
+        Series::Table {
+            times_s: times_s.to_vec(),
+            values: values.to_vec(),
+            linear,
+        }
+    }
+
+    /// Where two series part, by hand: step tables at their first differing breakpoint; a linear one from
+    /// the breakpoint before (it leaves the other's value right after it); a missing series is 0; equal
+    /// series agree up to the limit, and series differing at 0 agree nowhere.
+    #[test]
+    fn series_part_where_their_values_first_differ() {
+        let t = 100.0;
+        let a = table(&[0.0, 10.0, 50.0], &[1.0, 2.0, 3.0], false);
+        let b = table(&[0.0, 10.0, 30.0, 50.0], &[1.0, 2.0, 2.5, 3.0], false);
+        assert_eq!(series_agree_until(Some(&a), Some(&b), t), 30.0);
+        assert_eq!(series_agree_until(Some(&a), Some(&a.clone()), t), t);
+        // the same values, one as a step table with an extra breakpoint: they agree throughout
+        let c = table(&[0.0, 10.0, 20.0, 50.0], &[1.0, 2.0, 2.0, 3.0], false);
+        assert_eq!(series_agree_until(Some(&a), Some(&c), t), t);
+        // a linear series against the same points held: equal up to 10, parting right after it
+        let (h, l) = (
+            table(&[0.0, 10.0, 50.0], &[1.0, 1.0, 3.0], false),
+            table(&[0.0, 10.0, 50.0], &[1.0, 1.0, 3.0], true),
+        );
+        assert_eq!(series_agree_until(Some(&h), Some(&l), t), 10.0);
+        // … and one that rises from 0 parts at once
+        let l0 = table(&[0.0, 10.0, 50.0], &[1.0, 2.0, 3.0], true);
+        assert_eq!(series_agree_until(Some(&a), Some(&l0), t), 0.0);
+        // a flow that starts at 40 against none
+        let q = table(&[0.0, 40.0], &[0.0, 0.5], false);
+        assert_eq!(series_agree_until(Some(&q), None, t), 40.0);
+        assert_eq!(series_agree_until(Some(&q), None, 20.0), 20.0);
+        assert_eq!(series_agree_until(None, Some(&Series::Const(0.0)), t), t);
+        assert_eq!(
+            series_agree_until(Some(&Series::Const(1.0)), Some(&Series::Const(2.0)), t),
+            0.0
+        );
+    }
+}

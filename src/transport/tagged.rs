@@ -909,31 +909,13 @@ impl<'a> Groups<'a> {
         let theirs: Vec<usize> = (0..self.lays[b].sources.len())
             .filter(|&k| !zero_source(self.base, &self.lays[b].sources[k], p))
             .collect();
-        let mut used = vec![false; theirs.len()];
-        let mut out = Vec::new();
-        for k in mine {
-            let sk = &self.lays[g].sources[k];
-            let twin = theirs.iter().enumerate().position(|(i, &j)| {
-                !used[i]
-                    && same_source(
-                        (gm, &self.flows[g], sk),
-                        (self.base, &self.flows[b], &self.lays[b].sources[j]),
-                        p,
-                    )
-            });
-            match twin {
-                Some(i) => used[i] = true,
-                None => out.push((g, k)),
-            }
-        }
-        out.extend(
-            theirs
-                .iter()
-                .zip(&used)
-                .filter(|(_, u)| !**u)
-                .map(|(&j, _)| (b, j)),
-        );
-        out
+        unpaired(g, &mine, b, &theirs, |k, j| {
+            same_source(
+                (gm, &self.flows[g], &self.lays[g].sources[k]),
+                (self.base, &self.flows[b], &self.lays[b].sources[j]),
+                p,
+            )
+        })
     }
 
     /// Group `g`'s inflows at node-pass position `k` that bring pollutant `p`, as (model, inflow index),
@@ -962,31 +944,13 @@ impl<'a> Groups<'a> {
             .copied()
             .filter(|&i| brings(self.base, i))
             .collect();
-        let mut used = vec![false; theirs.len()];
-        let mut out = Vec::new();
-        for i in mine {
-            let twin = theirs.iter().enumerate().position(|(u, &j)| {
-                !used[u]
-                    && gm.inflows[i].concentration.get(p)
-                        == self.base.inflows[j].concentration.get(p)
-                    && self.flows[g]
-                        .iter()
-                        .zip(&self.flows[b])
-                        .all(|(x, y)| x.inflow_q[i] == y.inflow_q[j])
-            });
-            match twin {
-                Some(u) => used[u] = true,
-                None => out.push((g, i)),
-            }
-        }
-        out.extend(
-            theirs
-                .iter()
-                .zip(&used)
-                .filter(|(_, u)| !**u)
-                .map(|(&j, _)| (b, j)),
-        );
-        out
+        unpaired(g, &mine, b, &theirs, |i, j| {
+            gm.inflows[i].concentration.get(p) == self.base.inflows[j].concentration.get(p)
+                && self.flows[g]
+                    .iter()
+                    .zip(&self.flows[b])
+                    .all(|(x, y)| x.inflow_q[i] == y.inflow_q[j])
+        })
     }
 
     /// Whether water entering at outlet node `n` brings group `g` something of pollutant `p`: its
@@ -999,6 +963,34 @@ impl<'a> Groups<'a> {
             !matches!(c, None | Some(Series::Const(0.0)))
         }
     }
+}
+
+/// The items of two models that the other has no twin of: each of `mine` (items of model `g`) is paired
+/// with the first not yet paired of `theirs` (items of model `b`) for which `same` holds; the unpaired ones
+/// are returned as (model, item), `mine`'s first, each side in its own order.
+fn unpaired(
+    g: usize,
+    mine: &[usize],
+    b: usize,
+    theirs: &[usize],
+    same: impl Fn(usize, usize) -> bool,
+) -> Vec<(usize, usize)> {
+    let mut used = vec![false; theirs.len()];
+    let mut out = Vec::new();
+    for &i in mine {
+        match (0..theirs.len()).find(|&u| !used[u] && same(i, theirs[u])) {
+            Some(u) => used[u] = true,
+            None => out.push((g, i)),
+        }
+    }
+    out.extend(
+        theirs
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(&j, _)| (b, j)),
+    );
+    out
 }
 
 /// Whether two sources (model, its flows per period, the source) put the same mass of pollutant `p` into

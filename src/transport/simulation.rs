@@ -394,18 +394,7 @@ impl<'a> Simulation<'a> {
             .periods
             .partition_point(|p| p.t_start_s < t)
             .saturating_sub(1);
-        self.co.fill(
-            self.model,
-            self.net,
-            &self.lay,
-            &self.hyd.periods[k],
-            &self.flows[k],
-            k,
-            self.opts.safety,
-        )?;
-        self.period = k;
-        self.implicit = use_implicit(self.opts.dispersion, &self.co);
-        self.factors.invalidate();
+        self.enter_period(k)?;
         for (l, s) in self.lanes.iter_mut().zip(&rp.lanes) {
             l.conc.copy_from_slice(&s.conc);
             l.node_c.copy_from_slice(&s.node_c);
@@ -696,11 +685,9 @@ impl<'a> Simulation<'a> {
         m
     }
 
-    fn switch_period(&mut self, k: usize) -> Result<(), TransportError> {
-        let np = self.model.pollutants.len();
-        for p in 0..np {
-            self.mass_before_g[p] = self.total_mass_g(p);
-        }
+    /// Make flow period `k` the current one: its coefficients, whether its dispersion is implicit, and
+    /// the implicit factors to be made afresh.
+    fn enter_period(&mut self, k: usize) -> Result<(), TransportError> {
         self.co.fill(
             self.model,
             self.net,
@@ -713,6 +700,15 @@ impl<'a> Simulation<'a> {
         self.period = k;
         self.implicit = use_implicit(self.opts.dispersion, &self.co);
         self.factors.invalidate();
+        Ok(())
+    }
+
+    fn switch_period(&mut self, k: usize) -> Result<(), TransportError> {
+        let np = self.model.pollutants.len();
+        for p in 0..np {
+            self.mass_before_g[p] = self.total_mass_g(p);
+        }
+        self.enter_period(k)?;
         for p in 0..np {
             let after = self.total_mass_g(p);
             self.lanes[p].ledger_g[VOLUME] += after - self.mass_before_g[p];
@@ -761,16 +757,7 @@ impl<'a> Simulation<'a> {
         let t = self.output_times[i];
         let k = self.hyd.period_at(t);
         if k != self.period || i == 0 {
-            self.co.fill(
-                self.model,
-                self.net,
-                &self.lay,
-                &self.hyd.periods[k],
-                &self.flows[k],
-                k,
-                self.opts.safety,
-            )?;
-            self.period = k;
+            self.enter_period(k)?;
         }
         self.solve_steady_into_state(t)?;
         self.initialise_groups(t, true)?;

@@ -266,46 +266,14 @@ fn faces(
                 let len = fb - fa + 1;
                 let (kb, sb) = pb.split_at_mut(BUF);
                 let (kb, sb) = (&mut kb[..len], &mut sb[..len]);
-                if e_dx2 > 0.0 {
-                    interior_fluxes::<true, true>(cl, q, e_dx2, iv, s.dt, fa, fb, o, kb, sb);
-                } else {
-                    interior_fluxes::<false, true>(cl, q, 0.0, iv, s.dt, fa, fb, o, kb, sb);
-                }
+                interior::<true>(cl, q, e_dx2, iv, s.dt, fa, fb, o, kb, sb);
                 let first = 2 * (f0 + fa);
                 for (i, (kappa, share)) in kb.iter().zip(sb.iter()).enumerate() {
                     parts[first + 2 * i].store(kappa.to_bits(), Ordering::Relaxed);
                     parts[first + 2 * i + 1].store(share.to_bits(), Ordering::Relaxed);
                 }
             }
-            _ => {
-                if e_dx2 > 0.0 {
-                    interior_fluxes::<true, false>(
-                        cl,
-                        q,
-                        e_dx2,
-                        iv,
-                        s.dt,
-                        fa,
-                        fb,
-                        o,
-                        &mut [],
-                        &mut [],
-                    );
-                } else {
-                    interior_fluxes::<false, false>(
-                        cl,
-                        q,
-                        0.0,
-                        iv,
-                        s.dt,
-                        fa,
-                        fb,
-                        o,
-                        &mut [],
-                        &mut [],
-                    );
-                }
-            }
+            _ => interior::<false>(cl, q, e_dx2, iv, s.dt, fa, fb, o, &mut [], &mut []),
         }
     }
     if a == 0 {
@@ -337,6 +305,28 @@ fn cells(s: &StepData, rank: usize, a: usize, e: usize, buf: &[f64], out: &mut [
         o[i] = h * (h * (c0[i] + dt * ivs[i] * (fl[i] - fr[i])));
     }
     mass_sum(c0, o, ivs, 1.0 / h)
+}
+
+/// [`interior_fluxes`] with the dispersion test made once per call (each branch free of it).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn interior<const PARTS: bool>(
+    cl: &[f64],
+    q: &[f64],
+    e_dx2: f64,
+    iv: &[f64],
+    dt: f64,
+    fa: usize,
+    fb: usize,
+    out: &mut [f64],
+    kappa_out: &mut [f64],
+    share_out: &mut [f64],
+) {
+    if e_dx2 > 0.0 {
+        interior_fluxes::<true, PARTS>(cl, q, e_dx2, iv, dt, fa, fb, out, kappa_out, share_out);
+    } else {
+        interior_fluxes::<false, PARTS>(cl, q, 0.0, iv, dt, fa, fb, out, kappa_out, share_out);
+    }
 }
 
 /// Fluxes through the interior faces `fa ..= fb` of a reach into `out` (g/s); with `PARTS`, each face's

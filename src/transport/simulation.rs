@@ -68,6 +68,8 @@ pub struct Simulation<'a> {
     /// Group concentrations at the output times (see [`TaggedResults`]).
     tag_section: Vec<Vec<f64>>,
     tag_reach: Vec<Vec<f64>>,
+    /// Set up to carry responses (`tagged::run_responses`), even with no group.
+    responses: bool,
 }
 
 impl<'a> Simulation<'a> {
@@ -254,6 +256,7 @@ impl<'a> Simulation<'a> {
             groups,
             tag_section: Vec::new(),
             tag_reach: Vec::new(),
+            responses: relative,
         };
         sim.implicit = use_implicit(sim.opts.dispersion, &sim.co);
 
@@ -635,11 +638,20 @@ impl<'a> Simulation<'a> {
     /// concentrations at the output times.
     pub fn finish_tagged(mut self) -> TaggedResults {
         let n_groups = self.groups.as_ref().map_or(0, |g| g.len());
-        let section_conc = std::mem::take(&mut self.tag_section);
-        let reach_conc = std::mem::take(&mut self.tag_reach);
-        let relative = self.groups.as_ref().is_some_and(|g| g.relative);
+        let (mut section_conc, mut reach_conc) = (
+            std::mem::take(&mut self.tag_section),
+            std::mem::take(&mut self.tag_reach),
+        );
+        let relative = self.responses;
+        let total = self.finish();
+        if n_groups == 0 {
+            // a run without groups steps as a plain run and records no group values: an empty row per
+            // output time, the shape of the results for any number of groups
+            section_conc = vec![Vec::new(); total.output_times_s.len()];
+            reach_conc = vec![Vec::new(); total.output_times_s.len()];
+        }
         TaggedResults {
-            total: self.finish(),
+            total,
             n_groups,
             section_conc,
             reach_conc,

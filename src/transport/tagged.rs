@@ -777,15 +777,8 @@ fn merge(model: &Model, net: &Network, ng: usize, parts: Vec<TaggedResults>) -> 
         };
     let total_sections = interleave(&|t| &t.total.section_conc, ns, 1);
     let total_reaches = interleave(&|t| &t.total.reach_conc, nr, 1);
-    // without groups a part has no group rows at all (a plain run): an empty row per output time
-    let (section_conc, reach_conc) = if ng == 0 {
-        (vec![Vec::new(); nt], vec![Vec::new(); nt])
-    } else {
-        (
-            interleave(&|t| &t.section_conc, ns, ng),
-            interleave(&|t| &t.reach_conc, nr, ng),
-        )
-    };
+    let section_conc = interleave(&|t| &t.section_conc, ns, ng);
+    let reach_conc = interleave(&|t| &t.reach_conc, nr, ng);
     let mut warnings: Vec<String> = Vec::new();
     for part in &parts {
         for w in &part.total.warnings {

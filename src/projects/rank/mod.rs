@@ -245,7 +245,8 @@ impl Assessor {
         section_flow_m3s: &[Vec<f64>],
     ) -> Result<Metrics, TargetsError> {
         let a = targets::assess(model, results)?;
-        let (zones_compliant, compliance_rate_sum) = zone_counts(&a.zones);
+        let (zones_compliant, compliance_rate_sum) =
+            zone_counts(a.zones.iter().map(|z| (z.compliant, z.compliance_rate)));
         let km = a.worse_than_v_km();
         let load_t = self.load_t(model, results, section_flow_m3s);
         let value = match self.objective {
@@ -277,8 +278,7 @@ impl Assessor {
             Objective::Compliance => {
                 targets::check_shapes(model, results)?;
                 let zones = targets::assess::zone_verdicts(model, results)?;
-                let n = zones.iter().filter(|z| z.0).count();
-                let rate: f64 = zones.iter().map(|z| z.1).sum();
+                let (n, rate) = zone_counts(zones.into_iter());
                 self.compliance_value(n, rate)
             }
             Objective::WorseThanVKm => -targets::rivers::river_stats(model, results)?
@@ -314,11 +314,11 @@ impl Assessor {
     }
 }
 
-/// Compliant zones and the sum of the zones' compliance rates.
-fn zone_counts(zones: &[targets::ZoneAssessment]) -> (usize, f64) {
+/// Compliant zones and the sum of the zones' compliance rates, from each zone's (compliant, rate).
+fn zone_counts(zones: impl Iterator<Item = (bool, f64)> + Clone) -> (usize, f64) {
     (
-        zones.iter().filter(|z| z.compliant).count(),
-        zones.iter().map(|z| z.compliance_rate).sum(),
+        zones.clone().filter(|z| z.0).count(),
+        zones.map(|z| z.1).sum(),
     )
 }
 

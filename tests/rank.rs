@@ -615,6 +615,19 @@ fn cli_rejects_a_bad_objective_and_a_bad_budget() {
     assert_eq!(pf["cost"], 3.0);
 }
 
+/// A clean-water diversion at J finishing on 5 January (after day 4 of THREE's run), as a `[[projects]]` table.
+const DIVERSION: &str = r#"
+[[projects]]
+id = "DIV"
+kind = "diversion"
+cost = 2.0
+start = "2024-06-01"
+finish = "2025-01-05"
+node = "J"
+flow_m3s = 0.4
+concentration = { COD = 10.0 }
+"#;
+
 /// The searches compare `Assessor::value`, which assesses only what the objective reads: it must be the
 /// very number `Assessor::metrics` gives as `value`, for every objective and portfolio (bit for bit: the
 /// same formulas on the same assessment).
@@ -661,17 +674,7 @@ fn a_diversion_state_goes_on_from_the_baseline_when_it_starts_to_act() {
             "dispersion_m2s = 0.0",
             "dispersion_m2s = 5.0\ndecay_per_day = { COD = 0.2 }",
         )
-        + r#"
-[[projects]]
-id = "DIV"
-kind = "diversion"
-cost = 2.0
-start = "2024-06-01"
-finish = "2025-01-05"
-node = "J"
-flow_m3s = 0.4
-concentration = { COD = 10.0 }
-"#;
+        + DIVERSION;
     let m = load(&text);
     let sp = rank::Superposition::build(&m, &RankOptions::default()).expect("responses");
     let div = m.projects.iter().position(|p| p.id == "DIV").expect("DIV");
@@ -710,8 +713,8 @@ concentration = { COD = 10.0 }
 }
 
 /// A scenario whose only project moves water (a diversion): there is no tagged cluster, so the flow states'
-/// response runs carry no group at all. The ranking still runs, and the diversion's benefit under `load`
-/// is the full runs' difference (its state is exact: its own flows and run).
+/// response runs carry no group at all. The ranking still runs, and its check finds the superposed
+/// portfolio equal to a full run to round-off (the diversion's state is exact: its own flows and run).
 #[test]
 fn a_ranking_of_flow_state_projects_alone_runs() {
     let text = THREE
@@ -720,17 +723,7 @@ fn a_ranking_of_flow_state_projects_alone_runs() {
         .next()
         .expect("the scenario before its projects")
         .to_string()
-        + r#"
-[[projects]]
-id = "DIV"
-kind = "diversion"
-cost = 2.0
-start = "2024-06-01"
-finish = "2025-01-05"
-node = "J"
-flow_m3s = 0.4
-concentration = { COD = 10.0 }
-"#;
+        + DIVERSION;
     let m = load(&text);
     let r = ranked(&text, &opts(Objective::Load, None));
     assert_eq!(r.projects.len(), 1);

@@ -20,24 +20,8 @@ fn looped_with_sections() -> (
     rivsim::network::Network,
     rivsim::hydraulics::Hydraulics,
 ) {
-    let (mut m, net, hyd) = looped();
-    for (i, (reach, at)) in [
-        (0, 1_500.0),
-        (2, 2_000.0),
-        (3, 400.0),
-        (4, 1_100.0),
-        (5, 2_900.0),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        m.sections.push(SectionPoint {
-            id: format!("S{i}"),
-            reach,
-            at_m: at,
-        });
-    }
-    (m, net, hyd)
+    let (m, net, hyd) = looped();
+    (with_sections(m), net, hyd)
 }
 
 /// Variants of the looped model, each changing one kind of source the way a project would (the flows are

@@ -63,26 +63,6 @@ fn group_model(m: &Model, keep: Keep) -> Model {
     g
 }
 
-fn with_sections(mut m: Model) -> Model {
-    for (i, (reach, at)) in [
-        (0, 1_500.0),
-        (2, 2_000.0),
-        (3, 400.0),
-        (4, 1_100.0),
-        (5, 2_900.0),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        m.sections.push(SectionPoint {
-            id: format!("S{i}"),
-            reach,
-            at_m: at,
-        });
-    }
-    m
-}
-
 /// The largest |Σ_g C_g − C| / max(C, 1e-6 mg/L) over sections and reach means.
 fn sum_gap(t: &TaggedResults) -> f64 {
     let ng = t.n_groups;

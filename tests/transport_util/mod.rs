@@ -483,3 +483,24 @@ pub fn run_one_and_two_threads(
     let in_pool = |threads: usize| support::in_pool(threads, || run(m, net, hy, o).unwrap());
     (in_pool(1), in_pool(2))
 }
+
+/// `m` (the looped network of [`looped`]) with five sections: on R1, R3, R4, R5 and R6.
+pub fn with_sections(mut m: Model) -> Model {
+    for (i, (reach, at)) in [
+        (0, 1_500.0),
+        (2, 2_000.0),
+        (3, 400.0),
+        (4, 1_100.0),
+        (5, 2_900.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        m.sections.push(SectionPoint {
+            id: format!("S{i}"),
+            reach,
+            at_m: at,
+        });
+    }
+    m
+}

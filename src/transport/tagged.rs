@@ -1558,24 +1558,8 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
         let outlet =
             |m: usize| t.outlet_c[m].at(n, || outlet_conc(s.groups.model(m), n, s.p, s.t_mid));
         let mut q = 0;
-        if t.relative {
-            while q < ins.len() {
-                let g = ins[q].0 as usize;
-                let mut ext_in = 0.0;
-                while q < ins.len() && ins[q].0 as usize == g {
-                    ext_in += inflow(ins[q].1 as usize, ins[q].2 as usize);
-                    q += 1;
-                }
-                *at_mut(rate, g) += ext_in;
-            }
-            if ex < 0.0 {
-                let outs = &t.node_out[t.node_out_start[k]..t.node_out_start[k + 1]];
-                for &g in outs {
-                    let g = g as usize;
-                    *at_mut(rate, g) += -ex * (outlet(g) - outlet(t.ng));
-                }
-            }
-        } else if ex < 0.0 {
+        if ex < 0.0 && !t.relative {
+            // water entering at an outlet: added with each group's inflows (in that order), every group
             for g in 0..t.ng {
                 let mut ext_in = 0.0;
                 while q < ins.len() && ins[q].0 as usize == g {
@@ -1590,10 +1574,18 @@ fn node_pass_generic(s: &TagStep, c: &[f64], node_c: &[f64], t: &mut TagLane) {
                 let g = ins[q].0 as usize;
                 let mut ext_in = 0.0;
                 while q < ins.len() && ins[q].0 as usize == g {
-                    ext_in += inflow(g, ins[q].2 as usize);
+                    ext_in += inflow(ins[q].1 as usize, ins[q].2 as usize);
                     q += 1;
                 }
                 *at_mut(rate, g) += ext_in;
+            }
+            if ex < 0.0 {
+                // responses: the outlet water in which a group differs from the total
+                let outs = &t.node_out[t.node_out_start[k]..t.node_out_start[k + 1]];
+                for &g in outs {
+                    let g = g as usize;
+                    *at_mut(rate, g) += -ex * (outlet(g) - outlet(t.ng));
+                }
             }
         }
         if lo >= hi {

@@ -25,6 +25,7 @@ pub mod tree;
 
 use crate::model::Model;
 use crate::network::Network;
+use std::collections::HashMap;
 
 /// One steady flow field (one flow period).
 #[derive(Debug, Clone)]
@@ -147,22 +148,24 @@ pub fn solve(
 ) -> Result<Hydraulics, HydraulicsError> {
     let starts = model.flow_period_starts();
     let mut periods: Vec<FlowField> = Vec::with_capacity(starts.len());
-    let mut keys: Vec<Vec<u64>> = Vec::with_capacity(starts.len());
+    // each distinct input key and the first period that had it (hashed: a series of a million rows makes
+    // as many periods, and a linear search among them would be quadratic)
+    let mut solved: HashMap<Vec<u64>, usize> = HashMap::new();
     let mut warnings = Vec::new();
     for (k, &t0) in starts.iter().enumerate() {
         let t1 = starts.get(k + 1).copied().unwrap_or(model.sim.end_s);
         // a period whose inputs equal an earlier one's (bit for bit) reuses its field
         let key = period::input_key(model, t0, t1);
-        if let Some(j) = keys.iter().position(|x| *x == key) {
+        if let Some(&j) = solved.get(&key) {
             let mut field = periods[j].clone();
             field.t_start_s = t0;
             field.t_end_s = t1;
             periods.push(field);
         } else {
             let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
+            solved.insert(key, periods.len());
             periods.push(field);
         }
-        keys.push(key);
     }
     Ok(Hydraulics { periods, warnings })
 }

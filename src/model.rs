@@ -101,14 +101,13 @@ impl Series {
                 let mut a = t0_s;
                 // piece (a, b) with `k` times at or before its midpoint: the series is constant (step) or
                 // linear on it, so the midpoint value times the width is its exact integral
-                let mut k = lo;
-                for &b in times_s[lo..hi].iter().chain(std::iter::once(&t1_s)) {
+                let ends = times_s[lo..hi].iter().chain(std::iter::once(&t1_s));
+                for (k, &b) in (lo..).zip(ends) {
                     let mid = 0.5 * (a + b);
                     // (a midpoint rounded onto the next breakpoint counts it, as `at` would)
                     let k_mid = k + usize::from(times_s.get(k).is_some_and(|&t| t <= mid));
                     integral += self.at_index(k_mid, mid) * (b - a);
                     a = b;
-                    k += 1;
                 }
                 integral / (t1_s - t0_s)
             }

@@ -5,6 +5,7 @@
 //! are printed with Rust's `{}` for f64 (shortest representation that reads back to the same bits), never
 //! rounded for display.
 
+pub mod chains;
 pub mod html;
 mod num;
 pub mod plot;

@@ -13,6 +13,7 @@
 //! Class colours follow the usual water-quality map convention (blue I–II, green III, yellow IV, orange V,
 //! red V+); grey marks what could not be classified.
 
+use super::chains::river_chains;
 use crate::model::{Model, WaterBody};
 use crate::targets::assess::sample_indices;
 use crate::targets::gb3838::{Direction, Limits, Param, limits};
@@ -783,80 +784,6 @@ pub fn file_stem(id: &str) -> String {
     if s.is_empty() { "_".into() } else { s }
 }
 
-/// Chains of reaches for profiles: per `river` name, the longest walk through its reaches in the nominal
-/// direction; without river names, one walk from a source (a node with no reach entering it) always taking
-/// the longest reach leaving the current node. Longest chains first.
-pub fn river_chains(model: &Model) -> Vec<(String, Vec<usize>)> {
-    let walk = |set: &[usize]| -> Vec<usize> {
-        let mut best: (f64, Vec<usize>) = (0.0, Vec::new());
-        let starts: Vec<usize> = set
-            .iter()
-            .copied()
-            .filter(|&r| {
-                !set.iter()
-                    .any(|&q| model.reaches[q].to == model.reaches[r].from)
-            })
-            .collect();
-        let starts = if starts.is_empty() {
-            set.to_vec()
-        } else {
-            starts
-        };
-        for s in starts {
-            let mut chain = vec![s];
-            let mut len = model.reaches[s].length_m;
-            loop {
-                let at = model.reaches[*chain.last().unwrap_or(&s)].to;
-                let next = set
-                    .iter()
-                    .copied()
-                    .filter(|&q| model.reaches[q].from == at && !chain.contains(&q))
-                    .max_by(|&a, &b| {
-                        model.reaches[a]
-                            .length_m
-                            .total_cmp(&model.reaches[b].length_m)
-                    });
-                match next {
-                    Some(q) => {
-                        len += model.reaches[q].length_m;
-                        chain.push(q);
-                    }
-                    None => break,
-                }
-            }
-            if len > best.0 {
-                best = (len, chain);
-            }
-        }
-        best.1
-    };
-    let mut names: Vec<String> = model
-        .reaches
-        .iter()
-        .filter_map(|r| r.river.clone())
-        .collect();
-    names.sort();
-    names.dedup();
-    let mut out: Vec<(String, Vec<usize>)> = if names.is_empty() {
-        let all: Vec<usize> = (0..model.reaches.len()).collect();
-        vec![("main stem".to_string(), walk(&all))]
-    } else {
-        names
-            .into_iter()
-            .map(|n| {
-                let set: Vec<usize> = (0..model.reaches.len())
-                    .filter(|&r| model.reaches[r].river.as_deref() == Some(n.as_str()))
-                    .collect();
-                (n, walk(&set))
-            })
-            .collect()
-    };
-    out.retain(|c| !c.1.is_empty());
-    let len = |c: &[usize]| c.iter().map(|&r| model.reaches[r].length_m).sum::<f64>();
-    out.sort_by(|a, b| len(&b.1).total_cmp(&len(&a.1)));
-    out
-}
-
 /// The period-mean profile of a chain of reaches for the GB 3838 parameters simulated (step-wise: one value
 /// per reach, its volume-weighted mean over the samples after warm-up), with the sections on the chain.
 pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[usize]) -> Profile {
@@ -897,6 +824,14 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
     let body = chain
         .first()
         .map_or(WaterBody::River, |&r| model.reaches[r].water_body);
+    // the sections on each reach of the chain, in model order (one pass over the sections, not one per reach)
+    let mut sections_on: std::collections::HashMap<usize, Vec<usize>> =
+        chain.iter().map(|&r| (r, Vec::new())).collect();
+    for (s, sec) in model.sections.iter().enumerate() {
+        if let Some(list) = sections_on.get_mut(&sec.reach) {
+            list.push(s);
+        }
+    }
     let panels = (0..np)
         .filter_map(|p| Param::from_name(&model.pollutants[p]).map(|q| (p, q)))
         .filter(|(_, q)| q.applies_by_default(body))
@@ -908,10 +843,9 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
                 let v = mean(r, p);
                 conc.push(v);
                 conc.push(v);
-                for (s, sec) in model.sections.iter().enumerate() {
-                    if sec.reach == r {
-                        sections.push((x + sec.at_m / 1000.0, sec_mean(s, p), sec.id.clone()));
-                    }
+                for &s in &sections_on[&r] {
+                    let sec = &model.sections[s];
+                    sections.push((x + sec.at_m / 1000.0, sec_mean(s, p), sec.id.clone()));
                 }
                 x += model.reaches[r].length_m / 1000.0;
             }
@@ -964,23 +898,24 @@ pub fn standard_plots(
 
     // map
     let xy = |n: usize| model.nodes.get(n).and_then(|n| n.xy);
-    let lines: Vec<MapLine> = model
-        .reaches
-        .iter()
-        .enumerate()
-        .filter_map(|(r, reach)| {
-            let points = if reach.geometry.len() >= 2 {
-                reach.geometry.clone()
-            } else {
-                vec![xy(reach.from)?, xy(reach.to)?]
-            };
-            Some(MapLine {
-                id: reach.id.clone(),
-                points,
-                class: assessment.rivers.reach_class.get(r).copied().flatten(),
-            })
-        })
-        .collect();
+    // each reach's line on the map (absent without coordinates)
+    let mut line_of: Vec<Option<usize>> = vec![None; model.reaches.len()];
+    let mut lines: Vec<MapLine> = Vec::new();
+    for (r, reach) in model.reaches.iter().enumerate() {
+        let points = if reach.geometry.len() >= 2 {
+            reach.geometry.clone()
+        } else if let (Some(a), Some(b)) = (xy(reach.from), xy(reach.to)) {
+            vec![a, b]
+        } else {
+            continue;
+        };
+        line_of[r] = Some(lines.len());
+        lines.push(MapLine {
+            id: reach.id.clone(),
+            points,
+            class: assessment.rivers.reach_class.get(r).copied().flatten(),
+        });
+    }
     if !lines.is_empty() {
         let path = dir.join("map.png");
         let sections = model
@@ -988,7 +923,7 @@ pub fn standard_plots(
             .iter()
             .filter_map(|sec| {
                 let reach = model.reaches.get(sec.reach)?;
-                let line = lines.iter().find(|l| l.id == reach.id)?;
+                let line = &lines[line_of[sec.reach]?];
                 let (x, y) = along(&line.points, sec.at_m / reach.length_m.max(1e-9));
                 Some((x, y, sec.id.clone()))
             })

@@ -849,10 +849,7 @@ pub fn section_plot_png(
     m: &SiteMeans,
 ) -> Result<(), String> {
     fonts();
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.partial.png", std::process::id()));
+    let tmp = crate::report::temp_sibling(path, "partial.png");
     let res = {
         let root = BitMapBackend::new(&tmp, plot_size(a.groups.len())).into_drawing_area();
         draw(&root, title, a, m)

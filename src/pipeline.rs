@@ -7,6 +7,7 @@ use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
 use crate::model::Model;
 use crate::network::Network;
 use crate::projects::{self, CompareOutcome, Selection};
+use crate::report::staging::Staging;
 use crate::report::{self, ReportError};
 use crate::report::{html, plot, summary, summary::Summary};
 use crate::scenario::{self, ScenarioError};
@@ -31,6 +32,9 @@ pub enum Error {
     /// Writing results failed (exit code 1).
     #[error("{0}")]
     Report(#[from] ReportError),
+    /// The output folder cannot be written (exit code 2: found before any computation).
+    #[error("the output folder cannot be used: {0}")]
+    Output(ReportError),
     /// Any other failure while running (exit code 1).
     #[error("{0}")]
     Other(String),
@@ -40,7 +44,7 @@ impl Error {
     /// Process exit code: 2 for invalid input, 1 for a failure while running.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Scenario(_) => 2,
+            Error::Scenario(_) | Error::Output(_) => 2,
             _ => 1,
         }
     }
@@ -73,11 +77,22 @@ pub fn hydraulics(p: &Prepared) -> Result<Hydraulics, Error> {
 
 /// `rivsim hydraulics`: solve and write `DIR/reaches.csv`. Returns the written path and the solution.
 pub fn write_hydraulics(p: &Prepared, out: &Path) -> Result<(PathBuf, Hydraulics), Error> {
+    let mut stage = begin(out)?;
     let hyd = hydraulics(p)?;
-    report::ensure_dir(out)?;
     let csv = report::hydraulics_csv(&p.model, &p.net, &hyd);
-    let path = report::write_atomic(out, "reaches.csv", csv.as_bytes())?;
-    Ok((path, hyd))
+    stage.add(&report::write_atomic(
+        stage.path(),
+        "reaches.csv",
+        csv.as_bytes(),
+    )?);
+    let files = stage.commit("reaches.csv")?;
+    Ok((files[0].clone(), hyd))
+}
+
+/// Open the staging folder of a command's results in `out` (see `report::staging`): before any computation,
+/// so that an output folder that cannot be written stops the command at once.
+pub fn begin(out: &Path) -> Result<Staging, Error> {
+    Staging::begin(out).map_err(Error::Output)
 }
 
 /// Options of `rivsim run`.
@@ -140,6 +155,7 @@ pub fn simulate(p: &Prepared, hyd: &Hydraulics, progress: bool) -> Result<RunRes
 
 /// `rivsim run`: hydraulics, transport, assessment, then every output file of DESIGN.md §7 in `out`.
 pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Error> {
+    let mut stage = begin(out)?;
     let t0 = Instant::now();
     let hyd = hydraulics(p)?;
     let t1 = Instant::now();
@@ -188,31 +204,43 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
         }),
     );
 
-    report::ensure_dir(out)?;
-    let mut files = Vec::with_capacity(16);
-    files.push(report::write_atomic_with(out, "sections.csv", |w| {
+    let dir = stage.path().to_path_buf();
+    stage.add(&report::write_atomic_with(&dir, "sections.csv", |w| {
         summary::write_sections_csv(w, &p.model, &results)
     })?);
-    files.push(report::write_atomic_with(out, "reaches.csv", |w| {
+    stage.add(&report::write_atomic_with(&dir, "reaches.csv", |w| {
         summary::write_reaches_csv(w, &p.model, &p.net, &hyd, &results)
     })?);
     for (name, text) in [
         ("zones.csv", targets::tables::zones_csv(&assessment)),
         ("monthly.csv", targets::tables::monthly_csv(&assessment)),
     ] {
-        files.push(report::write_atomic(out, name, text.as_bytes())?);
+        stage.add(&report::write_atomic(&dir, name, text.as_bytes())?);
     }
     if !opts.no_plots {
-        let plots = plot::standard_plots(&p.model, &results, &assessment, out)
+        let plots = plot::standard_plots(&p.model, &results, &assessment, &dir)
             .map_err(|e| Error::Other(format!("plots: {e}")))?;
         let images = html::load_images(&plots).map_err(|e| Error::Other(format!("plots: {e}")))?;
         let page = html::report_html(&p.model, &assessment, &images, &warnings);
-        files.extend(plots.into_iter().map(|pf| pf.path));
-        files.push(report::write_atomic(out, "report.html", page.as_bytes())?);
+        for pf in &plots {
+            stage.add(&pf.path);
+        }
+        stage.add(&report::write_atomic(&dir, "report.html", page.as_bytes())?);
     }
+    // the set's files, summary.json itself last
+    let mut listed: Vec<String> = stage.files().to_vec();
+    listed.push("summary.json".into());
+    summary
+        .extra
+        .insert("files".into(), serde_json::Value::from(listed));
     let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
-    // summary.json last: its presence marks a complete run
-    files.push(report::write_atomic(out, "summary.json", json.as_bytes())?);
+    stage.add(&report::write_atomic(
+        &dir,
+        "summary.json",
+        json.as_bytes(),
+    )?);
+    // summary.json moves into place last: its presence marks a complete set
+    let files = stage.commit("summary.json")?;
     let t3 = Instant::now();
     Ok(RunOutcome {
         summary,
@@ -267,6 +295,7 @@ fn compare_one(p: &Prepared, name: &str, sel: &Selection) -> Result<CompareOutco
 /// parallel; writes `compare.csv`, `compare_km.csv` and `compare_worse_than_v.svg` / `.png` to `out`.
 pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<PathBuf>), Error> {
     use rayon::prelude::*;
+    let mut stage = begin(out)?;
     let mut runs: Vec<(String, Selection)> = vec![
         ("baseline".into(), Selection::none(&p.model)),
         ("all".into(), Selection::all(&p.model)),
@@ -278,38 +307,42 @@ pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<Pat
         .par_iter()
         .map(|(name, sel)| compare_one(p, name, sel))
         .collect::<Result<_, _>>()?;
-    report::ensure_dir(out)?;
-    let mut files = vec![
-        report::write_atomic(
-            out,
-            "compare.csv",
-            projects::compare_csv(&outcomes).as_bytes(),
-        )?,
-        report::write_atomic(
-            out,
-            "compare_km.csv",
-            projects::compare_km_csv(p.model.sim.start, &outcomes).as_bytes(),
-        )?,
-    ];
-    let svg = projects::plot_worse_than_v(
-        &format!("{}: km worse than class V", p.model.title),
-        &outcomes,
-    )
-    .map_err(|e| Error::Other(format!("plot: {e}")))?;
-    files.push(report::write_atomic(
-        out,
+    let dir = stage.path().to_path_buf();
+    stage.add(&report::write_atomic(
+        &dir,
+        "compare_km.csv",
+        projects::compare_km_csv(p.model.sim.start, &outcomes).as_bytes(),
+    )?);
+    let title = format!("{}: km worse than class V", p.model.title);
+    let svg = projects::plot_worse_than_v(&title, &outcomes)
+        .map_err(|e| Error::Other(format!("plot: {e}")))?;
+    stage.add(&report::write_atomic(
+        &dir,
         "compare_worse_than_v.svg",
         svg.as_bytes(),
     )?);
-    let png = out.join("compare_worse_than_v.png");
-    projects::plot_worse_than_v_png(
-        &png,
-        &format!("{}: km worse than class V", p.model.title),
-        &outcomes,
-    )
-    .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
-    files.push(png);
+    let png = dir.join("compare_worse_than_v.png");
+    projects::plot_worse_than_v_png(&png, &title, &outcomes)
+        .map_err(|e| Error::Other(format!("plot compare_worse_than_v.png: {e}")))?;
+    stage.add(&png);
+    stage.add(&report::write_atomic(
+        &dir,
+        "compare.csv",
+        projects::compare_csv(&outcomes).as_bytes(),
+    )?);
+    // compare.csv moves into place last
+    let files = stage.commit("compare.csv")?;
     Ok((outcomes, files))
+}
+
+/// `value` (a JSON object) with the key `"files"`: the set's files, `manifest` (the JSON's own name) last.
+fn with_files(mut value: serde_json::Value, stage: &Staging, manifest: &str) -> serde_json::Value {
+    let mut listed: Vec<String> = stage.files().to_vec();
+    listed.push(manifest.to_string());
+    if let Some(m) = value.as_object_mut() {
+        m.insert("files".into(), serde_json::Value::from(listed));
+    }
+    value
 }
 
 /// `rivsim rank`: rank the scenario's projects (`projects::rank`) and write `rank.csv`, `portfolio.json`,
@@ -320,36 +353,46 @@ pub fn rank(
     opts: &projects::RankOptions,
 ) -> Result<(projects::RankOutcome, Vec<PathBuf>), Error> {
     use projects::rank::{RankError, output};
+    let mut stage = begin(out)?;
     let o = projects::rank::rank(&p.model, opts).map_err(|e| match e {
         RankError::Scenario(e) => Error::Scenario(e),
         RankError::Hydraulics(e) => Error::Hydraulics(e),
         RankError::Transport(e) => Error::Transport(e),
         RankError::Targets(e) => Error::Other(format!("assessment: {e}")),
     })?;
-    report::ensure_dir(out)?;
+    let dir = stage.path().to_path_buf();
     let json = |r: serde_json::Result<String>| r.map_err(|e| Error::Other(e.to_string()));
-    let mut files = vec![
-        report::write_atomic(out, "rank.csv", output::rank_csv(&o).as_bytes())?,
-        report::write_atomic(
-            out,
-            "portfolio.json",
-            json(output::portfolio_json(&o))?.as_bytes(),
-        )?,
-    ];
+    stage.add(&report::write_atomic(
+        &dir,
+        "rank.csv",
+        output::rank_csv(&o).as_bytes(),
+    )?);
+    stage.add(&report::write_atomic(
+        &dir,
+        "portfolio.json",
+        json(output::portfolio_json(&o))?.as_bytes(),
+    )?);
     let title = format!("{}: {} vs cost", p.model.title, opts.objective.name());
     let svg = output::plot_svg(&title, opts.objective, &o)
         .map_err(|e| Error::Other(format!("plot: {e}")))?;
-    files.push(report::write_atomic(out, "rank_curve.svg", svg.as_bytes())?);
-    let png = out.join("rank_curve.png");
-    output::plot_png(&png, &title, opts.objective, &o)
-        .map_err(|e| Error::Other(format!("plot {}: {e}", png.display())))?;
-    files.push(png);
-    // rank.json last: its presence marks a complete ranking
-    files.push(report::write_atomic(
-        out,
-        "rank.json",
-        json(output::rank_json(&o))?.as_bytes(),
+    stage.add(&report::write_atomic(
+        &dir,
+        "rank_curve.svg",
+        svg.as_bytes(),
     )?);
+    let png = dir.join("rank_curve.png");
+    output::plot_png(&png, &title, opts.objective, &o)
+        .map_err(|e| Error::Other(format!("plot rank_curve.png: {e}")))?;
+    stage.add(&png);
+    let value = serde_json::to_value(&o).map_err(|e| Error::Other(e.to_string()))?;
+    let text = json(serde_json::to_string_pretty(&with_files(
+        value,
+        &stage,
+        "rank.json",
+    )))?;
+    stage.add(&report::write_atomic(&dir, "rank.json", text.as_bytes())?);
+    // rank.json moves into place last: its presence marks a complete ranking
+    let files = stage.commit("rank.json")?;
     Ok((o, files))
 }
 
@@ -392,6 +435,7 @@ pub fn apportion(
 ) -> Result<ApportionOutcome, Error> {
     use crate::apportion as ap;
     use rayon::prelude::*;
+    let mut stage = begin(out)?;
     let t0 = Instant::now();
     let hyd = hydraulics(p)?;
     let t1 = Instant::now();
@@ -427,25 +471,40 @@ pub fn apportion(
     let t2 = Instant::now();
     let a = ap::analyse(&p.model, &groups, &tagged).map_err(|e| Error::Other(e.to_string()))?;
 
-    report::ensure_dir(out)?;
-    let mut files = vec![
-        report::write_atomic(out, "apportion.csv", ap::apportion_csv(&a).as_bytes())?,
-        report::write_atomic(out, "apportion_zones.csv", ap::zones_csv(&a).as_bytes())?,
-        report::write_atomic_with(out, "apportion_series.csv", |w| {
-            ap::write_series_csv(w, &p.model, &groups, &tagged)
-        })?,
-    ];
+    let dir = stage.path().to_path_buf();
+    stage.add(&report::write_atomic(
+        &dir,
+        "apportion.csv",
+        ap::apportion_csv(&a).as_bytes(),
+    )?);
+    stage.add(&report::write_atomic(
+        &dir,
+        "apportion_zones.csv",
+        ap::zones_csv(&a).as_bytes(),
+    )?);
+    stage.add(&report::write_atomic_with(
+        &dir,
+        "apportion_series.csv",
+        |w| ap::write_series_csv(w, &p.model, &groups, &tagged),
+    )?);
     if !opts.no_plots {
         let bar = if opts.progress {
             ProgressBar::new(a.sections.len() as u64)
         } else {
             ProgressBar::hidden()
         };
+        // one stem per section, in section order (unique even where case is folded)
+        let mut names = report::names::FileNames::new();
+        let stems: Vec<String> = a
+            .sections
+            .iter()
+            .map(|m| format!("apportion_{}", names.stem(&m.id)))
+            .collect();
         let plots: Vec<PathBuf> = a
             .sections
             .par_iter()
-            .map(|m| -> Result<Vec<PathBuf>, Error> {
-                let stem = format!("apportion_{}", plot::file_stem(&m.id));
+            .zip(&stems)
+            .map(|(m, stem)| -> Result<Vec<PathBuf>, Error> {
                 let title = format!(
                     "{}: sources at {} (by {})",
                     p.model.title,
@@ -454,10 +513,10 @@ pub fn apportion(
                 );
                 let svg = ap::section_plot_svg(&title, &a, m)
                     .map_err(|e| Error::Other(format!("plot {stem}.svg: {e}")))?;
-                let svg_path = report::write_atomic(out, &format!("{stem}.svg"), svg.as_bytes())?;
-                let png_path = out.join(format!("{stem}.png"));
+                let svg_path = report::write_atomic(&dir, &format!("{stem}.svg"), svg.as_bytes())?;
+                let png_path = dir.join(format!("{stem}.png"));
                 ap::section_plot_png(&png_path, &title, &a, m)
-                    .map_err(|e| Error::Other(format!("plot {}: {e}", png_path.display())))?;
+                    .map_err(|e| Error::Other(format!("plot {stem}.png: {e}")))?;
                 bar.inc(1);
                 Ok(vec![svg_path, png_path])
             })
@@ -466,16 +525,19 @@ pub fn apportion(
             .flatten()
             .collect();
         bar.finish_and_clear();
-        files.extend(plots);
+        for path in &plots {
+            stage.add(path);
+        }
     }
-    let json = serde_json::to_string_pretty(&ap::apportion_json(&p.model, &a))
-        .map_err(|e| Error::Other(e.to_string()))?;
-    // apportion.json last: its presence marks a complete apportionment
-    files.push(report::write_atomic(
-        out,
+    let value = with_files(ap::apportion_json(&p.model, &a), &stage, "apportion.json");
+    let json = serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?;
+    stage.add(&report::write_atomic(
+        &dir,
         "apportion.json",
         json.as_bytes(),
     )?);
+    // apportion.json moves into place last: its presence marks a complete apportionment
+    let files = stage.commit("apportion.json")?;
     let t3 = Instant::now();
     Ok(ApportionOutcome {
         groups,

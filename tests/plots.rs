@@ -248,9 +248,10 @@ fn standard_plots_and_report() {
         [
             "map.png",
             "classes_km.png",
-            "profile_Main_River.png",
-            "profile_Xi_Creek.png",
-            "profile_Link_Canal.png",
+            // ids keep their characters: a space is legal in file names everywhere
+            "profile_Main River.png",
+            "profile_Xi Creek.png",
+            "profile_Link Canal.png",
             "section_S1.png",
             "section_S2.png",
             "section_S3.png"

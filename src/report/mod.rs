@@ -7,8 +7,10 @@
 
 pub mod chains;
 pub mod html;
+pub mod names;
 mod num;
 pub mod plot;
+pub mod staging;
 pub mod summary;
 
 use crate::hydraulics::{FlowField, Hydraulics};
@@ -51,7 +53,7 @@ pub fn write_atomic_with(
     fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<PathBuf, ReportError> {
     let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = temp_sibling(&target, "tmp");
     let err = |source| ReportError {
         path: target.clone(),
         source,
@@ -72,6 +74,20 @@ pub fn write_atomic_with(
         err(e)
     })?;
     Ok(target)
+}
+
+/// Temporary files made by this process so far (each gets its own name).
+static TEMPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A temporary name beside `path` that no other process or thread uses: `.NAME.PID-N.EXT` (hidden; the
+/// process id and a counter of this process; `EXT` last so that a writer choosing its format by extension
+/// picks the right one). `staging` removes such files when their process has died.
+pub(crate) fn temp_sibling(path: &Path, ext: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    let n = TEMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.{ext}", std::process::id()))
 }
 
 /// The calendar time of `t_s` seconds after the scenario start, ISO 8601 (`2025-01-01T06:00:00`).

@@ -14,6 +14,7 @@
 //! red V+); grey marks what could not be classified.
 
 use super::chains::river_chains;
+use super::names::FileNames;
 use crate::model::{Model, WaterBody};
 use crate::targets::assess::sample_indices;
 use crate::targets::gb3838::{Direction, Limits, Param, limits};
@@ -80,13 +81,7 @@ fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
     let svg = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(
-        ".{name}.partial.{}",
-        if svg { "svg" } else { "png" }
-    ));
+    let tmp = super::temp_sibling(path, if svg { "partial.svg" } else { "partial.png" });
     let res = if svg {
         let root = SVGBackend::new(&tmp, fig.size()).into_drawing_area();
         fig.draw(&root).and_then(|_| root.present().map_err(m))
@@ -111,10 +106,7 @@ pub(crate) fn png_via_partial(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> Drawn,
 ) -> Drawn {
-    let name = path
-        .file_name()
-        .map_or("plot".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = path.with_file_name(format!(".{name}.partial.png"));
+    let tmp = super::temp_sibling(path, "partial.png");
     let res = {
         let root = BitMapBackend::new(&tmp, size).into_drawing_area();
         draw(&root)
@@ -769,21 +761,6 @@ pub struct PlotFile {
     pub caption: String,
 }
 
-/// A file-name-safe version of an id.
-pub fn file_stem(id: &str) -> String {
-    let s: String = id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if s.is_empty() { "_".into() } else { s }
-}
-
 /// The period-mean profile of a chain of reaches for the GB 3838 parameters simulated (step-wise: one value
 /// per reach, its volume-weighted mean over the samples after warm-up), with the sections on the chain.
 pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[usize]) -> Profile {
@@ -966,12 +943,13 @@ pub fn standard_plots(
     });
 
     // profiles
+    let mut profile_names = FileNames::new();
     for (name, chain) in river_chains(model).into_iter().take(4) {
         let prof = chain_profile(model, results, &name, &chain);
         if prof.panels.is_empty() {
             continue;
         }
-        let path = dir.join(format!("profile_{}.png", file_stem(&name)));
+        let path = dir.join(format!("profile_{}.png", profile_names.stem(&name)));
         profile_plot(&path, &prof)?;
         out.push(PlotFile {
             path,
@@ -987,7 +965,10 @@ pub fn standard_plots(
     }
 
     // sections
+    let mut section_names = FileNames::new();
     for (s, sa) in assessment.sections.iter().enumerate() {
+        // every section takes its name in section order, plotted or not, so names do not shift
+        let stem = section_names.stem(&sa.id);
         let Some(sec) = model.sections.get(s) else {
             continue;
         };
@@ -1037,7 +1018,7 @@ pub fn standard_plots(
                 Vec::new()
             },
         };
-        let path = dir.join(format!("section_{}.png", file_stem(&sa.id)));
+        let path = dir.join(format!("section_{stem}.png"));
         time_series_plot(&path, &ts)?;
         out.push(PlotFile {
             path,

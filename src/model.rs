@@ -8,6 +8,12 @@
 //! Items refer to each other by index (`usize` into the owning `Vec`), never by id string; the id strings are
 //! kept for reports and error messages.
 
+mod projects;
+
+pub use projects::{
+    Alternative, At, Construction, Plant, Project, ProjectKind, Sewer, SewerDestination,
+};
+
 use chrono::NaiveDateTime;
 use std::path::PathBuf;
 
@@ -517,14 +523,14 @@ pub struct Model {
     /// The unit of every project's `cost` (top-level `cost_unit`), if given.
     pub cost_unit: Option<String>,
     /// Sewers that intercepted outfalls feed (`[[sewers]]`, DESIGN.md §8).
-    pub sewers: Vec<crate::projects::Sewer>,
+    pub sewers: Vec<Sewer>,
     /// Wastewater plants (`[[plants]]`).
-    pub plants: Vec<crate::projects::Plant>,
-    /// Projects (`[[projects]]`), in file order; [`crate::projects::apply`] turns a selection of them into
+    pub plants: Vec<Plant>,
+    /// Projects (`[[projects]]`), in file order; `projects::apply` turns a selection of them into
     /// time-varying loads.
-    pub projects: Vec<crate::projects::Project>,
+    pub projects: Vec<Project>,
     /// Alternatives (`[[alternatives]]`).
-    pub alternatives: Vec<crate::projects::Alternative>,
+    pub alternatives: Vec<Alternative>,
     /// Changes of reach decay rates in time (a dredging project's `decay_per_day`), sorted by time; empty
     /// when the rates are constant.
     pub decay_changes: Vec<DecayChange>,

@@ -955,7 +955,7 @@ without = ["PJQ"]
         .find(|p| p.item == "project PJ2" && p.field == "kind")
         .unwrap();
     assert_eq!(kind.value, "teleport");
-    for k in projects::ProjectKind::NAMES {
+    for k in rivsim::model::ProjectKind::NAMES {
         assert!(kind.expected.contains(k), "{}", kind.expected);
     }
     let eff = ps

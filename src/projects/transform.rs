@@ -4,7 +4,10 @@
 #![allow(clippy::needless_range_loop)]
 
 use super::*;
-use crate::model::{DecayChange, Discharge, Inflow, LineLoad, Outfall, OutfallKind, Series};
+use crate::model::{
+    At, DecayChange, Discharge, Inflow, LineLoad, Outfall, OutfallKind, Project, ProjectKind,
+    Series, SewerDestination,
+};
 
 /// A project as applied: its kind, effect timing and dates after any delay.
 struct Active<'a> {

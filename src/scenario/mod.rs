@@ -9,79 +9,27 @@
 //! - `parse`: text to [`raw`] items — each `[[reaches]]` entry, CSV row or GeoJSON feature deserialized on
 //!   its own (serde, `deny_unknown_fields`), so one bad item does not hide the others; CSV rows go through
 //!   the small serde deserializer in `csvrow` (dotted columns → nested tables, empty cell = absent);
-//! - `build`: raw items to the [`Model`] — defaults, ids → indices, series files (`series`), bed levels from
-//!   slopes, and every check, each recorded as a [`Problem`] and the checking carried on.
+//! - `check`: raw items to the [`Model`] — defaults, ids → indices, series files (`series`), bed levels from
+//!   slopes, and every check, each recorded as a [`Problem`] and the checking carried on (one function per
+//!   table, one toolkit for all of them).
 //!
 //! Units are converted here and nowhere else: durations to seconds, dates to seconds since the start;
 //! lengths are metres, flows m³/s, concentrations mg/L, loads kg/day, decay 1/day, as written.
 //! [`load`] returns the model only when no problem was found; the CLI maps [`ScenarioError`] to exit code 2.
 
-mod build;
+mod check;
 mod csvrow;
-pub(crate) mod parse;
+mod parse;
 mod problems;
 pub mod raw;
 mod read;
 mod series;
 
+pub use problems::{Problem, ScenarioError};
 pub use series::{parse_duration, parse_time, seconds_between};
 
 use crate::model::Model;
-use std::fmt;
 use std::path::{Path, PathBuf};
-
-/// One problem in a scenario file set: where, which item, which field, what value, and what would be valid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// The file the problem is in.
-    pub file: PathBuf,
-    /// Line number (1-based) where the parser knows it.
-    pub line: Option<usize>,
-    /// The item, e.g. `reach R3` or `[simulation]`.
-    pub item: String,
-    /// The field, e.g. `length_m`.
-    pub field: String,
-    /// The offending value as written (may be empty).
-    pub value: String,
-    /// What would be valid.
-    pub expected: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file.display())?;
-        if let Some(l) = self.line {
-            write!(f, ":{l}")?;
-        }
-        write!(f, ": {}", self.item)?;
-        if !self.field.is_empty() {
-            write!(f, ", field `{}`", self.field)?;
-        }
-        if !self.value.is_empty() {
-            write!(f, " = {}", self.value)?;
-        }
-        write!(f, ": {}", self.expected)
-    }
-}
-
-/// A scenario that cannot be used: every problem found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioError {
-    /// All problems, in file order where known.
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} problem(s) in the scenario:", self.problems.len())?;
-        for p in &self.problems {
-            writeln!(f, "  - {p}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ScenarioError {}
 
 /// Load, check and build a scenario. Every problem found is reported at once.
 ///
@@ -248,5 +196,5 @@ fn from_text(text: &str, path: &Path, probs: &mut problems::Problems) -> Option<
         merge(p_outfalls, probs);
         merge(p_sections, probs);
     }
-    build::build(rs, path, probs)
+    check::model(rs, path, probs)
 }

@@ -94,8 +94,14 @@ pub struct RawScenario {
     pub sections: Vec<Item<RawSectionPoint>>,
     /// Top-level `cost_unit` (DESIGN.md §8).
     pub cost_unit: Option<String>,
-    /// `[[sewers]]`, `[[plants]]`, `[[projects]]`, `[[alternatives]]`: read here, checked in `projects::check`.
-    pub projects: crate::projects::raw::RawProjectTables,
+    /// `[[sewers]]` (DESIGN.md §8).
+    pub sewers: Vec<Item<RawSewer>>,
+    /// `[[plants]]`.
+    pub plants: Vec<Item<RawPlant>>,
+    /// `[[projects]]`.
+    pub projects: Vec<Item<RawProject>>,
+    /// `[[alternatives]]`.
+    pub alternatives: Vec<Item<RawAlternative>>,
     /// Ids of items that could not be read, by kind ("node", "reach", …).
     pub broken: Broken,
     /// Single tables present but unreadable ("simulation", …): their absence is not reported again.
@@ -150,7 +156,7 @@ pub const TOP_KEYS: [&str; 14] = [
     "sections",
 ];
 
-/// Top-level keys read by later stages (projects, DESIGN.md §8); accepted here and not checked.
+/// Top-level keys of the project tables (DESIGN.md §8), listed apart in the message about an unknown key.
 pub const LATER_KEYS: [&str; 5] = ["cost_unit", "sewers", "plants", "projects", "alternatives"];
 
 /// The field names of a serde struct (asked of the derive through a probe deserializer).
@@ -575,7 +581,7 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 value,
                 "sewer",
                 "[[sewers]]",
-                &mut rs.projects.sewers,
+                &mut rs.sewers,
                 &mut rs.broken,
                 probs,
             ),
@@ -584,7 +590,7 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 value,
                 "plant",
                 "[[plants]]",
-                &mut rs.projects.plants,
+                &mut rs.plants,
                 &mut rs.broken,
                 probs,
             ),
@@ -593,7 +599,7 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 value,
                 "project",
                 "[[projects]]",
-                &mut rs.projects.projects,
+                &mut rs.projects,
                 &mut rs.broken,
                 probs,
             ),
@@ -602,7 +608,7 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 value,
                 "alternative",
                 "[[alternatives]]",
-                &mut rs.projects.alternatives,
+                &mut rs.alternatives,
                 &mut rs.broken,
                 probs,
             ),

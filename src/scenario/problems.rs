@@ -1,7 +1,60 @@
-//! Collecting problems: every check pushes here and carries on.
+//! Problems in a scenario file set, and their collection: every check pushes here and carries on.
 
-use super::{Problem, ScenarioError};
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem in a scenario file set: where, which item, which field, what value, and what would be valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The file the problem is in.
+    pub file: PathBuf,
+    /// Line number (1-based) where the parser knows it.
+    pub line: Option<usize>,
+    /// The item, e.g. `reach R3` or `[simulation]`.
+    pub item: String,
+    /// The field, e.g. `length_m`.
+    pub field: String,
+    /// The offending value as written (may be empty).
+    pub value: String,
+    /// What would be valid.
+    pub expected: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        write!(f, ": {}", self.item)?;
+        if !self.field.is_empty() {
+            write!(f, ", field `{}`", self.field)?;
+        }
+        if !self.value.is_empty() {
+            write!(f, " = {}", self.value)?;
+        }
+        write!(f, ": {}", self.expected)
+    }
+}
+
+/// A scenario that cannot be used: every problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioError {
+    /// All problems, in file order where known.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} problem(s) in the scenario:", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ScenarioError {}
 
 /// At most this many problems are kept; the rest are counted.
 pub const MAX_PROBLEMS: usize = 500;
@@ -64,7 +117,7 @@ impl Problems {
     pub fn into_error(mut self, scenario: &Path) -> ScenarioError {
         // file order where known: files in the order they were first named, lines ascending, problems
         // without a line after those of their file (a stable sort keeps the order of discovery otherwise)
-        let mut files: Vec<std::path::PathBuf> = Vec::new();
+        let mut files: Vec<PathBuf> = Vec::new();
         for p in &self.list {
             if !files.contains(&p.file) {
                 files.push(p.file.clone());

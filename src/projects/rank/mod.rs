@@ -81,9 +81,9 @@ pub mod output;
 pub mod search;
 
 use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
-use crate::model::{Discharge, Model, Series};
+use crate::model::{Discharge, Model, ProjectKind, Series, SewerDestination};
 use crate::network::Network;
-use crate::projects::{ProjectKind, Selection, SewerDestination, apply};
+use crate::projects::{Selection, apply};
 use crate::scenario::{Problem, ScenarioError};
 use crate::targets::{self, TargetsError};
 use crate::transport::{self, RunResults, TransportError, TransportOptions};
@@ -948,7 +948,7 @@ impl Superposition {
 
 /// The first time project `p` changes anything: its construction start when it has a construction load,
 /// otherwise its finish (its effects phase in from there: `projects::effect_fraction`).
-fn first_effect_s(p: &crate::projects::Project) -> f64 {
+fn first_effect_s(p: &crate::model::Project) -> f64 {
     if p.construction.is_some() {
         p.start_s.min(p.finish_s)
     } else {

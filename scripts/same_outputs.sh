@@ -27,6 +27,11 @@ if [ -z "${BASE_BIN:-}" ]; then
     echo "== building $base (once; cached in $cache)"
     mkdir -p "$cache/src"
     git archive "$base" | tar -x -C "$cache/src"
+    # start from this tree's release build, so only rivsim itself is compiled again
+    if [ -d target/release ]; then
+      mkdir -p "$cache/src/target"
+      cp -r target/release "$cache/src/target/"
+    fi
     (cd "$cache/src" && cargo build --release --quiet --bin rivsim)
     cp "$cache/src/target/release/rivsim" "$BASE_BIN"
   fi

@@ -72,7 +72,6 @@ use crate::report::{csv_field, iso_time};
 use crate::targets::assess::{SiteRef, sample_indices, zone_sites};
 use crate::transport::TaggedResults;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use rayon::prelude::*;
 use std::fmt::Write as _;
 
@@ -744,12 +743,6 @@ pub fn top_groups(a: &Apportionment, m: &SiteMeans, p: usize, n: usize) -> Vec<(
 
 // ----------------------------------------------------------------------------------------------- plots
 
-fn fonts() {
-    // compiled-in font bytes: registration fails only on a corrupt font; text would then be left out
-    let _ =
-        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
-}
-
 fn plot_size(ng: usize) -> (u32, u32) {
     (1000, (120 + 18 * ng as u32).max(560))
 }
@@ -791,7 +784,12 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(e)?;
     let ng = a.groups.len();
-    let color = |g: usize| Palette99::pick(g).to_rgba();
+    // mutually distinct colours however many groups there are (crate::colors)
+    let palette = crate::colors::distinct(ng);
+    let color = |g: usize| {
+        let (r, gr, b) = palette[g];
+        RGBColor(r, gr, b).to_rgba()
+    };
     for p in 0..np {
         let mut base = 0.0;
         for g in 0..ng {
@@ -832,13 +830,13 @@ fn draw<DB: DrawingBackend>(
 
 /// The stacked-bar plot of one section's shares (one bar per pollutant) as SVG text.
 pub fn section_plot_svg(title: &str, a: &Apportionment, m: &SiteMeans) -> Result<String, String> {
-    fonts();
+    crate::fonts::register();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, plot_size(a.groups.len())).into_drawing_area();
         draw(&root, title, a, m)?;
     }
-    Ok(svg)
+    Ok(crate::fonts::embed_in_svg(&svg))
 }
 
 /// The same plot as a PNG file at `path` (drawn to a temporary sibling and renamed over it).
@@ -848,7 +846,7 @@ pub fn section_plot_png(
     a: &Apportionment,
     m: &SiteMeans,
 ) -> Result<(), String> {
-    fonts();
+    crate::fonts::register();
     let tmp = crate::report::temp_sibling(path, "partial.png");
     let res = {
         let root = BitMapBackend::new(&tmp, plot_size(a.groups.len())).into_drawing_area();

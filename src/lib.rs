@@ -5,8 +5,11 @@
 #![deny(missing_docs)]
 
 pub mod apportion;
+pub mod colors;
+pub mod fonts;
 pub mod generate;
 pub mod hydraulics;
+pub mod lang;
 pub mod model;
 pub mod network;
 pub mod pipeline;

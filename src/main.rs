@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use rivsim::generate;
+use rivsim::lang::Lang;
 use rivsim::pipeline::{self, Error};
 use rivsim::targets::gb3838::Class;
 use std::path::PathBuf;
@@ -57,6 +58,14 @@ enum Command {
         /// Worker threads (default: all cores). Results are bit-identical for any count.
         #[arg(long)]
         threads: Option<usize>,
+        /// Language of report.html, report.xlsx, plot titles and this summary (default: the scenario's
+        /// `[report] language`, else English).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        /// Add one-river-one-policy and one-outfall-one-policy pages (一河一策, 一口一策) with each outfall's
+        /// share at the sections (a tagged run by outfall after the run).
+        #[arg(long)]
+        policies: bool,
         #[command(flatten)]
         projects: ProjectSwitches,
     },
@@ -100,6 +109,8 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        #[command(flatten)]
+        projects: ProjectSwitches,
     },
     /// Source apportionment: each source group's share of every section's and zone's mean concentration
     /// (tagged through the total run) → apportion.csv, apportion_zones.csv, apportion_series.csv,
@@ -155,6 +166,24 @@ enum Command {
     },
 }
 
+/// `--lang` values.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LangArg {
+    /// English.
+    En,
+    /// Simplified Chinese (简体中文).
+    Zh,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
 /// `--objective` values.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ObjectiveArg {
@@ -207,24 +236,26 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Validate { scenario } => {
             let p = pipeline::prepare(&scenario)?;
+            let n = |k: usize, one: &str, many: &str| Lang::En.count(k, one, many, "");
+            let m = &p.model;
             println!(
-                "{}: valid — {} nodes, {} reaches, {} cells, {} outfalls, {} pollutants, {} sections, {} zones",
+                "{}: valid — {}, {}, {}, {}, {}, {}, {}",
                 scenario.display(),
-                p.model.nodes.len(),
-                p.model.reaches.len(),
-                p.net.n_cells,
-                p.model.outfalls.len(),
-                p.model.pollutants.len(),
-                p.model.sections.len(),
-                p.model.zones.len()
+                n(m.nodes.len(), "node", "nodes"),
+                n(m.reaches.len(), "reach", "reaches"),
+                n(p.net.n_cells, "cell", "cells"),
+                n(m.outfalls.len(), "outfall", "outfalls"),
+                n(m.pollutants.len(), "pollutant", "pollutants"),
+                n(m.sections.len(), "section", "sections"),
+                n(m.zones.len(), "zone", "zones")
             );
-            if !p.model.projects.is_empty() || !p.model.sewers.is_empty() {
+            if !m.projects.is_empty() || !m.sewers.is_empty() || !m.plants.is_empty() {
                 println!(
-                    "  {} projects, {} sewers, {} plants, {} alternatives",
-                    p.model.projects.len(),
-                    p.model.sewers.len(),
-                    p.model.plants.len(),
-                    p.model.alternatives.len()
+                    "  {}, {}, {}, {}",
+                    n(m.projects.len(), "project", "projects"),
+                    n(m.sewers.len(), "sewer", "sewers"),
+                    n(m.plants.len(), "plant", "plants"),
+                    n(m.alternatives.len(), "alternative", "alternatives")
                 );
             }
             Ok(())
@@ -240,9 +271,9 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                 .map(|f| f.continuity_relative)
                 .fold(0.0, f64::max);
             println!(
-                "{} flow period(s), {} reaches; worst relative continuity residual {:e}; wrote {}",
-                hyd.periods.len(),
-                p.model.reaches.len(),
+                "{}, {}; worst relative continuity residual {:e}; wrote {}",
+                Lang::En.count(hyd.periods.len(), "flow period", "flow periods", ""),
+                Lang::En.count(p.model.reaches.len(), "reach", "reaches", ""),
                 worst,
                 path.display()
             );
@@ -256,17 +287,22 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             out,
             no_plots,
             threads,
+            lang,
+            policies,
             projects,
         } => {
             set_threads(threads)?;
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
             let p = projects.apply(&p)?;
+            let lang = lang.map_or(p.model.language, Lang::from);
             let opts = pipeline::RunOptions {
                 progress: true,
                 no_plots,
+                lang: Some(lang),
+                policies,
             };
             let o = pipeline::run(&p, &out, &opts)?;
-            print_run(&p, &o, &out);
+            print_run(&p, &o, &out, lang);
             Ok(())
         }
         Command::Compare {
@@ -282,15 +318,35 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             })?;
             println!("{}", p.model.title);
             for o in &outcomes {
-                let ok = o.zones.iter().filter(|z| z.compliant).count();
                 let last = o.km.last().map_or(0.0, |k| k.worse_than_v());
-                println!(
-                    "  {:<20} zones compliant {ok}/{}; worse than V at the end: {last:.1} km",
-                    o.alternative,
-                    o.zones.len()
-                );
+                if o.years_km.is_empty() {
+                    let ok = o.zones.iter().filter(|z| z.compliant).count();
+                    println!(
+                        "  {:<20} zones compliant {ok}/{}; worse than V at the end: {last:.1} km",
+                        o.alternative,
+                        o.zones.len()
+                    );
+                    continue;
+                }
+                println!("  {}", o.alternative);
+                for (y, km) in &o.years_km {
+                    let of_year = o
+                        .zones
+                        .iter()
+                        .filter(|z| z.year == rivsim::targets::PeriodKey::Year(*y));
+                    let (ok, n) =
+                        of_year.fold((0, 0), |(ok, n), z| (ok + z.compliant as usize, n + 1));
+                    println!(
+                        "    {y}: zones compliant {ok}/{n}; worse than V (year mean): {:.1} km",
+                        km.worse_than_v()
+                    );
+                }
             }
-            println!("  wrote {} files to {}", files.len(), out.display());
+            println!(
+                "  wrote {} to {}",
+                Lang::En.count(files.len(), "file", "files", ""),
+                out.display()
+            );
             Ok(())
         }
         Command::Rank {
@@ -302,9 +358,12 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             full_share,
             assess_from,
             threads,
+            projects,
         } => {
             set_threads(threads)?;
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            // rank only the projects asked for; the others are left out of the scenario
+            let p = pipeline::restrict_projects(&p, &projects.without, &projects.only)?;
             let opts = rivsim::projects::RankOptions {
                 objective: match objective {
                     ObjectiveArg::Compliance => rivsim::projects::Objective::Compliance,
@@ -321,7 +380,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             };
             let (o, files) = pipeline::rank(&p, &out, &opts)?;
             print_rank(&p, &o);
-            println!("  wrote {} files to {}", files.len(), out.display());
+            println!(
+                "  wrote {} to {}",
+                Lang::En.count(files.len(), "file", "files", ""),
+                out.display()
+            );
             Ok(())
         }
         Command::Apportion {
@@ -498,50 +561,95 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
     }
 }
 
-/// A short, readable account of a run on standard output.
-fn print_run(p: &pipeline::Prepared, o: &pipeline::RunOutcome, out: &std::path::Path) {
+/// A short, readable account of a run on standard output, in `l`.
+fn print_run(p: &pipeline::Prepared, o: &pipeline::RunOutcome, out: &std::path::Path, l: Lang) {
     let m = &p.model;
     println!("{}", m.title);
     println!(
-        "  {} reaches, {} cells, {} pollutants; {} transport steps; hydraulics {:.2} s, transport {:.2} s, report {:.2} s",
-        m.reaches.len(),
-        p.net.n_cells,
-        m.pollutants.len(),
-        o.results.steps,
+        "  {}, {}, {}; {}; {} {:.2} s, {} {:.2} s, {} {:.2} s",
+        l.count(m.reaches.len(), "reach", "reaches", "个河段"),
+        l.count(p.net.n_cells, "cell", "cells", "个计算单元"),
+        l.count(m.pollutants.len(), "pollutant", "pollutants", "种污染物"),
+        l.count(
+            o.results.steps,
+            "transport step",
+            "transport steps",
+            "个输运时间步"
+        ),
+        l.t("hydraulics"),
         o.timings_s[0],
+        l.t("transport"),
         o.timings_s[1],
+        l.t("report"),
         o.timings_s[2]
     );
-    println!("  mass balance (relative error):");
+    println!("  {}", l.t("mass balance (relative error):"));
     for (name, mb) in m.pollutants.iter().zip(&o.results.mass_balance) {
         println!(
             "    {name:<6} in {:>12.1} kg  out {:>12.1} kg  decayed {:>12.1} kg  Δstorage {:>10.1} kg  error {:.1e}",
             mb.in_kg, mb.out_kg, mb.decayed_kg, mb.storage_change_kg, mb.relative_error
         );
     }
-    if !o.assessment.zones.is_empty() {
-        println!("  zones (target → class over the assessed period):");
-        for z in &o.assessment.zones {
+    let rows = o.assessment.zone_rows();
+    if !rows.is_empty() {
+        println!(
+            "  {}",
+            l.t("zones (target → class over the assessed period):")
+        );
+        for z in rows {
+            let year = match z.year {
+                rivsim::targets::PeriodKey::Run => String::new(),
+                rivsim::targets::PeriodKey::Year(y) => format!("{y} "),
+            };
+            let verdict = if z.class.is_none() {
+                l.t("not assessed")
+            } else if z.compliant {
+                l.t("meets target")
+            } else {
+                match l {
+                    Lang::En => "FAILS",
+                    Lang::Zh => l.t("fails target"),
+                }
+            };
             println!(
-                "    {:<12} target {:<4} class {:<4} {}",
+                "    {:<12} {year}{} {:<6} {} {:<6} {verdict}",
                 z.id,
-                z.target.name(),
-                z.class.map_or("—", |c| c.name()),
-                if z.compliant { "meets target" } else { "FAILS" }
+                l.t("target"),
+                l.class(z.target.name()),
+                l.t("class"),
+                z.class.map_or("—".into(), |c| l.class(c.name())),
             );
         }
     }
-    let km = o.assessment.classes_km();
-    let parts: Vec<String> = Class::ALL
-        .iter()
-        .map(|&c| format!("{} {:.1}", c.name(), km.get(c)))
-        .collect();
-    println!("  km per class (period mean): {}", parts.join(", "));
-    println!("  worse than V: {:.1} km", o.assessment.worse_than_v_km());
-    for w in &o.summary.warnings {
-        println!("  warning: {w}");
+    let line = |label: &str, km: &rivsim::targets::ClassKm| {
+        let parts: Vec<String> = Class::ALL
+            .iter()
+            .map(|&c| format!("{} {:.1}", l.class(c.name()), km.get(c)))
+            .collect();
+        println!("  {label} {}", parts.join(", "));
+    };
+    line(
+        l.t("km per class (period mean):"),
+        &o.assessment.classes_km(),
+    );
+    for y in &o.assessment.years {
+        line(&format!("  {}:", y.year), &y.rivers.km);
     }
-    println!("  wrote {} files to {}", o.files.len(), out.display());
+    println!(
+        "  {} {:.1} km",
+        l.t("worse than V:"),
+        o.assessment.worse_than_v_km()
+    );
+    for w in &o.summary.warnings {
+        println!("  {} {w}", l.t("warning:"));
+    }
+    println!(
+        "  {} {} {} {}",
+        l.t("wrote"),
+        l.count(o.files.len(), "file", "files", "个文件"),
+        l.t("to"),
+        out.display()
+    );
 }
 
 /// The apportionment on standard output: the top groups at each section, the gap, negative values.
@@ -590,5 +698,9 @@ fn print_apportion(p: &pipeline::Prepared, o: &pipeline::ApportionOutcome, out: 
             a.min_group_mg_l, at.group, at.section, at.pollutant, at.time, a.negative_means
         );
     }
-    println!("  wrote {} files to {}", o.files.len(), out.display());
+    println!(
+        "  wrote {} to {}",
+        Lang::En.count(o.files.len(), "file", "files", ""),
+        out.display()
+    );
 }

@@ -448,6 +448,17 @@ pub enum Sampling {
     Monthly,
 }
 
+/// The period zones, sections and kilometres per class are judged over (`[assessment] period`, DESIGN.md §11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AssessmentPeriod {
+    /// The whole run after the warm-up (`"run"`, the default).
+    #[default]
+    Run,
+    /// Each calendar year on its own (`"year"`): a year with only part of the run in it is judged on the samples
+    /// it has.
+    Year,
+}
+
 /// A water-function zone.
 #[derive(Debug, Clone)]
 pub struct Zone {
@@ -534,6 +545,13 @@ pub struct Model {
     /// Changes of reach decay rates in time (a dredging project's `decay_per_day`), sorted by time; empty
     /// when the rates are constant.
     pub decay_changes: Vec<DecayChange>,
+    /// The assessment period (`[assessment] period`).
+    pub assessment_period: AssessmentPeriod,
+    /// The language of report.html, the console summary and plot titles (`[report] language`; the command
+    /// line's `--lang` overrides it).
+    pub language: crate::lang::Lang,
+    /// The coordinate reference system of the coordinates (`[report] crs`, e.g. `EPSG:4547`), for GIS layers.
+    pub crs: Option<String>,
 }
 
 /// From `t_s` on, reach `reach` decays at `decay_per_day` (one rate per pollutant, 1/day at 20 °C).
@@ -579,6 +597,9 @@ impl Default for Model {
             projects: Vec::new(),
             alternatives: Vec::new(),
             decay_changes: Vec::new(),
+            assessment_period: AssessmentPeriod::Run,
+            language: crate::lang::Lang::En,
+            crs: None,
         }
     }
 }

@@ -102,6 +102,11 @@ pub struct RunOptions {
     pub progress: bool,
     /// Skip the plots and `report.html` (faster; the CSV and JSON files are still written).
     pub no_plots: bool,
+    /// The language of report.html, report.xlsx and plot titles (`None`: the scenario's `[report] language`).
+    pub lang: Option<crate::lang::Lang>,
+    /// Add the one-river-one-policy and one-outfall-one-policy pages with each outfall's share at the sections
+    /// (a tagged run by item after the run).
+    pub policies: bool,
 }
 
 /// What a run produced.
@@ -178,9 +183,35 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
         }
     }
     let to_value = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
+    if !assessment.years.is_empty() {
+        for (s, sec) in summary.sections.iter_mut().enumerate() {
+            let per_year: Vec<serde_json::Value> = assessment
+                .years
+                .iter()
+                .filter_map(|y| y.sections.get(s).map(|a| (y.year, a)))
+                .map(|(year, a)| {
+                    serde_json::json!({
+                        "year": year,
+                        "samples": a.sample_indices.len(),
+                        "class": a.class,
+                        "failing": a.failing,
+                    })
+                })
+                .collect();
+            sec.assessment
+                .insert("years".into(), serde_json::Value::Array(per_year));
+        }
+    }
+    summary.extra.insert(
+        "assessment_period".into(),
+        serde_json::Value::from(match p.model.assessment_period {
+            crate::model::AssessmentPeriod::Run => "run",
+            crate::model::AssessmentPeriod::Year => "year",
+        }),
+    );
     summary.extra.insert(
         "zones".into(),
-        to_value(serde_json::to_value(&assessment.zones)),
+        to_value(serde_json::to_value(assessment.zone_rows())),
     );
     summary.extra.insert(
         "classes_km".into(),
@@ -194,6 +225,27 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
         "rivers".into(),
         to_value(serde_json::to_value(&assessment.rivers)),
     );
+    if !assessment.years.is_empty() {
+        summary.extra.insert(
+            "years".into(),
+            serde_json::Value::Array(
+                assessment
+                    .years
+                    .iter()
+                    .map(|y| {
+                        serde_json::json!({
+                            "year": y.year,
+                            "output_times": y.output_times,
+                            "whole_year": y.whole_year,
+                            "classes_km": y.rivers.km,
+                            "worse_than_v_km": y.rivers.km.worse_than_v(),
+                            "rivers": y.rivers,
+                        })
+                    })
+                    .collect(),
+            ),
+        );
+    }
     summary.extra.insert(
         "run".into(),
         serde_json::json!({
@@ -213,20 +265,56 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
     })?);
     for (name, text) in [
         ("zones.csv", targets::tables::zones_csv(&assessment)),
-        ("monthly.csv", targets::tables::monthly_csv(&assessment)),
+        (
+            "monthly.csv",
+            targets::tables::monthly_csv(&assessment, &p.model.pollutants),
+        ),
     ] {
         stage.add(&report::write_atomic(&dir, name, text.as_bytes())?);
     }
+    let lang = opts.lang.unwrap_or(p.model.language);
+    let policies = if opts.policies {
+        Some(policies(p, &hyd)?)
+    } else {
+        None
+    };
     if !opts.no_plots {
-        let plots = plot::standard_plots(&p.model, &results, &assessment, &dir)
+        let plots = plot::standard_plots(&p.model, &p.net, &results, &assessment, &dir, lang)
             .map_err(|e| Error::Other(format!("plots: {e}")))?;
         let images = html::load_images(&plots).map_err(|e| Error::Other(format!("plots: {e}")))?;
-        let page = html::report_html(&p.model, &assessment, &images, &warnings);
+        let page = html::report_page(
+            &p.model,
+            &assessment,
+            &html::Page {
+                images: &images,
+                warnings: &warnings,
+                lang,
+                policies: policies.as_ref(),
+            },
+        );
         for pf in &plots {
             stage.add(&pf.path);
         }
         stage.add(&report::write_atomic(&dir, "report.html", page.as_bytes())?);
     }
+    if let Some(layer) = report::geojson::results_geojson(
+        &p.model,
+        &p.net,
+        &hyd,
+        &results,
+        &assessment,
+        p.model.crs.as_deref(),
+    ) {
+        stage.add(&report::write_atomic(
+            &dir,
+            "results.geojson",
+            layer.as_bytes(),
+        )?);
+    }
+    // the compare, rank and apportion tables of earlier commands in the output folder join the workbook
+    let book = report::xlsx::workbook(&p.model, &assessment, policies.as_ref(), out, lang)
+        .map_err(|e| Error::Other(format!("report.xlsx: {e}")))?;
+    stage.add(&report::write_atomic(&dir, "report.xlsx", &book)?);
     // the set's files, summary.json itself last
     let mut listed: Vec<String> = stage.files().to_vec();
     listed.push("summary.json".into());
@@ -255,6 +343,21 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
     })
 }
 
+/// The policy pages of a run: loads and projects per river and outfall, and each outfall's share at the
+/// sections from a tagged run by item on the run's own hydraulics.
+fn policies(p: &Prepared, hyd: &Hydraulics) -> Result<report::policy::Policies, Error> {
+    use crate::apportion as ap;
+    let groups = ap::SourceGroups::of(&p.model, ap::GroupBy::Item);
+    if groups.is_empty() {
+        return Ok(report::policy::policies(&p.model, None));
+    }
+    let models = groups.models(&p.model);
+    let tagged =
+        crate::transport::run_tagged(&p.model, &p.net, hyd, &TransportOptions::default(), &models)?;
+    let a = ap::analyse(&p.model, &groups, &tagged).map_err(|e| Error::Other(e.to_string()))?;
+    Ok(report::policy::policies(&p.model, Some((&groups, &a))))
+}
+
 /// Apply a selection of the scenario's projects (`projects::apply`) and freeze the transformed network.
 pub fn with_projects(p: &Prepared, sel: &Selection) -> Result<Prepared, Error> {
     let model = projects::apply(&p.model, sel)?;
@@ -274,6 +377,42 @@ pub fn selection(p: &Prepared, without: &[String], only: &[String]) -> Result<Se
     }
 }
 
+/// The scenario with only some of its projects (`rivsim rank --without` / `--only`): the others are taken out
+/// of the scenario, as if they were not written (the neighbour's works that are not the office's to choose,
+/// say), and the alternatives forget them. Unknown ids are invalid input, like `run`'s switches.
+pub fn restrict_projects(
+    p: &Prepared,
+    without: &[String],
+    only: &[String],
+) -> Result<Prepared, Error> {
+    if without.is_empty() && only.is_empty() {
+        return Ok(p.clone());
+    }
+    let sel = selection(p, without, only)?;
+    let mut model = p.model.clone();
+    let mut new_index = vec![None; model.projects.len()];
+    let mut kept = Vec::new();
+    for (k, pj) in p.model.projects.iter().enumerate() {
+        if sel.included[k] {
+            new_index[k] = Some(kept.len());
+            kept.push(pj.clone());
+        }
+    }
+    model.projects = kept;
+    for a in &mut model.alternatives {
+        a.delay_s = a
+            .delay_s
+            .iter()
+            .filter_map(|&(k, d)| new_index[k].map(|n| (n, d)))
+            .collect();
+        a.without = a.without.iter().filter_map(|&k| new_index[k]).collect();
+    }
+    Ok(Prepared {
+        model,
+        net: p.net.clone(),
+    })
+}
+
 /// One comparison run: hydraulics, transport and assessment of a transformed scenario.
 fn compare_one(p: &Prepared, name: &str, sel: &Selection) -> Result<CompareOutcome, Error> {
     let q = with_projects(p, sel)?;
@@ -285,7 +424,12 @@ fn compare_one(p: &Prepared, name: &str, sel: &Selection) -> Result<CompareOutco
         .map_err(|e| Error::Other(format!("{name}: {e}")))?;
     Ok(CompareOutcome {
         alternative: name.to_string(),
-        zones: assessment.zones,
+        zones: assessment.zone_rows().into_iter().cloned().collect(),
+        years_km: assessment
+            .years
+            .iter()
+            .map(|y| (y.year, y.rivers.km))
+            .collect(),
         times_s: results.output_times_s,
         km,
     })
@@ -313,8 +457,15 @@ pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<Pat
         "compare_km.csv",
         projects::compare_km_csv(p.model.sim.start, &outcomes).as_bytes(),
     )?);
+    if let Some(text) = projects::compare_years_csv(&outcomes) {
+        stage.add(&report::write_atomic(
+            &dir,
+            "compare_years.csv",
+            text.as_bytes(),
+        )?);
+    }
     let title = format!("{}: km worse than class V", p.model.title);
-    let svg = projects::plot_worse_than_v(&title, &outcomes)
+    let svg = projects::plot_worse_than_v(&title, p.model.sim.start, &outcomes)
         .map_err(|e| Error::Other(format!("plot: {e}")))?;
     stage.add(&report::write_atomic(
         &dir,
@@ -322,7 +473,7 @@ pub fn compare(p: &Prepared, out: &Path) -> Result<(Vec<CompareOutcome>, Vec<Pat
         svg.as_bytes(),
     )?);
     let png = dir.join("compare_worse_than_v.png");
-    projects::plot_worse_than_v_png(&png, &title, &outcomes)
+    projects::plot_worse_than_v_png(&png, &title, p.model.sim.start, &outcomes)
         .map_err(|e| Error::Other(format!("plot compare_worse_than_v.png: {e}")))?;
     stage.add(&png);
     stage.add(&report::write_atomic(

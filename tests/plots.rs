@@ -169,6 +169,7 @@ fn sample() -> (Model, RunResults) {
     let nt = 365;
     let sec_reach = [0usize, 2, 4];
     let results = RunResults {
+        mean_cell_conc: Vec::new(),
         output_times_s: (0..nt).map(|i| i as f64 * DAY).collect(),
         pollutants: model.pollutants.clone(),
         section_conc: (0..nt)
@@ -238,7 +239,8 @@ fn standard_plots_and_report() {
     let (model, results) = sample();
     let a = assess(&model, &results).unwrap();
     let (_keep, dir) = out_dir();
-    let plots = standard_plots(&model, &results, &a, &dir).unwrap();
+    let net = rivsim::network::Network::build(&model);
+    let plots = standard_plots(&model, &net, &results, &a, &dir, rivsim::lang::Lang::En).unwrap();
     let names: Vec<String> = plots
         .iter()
         .map(|p| p.path.file_name().unwrap().to_string_lossy().into_owned())

@@ -130,6 +130,7 @@ fn results(
         })
         .collect();
     RunResults {
+        mean_cell_conc: Vec::new(),
         output_times_s: times,
         pollutants: m.pollutants.clone(),
         section_conc,
@@ -335,10 +336,10 @@ fn frequency_and_annual_mean_disagree_as_computed_by_hand() {
     assert!((sb.failing[0].exceedance_multiple.unwrap() - 0.05).abs() < 1e-12);
     assert_eq!(sb.failing_class_iii.len(), 1);
 
-    // the exact JSON keys of DESIGN.md §7
+    // the JSON keys of DESIGN.md §7, with §11's `year` ("run": the whole run) and the sample count
     assert_eq!(
         serde_json::to_string(&a.zones[3]).unwrap(),
-        r#"{"id":"B-freq","target":"III","method":"frequency","class":"IV","compliant":true,"compliance_rate":0.9}"#
+        r#"{"id":"B-freq","year":"run","target":"III","method":"frequency","class":"IV","compliant":true,"compliance_rate":0.9,"samples":10}"#
     );
 }
 
@@ -436,20 +437,36 @@ fn monthly_table_by_calendar_month() {
     let free: Vec<_> = a.monthly.iter().filter(|r| r.zone.is_none()).collect();
     assert_eq!(free.len(), 3);
     assert_eq!(free[1].target, Class::III);
-    let csv = monthly_csv(&a);
+    let csv = monthly_csv(&a, &m.pollutants);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants"
+        "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants,NH3N,TP"
     );
+    // the zone's own row has no concentrations
     assert!(
-        lines.contains(&"Z,S,2025-02,28,III,IV,false,0,NH3N"),
+        lines.contains(&"Z,,2025-02,28,III,IV,false,0,NH3N,,"),
         "{csv}"
     );
-    assert!(
-        lines.contains(&"Z,,2025-02,28,III,IV,false,0,NH3N"),
-        "{csv}"
-    );
+    // the section's month means: January's 31 samples are NH3N 0.4, February's 28 are 1.2, TP 0.05 in
+    // both; summing n equal terms and dividing by n rounds a few times: 1e-15 absolute covers it
+    for (month, n, nh3n) in [("2025-01", "31", 0.4), ("2025-02", "28", 1.2)] {
+        let row: Vec<&str> = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("Z,S,{month},")))
+            .unwrap()
+            .split(',')
+            .collect();
+        assert_eq!(row[3], n);
+        assert!(
+            (row[9].parse::<f64>().unwrap() - nh3n).abs() < 1e-15,
+            "{csv}"
+        );
+        assert!(
+            (row[10].parse::<f64>().unwrap() - 0.05).abs() < 1e-15,
+            "{csv}"
+        );
+    }
     assert_eq!(lines.len(), 1 + 3 * 2 + 3);
 }
 
@@ -460,19 +477,19 @@ fn zones_csv_rows() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "zone,site,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing"
+        "zone,site,year,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing"
     );
     assert_eq!(
         lines[1],
-        "A-mean,,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
+        "A-mean,,run,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
     );
     assert_eq!(
         lines[2],
-        "A-mean,SA,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
+        "A-mean,SA,run,III,annual_mean,0.8,outputs,10,NH3N,III,true,1,"
     );
     assert_eq!(
         lines[7],
-        "B-freq,,III,frequency,0.8,outputs,10,NH3N,IV,true,0.9,NH3N"
+        "B-freq,,run,III,frequency,0.8,outputs,10,NH3N,IV,true,0.9,NH3N"
     );
 }
 

@@ -450,8 +450,9 @@ pub fn solve(
             .take(5)
             .map(|&n| format!("{} ({:.3e} m)", model.nodes[n].id, level_step[n]))
             .collect();
+        let when = super::period::when(model, t0_s);
         warnings.push(format!(
-            "hydraulics, period starting at {t0_s} s: flows converged but the water level still moved in \
+            "hydraulics, period starting {when}: flows converged but the water level still moved in \
              the last of {iterations} iterations at {} node(s): {} — shallow water on a bed above the \
              downstream level; depths there are approximate",
             moving.len(),
@@ -478,8 +479,9 @@ pub fn solve(
                 .take(5)
                 .map(|&(l, d)| format!("{} ({d:.3e} m)", model.reaches[l].id))
                 .collect();
+            let when = super::period::when(model, t0_s);
             warnings.push(format!(
-                "hydraulics, period starting at {t0_s} s: conveyances frozen after {freeze_after} \
+                "hydraulics, period starting {when}: conveyances frozen after {freeze_after} \
                  iterations; in {} reach(es) the mean depth behind K differs from the solved levels: {} — \
                  typically shallow water on a steep or dry bed",
                 off.len(),
@@ -488,8 +490,9 @@ pub fn solve(
         }
     }
     if critical {
+        let when = super::period::when(model, t0_s);
         warnings.push(format!(
-            "hydraulics, period starting at {t0_s} s: a free outfall on a flat or adverse bed has no normal \
+            "hydraulics, period starting {when}: a free outfall on a flat or adverse bed has no normal \
              depth; critical depth used there"
         ));
     }

@@ -28,6 +28,19 @@ pub(crate) struct PeriodInputs {
     pub free_outfall: Vec<bool>,
 }
 
+/// The date and time of a period start, for messages: `2025-03-01 00:00` (seconds after the scenario start as
+/// calendar time, so that a warning can be found in the inputs).
+pub(crate) fn when(model: &Model, t0_s: f64) -> String {
+    let ms = (t0_s * 1000.0).round().clamp(-9.0e15, 9.0e15) as i64;
+    model
+        .sim
+        .start
+        .checked_add_signed(chrono::TimeDelta::milliseconds(ms))
+        .unwrap_or(model.sim.start)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 impl PeriodInputs {
     /// Means of every series over `[t0_s, t1_s)`.
     pub fn new(model: &Model, net: &Network, t0_s: f64, t1_s: f64) -> PeriodInputs {
@@ -198,7 +211,8 @@ impl ReachFlags {
             String::new()
         };
         warnings.push(format!(
-            "hydraulics, period starting at {t0_s} s: {what} in reach(es) {}{more}",
+            "hydraulics, period starting {}: {what} in reach(es) {}{more}",
+            when(model, t0_s),
             names.join(", ")
         ));
     }

@@ -166,8 +166,9 @@ pub fn solve(
         };
     }
     if critical {
+        let when = super::period::when(model, t0_s);
         warnings.push(format!(
-            "hydraulics, period starting at {t0_s} s: a free outfall on a flat or adverse bed has no normal \
+            "hydraulics, period starting {when}: a free outfall on a flat or adverse bed has no normal \
              depth; critical depth used there"
         ));
     }

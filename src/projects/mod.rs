@@ -54,7 +54,8 @@ pub mod rank;
 mod transform;
 
 pub use compare::{
-    CompareOutcome, compare_csv, compare_km_csv, plot_worse_than_v, plot_worse_than_v_png,
+    CompareOutcome, compare_csv, compare_km_csv, compare_years_csv, line_width, plot_worse_than_v,
+    plot_worse_than_v_png,
 };
 pub use rank::{Objective, RankOptions, RankOutcome};
 pub use transform::apply;

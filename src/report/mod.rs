@@ -6,12 +6,15 @@
 //! rounded for display.
 
 pub mod chains;
+pub mod geojson;
 pub mod html;
 pub mod names;
 mod num;
 pub mod plot;
+pub mod policy;
 pub mod staging;
 pub mod summary;
+pub mod xlsx;
 
 use crate::hydraulics::{FlowField, Hydraulics};
 use crate::model::Model;

@@ -3,9 +3,9 @@
 //!
 //! Each drawing function takes plain data (vectors and names, no model) and writes one image to the path the
 //! caller gives — drawn into a temporary sibling file and renamed over the path, so a failure never leaves half
-//! an image: SVG if the path ends in `.svg`, PNG otherwise. Text uses the DejaVu Sans font compiled into
-//! the binary (the `dejavu` crate registered with plotters' `ab_glyph` backend), so no system font is needed;
-//! DejaVu has no CJK glyphs, so ids in Chinese characters draw as boxes.
+//! an image: SVG if the path ends in `.svg`, PNG otherwise. Text uses the font compiled into the
+//! binary ([`crate::fonts`]: Latin and Chinese), so no system font is needed; an SVG carries the subset of the
+//! font its text uses.
 //!
 //! [`standard_plots`] builds the data from a model, its run results and their assessment, and writes the
 //! standard set into a directory.
@@ -15,7 +15,9 @@
 
 use super::chains::river_chains;
 use super::names::FileNames;
+use crate::lang::Lang;
 use crate::model::{Model, WaterBody};
+use crate::network::Network;
 use crate::targets::assess::sample_indices;
 use crate::targets::gb3838::{Direction, Limits, Param, limits};
 use crate::targets::{Assessment, Class, ClassKm};
@@ -24,7 +26,6 @@ use chrono::{NaiveDateTime, TimeDelta};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 /// A plot that could not be drawn or written.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -49,20 +50,6 @@ pub fn class_color(c: Option<Class>) -> RGBColor {
     }
 }
 
-fn fonts() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        // The font bytes are compiled in; registration only fails on a corrupt font, which the plot tests
-        // would catch. Text then falls back to nothing rather than panicking.
-        let _ = plotters::style::register_font(
-            "sans-serif",
-            FontStyle::Normal,
-            dejavu::sans::regular(),
-        );
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
-    });
-}
-
 type Drawn = Result<(), String>;
 
 fn m<E: std::fmt::Display>(e: E) -> String {
@@ -77,14 +64,18 @@ trait Figure {
 /// Draw into a temporary sibling file (same extension, so the backend picks the same format) and rename it
 /// over `path`, so a failed plot never leaves half an image over a good one.
 fn render<F: Figure>(fig: &F, path: &Path) -> Result<(), PlotError> {
-    fonts();
+    crate::fonts::register();
     let svg = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     let tmp = super::temp_sibling(path, if svg { "partial.svg" } else { "partial.png" });
     let res = if svg {
-        let root = SVGBackend::new(&tmp, fig.size()).into_drawing_area();
-        fig.draw(&root).and_then(|_| root.present().map_err(m))
+        let mut text = String::new();
+        let drawn = {
+            let root = SVGBackend::with_string(&mut text, fig.size()).into_drawing_area();
+            fig.draw(&root).and_then(|_| root.present().map_err(m))
+        };
+        drawn.and_then(|_| std::fs::write(&tmp, crate::fonts::embed_in_svg(&text)).map_err(m))
     } else {
         let root = BitMapBackend::new(&tmp, fig.size()).into_drawing_area();
         fig.draw(&root).and_then(|_| root.present().map_err(m))
@@ -206,6 +197,8 @@ pub struct Profile {
     pub panels: Vec<ProfilePanel>,
     /// Reach boundaries: (distance km, id of the reach that starts there).
     pub reach_starts: Vec<(f64, String)>,
+    /// Legend text of the line and of the section markers, e.g. `("cell mean", "section")`.
+    pub legend: (String, String),
 }
 
 impl Figure for Profile {
@@ -230,12 +223,20 @@ impl Figure for Profile {
             BLACK.stroke_width(3),
         ))
         .map_err(m)?;
-        top.draw(&Text::new("reach mean", (lx + 34, 32), ("sans-serif", 15)))
-            .map_err(m)?;
+        top.draw(&Text::new(
+            self.legend.0.as_str(),
+            (lx + 34, 32),
+            ("sans-serif", 15),
+        ))
+        .map_err(m)?;
         top.draw(&Circle::new((lx + 150, 40), 6, key.filled()))
             .map_err(m)?;
-        top.draw(&Text::new("section", (lx + 162, 32), ("sans-serif", 15)))
-            .map_err(m)?;
+        top.draw(&Text::new(
+            self.legend.1.as_str(),
+            (lx + 162, 32),
+            ("sans-serif", 15),
+        ))
+        .map_err(m)?;
         let (x0, x1) = finite_range(self.distance_km.iter().copied()).unwrap_or((0.0, 1.0));
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
         let areas = body.split_evenly((self.panels.len().max(1), 1));
@@ -761,11 +762,25 @@ pub struct PlotFile {
     pub caption: String,
 }
 
-/// The period-mean profile of a chain of reaches for the GB 3838 parameters simulated (step-wise: one value
-/// per reach, its volume-weighted mean over the samples after warm-up), with the sections on the chain.
-pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[usize]) -> Profile {
+/// The period-mean profile of a chain of reaches for the GB 3838 parameters simulated, with the sections on the
+/// chain: cell by cell (each cell's mean over the samples after the warm-up, drawn at its centre, so an outfall
+/// shows as a peak where it enters) when the results hold cell means, else one value per reach (its
+/// volume-weighted mean), drawn as a step.
+pub fn chain_profile(
+    model: &Model,
+    net: &Network,
+    results: &RunResults,
+    name: &str,
+    chain: &[usize],
+    lang: Lang,
+) -> Profile {
     let np = model.pollutants.len();
     let samples = sample_indices(model, results);
+    let by_cell = results.mean_cell_conc.len() == np
+        && results
+            .mean_cell_conc
+            .iter()
+            .all(|c| c.len() == net.n_cells);
     let mean = |r: usize, p: usize| {
         if samples.is_empty() {
             f64::NAN
@@ -788,14 +803,23 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
                 / samples.len() as f64
         }
     };
+    // the x of every plotted point, and for each point the (reach, cell) it shows
     let mut distance_km = Vec::new();
+    let mut points: Vec<(usize, Option<usize>)> = Vec::new();
     let mut reach_starts = Vec::new();
     let mut x = 0.0;
     for &r in chain {
         let l = model.reaches[r].length_m / 1000.0;
         reach_starts.push((x, model.reaches[r].id.clone()));
-        distance_km.push(x);
-        distance_km.push(x + l);
+        if by_cell {
+            for g in net.cells_of(r) {
+                distance_km.push(x + net.cell_x_m[g] / 1000.0);
+                points.push((r, Some(g)));
+            }
+        } else {
+            distance_km.extend([x, x + l]);
+            points.extend([(r, None), (r, None)]);
+        }
         x += l;
     }
     let body = chain
@@ -813,13 +837,16 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
         .filter_map(|p| Param::from_name(&model.pollutants[p]).map(|q| (p, q)))
         .filter(|(_, q)| q.applies_by_default(body))
         .map(|(p, q)| {
-            let mut conc = Vec::with_capacity(2 * chain.len());
+            let conc = points
+                .iter()
+                .map(|&(r, g)| match g {
+                    Some(g) => results.mean_cell_conc[p][g],
+                    None => mean(r, p),
+                })
+                .collect();
             let mut sections = Vec::new();
             let mut x = 0.0;
             for &r in chain {
-                let v = mean(r, p);
-                conc.push(v);
-                conc.push(v);
                 for &s in &sections_on[&r] {
                     let sec = &model.sections[s];
                     sections.push((x + sec.at_m / 1000.0, sec_mean(s, p), sec.id.clone()));
@@ -835,10 +862,22 @@ pub fn chain_profile(model: &Model, results: &RunResults, name: &str, chain: &[u
         })
         .collect();
     Profile {
-        title: format!("Profile of {name}: period-mean concentration and GB 3838 classes"),
+        title: match lang {
+            Lang::En => format!("Profile of {name}: period-mean concentration and GB 3838 classes"),
+            Lang::Zh => format!(
+                "{}{name}：{}",
+                lang.t("Profile of"),
+                lang.t("period-mean concentration and GB 3838 classes")
+            ),
+        },
         distance_km,
         panels,
         reach_starts,
+        legend: (
+            lang.t(if by_cell { "cell mean" } else { "reach mean" })
+                .to_string(),
+            lang.t("section").to_string(),
+        ),
     }
 }
 
@@ -866,9 +905,11 @@ fn along(points: &[(f64, f64)], fraction: f64) -> (f64, f64) {
 /// chains), and `section_<id>.png` per section. Returns the files written, in report order.
 pub fn standard_plots(
     model: &Model,
+    net: &Network,
     results: &RunResults,
     assessment: &Assessment,
     dir: &Path,
+    lang: Lang,
 ) -> Result<Vec<PlotFile>, PlotError> {
     let mut out = Vec::new();
     let np = model.pollutants.len();
@@ -906,7 +947,7 @@ pub fn standard_plots(
             })
             .collect();
         let map = NetworkMap {
-            title: "Network by GB 3838 class (period mean)".into(),
+            title: lang.t("Network by GB 3838 class (period mean)").into(),
             sections,
             labels: lines.len() <= 40,
             lines,
@@ -919,7 +960,9 @@ pub fn standard_plots(
         network_map_plot(&path, &map)?;
         out.push(PlotFile {
             path,
-            caption: "Reaches coloured by the class of their period-mean concentrations".into(),
+            caption: lang
+                .t("Reaches coloured by the class of their period-mean concentrations")
+                .into(),
         });
     }
 
@@ -928,24 +971,24 @@ pub fn standard_plots(
     let rv = &assessment.rivers;
     class_km_bars_plot(
         &path,
-        "River length per class",
+        lang.t("River length per class"),
         &[
-            ("period mean".into(), rv.period_mean.km),
-            ("time-weighted".into(), rv.time_weighted.km),
-            ("worst month".into(), rv.worst_month.km),
+            (lang.t("period mean").into(), rv.period_mean.km),
+            (lang.t("time-weighted").into(), rv.time_weighted.km),
+            (lang.t("worst month").into(), rv.worst_month.km),
         ],
     )?;
     out.push(PlotFile {
         path,
-        caption: "Kilometres per class: by period-mean concentration, averaged over time, and in each reach's worst \
-                  month"
+        caption: lang
+            .t("Kilometres per class: by period-mean concentration, averaged over time, and in each reach's worst month")
             .into(),
     });
 
     // profiles
     let mut profile_names = FileNames::new();
     for (name, chain) in river_chains(model).into_iter().take(4) {
-        let prof = chain_profile(model, results, &name, &chain);
+        let prof = chain_profile(model, net, results, &name, &chain, lang);
         if prof.panels.is_empty() {
             continue;
         }
@@ -954,7 +997,9 @@ pub fn standard_plots(
         out.push(PlotFile {
             path,
             caption: format!(
-                "Longitudinal profile of {name} (reaches {} … {})",
+                "{} {name} ({} {} … {})",
+                lang.t("Longitudinal profile of"),
+                lang.t("reaches"),
                 model.reaches[chain[0]].id,
                 {
                     let last = chain[chain.len() - 1];
@@ -989,7 +1034,10 @@ pub fn standard_plots(
                         .iter()
                         .map(|row| row[s * np + p])
                         .collect(),
-                    target: Some((lim, format!("target {}", sa.target))),
+                    target: Some((
+                        lim,
+                        format!("{} {}", lang.t("target"), lang.class(sa.target.name())),
+                    )),
                 })
             })
             .collect();
@@ -999,13 +1047,16 @@ pub fn standard_plots(
         let zone = sa
             .zone
             .as_deref()
-            .map_or(String::new(), |z| format!("zone {z}, "));
+            .map_or(String::new(), |z| format!("{} {z}, ", lang.t("zone")));
         let ts = TimeSeries {
             title: format!(
-                "Section {} ({zone}target {}, period class {})",
+                "{} {} ({zone}{} {}, {} {})",
+                lang.t("Section"),
                 sa.id,
-                sa.target,
-                sa.class.map_or("-", Class::name)
+                lang.t("target"),
+                lang.class(sa.target.name()),
+                lang.t("period class"),
+                sa.class.map_or("-".into(), |c| lang.class(c.name()))
             ),
             start: model.sim.start,
             times_s: results.output_times_s.clone(),
@@ -1022,7 +1073,12 @@ pub fn standard_plots(
         time_series_plot(&path, &ts)?;
         out.push(PlotFile {
             path,
-            caption: format!("Concentrations at section {} with the target limit", sa.id),
+            caption: format!(
+                "{} {} {}",
+                lang.t("Concentrations at section"),
+                sa.id,
+                lang.t("with the target limit")
+            ),
         });
     }
     Ok(out)

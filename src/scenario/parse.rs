@@ -76,6 +76,10 @@ pub struct RawScenario {
     pub network: Option<Item<RawNetwork>>,
     /// `[temperature]`.
     pub temperature: Option<Item<RawTemperature>>,
+    /// `[assessment]`.
+    pub assessment: Option<Item<RawAssessment>>,
+    /// `[report]`.
+    pub report: Option<Item<RawReport>>,
     /// Nodes (inline, then CSV).
     pub nodes: Vec<Item<RawNode>>,
     /// Reaches (inline, then CSV, then GeoJSON), each with its polyline (empty unless GeoJSON).
@@ -139,13 +143,15 @@ impl RawScenario {
 }
 
 /// The top-level keys of a scenario file.
-pub const TOP_KEYS: [&str; 14] = [
+pub const TOP_KEYS: [&str; 16] = [
     "title",
     "simulation",
     "initial",
     "defaults",
     "network",
     "temperature",
+    "assessment",
+    "report",
     "nodes",
     "reaches",
     "inflows",
@@ -487,6 +493,24 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 );
                 if rs.temperature.is_none() {
                     rs.broken_tables.insert("temperature");
+                }
+            }
+            "assessment" => {
+                rs.assessment = ctx.item(
+                    value,
+                    &|| "[assessment]".to_string(),
+                    "[assessment]",
+                    1,
+                    probs,
+                );
+                if rs.assessment.is_none() {
+                    rs.broken_tables.insert("assessment");
+                }
+            }
+            "report" => {
+                rs.report = ctx.item(value, &|| "[report]".to_string(), "[report]", 1, probs);
+                if rs.report.is_none() {
+                    rs.broken_tables.insert("report");
                 }
             }
             "nodes" => list(

@@ -46,7 +46,12 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} problem(s) in the scenario:", self.problems.len())?;
+        let n = self.problems.len();
+        writeln!(
+            f,
+            "{n} problem{} in the scenario:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.problems {
             writeln!(f, "  - {p}")?;
         }

@@ -311,8 +311,8 @@ pub struct RawLineLoad {
 pub struct RawZone {
     /// Id.
     pub id: Option<Id>,
-    /// "I" … "V".
-    pub target: Option<String>,
+    /// "I" … "V" (an integer is read as its text, so that `target = 3` gets a message naming the valid values).
+    pub target: Option<Id>,
     /// Pollutant names, or one preset name (`two_factor`, `three_factor`, `all`) as a string or a list.
     pub parameters: Option<OneOrMany>,
     /// "annual_mean" | "frequency".
@@ -347,6 +347,24 @@ pub struct RawSectionPoint {
     pub reach: Option<Id>,
     /// m from the reach's from-node.
     pub at_m: Option<f64>,
+}
+
+/// `[assessment]` (DESIGN.md §11).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAssessment {
+    /// "run" | "year".
+    pub period: Option<String>,
+}
+
+/// `[report]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawReport {
+    /// "en" | "zh".
+    pub language: Option<String>,
+    /// The coordinate reference system of node and reach coordinates, e.g. "EPSG:4547".
+    pub crs: Option<String>,
 }
 
 /// `[temperature]` (extension).

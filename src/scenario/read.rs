@@ -99,7 +99,31 @@ pub fn read_bytes(
     }
 }
 
-/// The text of a file: UTF-8, a leading byte-order mark removed.
+/// Whether bytes that are not UTF-8 read as GBK / GB 18030 two-byte characters: every byte above 0x7F is a
+/// lead byte 0x81–0xFE followed by a trail byte 0x40–0x7E or 0x80–0xFE, and there is at least one such pair.
+/// This is what Excel and WPS write when a Chinese CSV is saved as "CSV (comma delimited)" on a Chinese Windows.
+pub fn looks_like_gbk(bytes: &[u8]) -> bool {
+    let (mut k, mut pairs) = (0, 0);
+    while k < bytes.len() {
+        let b = bytes[k];
+        if b < 0x80 {
+            k += 1;
+            continue;
+        }
+        let trail = bytes.get(k + 1).copied().unwrap_or(0);
+        if !(0x81..=0xFE).contains(&b)
+            || !((0x40..=0x7E).contains(&trail) || (0x80..=0xFE).contains(&trail))
+        {
+            return false;
+        }
+        pairs += 1;
+        k += 2;
+    }
+    pairs > 0
+}
+
+/// The text of a file: UTF-8, a leading byte-order mark removed. A file in GBK (GB 18030) is named as such,
+/// with how to convert it.
 pub fn utf8<'a>(bytes: &'a [u8], path: &Path, item: &str, probs: &mut Problems) -> Option<&'a str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
@@ -107,16 +131,23 @@ pub fn utf8<'a>(bytes: &'a [u8], path: &Path, item: &str, probs: &mut Problems) 
         Err(e) => {
             let at = e.valid_up_to();
             let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+            let expected = if looks_like_gbk(bytes) {
+                "UTF-8 text; this file looks like GBK (GB 18030), the encoding Excel and WPS use for Chinese CSV \
+                 files on Windows: save it as UTF-8 (Excel: Save As → \"CSV UTF-8 (comma delimited)\"; WPS or a text \
+                 editor: encoding UTF-8) or convert it with `iconv -f GB18030 -t UTF-8 old.csv > new.csv`"
+            } else {
+                "UTF-8 text"
+            };
             probs.push(
                 path,
                 Some(line),
                 item,
                 "",
                 format!(
-                    "byte 0x{:02X} at offset {at}",
+                    "byte 0x{:02X} at offset {at}: not UTF-8",
                     bytes.get(at).copied().unwrap_or(0)
                 ),
-                "UTF-8 text",
+                expected,
             );
             None
         }

@@ -35,7 +35,7 @@
 //! frequency of compliant samples) for the frequency method.
 
 use super::gb3838::{Class, Limits, Param, limits};
-use super::{MonthKey, TargetsError};
+use super::{MonthKey, PeriodKey, TargetsError};
 use crate::model::{ComplianceMethod, Model, Sampling, WaterBody};
 use crate::transport::RunResults;
 use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
@@ -338,6 +338,8 @@ pub struct SiteAssessment {
 pub struct ZoneAssessment {
     /// Zone id.
     pub id: String,
+    /// The period judged: the whole run, or a calendar year (DESIGN.md §11).
+    pub year: PeriodKey,
     /// Target class.
     pub target: Class,
     /// Compliance method.
@@ -355,7 +357,6 @@ pub struct ZoneAssessment {
     #[serde(skip)]
     pub sampling: Sampling,
     /// Number of samples.
-    #[serde(skip)]
     pub samples: usize,
     /// Assessed parameter names (of the first site; sites on one water body share them).
     #[serde(skip)]
@@ -391,6 +392,9 @@ pub struct MonthlyRow {
     /// Parameters failing the target on month means, most severe first (for a zone row: over all sites,
     /// each parameter once, at its most severe site).
     pub main_pollutants: Vec<String>,
+    /// The month mean of every pollutant (model order) over the month's samples, mg/L, for a section (or
+    /// reach) row; empty for a zone's own row.
+    pub mean_mg_l: Vec<f64>,
 }
 
 /// How a place is judged: target, parameters, samples, method.
@@ -466,6 +470,36 @@ pub fn zone_sample_indices(model: &Model, results: &RunResults, z: usize) -> Vec
     }
 }
 
+/// The calendar year of an output time.
+pub fn year_at(start: NaiveDateTime, t_s: f64) -> i32 {
+    datetime_at(start, t_s).year()
+}
+
+/// The samples that lie in calendar year `year` (all of them for `None`).
+pub fn in_year(
+    model: &Model,
+    results: &RunResults,
+    mut samples: Vec<usize>,
+    year: Option<i32>,
+) -> Vec<usize> {
+    if let Some(y) = year {
+        samples.retain(|&i| year_at(model.sim.start, results.output_times_s[i]) == y);
+    }
+    samples
+}
+
+/// The calendar years of the output times after the warm-up, in order.
+pub fn years(model: &Model, results: &RunResults) -> Vec<i32> {
+    let mut out: Vec<i32> = Vec::new();
+    for i in sample_indices(model, results) {
+        let y = year_at(model.sim.start, results.output_times_s[i]);
+        if out.last() != Some(&y) {
+            out.push(y);
+        }
+    }
+    out
+}
+
 /// Split sample indices by calendar month (in time order).
 pub(crate) fn by_month(
     model: &Model,
@@ -484,6 +518,8 @@ pub(crate) fn by_month(
 }
 
 struct MonthSite {
+    /// Month mean of every pollutant (model order), mg/L.
+    mean_mg_l: Vec<f64>,
     class: Option<Class>,
     compliant: bool,
     rate: f64,
@@ -506,7 +542,22 @@ fn month_site(
     } else {
         failing(model, site, &ev.mean, j.target)
     };
+    let n = samples.len();
+    let mean_mg_l = (0..np)
+        .map(|p| {
+            if n == 0 {
+                f64::NAN
+            } else {
+                samples
+                    .iter()
+                    .map(|&i| site.value(results, np, i, p))
+                    .sum::<f64>()
+                    / n as f64
+            }
+        })
+        .collect();
     MonthSite {
+        mean_mg_l,
         class: ev.class,
         compliant,
         rate,
@@ -544,6 +595,7 @@ fn zone_period(
     results: &RunResults,
     z: usize,
     detail: bool,
+    year: Option<i32>,
 ) -> Result<ZonePeriod, TargetsError> {
     let np = model.pollutants.len();
     let zone = &model.zones[z];
@@ -562,7 +614,7 @@ fn zone_period(
         });
     }
     let (sites, warning) = zone_sites(model, z);
-    let samples = zone_sample_indices(model, results, z);
+    let samples = in_year(model, results, zone_sample_indices(model, results, z), year);
     let mut site_results = Vec::with_capacity(sites.len());
     let mut worst: Option<(Class, Vec<Failing>)> = None;
     for site in &sites {
@@ -608,12 +660,19 @@ pub(crate) fn zone_verdicts(
     results: &RunResults,
 ) -> Result<Vec<(bool, f64)>, TargetsError> {
     (0..model.zones.len())
-        .map(|z| zone_period(model, results, z, false).map(|zp| (zp.compliant, zp.rate)))
+        .map(|z| zone_period(model, results, z, false, None).map(|zp| (zp.compliant, zp.rate)))
         .collect()
 }
 
-/// Sections, zones and the monthly table. Returns warnings for zones that could not be assessed as asked.
-pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Places, TargetsError> {
+/// Sections, zones and (over the whole run) the monthly table, over the whole run (`year` `None`) or over one
+/// calendar year. Returns warnings for zones that could not be assessed as asked (the whole run's pass says
+/// what holds for every year; a year's pass adds only the zones with no sample in that year).
+pub(crate) fn assess_places(
+    model: &Model,
+    results: &RunResults,
+    year: Option<i32>,
+) -> Result<Places, TargetsError> {
+    let key = year.map_or(PeriodKey::Run, PeriodKey::Year);
     let np = model.pollutants.len();
     let mut warnings = Vec::new();
     let mut zones = Vec::with_capacity(model.zones.len());
@@ -631,20 +690,28 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
             rate,
             worst,
             warning: warn,
-        } = zone_period(model, results, z, true)?;
-        warnings.extend(warn);
+        } = zone_period(model, results, z, true, year)?;
+        if year.is_none() {
+            warnings.extend(warn);
+        }
         for site in &sites {
             if let SiteRef::Section(s) = site.place {
                 section_zone[s].get_or_insert(z);
             }
         }
         if samples.is_empty() && !sites.is_empty() {
-            warnings.push(format!(
-                "zone {}: no sample after the warm-up ({:?} sampling); not assessed",
-                zone.id, zone.sampling
-            ));
+            warnings.push(match year {
+                None => format!(
+                    "zone {}: no sample after the warm-up ({:?} sampling); not assessed",
+                    zone.id, zone.sampling
+                ),
+                Some(y) => format!(
+                    "zone {} in {y}: no sample in the year ({:?} sampling); not assessed",
+                    zone.id, zone.sampling
+                ),
+            });
         }
-        if sites.iter().any(|s| s.params.is_empty()) {
+        if year.is_none() && sites.iter().any(|s| s.params.is_empty()) {
             warnings.push(format!(
                 "zone {}: no GB 3838 parameter to assess (simulated: {})",
                 zone.id,
@@ -668,8 +735,13 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
             })
             .unwrap_or_default();
 
-        // months
-        for (month, idx) in by_month(model, results, &samples) {
+        // months (once, in the whole run's pass)
+        let months = if year.is_none() {
+            by_month(model, results, &samples)
+        } else {
+            Vec::new()
+        };
+        for (month, idx) in months {
             let mj = Judge {
                 samples: &idx,
                 ..judge
@@ -684,6 +756,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
                 compliant: !sites.is_empty(),
                 compliance_rate: f64::INFINITY,
                 main_pollutants: Vec::new(),
+                mean_mg_l: Vec::new(),
             };
             let mut zone_failing: Vec<(f64, String)> = Vec::new();
             let mut rows = Vec::new();
@@ -714,6 +787,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
                     compliant: ms.compliant,
                     compliance_rate: ms.rate,
                     main_pollutants: ms.failing.into_iter().map(|f| f.parameter).collect(),
+                    mean_mg_l: ms.mean_mg_l,
                 });
             }
             if !zone_row.compliance_rate.is_finite() {
@@ -727,6 +801,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
 
         zones.push(ZoneAssessment {
             id: zone.id.clone(),
+            year: key,
             target,
             method: zone.method,
             class,
@@ -742,7 +817,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
     }
 
     // sections
-    let all_samples = sample_indices(model, results);
+    let all_samples = in_year(model, results, sample_indices(model, results), year);
     let mut sections = Vec::with_capacity(model.sections.len());
     for (s, own_zone) in section_zone.iter().enumerate() {
         let (zone_id, target, params, samples, method, threshold) = match *own_zone {
@@ -752,7 +827,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
                     Some(zone.id.clone()),
                     Class::from_target(zone.target).unwrap_or(Class::III),
                     zone.parameters.clone(),
-                    zone_sample_indices(model, results, z),
+                    in_year(model, results, zone_sample_indices(model, results, z), year),
                     zone.method,
                     zone.threshold,
                 )
@@ -776,7 +851,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
                 failing(model, &site, &ev.mean, Class::III),
             )
         };
-        if zone_id.is_none() {
+        if zone_id.is_none() && year.is_none() {
             let judge = Judge {
                 target,
                 method,
@@ -804,6 +879,7 @@ pub(crate) fn assess_places(model: &Model, results: &RunResults) -> Result<Place
                     compliant: ms.compliant,
                     compliance_rate: ms.rate,
                     main_pollutants: ms.failing.into_iter().map(|f| f.parameter).collect(),
+                    mean_mg_l: ms.mean_mg_l,
                 });
             }
         }

@@ -27,7 +27,7 @@ pub use gb3838::{Class, Param, classify};
 pub use rivers::{ClassKm, KmBreakdown, RiverStats};
 pub use zones::{ZoneFields, ZoneProblem, ZoneSpec, parse_zone, validate_zone};
 
-use crate::model::Model;
+use crate::model::{AssessmentPeriod, Model};
 use crate::transport::RunResults;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -68,6 +68,56 @@ impl Serialize for MonthKey {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
+}
+
+/// The period a verdict covers: the whole run after the warm-up, or one calendar year (DESIGN.md §11).
+/// Serialises as `"run"` or as the year's number; prints as `run` or the year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeriodKey {
+    /// The whole run after the warm-up.
+    Run,
+    /// A calendar year.
+    Year(i32),
+}
+
+impl fmt::Display for PeriodKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeriodKey::Run => f.write_str("run"),
+            PeriodKey::Year(y) => write!(f, "{y}"),
+        }
+    }
+}
+
+impl Serialize for PeriodKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PeriodKey::Run => s.serialize_str("run"),
+            PeriodKey::Year(y) => s.serialize_i32(*y),
+        }
+    }
+}
+
+/// One calendar year judged on its own (`[assessment] period = "year"`).
+#[derive(Debug, Clone, Serialize)]
+pub struct YearAssessment {
+    /// The year.
+    pub year: i32,
+    /// Output times after the warm-up that fall in the year (a year only partly in the run has fewer).
+    pub output_times: usize,
+    /// Whether the whole year lies in the assessed run (after the warm-up, up to the end).
+    pub whole_year: bool,
+    /// One per model zone, in model order, judged on the year's samples.
+    #[serde(skip)]
+    pub zones: Vec<ZoneAssessment>,
+    /// One per model section, judged on the year's samples.
+    #[serde(skip)]
+    pub sections: Vec<SectionAssessment>,
+    /// Kilometres per class of the year-mean concentrations.
+    pub rivers: KmBreakdown,
+    /// Each reach's class of its year-mean concentrations (for maps and GIS layers).
+    #[serde(skip)]
+    pub reach_class: Vec<Option<Class>>,
 }
 
 /// Why an assessment could not be made.
@@ -151,6 +201,9 @@ pub struct Assessment {
     pub rivers: RiverStats,
     /// Things the reader should know (zones assessed on reaches, zones with no samples, …).
     pub warnings: Vec<String>,
+    /// Each calendar year on its own, when the scenario asks for it (`[assessment] period = "year"`); empty
+    /// otherwise.
+    pub years: Vec<YearAssessment>,
 }
 
 impl Assessment {
@@ -163,18 +216,63 @@ impl Assessment {
     pub fn worse_than_v_km(&self) -> f64 {
         self.rivers.period_mean.km.worse_than_v()
     }
+
+    /// The zone verdicts of the assessment period: per zone and year (zone by zone, years in order) when the
+    /// scenario assesses calendar years, else one per zone over the whole run. What `zones.csv`,
+    /// `summary.json`'s `zones` and `compare.csv` list.
+    pub fn zone_rows(&self) -> Vec<&ZoneAssessment> {
+        if self.years.is_empty() {
+            return self.zones.iter().collect();
+        }
+        (0..self.zones.len())
+            .flat_map(|z| self.years.iter().filter_map(move |y| y.zones.get(z)))
+            .collect()
+    }
 }
 
-/// Assess a run: sections, zones, the monthly table and the river statistics.
+/// 00:00 of 1 January of `year`.
+fn year_start(year: i32) -> chrono::NaiveDateTime {
+    chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .unwrap_or_default()
+}
+
+/// Assess a run: sections, zones, the monthly table and the river statistics; with `[assessment] period =
+/// "year"` also each calendar year on its own.
 pub fn assess(model: &Model, results: &RunResults) -> Result<Assessment, TargetsError> {
     check_shapes(model, results)?;
-    let (sections, zones, monthly, warnings) = assess::assess_places(model, results)?;
+    let (sections, zones, monthly, mut warnings) = assess::assess_places(model, results, None)?;
     let rivers = rivers::river_stats(model, results)?;
+    let mut years = Vec::new();
+    if model.assessment_period == AssessmentPeriod::Year {
+        let all = assess::sample_indices(model, results);
+        let (first, last) = (
+            assess::datetime_at(model.sim.start, model.sim.warmup_s),
+            assess::datetime_at(model.sim.start, model.sim.end_s),
+        );
+        for y in assess::years(model, results) {
+            let (sections, zones, _, w) = assess::assess_places(model, results, Some(y))?;
+            warnings.extend(w);
+            let samples = assess::in_year(model, results, all.clone(), Some(y));
+            let whole_year = first <= year_start(y) && year_start(y + 1) <= last;
+            let (km, reach_class) = rivers::period_mean_km(model, results, &samples);
+            years.push(YearAssessment {
+                year: y,
+                output_times: samples.len(),
+                whole_year,
+                zones,
+                sections,
+                rivers: km,
+                reach_class,
+            });
+        }
+    }
     Ok(Assessment {
         sections,
         zones,
         monthly,
         rivers,
         warnings,
+        years,
     })
 }

@@ -255,6 +255,35 @@ pub fn river_stats(model: &Model, results: &RunResults) -> Result<RiverStats, Ta
     Ok(st)
 }
 
+/// Kilometres per class of the reaches' mean concentrations over the samples `samples` (the period-mean view
+/// of [`river_stats`] restricted to them, e.g. one calendar year), and each reach's class.
+pub fn period_mean_km(
+    model: &Model,
+    results: &RunResults,
+    samples: &[usize],
+) -> (KmBreakdown, Vec<Option<Class>>) {
+    let np = model.pollutants.len();
+    let total_km: f64 = model.reaches.iter().map(|r| r.length_m / 1000.0).sum();
+    let mut b = KmBreakdown::default();
+    let mut classes = Vec::with_capacity(model.reaches.len());
+    for (r, pr) in reach_params(model).iter().enumerate() {
+        let c = if pr.is_empty() {
+            None
+        } else {
+            mean_class(results, np, r, pr, samples)
+        };
+        classes.push(c);
+        add_reach(
+            &mut b,
+            model,
+            r,
+            &c.map(|c| vec![(c, 1.0)]).unwrap_or_default(),
+        );
+    }
+    b.share = b.km.scaled(total_km);
+    (b, classes)
+}
+
 /// Kilometres per class at every output time (warm-up included), for time series of the network state
 /// (e.g. `compare_km.csv`). Unclassified reaches are left out.
 pub fn km_per_class_at_each_time(

@@ -35,23 +35,26 @@ fn sampling_name(s: Sampling) -> &'static str {
 }
 
 /// `zones.csv`: columns
-/// `zone,site,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing`.
+/// `zone,site,year,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing`
+/// (DESIGN.md §11).
 ///
-/// For each zone, first the zone's own row (`site` empty: the verdict of DESIGN.md §7 — worst site class,
+/// One block per zone and assessment period ([`Assessment::zone_rows`]: `year` is `run` for the whole run, or
+/// the calendar year with `[assessment] period = "year"`). In each block, first the zone's own row (`site` empty: the verdict of DESIGN.md §7 — worst site class,
 /// compliant only if every site is, lowest site rate; `failing` lists the parameters failing the target at the
 /// worst site, most severe first), then one row per site (section id, or reach id when the zone has no section;
 /// `failing` empty). `parameters` are the assessed parameters, `samples` the number of samples, `compliant`
 /// `true`/`false`, `compliance_rate` 1/0 for the annual-mean method or the share of samples meeting the target.
 pub fn zones_csv(a: &Assessment) -> String {
     let mut out = String::from(
-        "zone,site,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing\n",
+        "zone,site,year,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing\n",
     );
-    for z in &a.zones {
+    for z in a.zone_rows() {
         let head = |site: &str| {
             format!(
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{}",
                 field(&z.id),
                 field(site),
+                z.year,
                 z.target,
                 method_name(z.method),
                 z.threshold,
@@ -82,20 +85,27 @@ pub fn zones_csv(a: &Assessment) -> String {
     out
 }
 
-/// `monthly.csv`: columns `zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants`.
+/// `monthly.csv`: columns `zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants`,
+/// then one column per pollutant (named as in `sections.csv`): the month mean concentration, mg/L, of a section
+/// (or reach) row over the month's samples — empty on a zone's own row.
 ///
 /// Rows in the order of [`Assessment::monthly`]: per zone, month by month, the zone's row (`section` empty)
 /// then its sites'; then the sections that belong to no zone (`zone` empty, judged against class III by the
 /// annual-mean method). `month` is `YYYY-MM`; `class` is the class of the month-mean concentrations;
 /// `compliant` and `compliance_rate` apply the zone's method to the month's samples; `main_pollutants` are the
 /// parameters whose month mean fails the target, most severe first (C/limit, or limit/C for DO).
-pub fn monthly_csv(a: &Assessment) -> String {
+pub fn monthly_csv(a: &Assessment, pollutants: &[String]) -> String {
     let mut out = String::from(
-        "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants\n",
+        "zone,section,month,samples,target,class,compliant,compliance_rate,main_pollutants",
     );
+    for p in pollutants {
+        out.push(',');
+        out.push_str(&field(p));
+    }
+    out.push('\n');
     for r in &a.monthly {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{}",
             field(r.zone.as_deref().unwrap_or("")),
             field(r.section.as_deref().unwrap_or("")),
             r.month,
@@ -106,6 +116,13 @@ pub fn monthly_csv(a: &Assessment) -> String {
             r.compliance_rate,
             field(&r.main_pollutants.join(";"))
         ));
+        for p in 0..pollutants.len() {
+            match r.mean_mg_l.get(p) {
+                Some(v) if v.is_finite() => out.push_str(&format!(",{v}")),
+                _ => out.push(','),
+            }
+        }
+        out.push('\n');
     }
     out
 }

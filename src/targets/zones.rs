@@ -90,10 +90,17 @@ pub fn parse_zone(spec: &ZoneSpec, pollutants: &[String]) -> Result<ZoneFields, 
     let target = match Class::parse(spec.target.trim()) {
         Some(c) if c != Class::VPlus => c.index() as u8 + 1,
         _ => {
+            let numeral = match spec.target.trim().parse::<u8>() {
+                Ok(n @ 1..=5) => format!(
+                    " (a class in Roman numerals, as a string: for class {n} write target = \"{}\")",
+                    Class::ALL[n as usize - 1].name()
+                ),
+                _ => String::new(),
+            };
             problems.push(ZoneProblem {
                 field: "target",
                 value: format!("{:?}", spec.target),
-                expected: "one of \"I\", \"II\", \"III\", \"IV\", \"V\"".into(),
+                expected: format!("one of \"I\", \"II\", \"III\", \"IV\", \"V\"{numeral}"),
             });
             0
         }

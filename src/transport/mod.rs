@@ -175,6 +175,10 @@ pub struct RunResults {
     pub warnings: Vec<String>,
     /// Number of transport time steps taken (sub-steps included; 0 in steady mode).
     pub steps: usize,
+    /// Mean cell concentrations over the output times after the warm-up, mg/L: `[pollutant][global cell]` (the
+    /// network's cell order); empty when no output time lies after the warm-up, or for results not made by
+    /// [`Simulation::finish`] (tagged totals, superposed portfolios).
+    pub mean_cell_conc: Vec<Vec<f64>>,
     /// Cell concentrations at the end of the run, mg/L: `[pollutant][global cell]` (the network's cell order).
     pub final_cell_conc: Vec<Vec<f64>>,
 }

@@ -248,6 +248,7 @@ impl<'a> Simulation<'a> {
                 mass_balance: Vec::new(),
                 warnings: Vec::new(),
                 steps: 0,
+                mean_cell_conc: Vec::new(),
                 final_cell_conc: Vec::new(),
             },
             warned_substep: false,
@@ -341,6 +342,7 @@ impl<'a> Simulation<'a> {
                 mass_balance: Vec::new(),
                 warnings: self.results.warnings.clone(),
                 steps: self.results.steps,
+                mean_cell_conc: self.results.mean_cell_conc.clone(),
                 final_cell_conc: Vec::new(),
             },
             tag_section: self.tag_section.clone(),
@@ -627,6 +629,16 @@ impl<'a> Simulation<'a> {
             }
             self.results.mass_balance = mb;
         }
+        let w = self.model.sim.warmup_s;
+        let n_mean = self
+            .results
+            .output_times_s
+            .iter()
+            .filter(|&&t| t >= w - 1e-9 * w.abs().max(1.0))
+            .count();
+        for row in &mut self.results.mean_cell_conc {
+            row.iter_mut().for_each(|v| *v /= n_mean.max(1) as f64);
+        }
         let net = self.net;
         self.results.final_cell_conc = (0..np)
             .map(|p| (0..net.n_cells).map(|g| self.cell_conc(p, g)).collect())
@@ -899,6 +911,25 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// Add the cell concentrations at output time `t` to the sums of [`RunResults::mean_cell_conc`] when `t`
+    /// is after the warm-up (divided by the count in [`Simulation::finish`]).
+    fn add_cell_means(&mut self, t: f64) {
+        let w = self.model.sim.warmup_s;
+        if t < w - 1e-9 * w.abs().max(1.0) {
+            return;
+        }
+        let (np, nc) = (self.model.pollutants.len(), self.net.n_cells);
+        if self.results.mean_cell_conc.is_empty() {
+            self.results.mean_cell_conc = vec![vec![0.0; nc]; np];
+        }
+        for p in 0..np {
+            for g in 0..nc {
+                let c = self.cell_conc(p, g);
+                self.results.mean_cell_conc[p][g] += c;
+            }
+        }
+    }
+
     fn record_output(&mut self) {
         let model = self.model;
         let net = self.net;
@@ -952,6 +983,7 @@ impl<'a> Simulation<'a> {
             self.tag_reach.push(rch);
         }
         let t = self.output_times[self.next_out];
+        self.add_cell_means(t);
         self.results.output_times_s.push(t);
         self.results.section_conc.push(sec);
         self.results.reach_conc.push(rch);

@@ -788,6 +788,7 @@ fn merge(model: &Model, net: &Network, ng: usize, parts: Vec<TaggedResults>) -> 
         }
     }
     let total = RunResults {
+        mean_cell_conc: Vec::new(),
         output_times_s: first.total.output_times_s.clone(),
         pollutants: model.pollutants.clone(),
         section_conc: total_sections,

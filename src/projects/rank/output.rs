@@ -4,7 +4,6 @@
 use super::{Objective, RankOutcome};
 use crate::report::csv_field;
 use plotters::prelude::*;
-use plotters::style::FontStyle;
 use std::fmt::Write;
 
 /// `rank.csv`: `project,cost,benefit,benefit_per_cost,greedy_order` (the contract), then the project's
@@ -54,12 +53,6 @@ pub fn rank_json(o: &RankOutcome) -> serde_json::Result<String> {
 
 const SIZE: (u32, u32) = (1000, 600);
 
-fn fonts() {
-    // compiled-in font bytes: registration fails only on a corrupt font; text would then be left out
-    let _ =
-        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
-}
-
 /// The objective's natural quantity for the plot's y axis.
 fn y_of(obj: Objective, m: &super::Metrics) -> f64 {
     match obj {
@@ -80,13 +73,13 @@ fn y_label(obj: Objective) -> &'static str {
 /// The plot as SVG text: the greedy path (cumulative cost → objective), the optimum under the budget, and
 /// the best value at each cost (the frontier) when it was enumerated.
 pub fn plot_svg(title: &str, obj: Objective, o: &RankOutcome) -> Result<String, String> {
-    fonts();
+    crate::fonts::register();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         draw(&root, title, obj, o)?;
     }
-    Ok(svg)
+    Ok(crate::fonts::embed_in_svg(&svg))
 }
 
 /// The same plot as a PNG file at `path`, drawn to a temporary sibling and renamed over it.
@@ -96,7 +89,7 @@ pub fn plot_png(
     obj: Objective,
     o: &RankOutcome,
 ) -> Result<(), String> {
-    fonts();
+    crate::fonts::register();
     crate::report::plot::png_via_partial(path, SIZE, |root| draw(root, title, obj, o))
 }
 

@@ -91,6 +91,8 @@ pub(super) struct Checker<'a> {
     pub start: NaiveDateTime,
     /// Time-series files read so far.
     pub ts_cache: HashMap<PathBuf, Option<Rc<TsTable>>>,
+    /// Kinds whose defined ids a message has already listed (an unknown id lists them once).
+    pub listed: std::collections::HashSet<&'static str>,
 }
 
 impl<'a> Checker<'a> {
@@ -112,6 +114,7 @@ impl<'a> Checker<'a> {
             pidx: HashMap::new(),
             start: fallback_start,
             ts_cache: HashMap::new(),
+            listed: Default::default(),
         }
     }
 

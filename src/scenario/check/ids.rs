@@ -135,14 +135,39 @@ impl Checker<'_> {
         if self.rs.is_broken(kind, id) {
             return Ok(None);
         }
-        self.push(
-            loc,
-            item,
-            field,
-            id,
-            format!("the id of a {kind} defined in the scenario"),
-        );
+        let expected = self.defined(ids, kind);
+        self.push(loc, item, field, id, expected);
         Err(())
+    }
+
+    /// "the id of a {kind} defined in the scenario", with the defined ids (at most 30) the first time an
+    /// unknown id of that kind is reported; later messages refer to that list.
+    pub fn defined(&mut self, ids: &Ids, kind: &'static str) -> String {
+        if !self.listed.insert(kind) {
+            return format!(
+                "the id of a {kind} defined in the scenario (listed with the first unknown {kind} id)"
+            );
+        }
+        let mut names: Vec<(&str, usize)> = ids.map.iter().map(|(k, v)| (*k, *v)).collect();
+        names.sort_by_key(|&(_, i)| i);
+        let n = names.len();
+        if n == 0 {
+            return format!("the id of a {kind} defined in the scenario (none is defined)");
+        }
+        let shown: Vec<String> = names
+            .iter()
+            .take(30)
+            .map(|(k, _)| format!("{k:?}"))
+            .collect();
+        let more = if n > 30 {
+            format!(" and {} more", n - 30)
+        } else {
+            String::new()
+        };
+        format!(
+            "the id of a {kind} defined in the scenario: {}{more}",
+            shown.join(", ")
+        )
     }
 
     /// A non-empty list of references (each as by [`Checker::resolve`]): `Some` when every one is found.

@@ -103,6 +103,7 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
     let sections = zones::sections(c, rs, &along);
     let zones = zones::zones(c, rs, &section_ids);
     let temperature = loads::temperature(c, rs.temperature.as_ref());
+    let (assessment_period, language, crs) = simulation::assessment_and_report(c, rs);
     topology::network_checks(c, rs, &top, &nodes, &net.reaches, &net.ends_ok);
 
     let built = refs::Built {
@@ -146,5 +147,8 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         projects: tables.projects,
         alternatives: tables.alternatives,
         decay_changes: Vec::new(),
+        assessment_period,
+        language,
+        crs,
     })
 }

@@ -149,13 +149,8 @@ pub(super) fn defaults(c: &mut Checker, rs: &RawScenario, zone_ids: &Ids) -> Typ
         && zone_ids.get(z).is_none()
         && !c.is_broken("zone", z)
     {
-        c.push(
-            &it.loc,
-            "[defaults]",
-            "zone",
-            z.clone(),
-            "the id of a zone defined in [[zones]]",
-        );
+        let expected = c.defined(zone_ids, "zone");
+        c.push(&it.loc, "[defaults]", "zone", z.clone(), expected);
     }
     t
 }

@@ -1,10 +1,11 @@
-//! `[simulation]` (the period, the steps, the pollutants) and `[initial]`.
+//! `[simulation]` (the period, the steps, the pollutants), `[initial]`, `[assessment]` and `[report]`.
 
 use super::super::parse::{Item, Loc, RawScenario};
 use super::super::raw::{RawInitial, RawSimulation};
 use super::super::series;
 use super::checker::{Checker, Rule};
-use crate::model::{InitialState, Mode, Simulation};
+use crate::lang::Lang;
+use crate::model::{AssessmentPeriod, InitialState, Mode, Simulation};
 
 /// At most this many output times.
 pub const MAX_OUTPUTS: f64 = 1e7;
@@ -237,4 +238,45 @@ pub(super) fn initial(c: &mut Checker, it: Option<&Item<RawInitial>>) -> Initial
         ),
     }
     InitialState::Steady
+}
+
+/// `[assessment] period` (DESIGN.md §11) and `[report]`: the language and the coordinate reference system.
+pub(super) fn assessment_and_report(
+    c: &mut Checker,
+    rs: &RawScenario,
+) -> (AssessmentPeriod, Lang, Option<String>) {
+    let mut period = AssessmentPeriod::Run;
+    if let Some(it) = &rs.assessment
+        && let Some(p) = &it.raw.period
+    {
+        match p.as_str() {
+            "run" => period = AssessmentPeriod::Run,
+            "year" => period = AssessmentPeriod::Year,
+            other => c.push(
+                &it.loc,
+                "[assessment]",
+                "period",
+                format!("{other:?}"),
+                "\"run\" (the whole run after the warm-up, the default) or \"year\" (each calendar year)",
+            ),
+        }
+    }
+    let mut language = Lang::En;
+    let mut crs = None;
+    if let Some(it) = &rs.report {
+        if let Some(code) = &it.raw.language {
+            match Lang::parse(code) {
+                Some(l) => language = l,
+                None => c.push(
+                    &it.loc,
+                    "[report]",
+                    "language",
+                    format!("{code:?}"),
+                    Lang::CODES,
+                ),
+            }
+        }
+        crs = it.raw.crs.clone();
+    }
+    (period, language, crs)
 }

@@ -40,10 +40,24 @@ impl Checker<'_> {
     }
 
     /// The time-series file at `rel` (relative to the scenario), read once.
-    fn ts(&mut self, item: &str, rel: &str) -> Option<Rc<TsTable>> {
+    /// The time-series file `rel` named by `field` of `item` at `loc`. A missing file is reported where it is
+    /// named (the scenario file or the CSV row, with its line), with the path it resolved to: paths are relative
+    /// to the scenario file's folder, also inside network CSV and GeoJSON files.
+    fn ts(&mut self, loc: &Loc, item: &str, field: &str, rel: &str) -> Option<Rc<TsTable>> {
         let path = self.dir.join(rel);
         if let Some(t) = self.ts_cache.get(&path) {
             return t.clone();
+        }
+        if !path.exists() {
+            let expected = format!(
+                "an existing time-series CSV file; this path resolves to {} (paths are relative to the folder \
+                 of the scenario file, {}, also inside network CSV and GeoJSON files), which does not exist",
+                std::path::absolute(&path).unwrap_or(path.clone()).display(),
+                self.scenario.display()
+            );
+            self.push(loc, item, field, rel, expected);
+            self.ts_cache.insert(path, None);
+            return None;
         }
         let t =
             series::read_table(&path, self.start, &self.pollutants, item, self.probs).map(Rc::new);
@@ -61,7 +75,7 @@ impl Checker<'_> {
         column: &str,
         linear: bool,
     ) -> Option<Series> {
-        let t = self.ts(item, rel)?;
+        let t = self.ts(loc, item, field, rel)?;
         match t.column(column) {
             Some(v) => Some(Series::Table {
                 times_s: t.times_s.clone(),
@@ -183,7 +197,7 @@ impl Checker<'_> {
         linear: bool,
         out: &mut [Series],
     ) -> bool {
-        let Some(ts) = self.ts(item, rel) else {
+        let Some(ts) = self.ts(loc, item, "concentration_series", rel) else {
             return false;
         };
         let mut ok = true;

@@ -46,7 +46,7 @@ pub(super) fn zones(c: &mut Checker, rs: &RawScenario, section_ids: &Ids) -> Vec
             Some(OneOrMany::Many(v)) => v.clone(),
         };
         let spec = ZoneSpec {
-            target: r.target.as_deref().unwrap_or("III"),
+            target: r.target.as_ref().map_or("III", |t| t.0.as_str()),
             parameters: &params,
             method: r.method.as_deref(),
             threshold: r.threshold,

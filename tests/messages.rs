@@ -72,11 +72,8 @@ fn an_unknown_zone_lists_the_defined_zones_once() {
     );
     let (code, _, err) = validate(&text, &[]);
     assert_eq!(code, Some(2), "{err}");
-    assert_eq!(
-        err.matches("\"Z-C\"").count() + err.matches("= Z-C").count() >= 3,
-        true,
-        "{err}"
-    );
+    // each of the three reaches is reported
+    assert!(err.matches("= Z-C").count() >= 3, "{err}");
     assert_eq!(
         err.matches("\"Z-A\", \"Z-B\"").count(),
         1,

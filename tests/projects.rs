@@ -1014,12 +1014,16 @@ fn compare_end_to_end() {
     assert_eq!(names, ["baseline", "all", "late"]);
     let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "alternative,zone,class,compliant,compliance_rate");
+    // DESIGN.md §11: the `year` column, `run` when the scenario assesses the whole run
+    assert_eq!(
+        lines[0],
+        "alternative,zone,year,class,compliant,compliance_rate"
+    );
     // 3 alternatives × 2 zones
     assert_eq!(lines.len(), 1 + 6);
-    assert!(lines[1].starts_with("baseline,Z1,"));
-    assert!(lines[2].starts_with("baseline,Z2,"));
-    assert!(lines[5].starts_with("late,Z1,"));
+    assert!(lines[1].starts_with("baseline,Z1,run,"));
+    assert!(lines[2].starts_with("baseline,Z2,run,"));
+    assert!(lines[5].starts_with("late,Z1,run,"));
     let km = std::fs::read_to_string(dir.path().join("compare_km.csv")).unwrap();
     let lines: Vec<&str> = km.lines().collect();
     assert_eq!(lines[0], "alternative,time,I,II,III,IV,V,V+");

@@ -10,5 +10,6 @@ criterion_main!(
     groups::transport::benches,
     groups::end_to_end::benches,
     groups::rank::benches,
-    groups::apportion::benches
+    groups::apportion::benches,
+    groups::unsteady::benches
 );

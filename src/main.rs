@@ -36,7 +36,8 @@ enum Command {
         /// The scenario TOML file.
         scenario: PathBuf,
     },
-    /// Steady hydraulics of every flow period → DIR/reaches.csv.
+    /// Hydraulics alone → DIR/reaches.csv and nodes.csv (steady: one row per flow period); unsteady: every
+    /// output time, with structures.csv and summary.json (the volume balance).
     Hydraulics {
         /// The scenario TOML file.
         scenario: PathBuf,
@@ -262,23 +263,35 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Hydraulics { scenario, out } => {
             let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
-            let (path, hyd) = with_spinner("solving hydraulics", || {
-                pipeline::write_hydraulics(&p, &out)
-            })?;
-            let worst = hyd
-                .periods
-                .iter()
-                .map(|f| f.continuity_relative)
-                .fold(0.0, f64::max);
-            println!(
-                "{}, {}; worst relative continuity residual {:e}; wrote {}",
-                Lang::En.count(hyd.periods.len(), "flow period", "flow periods", ""),
-                Lang::En.count(p.model.reaches.len(), "reach", "reaches", ""),
-                worst,
-                path.display()
-            );
-            for w in &hyd.warnings {
-                println!("warning: {w}");
+            let (outcome, files) = match p.model.sim.hydraulics {
+                rivsim::model::FlowModel::Steady => with_spinner("solving hydraulics", || {
+                    pipeline::write_hydraulics(&p, &out, false)
+                })?,
+                rivsim::model::FlowModel::Unsteady { .. } => {
+                    pipeline::write_hydraulics(&p, &out, true)?
+                }
+            };
+            match &outcome {
+                pipeline::HydraulicsOutcome::Steady(hyd) => {
+                    let worst = hyd
+                        .periods
+                        .iter()
+                        .map(|f| f.continuity_relative)
+                        .fold(0.0, f64::max);
+                    println!(
+                        "{}, {}; worst relative continuity residual {:e}",
+                        Lang::En.count(hyd.periods.len(), "flow period", "flow periods", ""),
+                        Lang::En.count(p.model.reaches.len(), "reach", "reaches", ""),
+                        worst,
+                    );
+                    for w in &hyd.warnings {
+                        println!("warning: {w}");
+                    }
+                }
+                pipeline::HydraulicsOutcome::Unsteady(run) => print_unsteady(&p, run),
+            }
+            for f in &files {
+                println!("wrote {}", f.display());
             }
             Ok(())
         }
@@ -703,4 +716,44 @@ fn print_apportion(p: &pipeline::Prepared, o: &pipeline::ApportionOutcome, out: 
         Lang::En.count(o.files.len(), "file", "files", ""),
         out.display()
     );
+}
+
+/// The console account of an unsteady hydraulic run: steps, iterations and the volume balance.
+fn print_unsteady(p: &pipeline::Prepared, run: &rivsim::hydraulics::unsteady::UnsteadyRun) {
+    let (l, s) = (&run.ledger, &run.stats);
+    println!(
+        "{}\n  {} reaches, {} cells, {} structures; {} hydraulic steps, {:.2} Newton iterations per step",
+        p.model.title,
+        p.model.reaches.len(),
+        p.net.n_cells,
+        p.model.structures.len(),
+        s.steps,
+        s.iterations as f64 / s.steps.max(1) as f64,
+    );
+    println!("  volume balance (m³):");
+    println!(
+        "    in {:.1} (inflows {:.1}, outfalls {:.1}, entering at held levels {:.1})",
+        l.in_m3(),
+        l.inflow_m3,
+        l.lateral_m3,
+        l.boundary_in_m3
+    );
+    println!(
+        "    out {:.1} (leaving at held levels {:.1}, free outfalls {:.1}, withdrawals {:.1})",
+        l.out_m3(),
+        l.boundary_out_m3,
+        l.outfall_m3,
+        l.withdrawal_m3
+    );
+    println!(
+        "    storage change {:.1} (from {:.1} to {:.1}); error {:.3e} m³, relative {:.1e}",
+        l.storage_change_m3(),
+        l.initial_m3,
+        l.final_m3,
+        l.error_m3(),
+        l.relative_error()
+    );
+    for w in &run.warnings {
+        println!("warning: {w}");
+    }
 }

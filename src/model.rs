@@ -169,6 +169,22 @@ pub struct Simulation {
     pub warmup_s: f64,
     /// Dynamic or steady.
     pub mode: Mode,
+    /// How the flows are computed (`hydraulics`, `hydraulic_step`, `theta`).
+    pub hydraulics: FlowModel,
+}
+
+/// How flows are computed (`[simulation] hydraulics`, DESIGN.md §9).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FlowModel {
+    /// One steady field per flow period (the default).
+    Steady,
+    /// 1-D Saint-Venant on the whole network, stepped in time.
+    Unsteady {
+        /// Hydraulic time step, s (`hydraulic_step`, default 5 min).
+        step_s: f64,
+        /// Preissmann weight θ, 0.5 < θ ≤ 1 (`theta`, default 0.65).
+        theta: f64,
+    },
 }
 
 /// What a node is.
@@ -552,6 +568,104 @@ pub struct Model {
     pub language: crate::lang::Lang,
     /// The coordinate reference system of the coordinates (`[report] crs`, e.g. `EPSG:4547`), for GIS layers.
     pub crs: Option<String>,
+    /// Sluices, weirs and pumps (`[[structures]]`), links between two nodes (unsteady hydraulics).
+    pub structures: Vec<Structure>,
+    /// Unsteady hydraulics: still water at this level everywhere at the start (`[initial] level_m`), m;
+    /// `None`: the steady solution of the inputs at the start.
+    pub initial_level_m: Option<f64>,
+}
+
+/// A sluice, weir or pump: a link of zero length between two nodes (DESIGN.md §9). Positive flow runs from
+/// `from` to `to`.
+#[derive(Debug, Clone)]
+pub struct Structure {
+    /// User id.
+    pub id: String,
+    /// Node index of the `from` side.
+    pub from: usize,
+    /// Node index of the `to` side.
+    pub to: usize,
+    /// The node whose level a rule reads as the `from` level (`rule.node`; default `from`): a gauge away
+    /// from the structure, as operators read the water they control rather than the drawdown at the gate.
+    pub control_node: usize,
+    /// What it is, with its dimensions.
+    pub kind: StructureKind,
+    /// How it is operated.
+    pub operation: Operation,
+}
+
+/// A structure's kind and dimensions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StructureKind {
+    /// A gated sluice: orifice flow under the gate, weir flow over the sill when the gate is clear.
+    Sluice {
+        /// Sill level, m.
+        sill_m: f64,
+        /// Clear width, m.
+        width_m: f64,
+        /// Gate opening above the sill when open, m; `None`: lifted clear of the water (weir flow).
+        opening_m: Option<f64>,
+        /// A flap (tide) gate: flow only from `from` to `to`.
+        one_way: bool,
+        /// Orifice discharge coefficient μ (default 0.6).
+        discharge_coefficient: f64,
+        /// Weir coefficient C of flow over the sill with the gate clear (default 0.385).
+        weir_coefficient: f64,
+    },
+    /// A fixed-crest weir.
+    Weir {
+        /// Crest level, m.
+        sill_m: f64,
+        /// Crest width, m.
+        width_m: f64,
+        /// Flow only from `from` to `to`.
+        one_way: bool,
+        /// Weir coefficient C (default 0.385).
+        discharge_coefficient: f64,
+    },
+    /// A pump lifting water from `from` to `to`.
+    Pump {
+        /// Rate while running, m³/s.
+        capacity_m3s: f64,
+    },
+}
+
+/// How a structure is operated (at most one of a schedule and a rule).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// No operation: a sluice or weir always open, a pump always off.
+    Fixed,
+    /// A sluice's gate opening in time, m (0 = shut; `schedule` column `opening_m`).
+    Opening(Series),
+    /// A pump's state in time, 1 = on, 0 = off (`schedule` column `on`).
+    Running(Series),
+    /// A sluice draining the `from` side: opens when the `from` level is above `open_above_m` and above the
+    /// `to` level by more than `margin_m`; shuts when the `from` level falls below `close_below_m` or the `to`
+    /// level comes within `margin_m` of it.
+    Drain {
+        /// m.
+        open_above_m: f64,
+        /// m.
+        close_below_m: f64,
+        /// m.
+        margin_m: f64,
+    },
+    /// A sluice letting water in from the `to` side (flushing): open while the `to` level exceeds the `from`
+    /// level by more than `margin_m` and the `from` level is below `intake_below_m`.
+    Flush {
+        /// m.
+        intake_below_m: f64,
+        /// m.
+        margin_m: f64,
+    },
+    /// A pump: starts when the `from` level rises above `on_above_m`, stops when it falls below
+    /// `off_below_m`.
+    Pumping {
+        /// m.
+        on_above_m: f64,
+        /// m.
+        off_below_m: f64,
+    },
 }
 
 /// From `t_s` on, reach `reach` decays at `decay_per_day` (one rate per pollutant, 1/day at 20 °C).
@@ -579,6 +693,7 @@ impl Default for Model {
                 output_interval_s: 3_600.0,
                 warmup_s: 0.0,
                 mode: Mode::Dynamic,
+                hydraulics: FlowModel::Steady,
             },
             pollutants: Vec::new(),
             initial: InitialState::Zero,
@@ -600,6 +715,8 @@ impl Default for Model {
             assessment_period: AssessmentPeriod::Run,
             language: crate::lang::Lang::En,
             crs: None,
+            structures: Vec::new(),
+            initial_level_m: None,
         }
     }
 }

@@ -3,8 +3,9 @@
 //! One function per command; each returns an [`Error`] whose [`Error::exit_code`] follows DESIGN.md §6
 //! (2 for invalid input, 1 for a failure while running).
 
+use crate::hydraulics::unsteady::{UnsteadyOptions, UnsteadyRun};
 use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
-use crate::model::Model;
+use crate::model::{FlowModel, Model};
 use crate::network::Network;
 use crate::projects::{self, CompareOutcome, Selection};
 use crate::report::staging::Staging;
@@ -35,6 +36,9 @@ pub enum Error {
     /// The output folder cannot be written (exit code 2: found before any computation).
     #[error("the output folder cannot be used: {0}")]
     Output(ReportError),
+    /// The command cannot run this (valid) scenario (exit code 2).
+    #[error("{0}")]
+    Unsupported(String),
     /// Any other failure while running (exit code 1).
     #[error("{0}")]
     Other(String),
@@ -44,7 +48,7 @@ impl Error {
     /// Process exit code: 2 for invalid input, 1 for a failure while running.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Scenario(_) | Error::Output(_) => 2,
+            Error::Scenario(_) | Error::Output(_) | Error::Unsupported(_) => 2,
             _ => 1,
         }
     }
@@ -66,8 +70,17 @@ pub fn prepare(path: &Path) -> Result<Prepared, Error> {
     Ok(Prepared { model, net })
 }
 
-/// Steady hydraulics of every flow period.
+/// Steady hydraulics of every flow period. A scenario with unsteady hydraulics stops here (exit code 2):
+/// pollutants are carried on steady fields only, so far; `rivsim hydraulics` runs its hydraulics alone.
 pub fn hydraulics(p: &Prepared) -> Result<Hydraulics, Error> {
+    if let FlowModel::Unsteady { .. } = p.model.sim.hydraulics {
+        return Err(Error::Unsupported(format!(
+            "{}: `[simulation] hydraulics = \"unsteady\"`: transport on unsteady flow is not available yet, \
+             so `run`, `compare`, `apportion` and `rank` need `hydraulics = \"steady\"` (the default); \
+             `rivsim hydraulics` runs the unsteady hydraulics alone",
+            p.model.path.display()
+        )));
+    }
     Ok(hydraulics::solve(
         &p.model,
         &p.net,
@@ -75,18 +88,116 @@ pub fn hydraulics(p: &Prepared) -> Result<Hydraulics, Error> {
     )?)
 }
 
-/// `rivsim hydraulics`: solve and write `DIR/reaches.csv`. Returns the written path and the solution.
-pub fn write_hydraulics(p: &Prepared, out: &Path) -> Result<(PathBuf, Hydraulics), Error> {
+/// What `rivsim hydraulics` produced.
+#[derive(Debug)]
+pub enum HydraulicsOutcome {
+    /// Steady fields, one per flow period.
+    Steady(Hydraulics),
+    /// An unsteady run over the scenario's period.
+    Unsteady(UnsteadyRun),
+}
+
+/// `rivsim hydraulics`: solve and write `reaches.csv` and `nodes.csv` to `out` (steady: one row per flow
+/// period; unsteady: every output time, with `structures.csv` and a `summary.json` holding the volume
+/// balance). Returns the solution and the files written.
+pub fn write_hydraulics(
+    p: &Prepared,
+    out: &Path,
+    progress: bool,
+) -> Result<(HydraulicsOutcome, Vec<PathBuf>), Error> {
+    if let FlowModel::Unsteady { .. } = p.model.sim.hydraulics {
+        return write_unsteady(p, out, progress);
+    }
     let mut stage = begin(out)?;
     let hyd = hydraulics(p)?;
     let csv = report::hydraulics_csv(&p.model, &p.net, &hyd);
+    let dir = stage.path().to_path_buf();
     stage.add(&report::write_atomic(
-        stage.path(),
-        "reaches.csv",
-        csv.as_bytes(),
+        &dir,
+        "nodes.csv",
+        report::hydraulics::nodes_csv_periods(&p.model, &hyd).as_bytes(),
     )?);
+    stage.add(&report::write_atomic(&dir, "reaches.csv", csv.as_bytes())?);
     let files = stage.commit("reaches.csv")?;
-    Ok((files[0].clone(), hyd))
+    Ok((HydraulicsOutcome::Steady(hyd), files))
+}
+
+/// Unsteady `rivsim hydraulics`: the run, then `reaches.csv`, `nodes.csv`, `structures.csv` (with
+/// structures) and `summary.json` (the volume balance and the set's files), moved into place together.
+fn write_unsteady(
+    p: &Prepared,
+    out: &Path,
+    progress: bool,
+) -> Result<(HydraulicsOutcome, Vec<PathBuf>), Error> {
+    let mut stage = begin(out)?;
+    let bar = progress_bar(progress, "hydraulics");
+    let mut tick = 0u64;
+    let run =
+        hydraulics::unsteady::run(&p.model, &p.net, &UnsteadyOptions::default(), &mut |done| {
+            if let Some(b) = &bar {
+                let t = (1000.0 * done) as u64;
+                if t != tick {
+                    tick = t;
+                    b.set_position(t);
+                }
+            }
+        })?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (m, r) = (&p.model, &run);
+    let dir = stage.path().to_path_buf();
+    stage.add(&report::write_atomic_with(&dir, "reaches.csv", |w| {
+        report::hydraulics::write_unsteady_reaches(w, m, r)
+    })?);
+    stage.add(&report::write_atomic_with(&dir, "nodes.csv", |w| {
+        report::hydraulics::write_unsteady_nodes(w, m, r)
+    })?);
+    if !m.structures.is_empty() {
+        stage.add(&report::write_atomic_with(&dir, "structures.csv", |w| {
+            report::hydraulics::write_structures(w, m, r)
+        })?);
+    }
+    let mut listed: Vec<String> = stage.files().to_vec();
+    listed.push("summary.json".into());
+    let summary = serde_json::json!({
+        "rivsim_version": env!("CARGO_PKG_VERSION"),
+        "title": m.title,
+        "start": report::iso_time(m.sim.start, 0.0),
+        "end": report::iso_time(m.sim.start, m.sim.end_s),
+        "volume_balance": report::hydraulics::volume_balance_json(&r.ledger),
+        "run": {
+            "cells": p.net.n_cells,
+            "hydraulic_steps": r.stats.steps,
+            "newton_iterations": r.stats.iterations,
+            "unconverged_steps": r.stats.unconverged,
+        },
+        "warnings": r.warnings,
+        "files": listed,
+    });
+    let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::Other(e.to_string()))?;
+    stage.add(&report::write_atomic(
+        &dir,
+        "summary.json",
+        json.as_bytes(),
+    )?);
+    let files = stage.commit("summary.json")?;
+    Ok((HydraulicsOutcome::Unsteady(run), files))
+}
+
+/// A progress bar on standard error (drawn only on a terminal) counting to 1000, or none.
+fn progress_bar(on: bool, what: &str) -> Option<ProgressBar> {
+    if !on {
+        return None;
+    }
+    let b = ProgressBar::new(1000);
+    b.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:40}}] {{percent}}% {{msg}} (eta {{eta}})"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    Some(b)
 }
 
 /// Open the staging folder of a command's results in `out` (see `report::staging`): before any computation,
@@ -129,18 +240,7 @@ pub fn simulate(p: &Prepared, hyd: &Hydraulics, progress: bool) -> Result<RunRes
     let opts = TransportOptions::default();
     let mut sim = Simulation::new(&p.model, &p.net, hyd, &opts)?;
     let end_s = p.model.sim.end_s;
-    let bar = if progress {
-        let b = ProgressBar::new(1000);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} transport [{bar:40}] {percent}% {msg} (eta {eta})",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
+    let bar = progress_bar(progress, "transport");
     let mut last_tick = 0u64;
     while sim.step()? {
         if let Some(b) = &bar {
@@ -262,6 +362,9 @@ pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Er
     })?);
     stage.add(&report::write_atomic_with(&dir, "reaches.csv", |w| {
         summary::write_reaches_csv(w, &p.model, &p.net, &hyd, &results)
+    })?);
+    stage.add(&report::write_atomic_with(&dir, "nodes.csv", |w| {
+        report::hydraulics::write_nodes_csv_at(w, &p.model, &hyd, &results.output_times_s)
     })?);
     for (name, text) in [
         ("zones.csv", targets::tables::zones_csv(&assessment)),

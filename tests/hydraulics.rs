@@ -27,6 +27,7 @@ impl B {
                         .and_hms_opt(0, 0, 0)
                         .unwrap(),
                     mode: Mode::Steady,
+                    hydraulics: FlowModel::Steady,
                     ..Model::default().sim
                 },
                 ..Default::default()

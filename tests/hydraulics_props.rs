@@ -17,6 +17,7 @@ fn empty_model() -> Model {
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
             mode: Mode::Steady,
+            hydraulics: FlowModel::Steady,
             ..Model::default().sim
         },
         ..Default::default()

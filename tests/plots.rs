@@ -146,6 +146,7 @@ fn sample() -> (Model, RunResults) {
             output_interval_s: DAY,
             warmup_s: 5.0 * DAY,
             mode: Mode::Dynamic,
+            hydraulics: FlowModel::Steady,
         },
         pollutants: vec!["COD".into(), "NH3N".into(), "TP".into(), "DO".into()],
         nodes,

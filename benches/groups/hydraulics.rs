@@ -132,6 +132,7 @@ pub fn synthetic(n_nodes: usize, n_loops: usize, two_outlets: bool, seed: u64) -
                 .and_hms_opt(0, 0, 0)
                 .unwrap(),
             mode: Mode::Steady,
+            hydraulics: FlowModel::Steady,
             ..Model::default().sim
         },
         nodes,

@@ -4,3 +4,4 @@ pub mod hydraulics;
 pub mod rank;
 pub mod scenario;
 pub mod transport;
+pub mod unsteady;

@@ -22,6 +22,7 @@ pub mod looped;
 mod period;
 pub mod sparse;
 pub mod tree;
+pub mod unsteady;
 
 use crate::model::Model;
 use crate::network::Network;
@@ -60,6 +61,36 @@ pub struct FlowField {
     pub continuity_relative: f64,
     /// Iterations the looped solver took (0 for a tree).
     pub iterations: usize,
+}
+
+impl FlowField {
+    /// Reach means `[flow_m3s, velocity_ms, depth_m, travel_time_s]` of reach `r`.
+    ///
+    /// Cells of a reach have equal length, so length-weighted means are plain means: the flow is the mean of
+    /// the cell flows (each the mean of its two faces), the depth the mean cell depth, the velocity the signed
+    /// mean flow over the mean area, and the travel time Σ Δx/|u| over the cells (infinite where water stands
+    /// still).
+    pub fn reach_means(&self, net: &Network, r: usize) -> [f64; 4] {
+        let cells = net.cells_of(r);
+        let faces = net.faces_of(r);
+        let n = cells.len() as f64;
+        let (mut q_sum, mut a_sum, mut y_sum, mut tt) = (0.0, 0.0, 0.0, 0.0);
+        for (k, c) in cells.enumerate() {
+            q_sum += 0.5
+                * (self.face_flow_m3s[faces.start + k] + self.face_flow_m3s[faces.start + k + 1]);
+            a_sum += self.cell_area_m2[c];
+            y_sum += self.cell_depth_m[c];
+            let u = self.cell_velocity_ms[c].abs();
+            tt += if u > 0.0 {
+                net.cell_dx_m[c] / u
+            } else {
+                f64::INFINITY
+            };
+        }
+        let (q, a, y) = (q_sum / n, a_sum / n, y_sum / n);
+        let v = if a > 0.0 { q / a } else { 0.0 };
+        [q, v, y, tt]
+    }
 }
 
 /// Steady fields for every flow period of a run. Periods whose inputs (every flow and level series' mean)
@@ -106,6 +137,19 @@ pub enum HydraulicsError {
         nodes: String,
         /// What to do.
         hint: String,
+    },
+    /// The unsteady node system could not be factorised at a node (no storage and nothing that ties its
+    /// level: a junction joined only by shut structures or pumps).
+    #[error(
+        "unsteady hydraulics: the level of node {node} is not determined at {t_s} s after the start (no \
+         storage area and no open link ties it): give it `kind = \"storage\"` with `area_m2`, or connect it \
+         by a reach"
+    )]
+    Singular {
+        /// Node id.
+        node: String,
+        /// Seconds since the start.
+        t_s: f64,
     },
     /// A number became NaN or infinite.
     #[error("non-finite {what} at {place} (period starting at {t_start_s} s)")]

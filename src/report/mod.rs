@@ -8,6 +8,7 @@
 pub mod chains;
 pub mod geojson;
 pub mod html;
+pub mod hydraulics;
 pub mod names;
 mod num;
 pub mod plot;
@@ -100,34 +101,10 @@ pub fn iso_time(start: NaiveDateTime, t_s: f64) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
-/// Reach means of one flow field: `(flow_m3s, velocity_ms, depth_m, travel_time_s)`.
-///
-/// Cells of a reach have equal length, so length-weighted means are plain means: the flow is the mean of the
-/// cell flows (each the mean of its two faces), the depth the mean cell depth, the velocity the signed mean
-/// flow over the mean area, and the travel time Σ Δx/|u| over the cells (infinite where water stands still).
+/// Reach means of one flow field: `(flow_m3s, velocity_ms, depth_m, travel_time_s)` (see
+/// [`FlowField::reach_means`]).
 pub fn reach_hydraulics(net: &Network, field: &FlowField, r: usize) -> (f64, f64, f64, f64) {
-    let cells = net.cells_of(r);
-    let faces = net.faces_of(r);
-    let n = cells.len() as f64;
-    let mut q_sum = 0.0;
-    let mut a_sum = 0.0;
-    let mut y_sum = 0.0;
-    let mut tt = 0.0;
-    for (k, c) in cells.enumerate() {
-        let q =
-            0.5 * (field.face_flow_m3s[faces.start + k] + field.face_flow_m3s[faces.start + k + 1]);
-        q_sum += q;
-        a_sum += field.cell_area_m2[c];
-        y_sum += field.cell_depth_m[c];
-        let u = field.cell_velocity_ms[c].abs();
-        tt += if u > 0.0 {
-            net.cell_dx_m[c] / u
-        } else {
-            f64::INFINITY
-        };
-    }
-    let (q, a, y) = (q_sum / n, a_sum / n, y_sum / n);
-    let v = if a > 0.0 { q / a } else { 0.0 };
+    let [q, v, y, tt] = field.reach_means(net, r);
     (q, v, y, tt)
 }
 

@@ -88,6 +88,8 @@ pub struct RawScenario {
     pub inflows: Vec<Item<RawInflow>>,
     /// `[[withdrawals]]`.
     pub withdrawals: Vec<Item<RawWithdrawal>>,
+    /// `[[structures]]`.
+    pub structures: Vec<Item<RawStructure>>,
     /// `[[outfalls]]`.
     pub outfalls: Vec<Item<RawOutfall>>,
     /// `[[line_loads]]`.
@@ -121,8 +123,9 @@ impl RawScenario {
     /// `true` if an item of `kind` with this id was present but unreadable.
     pub fn is_broken(&self, kind: &str, id: &str) -> bool {
         // the kinds are a few static strings: find ours, then look the pair up without scanning
-        const KINDS: [&str; 12] = [
+        const KINDS: [&str; 13] = [
             "node",
+            "structure",
             "reach",
             "zone",
             "section",
@@ -143,7 +146,7 @@ impl RawScenario {
 }
 
 /// The top-level keys of a scenario file.
-pub const TOP_KEYS: [&str; 16] = [
+pub const TOP_KEYS: [&str; 17] = [
     "title",
     "simulation",
     "initial",
@@ -156,6 +159,7 @@ pub const TOP_KEYS: [&str; 16] = [
     "reaches",
     "inflows",
     "withdrawals",
+    "structures",
     "outfalls",
     "line_loads",
     "zones",
@@ -550,6 +554,15 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 "withdrawal",
                 "[[withdrawals]]",
                 &mut rs.withdrawals,
+                &mut rs.broken,
+                probs,
+            ),
+            "structures" => list(
+                &ctx,
+                value,
+                "structure",
+                "[[structures]]",
+                &mut rs.structures,
                 &mut rs.broken,
                 probs,
             ),

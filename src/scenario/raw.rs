@@ -65,6 +65,12 @@ pub struct RawSimulation {
     pub pollutants: Option<Vec<String>>,
     /// "dynamic" | "steady".
     pub mode: Option<String>,
+    /// "steady" | "unsteady" (DESIGN.md §9).
+    pub hydraulics: Option<String>,
+    /// Duration text: the unsteady hydraulic step.
+    pub hydraulic_step: Option<String>,
+    /// Preissmann weight θ of unsteady hydraulics.
+    pub theta: Option<f64>,
 }
 
 /// `[initial]`.
@@ -75,6 +81,8 @@ pub struct RawInitial {
     pub state: Option<String>,
     /// mg/L per pollutant, with `state = "values"`.
     pub concentration: Option<PollutantTable>,
+    /// Unsteady hydraulics: still water at this level at the start, m.
+    pub level_m: Option<f64>,
 }
 
 /// `[network]`.
@@ -492,4 +500,56 @@ pub struct RawAlternative {
     pub delay: Option<BTreeMap<String, String>>,
     /// Project ids left out.
     pub without: Option<Vec<Id>>,
+}
+
+/// `[[structures]]` (DESIGN.md §9): a sluice, weir or pump between two nodes.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStructure {
+    /// Id.
+    pub id: Option<Id>,
+    /// "sluice" | "weir" | "pump".
+    pub kind: Option<String>,
+    /// Node on the side of positive flow's origin.
+    pub from: Option<Id>,
+    /// Node on the other side.
+    pub to: Option<Id>,
+    /// Sluice, weir: sill (crest) level, m.
+    pub sill_m: Option<f64>,
+    /// Sluice, weir: clear width, m.
+    pub width_m: Option<f64>,
+    /// Sluice: gate opening above the sill when open, m.
+    pub opening_m: Option<f64>,
+    /// Sluice, weir: a flap gate (flow only from → to).
+    pub one_way: Option<bool>,
+    /// Sluice: orifice μ; weir: weir C.
+    pub discharge_coefficient: Option<f64>,
+    /// Sluice: weir C of the flow over the sill with the gate clear.
+    pub weir_coefficient: Option<f64>,
+    /// Pump: rate while running, m³/s.
+    pub capacity_m3s: Option<f64>,
+    /// Path of a time-series CSV: column `opening_m` (sluice) or `on` (pump).
+    pub schedule: Option<String>,
+    /// An operating rule.
+    pub rule: Option<RawRule>,
+}
+
+/// A structure's operating `rule` (DESIGN.md §9): a drainage band, a flushing intake or a pump's band.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// Sluice drainage: open when the `from` level is above this, m.
+    pub open_above_m: Option<f64>,
+    /// Sluice drainage: shut when the `from` level falls below this, m.
+    pub close_below_m: Option<f64>,
+    /// Sluice flushing: open while the `from` level is below this, m.
+    pub intake_below_m: Option<f64>,
+    /// Sluice: the head difference a rule asks for, m (default 0).
+    pub margin_m: Option<f64>,
+    /// Pump: start when the `from` level rises above this, m.
+    pub on_above_m: Option<f64>,
+    /// Pump: stop when the `from` level falls below this, m.
+    pub off_below_m: Option<f64>,
+    /// The node whose level the rule reads in place of the `from` node's (default: `from`).
+    pub node: Option<Id>,
 }

@@ -70,7 +70,7 @@ pub fn seconds_between(start: NaiveDateTime, t: NaiveDateTime) -> f64 {
 }
 
 /// Column names a time-series file may carry besides pollutant names.
-pub const QUANTITY_COLUMNS: [&str; 3] = ["flow_m3s", "level_m", "water_c"];
+pub const QUANTITY_COLUMNS: [&str; 5] = ["flow_m3s", "level_m", "water_c", "opening_m", "on"];
 
 /// A parsed time-series file.
 #[derive(Debug, Clone)]
@@ -161,7 +161,7 @@ pub fn read_table(
                 "column",
                 c.clone(),
                 format!(
-                    "a column named flow_m3s, level_m, water_c or a declared pollutant ({})",
+                    "a column named flow_m3s, level_m, water_c, opening_m, on or a declared pollutant ({})",
                     pollutants.join(", ")
                 ),
             );

@@ -14,6 +14,7 @@
 //! | bed levels, outlets and connected parts | `topology.rs` |
 //! | inflows, withdrawals, outfalls, line loads, `[temperature]` | `loads.rs`, `timed.rs` |
 //! | sections, zones | `zones.rs` |
+//! | `[[structures]]` (sluices, weirs, pumps) | `structures.rs` |
 //! | sewers, plants, projects, alternatives | `projects.rs`, `project_kinds.rs`, `refs.rs` |
 
 mod checker;
@@ -26,6 +27,7 @@ mod projects;
 mod reach_keys;
 mod refs;
 mod simulation;
+mod structures;
 mod timed;
 mod topology;
 mod zones;
@@ -33,7 +35,7 @@ mod zones;
 use super::parse::{Loc, RawScenario};
 use super::problems::Problems;
 use super::raw::RawReach;
-use crate::model::Model;
+use crate::model::{FlowModel, Model};
 use checker::Checker;
 use places::Along;
 use std::path::Path;
@@ -63,6 +65,8 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
     let c = &mut c;
     let sim = simulation::simulation(c, rs, &top);
     let initial = simulation::initial(c, rs.initial.as_ref());
+    let flow = sim.as_ref().map_or(FlowModel::Steady, |s| s.hydraulics);
+    let initial_level_m = simulation::initial_level(c, rs.initial.as_ref(), flow);
 
     let node_ids = c.ids("node", &rs.nodes, |r| r.id.as_ref());
     let reach_ids = c.ids_by(
@@ -104,7 +108,14 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
     let zones = zones::zones(c, rs, &section_ids);
     let temperature = loads::temperature(c, rs.temperature.as_ref());
     let (assessment_period, language, crs) = simulation::assessment_and_report(c, rs);
-    topology::network_checks(c, rs, &top, &nodes, &net.reaches, &net.ends_ok);
+    let structures = structures::structures(c, rs, &node_ids, flow);
+    let links = topology::Links {
+        reaches: &net.reaches,
+        structures: &structures,
+        unsteady: matches!(flow, FlowModel::Unsteady { .. }),
+        still_water: matches!(flow, FlowModel::Unsteady { .. }) && initial_level_m.is_some(),
+    };
+    topology::network_checks(c, rs, &top, &nodes, &links, &net.ends_ok);
 
     let built = refs::Built {
         along: &along,
@@ -150,5 +161,7 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         assessment_period,
         language,
         crs,
+        structures,
+        initial_level_m,
     })
 }

@@ -5,7 +5,7 @@ use super::super::raw::{RawInitial, RawSimulation};
 use super::super::series;
 use super::checker::{Checker, Rule};
 use crate::lang::Lang;
-use crate::model::{AssessmentPeriod, InitialState, Mode, Simulation};
+use crate::model::{AssessmentPeriod, FlowModel, InitialState, Mode, Simulation};
 
 /// At most this many output times.
 pub const MAX_OUTPUTS: f64 = 1e7;
@@ -13,8 +13,10 @@ pub const MAX_OUTPUTS: f64 = 1e7;
 pub const MAX_STEPS: f64 = 1e9;
 
 /// Names a pollutant may not take: they are column names of the time-series and output files.
-const RESERVED: [&str; 9] = [
+const RESERVED: [&str; 11] = [
     "time",
+    "opening_m",
+    "on",
     "section",
     "reach",
     "flow_m3s",
@@ -53,6 +55,7 @@ pub(super) fn simulation(c: &mut Checker, rs: &RawScenario, top: &Loc) -> Option
         output_interval_s: 0.0,
         warmup_s: 0.0,
         mode: Mode::Dynamic,
+        hydraulics: FlowModel::Steady,
     };
     if let Some(ts) = &s.time_step
         && let Some(v) = positive_duration(c, loc, "time_step", ts)
@@ -101,6 +104,7 @@ pub(super) fn simulation(c: &mut Checker, rs: &RawScenario, top: &Loc) -> Option
     {
         sim.mode = m;
     }
+    sim.hydraulics = flow_model(c, loc, s, sim.mode, sim.time_step_s, sim.output_interval_s);
     pollutants(c, s, loc);
     sim_ok.then_some(sim)
 }
@@ -279,4 +283,114 @@ pub(super) fn assessment_and_report(
         crs = it.raw.crs.clone();
     }
     (period, language, crs)
+}
+
+/// `[simulation]` keys of unsteady hydraulics (DESIGN.md §9): `hydraulics`, `hydraulic_step`, `theta`, and
+/// what they ask of `mode`, `time_step` and `output_interval`.
+fn flow_model(
+    c: &mut Checker,
+    loc: &Loc,
+    s: &RawSimulation,
+    mode: Mode,
+    time_step_s: Option<f64>,
+    output_interval_s: f64,
+) -> FlowModel {
+    const ITEM: &str = "[simulation]";
+    let unsteady = match s.hydraulics.as_deref() {
+        None => false,
+        Some(h) => c
+            .enum_value(
+                loc,
+                ITEM,
+                "hydraulics",
+                h,
+                &[("steady", false), ("unsteady", true)],
+            )
+            .unwrap_or(false),
+    };
+    if !unsteady {
+        for (field, given) in [
+            ("hydraulic_step", s.hydraulic_step.is_some()),
+            ("theta", s.theta.is_some()),
+        ] {
+            if given {
+                c.push(loc, ITEM, field, "", "only with hydraulics = \"unsteady\"");
+            }
+        }
+        return FlowModel::Steady;
+    }
+    let mut step_s = 300.0;
+    if let Some(text) = &s.hydraulic_step
+        && let Some(v) = c.duration(loc, ITEM, "hydraulic_step", text, f64::INFINITY)
+    {
+        if v <= 0.0 {
+            c.push(loc, ITEM, "hydraulic_step", text.clone(), "a duration > 0");
+        } else if output_interval_s > 0.0 && v > output_interval_s {
+            c.push(
+                loc,
+                ITEM,
+                "hydraulic_step",
+                text.clone(),
+                format!("a step no longer than output_interval ({output_interval_s} s)"),
+            );
+        } else {
+            step_s = v;
+        }
+    }
+    let theta = match s.theta {
+        Some(t) if t.is_finite() && t > 0.5 && t <= 1.0 => t,
+        Some(t) => {
+            c.push(
+                loc,
+                ITEM,
+                "theta",
+                format!("{t}"),
+                "a Preissmann weight θ with 0.5 < θ ≤ 1 (default 0.65)",
+            );
+            0.65
+        }
+        None => 0.65,
+    };
+    if mode == Mode::Steady {
+        c.push(
+            loc,
+            ITEM,
+            "mode",
+            "steady",
+            "mode = \"dynamic\" with hydraulics = \"unsteady\" (a steady state has no unsteady flow)",
+        );
+    }
+    if let Some(dt) = time_step_s
+        && dt > step_s
+    {
+        c.push(
+            loc,
+            ITEM,
+            "time_step",
+            format!("{dt} s"),
+            format!("a transport step no longer than hydraulic_step ({step_s} s)"),
+        );
+    }
+    FlowModel::Unsteady { step_s, theta }
+}
+
+/// `[initial] level_m`: still water at the start, with unsteady hydraulics only.
+pub(super) fn initial_level(
+    c: &mut Checker,
+    it: Option<&Item<RawInitial>>,
+    flow: FlowModel,
+) -> Option<f64> {
+    let it = it?;
+    let (loc, v) = (&it.loc, it.raw.level_m?);
+    if let FlowModel::Steady = flow {
+        c.push(
+            loc,
+            "[initial]",
+            "level_m",
+            format!("{v}"),
+            "level_m only with [simulation] hydraulics = \"unsteady\" (steady flow has no initial water)",
+        );
+        return None;
+    }
+    c.number(loc, "[initial]", "level_m", v, Rule::FINITE)
 }

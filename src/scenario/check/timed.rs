@@ -66,7 +66,7 @@ impl Checker<'_> {
     }
 
     /// Column `column` of the time-series file `rel`.
-    fn column(
+    pub(super) fn column(
         &mut self,
         loc: &Loc,
         item: &str,

@@ -10,18 +10,33 @@
 use super::super::parse::{Loc, RawScenario};
 use super::checker::Checker;
 use super::reach_keys::Bed;
-use crate::model::{Node, NodeKind, Reach};
+use crate::model::{Node, NodeKind, Reach, Structure};
 use std::collections::{HashMap, VecDeque};
 
-/// Outlets, connected parts, held levels.
+/// What joins the nodes, for the checks of connected parts.
+pub(super) struct Links<'a> {
+    /// The reaches.
+    pub reaches: &'a [Reach],
+    /// The structures.
+    pub structures: &'a [Structure],
+    /// Unsteady hydraulics.
+    pub unsteady: bool,
+    /// Unsteady hydraulics from still water (`[initial] level_m`): no part needs an outlet.
+    pub still_water: bool,
+}
+
+/// Outlets, connected parts, held levels. Steady hydraulics (and the steady initial state of unsteady
+/// hydraulics) need an outlet in every part joined by reaches, and a held level at every node joined by
+/// structures alone; unsteady hydraulics from still water need neither (a closed polder is valid).
 pub(super) fn network_checks(
     c: &mut Checker,
     rs: &RawScenario,
     top: &Loc,
     nodes: &[Node],
-    reaches: &[Reach],
+    links: &Links,
     ends_ok: &[bool],
 ) {
+    let reaches = links.reaches;
     let broken_nodes = rs.any_broken("node");
     let broken_reaches = rs.any_broken("reach");
     if reaches.is_empty() && !broken_reaches {
@@ -33,7 +48,7 @@ pub(super) fn network_checks(
             "at least one reach ([[reaches]], network.reaches_csv or network.reaches_geojson)",
         );
     }
-    if broken_nodes {
+    if broken_nodes || links.still_water {
         return;
     }
     if !nodes.iter().any(|n| n.kind == NodeKind::Outlet) {
@@ -49,21 +64,39 @@ pub(super) fn network_checks(
     if broken_reaches || ends_ok.iter().any(|ok| !ok) {
         return; // parts cannot be judged while some reaches have unknown ends
     }
+    super::structures::structure_only_nodes(c, rs, nodes, reaches, links.structures);
+    let mut only_structures = vec![true; nodes.len()];
+    for r in reaches {
+        only_structures[r.from] = false;
+        only_structures[r.to] = false;
+    }
+    let mut on_a_structure = vec![false; nodes.len()];
+    for s in links.structures {
+        on_a_structure[s.from] = true;
+        on_a_structure[s.to] = true;
+    }
     for part in parts(nodes, reaches) {
-        if part.outlet {
+        let m = &part.members;
+        // a node joined by structures alone is judged by `structure_only_nodes`
+        if part.outlet || (m.len() == 1 && only_structures[m[0]] && on_a_structure[m[0]]) {
             continue;
         }
-        let m = &part.members;
         let names: Vec<&str> = m.iter().take(5).map(|&i| nodes[i].id.as_str()).collect();
         let more = if m.len() > 5 {
             format!(" … {} nodes in all", m.len())
         } else {
             String::new()
         };
-        let held_txt = if part.held {
-            ""
-        } else {
-            " and no held level (level_m)"
+        let held_txt = match (part.held, links.unsteady) {
+            (true, false) => "",
+            (false, false) => " and no held level (level_m)",
+            (true, true) => {
+                " (unsteady hydraulics from still water, [initial] level_m, need no outlet)"
+            }
+            (false, true) => {
+                " and no held level (level_m); unsteady hydraulics from still water ([initial] level_m) \
+                 need no outlet"
+            }
         };
         let first = m[0];
         let loc = rs.nodes[first].loc.clone();

@@ -275,14 +275,19 @@ def main():
 
     print("SWMM: routing step %g s (variable %g), %.2f s wall, report %s; rivsim: %s" % (
         a.swmm_step, a.swmm_variable, res["wall_s"], res["report"], riv.get("stdout")))
-    print("| quantity | item | max abs(rivsim − SWMM) | RMS | mean | peak abs rivsim / SWMM | max diff / peak | n |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    peak_net = max(max(c["peak_a"], c["peak_b"]) for k, _, c in rows if k == "flow")
+    print("| quantity | item | max abs(rivsim − SWMM) | RMS | mean | peak abs rivsim / SWMM | max diff / own peak |"
+          " max diff / network peak | n |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind, item, c in rows:
         peak = max(c["peak_a"], c["peak_b"])
-        rel = "" if kind == "level" else "%.2f%%" % (100.0 * c["max_abs"] / peak if peak > 0 else 0.0)
+        rel = rel_net = ""
+        if kind == "flow":
+            rel = "%.2f%%" % (100.0 * c["max_abs"] / peak if peak > 0 else 0.0)
+            rel_net = "%.2f%%" % (100.0 * c["max_abs"] / peak_net)
         unit = "m" if kind == "level" else "m³/s"
-        print("| %s | %s | %.4f %s | %.4f | %+.4f | %.3f / %.3f | %s | %d |" % (
-            kind, item, c["max_abs"], unit, c["rms"], c["mean"], c["peak_a"], c["peak_b"], rel, c["n"]))
+        print("| %s | %s | %.4f %s | %.4f | %+.4f | %.3f / %.3f | %s | %s | %d |" % (
+            kind, item, c["max_abs"], unit, c["rms"], c["mean"], c["peak_a"], c["peak_b"], rel, rel_net, c["n"]))
     out = {"args": vars(a), "swmm": {"wall_s": res["wall_s"], "report": res["report"]}, "rivsim": riv,
            "rows": [{"quantity": k, "item": i, **c} for k, i, c in rows],
            "series": {"times_s": times,

@@ -90,6 +90,32 @@ def main_stem(down_link, is_leaf, depths):
     return [stem[d] for d in depths if d < len(stem)] + [stem[-1]]
 
 
+def deepen(txt, z_top):
+    """Raise treegen's junction depths (4 × normal depth) and conduit heights (3 × normal depth) to at least
+    `z_top` (1 m above high water): the tide backs water up far above the normal depths of the lower tree's
+    small tributaries, and SWMM would otherwise flood those junctions and lose the water (ALLOW_PONDING NO)."""
+    sec = lambda name: re.search(r"\[%s\]\n;[^\n]*\n(.*?)\n\n" % name, txt, re.S)
+    elev = {}
+    lines = []
+    for ln in sec("JUNCTIONS").group(1).splitlines():
+        f = ln.split()
+        elev[f[0]] = float(f[1])
+        f[2] = "%.4f" % max(float(f[2]), z_top - float(f[1]))
+        lines.append(" ".join(f))
+    txt = txt.replace(sec("JUNCTIONS").group(1), "\n".join(lines))
+    elev["N0"] = 0.0
+    low = {}
+    for ln in sec("CONDUITS").group(1).splitlines():
+        f = ln.split()
+        low[f[0]] = min(elev[f[1]] + float(f[5]), elev[f[2]] + float(f[6]))
+    lines = []
+    for ln in sec("XSECTIONS").group(1).splitlines():
+        f = ln.split()
+        f[2] = "%.6f" % max(float(f[2]), z_top - low[f[0]])
+        lines.append(" ".join(f))
+    return txt.replace(sec("XSECTIONS").group(1), "\n".join(lines))
+
+
 def write_swmm(base, a, y0, links, nodes):
     end_s = a.days * DAY
     txt = open(base + ".swmm.inp").read()
@@ -101,6 +127,7 @@ def write_swmm(base, a, y0, links, nodes):
     txt = re.sub(r"\[POLLUTANTS\].*?\n\n", "", txt, flags=re.S)
     txt = re.sub(r"^N\d+ P1 .*\n", "", txt, flags=re.M)
     txt = re.sub(r"\[REPORT\].*", "", txt, flags=re.S)
+    txt = deepen(txt, y0 + tide_mean(a) + a.amp + 1.0)
     txt += "\n[TIMESERIES]\n;Name Date Time Value\n" + sw.timeseries_block("TIDE", tide_points(y0, a.amp, end_s, tide_mean(a)))
     txt += "\n[REPORT]\nINPUT NO\nCONTROLS NO\nSUBCATCHMENTS NONE\nNODES %s\nLINKS %s\n" % (
         " ".join(nodes), " ".join(links))

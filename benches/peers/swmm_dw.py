@@ -65,9 +65,20 @@ def timeseries_block(name, points):
     return "\n".join(lines) + "\n"
 
 
-def run_swmm(inp, want_nodes, want_links):
+def run_swmm(inp, want_nodes, want_links, reuse=False):
     """Run SWMM on `inp` (writing .rpt and .out beside it) and read the series of the named nodes (head, m)
-    and links (flow, m³/s) at the report times from the binary output. Returns a dict."""
+    and links (flow, m³/s) at the report times from the binary output. Returns a dict, also kept beside the
+    input as .results.json; with `reuse`, that file is read instead when it exists (SWMM runs take minutes)."""
+    cache = inp[:-4] + ".results.json"
+    if reuse and os.path.exists(cache):
+        with open(cache) as f:
+            return json.load(f)
+    res = _run_swmm(inp, want_nodes, want_links)
+    dump(cache, res)
+    return res
+
+
+def _run_swmm(inp, want_nodes, want_links):
     from swmm.toolkit import output, shared_enum as se, solver
 
     rpt, out = inp[:-4] + ".rpt", inp[:-4] + ".out"

@@ -241,6 +241,7 @@ def main():
     ap.add_argument("--swmm-variable", type=float, default=0.0, help="SWMM VARIABLE_STEP (0: fixed step)")
     ap.add_argument("--swmm-head-tol", type=float, default=0.0005, help="SWMM HEAD_TOLERANCE, m")
     ap.add_argument("--swmm-trials", type=int, default=20, help="SWMM MAX_TRIALS")
+    ap.add_argument("--reuse-swmm", action="store_true", help="reuse SWMM's results of an earlier run of the same input")
     ap.add_argument("--tag", default="", help="suffix of the run folder")
     ap.add_argument("--json-out")
     a = ap.parse_args()
@@ -256,7 +257,7 @@ def main():
 
     names = list(NODES)
     links = ["%s.%d" % (r[0], k + 1) for r in REACHES for k in range(pieces(r[3], a.dx))] + [SLUICE["id"], WEIR["id"]]
-    res = sw.run_swmm(inp, names, links)
+    res = sw.run_swmm(inp, names, links, reuse=a.reuse_swmm)
     times = res["times_s"]
     t_from = a.spinup_days * DAY
 

@@ -187,6 +187,7 @@ def main():
     ap.add_argument("--swmm-head-tol", type=float, default=0.0005)
     ap.add_argument("--swmm-trials", type=int, default=20)
     ap.add_argument("--write-only", action="store_true", help="write both models, run nothing (for timing)")
+    ap.add_argument("--reuse-swmm", action="store_true", help="reuse SWMM's results of an earlier run of the same input")
     ap.add_argument("--skip-rivsim", action="store_true", help="reuse rivsim's outputs of an earlier run")
     ap.add_argument("--json-out")
     a = ap.parse_args()
@@ -208,7 +209,7 @@ def main():
     else:
         riv = sw.run_rivsim_hydraulics(binary, scen, rout)
     print("rivsim: %.2f s wall; %s" % (riv["wall_s"], riv["stdout"]))
-    res = sw.run_swmm(inp, nodes, links)
+    res = sw.run_swmm(inp, nodes, links, reuse=a.reuse_swmm)
     print("SWMM: %.2f s wall; %s" % (res["wall_s"], res["report"]))
 
     times = res["times_s"]

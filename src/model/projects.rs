@@ -48,10 +48,10 @@ pub struct Plant {
     pub capacity_m3s: f64,
     /// Effluent concentration per pollutant, mg/L (`None`: not treated, leaves at the influent concentration).
     pub effluent: Vec<Option<f64>>,
-    /// Where treated water leaves.
-    pub discharge: At,
-    /// Where flow above capacity leaves untreated.
-    pub bypass: At,
+    /// Where treated water leaves (`None`: out of the model — to the sea, a tidal river or another basin).
+    pub discharge: Option<At>,
+    /// Where flow above capacity leaves untreated (`None`: out of the model).
+    pub bypass: Option<At>,
 }
 
 /// What a project does.
@@ -66,10 +66,12 @@ pub enum ProjectKind {
         /// Sewer index.
         sewer: usize,
     },
-    /// Outfalls closed.
+    /// Outfalls closed (and line loads stopped).
     CloseOutfall {
         /// Outfall indices.
         outfalls: Vec<usize>,
+        /// Line-load indices (`Model::line_loads`).
+        line_loads: Vec<usize>,
     },
     /// Dry-weather discharge of rain outlets removed.
     Separate {
@@ -82,6 +84,8 @@ pub enum ProjectKind {
     RuralTreatment {
         /// Outfall indices.
         outfalls: Vec<usize>,
+        /// Line-load indices (`Model::line_loads`): unsewered villages spread along a reach.
+        line_loads: Vec<usize>,
         /// Share removed per pollutant, in [0, 1].
         reduction: Vec<f64>,
     },
@@ -110,6 +114,13 @@ pub enum ProjectKind {
         /// New concentration per pollutant, mg/L (`None`: unchanged).
         concentration: Vec<Option<f64>>,
     },
+    /// A sewer's capacity raised (or lowered): flow above the new capacity spills at its overflow.
+    SewerUpgrade {
+        /// Sewer index.
+        sewer: usize,
+        /// New capacity, m³/s.
+        capacity_m3s: f64,
+    },
     /// Reaches' internal release changed.
     Dredging {
         /// Reach indices.
@@ -123,7 +134,7 @@ pub enum ProjectKind {
 
 impl ProjectKind {
     /// The file spellings of the kinds.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "intercept",
         "close_outfall",
         "separate",
@@ -131,6 +142,7 @@ impl ProjectKind {
         "plant",
         "diversion",
         "boundary_improvement",
+        "sewer_upgrade",
         "dredging",
     ];
 
@@ -144,6 +156,7 @@ impl ProjectKind {
             ProjectKind::Plant { .. } => "plant",
             ProjectKind::Diversion { .. } => "diversion",
             ProjectKind::BoundaryImprovement { .. } => "boundary_improvement",
+            ProjectKind::SewerUpgrade { .. } => "sewer_upgrade",
             ProjectKind::Dredging { .. } => "dredging",
         }
     }

@@ -77,13 +77,23 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
     // ---- which items are touched
     let mut touched_out = vec![false; model.outfalls.len()];
     let mut touched_node = vec![false; model.nodes.len()];
+    let mut touched_line = vec![false; model.line_loads.len()];
     for a in &active {
         match &a.p.kind {
-            ProjectKind::Intercept { outfalls, .. }
-            | ProjectKind::CloseOutfall { outfalls }
-            | ProjectKind::Separate { outfalls, .. }
-            | ProjectKind::RuralTreatment { outfalls, .. } => {
+            ProjectKind::Intercept { outfalls, .. } | ProjectKind::Separate { outfalls, .. } => {
                 outfalls.iter().for_each(|&o| touched_out[o] = true)
+            }
+            ProjectKind::CloseOutfall {
+                outfalls,
+                line_loads,
+            }
+            | ProjectKind::RuralTreatment {
+                outfalls,
+                line_loads,
+                ..
+            } => {
+                outfalls.iter().for_each(|&o| touched_out[o] = true);
+                line_loads.iter().for_each(|&l| touched_line[l] = true);
             }
             ProjectKind::BoundaryImprovement { node, .. } => touched_node[*node] = true,
             _ => {}
@@ -95,6 +105,11 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
     for a in &active {
         bps.push(a.start_s);
         effect_breakpoints(a.finish_s, a.p.ramp_s, &mut bps);
+    }
+    for (l, t) in model.line_loads.iter().zip(&touched_line) {
+        if *t {
+            l.kg_per_day.iter().for_each(|c| push_bps(c, &mut bps));
+        }
     }
     for (o, t) in model.outfalls.iter().zip(&touched_out) {
         if *t {
@@ -146,7 +161,7 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
             .iter()
             .filter(|a| match &a.p.kind {
                 ProjectKind::Intercept { outfalls, .. }
-                | ProjectKind::CloseOutfall { outfalls }
+                | ProjectKind::CloseOutfall { outfalls, .. }
                 | ProjectKind::Separate { outfalls, .. }
                 | ProjectKind::RuralTreatment { outfalls, .. } => outfalls.contains(&oi),
                 _ => false,
@@ -226,7 +241,40 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
         }
     }
 
-    // ---- sewers: overflow, then plant or discharge
+    // ---- line loads: closed or cut by rural treatment
+    for (li, ll) in model.line_loads.iter().enumerate() {
+        if !touched_line[li] {
+            continue;
+        }
+        let acts: Vec<&Active> = active
+            .iter()
+            .filter(|a| match &a.p.kind {
+                ProjectKind::CloseOutfall { line_loads, .. }
+                | ProjectKind::RuralTreatment { line_loads, .. } => line_loads.contains(&li),
+                _ => false,
+            })
+            .collect();
+        let mut w_out = vec![vec![0.0; nt]; np];
+        for (k, &t) in grid.iter().enumerate() {
+            for p in 0..np {
+                let mut w = ll.kg_per_day[p].at(t);
+                for a in &acts {
+                    let f = a.f(t);
+                    match &a.p.kind {
+                        ProjectKind::CloseOutfall { .. } => w *= 1.0 - f,
+                        ProjectKind::RuralTreatment { reduction, .. } => {
+                            w *= 1.0 - reduction[p] * f
+                        }
+                        _ => {}
+                    }
+                }
+                w_out[p][k] = w;
+            }
+        }
+        m.line_loads[li].kg_per_day = w_out.into_iter().map(|v| step(&grid, v)).collect();
+    }
+
+    // ---- sewers: overflow (above the capacity in force), then plant or discharge
     let npl = model.plants.len();
     let mut pq = vec![vec![0.0; nt]; npl];
     let mut pm = vec![vec![vec![0.0; nt]; np]; npl];
@@ -234,9 +282,19 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
         let mut over = vec![0.0; nt];
         let mut rest = vec![0.0; nt];
         let mut conc = vec![vec![0.0; nt]; np];
+        let upgrades: Vec<&Active> = active
+            .iter()
+            .filter(|a| matches!(&a.p.kind, ProjectKind::SewerUpgrade { sewer, .. } if *sewer == s))
+            .collect();
         for k in 0..nt {
             let q = sq[s][k];
-            over[k] = (q - sw.capacity_m3s).max(0.0);
+            let mut cap = sw.capacity_m3s;
+            for a in &upgrades {
+                if let ProjectKind::SewerUpgrade { capacity_m3s, .. } = &a.p.kind {
+                    cap += a.f(grid[k]) * (capacity_m3s - cap);
+                }
+            }
+            over[k] = (q - cap).max(0.0);
             rest[k] = q - over[k];
             for p in 0..np {
                 conc[p][k] = if q > 0.0 { sm[s][p][k] / q } else { 0.0 };
@@ -324,24 +382,29 @@ pub fn apply(model: &Model, sel: &Selection) -> Result<Model, ScenarioError> {
                 };
             }
         }
-        m.outfalls.extend(derived(
-            format!("{}:effluent", plant.id),
-            plant.discharge,
-            OutfallKind::Wwtp,
-            format!("plant {}", plant.id),
-            &grid,
-            treated,
-            &c_eff,
-        ));
-        m.outfalls.extend(derived(
-            format!("{}:bypass", plant.id),
-            plant.bypass,
-            OutfallKind::Overflow,
-            format!("plant {}", plant.id),
-            &grid,
-            bypass,
-            &c_in,
-        ));
+        // effluent (and bypass) that leaves the model is simply not added to any reach
+        m.outfalls.extend(plant.discharge.and_then(|at| {
+            derived(
+                format!("{}:effluent", plant.id),
+                at,
+                OutfallKind::Wwtp,
+                format!("plant {}", plant.id),
+                &grid,
+                treated,
+                &c_eff,
+            )
+        }));
+        m.outfalls.extend(plant.bypass.and_then(|at| {
+            derived(
+                format!("{}:bypass", plant.id),
+                at,
+                OutfallKind::Overflow,
+                format!("plant {}", plant.id),
+                &grid,
+                bypass,
+                &c_in,
+            )
+        }));
     }
 
     // ---- inflows: boundary improvements, diversions

@@ -97,12 +97,42 @@ pub fn outfall_load_kg_d(model: &Model, o: usize) -> Vec<f64> {
 
 /// The outfalls, reaches, nodes and plants a project names.
 fn acts_on(model: &Model, k: &ProjectKind) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-    let plant_reach = |pl: usize| model.plants.get(pl).map(|p| p.discharge.reach);
+    let plant_reach = |pl: usize| {
+        model
+            .plants
+            .get(pl)
+            .and_then(|p| p.discharge.map(|a| a.reach))
+    };
     match k {
-        ProjectKind::Intercept { outfalls, .. }
-        | ProjectKind::CloseOutfall { outfalls }
-        | ProjectKind::Separate { outfalls, .. }
-        | ProjectKind::RuralTreatment { outfalls, .. } => (outfalls.clone(), vec![], vec![]),
+        ProjectKind::Intercept { outfalls, .. } | ProjectKind::Separate { outfalls, .. } => {
+            (outfalls.clone(), vec![], vec![])
+        }
+        ProjectKind::CloseOutfall {
+            outfalls,
+            line_loads,
+        }
+        | ProjectKind::RuralTreatment {
+            outfalls,
+            line_loads,
+            ..
+        } => (
+            outfalls.clone(),
+            line_loads
+                .iter()
+                .filter_map(|&l| model.line_loads.get(l).map(|l| l.reach))
+                .collect(),
+            vec![],
+        ),
+        ProjectKind::SewerUpgrade { sewer, .. } => (
+            vec![],
+            model
+                .sewers
+                .get(*sewer)
+                .map(|s| s.overflow.reach)
+                .into_iter()
+                .collect(),
+            vec![],
+        ),
         ProjectKind::Plant { plant, .. } => {
             (vec![], plant_reach(*plant).into_iter().collect(), vec![])
         }

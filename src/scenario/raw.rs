@@ -431,6 +431,8 @@ pub struct RawPlant {
     pub effluent: Option<toml::Value>,
     /// Where treated water leaves.
     pub discharge: Option<RawPlace>,
+    /// `true`: the treated water leaves the model (extension; instead of `discharge`).
+    pub discharge_outside: Option<bool>,
     /// Where flow above capacity leaves untreated (default: `discharge`).
     pub bypass: Option<RawPlace>,
 }
@@ -462,6 +464,8 @@ pub struct RawProject {
     pub outfalls: Option<Vec<Id>>,
     /// Outfall group.
     pub group: Option<String>,
+    /// Line-load ids (`rural_treatment`, `close_outfall`).
+    pub line_loads: Option<Vec<Id>>,
     /// Share in [0, 1].
     pub efficiency: Option<f64>,
     /// Sewer id.

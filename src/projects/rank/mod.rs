@@ -431,6 +431,7 @@ pub fn clusters(model: &Model, max_cluster: usize) -> (Vec<Vec<usize>>, bool) {
         Plant(usize),
         Node(usize),
         Reach(usize),
+        LineLoad(usize),
     }
     let n = model.projects.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -456,10 +457,28 @@ pub fn clusters(model: &Model, max_cluster: usize) -> (Vec<Vec<usize>>, bool) {
                     res.push(Res::Plant(pl));
                 }
             }
-            ProjectKind::CloseOutfall { outfalls }
-            | ProjectKind::Separate { outfalls, .. }
-            | ProjectKind::RuralTreatment { outfalls, .. } => {
+            ProjectKind::Separate { outfalls, .. } => {
                 res.extend(outfalls.iter().map(|&o| Res::Outfall(o)))
+            }
+            ProjectKind::CloseOutfall {
+                outfalls,
+                line_loads,
+            }
+            | ProjectKind::RuralTreatment {
+                outfalls,
+                line_loads,
+                ..
+            } => {
+                res.extend(outfalls.iter().map(|&o| Res::Outfall(o)));
+                res.extend(line_loads.iter().map(|&l| Res::LineLoad(l)));
+            }
+            ProjectKind::SewerUpgrade { sewer, .. } => {
+                res.push(Res::Sewer(*sewer));
+                if let Some(sw) = model.sewers.get(*sewer)
+                    && let SewerDestination::Plant(pl) = sw.destination
+                {
+                    res.push(Res::Plant(pl));
+                }
             }
             ProjectKind::Plant { plant, .. } => res.push(Res::Plant(*plant)),
             ProjectKind::Diversion { .. } => {}

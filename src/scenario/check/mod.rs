@@ -125,6 +125,7 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         outfalls: &outfalls,
         outfall_ids: &outfall_ids,
         outfall_built: &outfall_built,
+        line_loads: &line_loads,
     };
     let tables = projects::projects(c, rs, &built);
 

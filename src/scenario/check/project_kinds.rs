@@ -11,9 +11,10 @@ use crate::targets::gb18918;
 pub(super) fn keys(kind: &str) -> &'static [&'static str] {
     match kind {
         "intercept" => &["outfalls", "group", "efficiency", "sewer"],
-        "close_outfall" => &["outfalls", "group"],
+        "close_outfall" => &["outfalls", "group", "line_loads"],
         "separate" => &["outfalls", "group", "efficiency"],
-        "rural_treatment" => &["outfalls", "group", "reduction"],
+        "rural_treatment" => &["outfalls", "group", "line_loads", "reduction"],
+        "sewer_upgrade" => &["sewer", "capacity_m3s"],
         "plant" => &["plant", "capacity_m3s", "effluent"],
         "diversion" => &["node", "flow_m3s", "concentration"],
         "boundary_improvement" => &["node", "concentration"],
@@ -24,9 +25,10 @@ pub(super) fn keys(kind: &str) -> &'static [&'static str] {
 
 /// The kind-specific keys a project gives.
 pub(super) fn given_keys(r: &RawProject) -> Vec<&'static str> {
-    let pairs: [(&'static str, bool); 14] = [
+    let pairs: [(&'static str, bool); 15] = [
         ("outfalls", r.outfalls.is_some()),
         ("group", r.group.is_some()),
+        ("line_loads", r.line_loads.is_some()),
         ("efficiency", r.efficiency.is_some()),
         ("sewer", r.sewer.is_some()),
         ("reduction", r.reduction.is_some()),
@@ -60,9 +62,14 @@ pub(super) fn kind(
     let p = Proj { built, loc, lab, r };
     match k {
         "intercept" => intercept(c, p, ids),
-        "close_outfall" => Some(ProjectKind::CloseOutfall {
-            outfalls: targets(c, p)?,
-        }),
+        "close_outfall" => {
+            let (outfalls, line_loads) = targets_and_lines(c, p)?;
+            Some(ProjectKind::CloseOutfall {
+                outfalls,
+                line_loads,
+            })
+        }
+        "sewer_upgrade" => sewer_upgrade(c, p, ids),
         "separate" => separate(c, p),
         "rural_treatment" => rural_treatment(c, p),
         "plant" => plant(c, p, ids),
@@ -120,6 +127,126 @@ fn targets(c: &mut Checker, p: Proj) -> Option<Vec<usize>> {
             None
         }
     }
+}
+
+/// The outfalls and line loads named by `outfalls`, `line_loads` or `group` (a group names both its outfalls
+/// and its line loads; `group` goes alone), as indices of the items built.
+fn targets_and_lines(c: &mut Checker, p: Proj) -> Option<(Vec<usize>, Vec<usize>)> {
+    let Proj { built, loc, lab, r } = p;
+    let named_lines = |c: &mut Checker, list: &[Id]| -> Option<Vec<usize>> {
+        let mut out = Vec::with_capacity(list.len());
+        let mut ok = true;
+        for Id(id) in list {
+            match built.line_loads.iter().position(|l| &l.id == id) {
+                Some(k) => out.push(k),
+                None if c.is_broken("line load", id) => ok = false,
+                None => {
+                    let ids: Vec<&str> = built.line_loads.iter().map(|l| l.id.as_str()).collect();
+                    let expected = if ids.is_empty() {
+                        "the id of a line load in [[line_loads]] (none is defined)".to_string()
+                    } else {
+                        format!(
+                            "the id of a line load in [[line_loads]] ({})",
+                            ids.join(", ")
+                        )
+                    };
+                    c.push(loc, lab, "line_loads", id.clone(), expected);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    };
+    match (&r.outfalls, &r.line_loads, &r.group) {
+        (None, None, Some(g)) => {
+            let outs: Vec<usize> = (built.outfalls.iter().enumerate())
+                .filter(|(_, o)| &o.group == g)
+                .map(|(k, _)| k)
+                .collect();
+            let lines: Vec<usize> = (built.line_loads.iter().enumerate())
+                .filter(|(_, l)| &l.group == g)
+                .map(|(k, _)| k)
+                .collect();
+            if outs.is_empty() && lines.is_empty() {
+                let mut groups: Vec<&str> = (built.outfalls.iter().map(|o| o.group.as_str()))
+                    .chain(built.line_loads.iter().map(|l| l.group.as_str()))
+                    .collect();
+                groups.sort_unstable();
+                groups.dedup();
+                let expected = format!(
+                    "the group of at least one outfall or line load (groups: {})",
+                    groups.join(", ")
+                );
+                c.push(loc, lab, "group", g.clone(), expected);
+                return None;
+            }
+            Some((outs, lines))
+        }
+        (_, _, Some(_)) => {
+            c.push(
+                loc,
+                lab,
+                "group",
+                "",
+                "either group, or outfalls and/or line_loads, not both",
+            );
+            None
+        }
+        (None, None, None) => {
+            let expected = "what it acts on: outfalls = [\"P1\", …], line_loads = [\"L1\", …] or group = \"…\"";
+            c.push(loc, lab, "outfalls", "", expected);
+            None
+        }
+        (outs, lines, None) => {
+            let o = match outs {
+                Some(list) => {
+                    let raw =
+                        c.resolve_all(built.outfall_ids, "outfall", loc, lab, "outfalls", list);
+                    raw.and_then(|raw| raw.iter().map(|&k| built.outfall_built[k]).collect())
+                }
+                None => Some(Vec::new()),
+            };
+            let l = match lines {
+                Some(list) if list.is_empty() => {
+                    c.push(loc, lab, "line_loads", "[]", "at least one line load id");
+                    None
+                }
+                Some(list) => named_lines(c, list),
+                None => Some(Vec::new()),
+            };
+            Some((o?, l?))
+        }
+    }
+}
+
+fn sewer_upgrade(c: &mut Checker, p: Proj, ids: &TableIds) -> Option<ProjectKind> {
+    let Proj { loc, lab, r, .. } = p;
+    let sewer = c.listed_ref(
+        &ids.sewers,
+        "sewer",
+        loc,
+        lab,
+        "sewer",
+        r.sewer.as_ref(),
+        "the id of the sewer whose capacity changes (required)",
+    );
+    let capacity = match r.capacity_m3s {
+        Some(v) => c.number(loc, lab, "capacity_m3s", v, Rule::CAPACITY),
+        None => {
+            c.push(
+                loc,
+                lab,
+                "capacity_m3s",
+                "",
+                "the new capacity, m³/s (required)",
+            );
+            None
+        }
+    };
+    Some(ProjectKind::SewerUpgrade {
+        sewer: sewer?,
+        capacity_m3s: capacity?,
+    })
 }
 
 /// A share in [0, 1], 1 when absent.
@@ -181,7 +308,7 @@ fn separate(c: &mut Checker, p: Proj) -> Option<ProjectKind> {
 }
 
 fn rural_treatment(c: &mut Checker, p: Proj) -> Option<ProjectKind> {
-    let outfalls = targets(c, p);
+    let targets = targets_and_lines(c, p);
     let Proj { loc, lab, r, .. } = p;
     let np = c.pollutants.len();
     let reduction = match &r.reduction {
@@ -207,8 +334,10 @@ fn rural_treatment(c: &mut Checker, p: Proj) -> Option<ProjectKind> {
             None
         }
     };
+    let (outfalls, line_loads) = targets?;
     Some(ProjectKind::RuralTreatment {
-        outfalls: outfalls?,
+        outfalls,
+        line_loads,
         reduction: reduction?,
     })
 }

@@ -66,10 +66,22 @@ fn plant(c: &mut Checker, built: &Built, it: &Item<RawPlant>) -> Option<Plant> {
     let effluent = c
         .required(loc, &lab, "effluent", r.effluent.as_ref(), "effluent concentrations in mg/L, e.g. { COD = 50.0, NH3N = 5.0, TP = 0.5 }, or a GB 18918-2002 class name such as \"1A\" (required)")
         .and_then(|v| effluent(c, loc, &lab, v));
-    let discharge = c.place(built.along, loc, &lab, "discharge", r.discharge.as_ref());
+    // the effluent enters a reach, or leaves the model (`discharge_outside = true`), not both
+    let discharge = match (r.discharge_outside, &r.discharge) {
+        (Some(true), Some(_)) => {
+            let expected =
+                "either discharge = { reach, at_m } or discharge_outside = true, not both";
+            c.push(loc, &lab, "discharge_outside", "true", expected);
+            None
+        }
+        (Some(true), None) => Some(None),
+        (_, d) => c
+            .place(built.along, loc, &lab, "discharge", d.as_ref())
+            .map(Some),
+    };
     let bypass = match &r.bypass {
         None => discharge,
-        Some(b) => c.place(built.along, loc, &lab, "bypass", Some(b)),
+        Some(b) => c.place(built.along, loc, &lab, "bypass", Some(b)).map(Some),
     };
     Some(Plant {
         id,

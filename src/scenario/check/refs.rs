@@ -3,7 +3,7 @@
 
 use super::ids::Ids;
 use super::places::Along;
-use crate::model::{Inflow, Node, Outfall};
+use crate::model::{Inflow, LineLoad, Node, Outfall};
 
 /// The items the project tables refer to.
 pub(super) struct Built<'a> {
@@ -18,6 +18,8 @@ pub(super) struct Built<'a> {
     pub outfalls: &'a [Outfall],
     pub outfall_ids: &'a Ids<'a>,
     pub outfall_built: &'a [Option<usize>],
+    /// The line loads built.
+    pub line_loads: &'a [LineLoad],
 }
 
 /// The ids of the project tables' own items.

@@ -320,9 +320,9 @@ pub fn css_font_face(text: &str) -> String {
     }
 }
 
-/// The characters of the text content of an SVG document (outside tags; entities count as themselves, which
-/// only adds a few ASCII glyphs).
-fn svg_text_chars(svg: &str) -> String {
+/// The text of an SVG or HTML document outside its tags (entities count as themselves, which only adds a few
+/// ASCII glyphs): the characters a font subset must hold.
+pub fn text_outside_tags(svg: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in svg.chars() {
@@ -340,7 +340,7 @@ fn svg_text_chars(svg: &str) -> String {
 /// declares the font and makes it the family of every `<text>`, so viewers without a CJK font draw the same
 /// glyphs as the PNG plots. A document without text is returned unchanged.
 pub fn embed_in_svg(svg: &str) -> String {
-    let chars = svg_text_chars(svg);
+    let chars = text_outside_tags(svg);
     let Some(open) = svg
         .find("<svg")
         .and_then(|i| svg[i..].find('>').map(|j| i + j + 1))

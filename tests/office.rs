@@ -518,19 +518,7 @@ fn the_chinese_report_shows_chinese_glyphs_in_a_browser() {
         let end = start
             + moved[start..].find("format(\"truetype\")}").unwrap()
             + "format(\"truetype\")}".len();
-        let text_only: String = {
-            let mut t = String::new();
-            let mut in_tag = false;
-            for c in moved.chars() {
-                match c {
-                    '<' => in_tag = true,
-                    '>' => in_tag = false,
-                    c if !in_tag => t.push(c),
-                    _ => {}
-                }
-            }
-            t
-        };
+        let text_only = rivsim::fonts::text_outside_tags(&moved);
         format!(
             "{}{}{}",
             &moved[..start],

@@ -242,26 +242,11 @@ pub fn report_page(model: &Model, a: &Assessment, page: &Page) -> String {
         l.t("Classes by the single-factor method of GB 3838-2002 (worst parameter decides); figures in tables are rounded for reading, the CSV and JSON files keep full precision.")
     );
     // the font last: its subset holds exactly the characters of the page
-    let face = crate::fonts::css_font_face(&text_of(&o));
+    let face = crate::fonts::css_font_face(&crate::fonts::text_outside_tags(&o));
     o.replacen(FONT_SLOT, &face, 1)
 }
 
 const FONT_SLOT: &str = "/*rivsim-font*/";
-
-/// The characters of a page outside its tags and `data:` URIs.
-fn text_of(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
 
 fn header(o: &mut String, model: &Model, l: Lang) {
     let end = crate::targets::assess::datetime_at(model.sim.start, model.sim.end_s);

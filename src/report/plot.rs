@@ -881,25 +881,6 @@ pub fn chain_profile(
     }
 }
 
-/// The point at a fraction (0–1) of a polyline's length.
-fn along(points: &[(f64, f64)], fraction: f64) -> (f64, f64) {
-    let seg = |a: (f64, f64), b: (f64, f64)| ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
-    let total: f64 = points.windows(2).map(|w| seg(w[0], w[1])).sum();
-    let mut left = fraction.clamp(0.0, 1.0) * total;
-    for w in points.windows(2) {
-        let l = seg(w[0], w[1]);
-        if left <= l && l > 0.0 {
-            let f = left / l;
-            return (
-                w[0].0 + f * (w[1].0 - w[0].0),
-                w[0].1 + f * (w[1].1 - w[0].1),
-            );
-        }
-        left -= l;
-    }
-    points.last().copied().unwrap_or((0.0, 0.0))
-}
-
 /// Write the standard set of plots into `dir` (which must exist): `map.png` (when coordinates exist),
 /// `classes_km.png` (the three views of the river statistics), `profile_<river>.png` (up to four longest
 /// chains), and `section_<id>.png` per section. Returns the files written, in report order.
@@ -942,7 +923,8 @@ pub fn standard_plots(
             .filter_map(|sec| {
                 let reach = model.reaches.get(sec.reach)?;
                 let line = &lines[line_of[sec.reach]?];
-                let (x, y) = along(&line.points, sec.at_m / reach.length_m.max(1e-9));
+                let (x, y) =
+                    super::geojson::along(&line.points, sec.at_m / reach.length_m.max(1e-9));
                 Some((x, y, sec.id.clone()))
             })
             .collect();

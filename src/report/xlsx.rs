@@ -21,6 +21,26 @@ use crate::targets::{Assessment, Class, PeriodKey};
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use std::path::Path;
 
+/// Excel's limit on the characters of a cell.
+const CELL_CHARS: usize = 32_767;
+
+/// Write text to a cell, cut to Excel's limit with a trailing "…" (ids can be longer than a cell may hold; the
+/// CSV and JSON files keep them whole).
+fn put(
+    ws: &mut Worksheet,
+    r: u32,
+    c: u16,
+    s: impl AsRef<str>,
+) -> Result<&mut Worksheet, XlsxError> {
+    let s = s.as_ref();
+    if s.chars().count() <= CELL_CHARS {
+        return ws.write_string(r, c, s);
+    }
+    let mut cut: String = s.chars().take(CELL_CHARS - 1).collect();
+    cut.push('…');
+    ws.write_string(r, c, cut)
+}
+
 /// Column titles in the report's language.
 fn titles(l: Lang, en: &[&'static str]) -> Vec<String> {
     en.iter().map(|t| l.t(t).to_string()).collect()
@@ -36,7 +56,7 @@ fn head(ws: &mut Worksheet, cols: &[String], bold: &Format) -> Result<(), XlsxEr
 
 fn period_cell(ws: &mut Worksheet, r: u32, c: u16, k: PeriodKey, l: Lang) -> Result<(), XlsxError> {
     match k {
-        PeriodKey::Run => ws.write_string(r, c, l.t("whole run")).map(|_| ()),
+        PeriodKey::Run => put(ws, r, c, l.t("whole run")).map(|_| ()),
         PeriodKey::Year(y) => ws.write_number(r, c, y as f64).map(|_| ()),
     }
 }
@@ -49,7 +69,7 @@ fn class_cell(
     l: Lang,
 ) -> Result<(), XlsxError> {
     if let Some(k) = k {
-        ws.write_string(r, c, l.class(k.name()))?;
+        put(ws, r, c, l.class(k.name()))?;
     }
     Ok(())
 }
@@ -102,18 +122,18 @@ pub fn workbook(
     for z in a.zone_rows() {
         let mut row =
             |ws: &mut Worksheet, site: &str, class, ok: bool, rate: f64, failing: String| {
-                ws.write_string(r, 0, &z.id)?;
-                ws.write_string(r, 1, site)?;
+                put(ws, r, 0, &z.id)?;
+                put(ws, r, 1, site)?;
                 period_cell(ws, r, 2, z.year, l)?;
-                ws.write_string(r, 3, l.class(z.target.name()))?;
-                ws.write_string(r, 4, format!("{:?}", z.method).to_lowercase())?;
+                put(ws, r, 3, l.class(z.target.name()))?;
+                put(ws, r, 4, format!("{:?}", z.method).to_lowercase())?;
                 ws.write_number(r, 5, z.threshold)?;
                 ws.write_number(r, 6, z.samples as f64)?;
-                ws.write_string(r, 7, z.parameters.join(";"))?;
+                put(ws, r, 7, z.parameters.join(";"))?;
                 class_cell(ws, r, 8, class, l)?;
                 ws.write_boolean(r, 9, ok)?;
                 ws.write_number_with_format(r, 10, rate, &pct)?;
-                ws.write_string(r, 11, failing)?;
+                put(ws, r, 11, failing)?;
                 r += 1;
                 Ok::<(), XlsxError>(())
             };
@@ -160,16 +180,16 @@ pub fn workbook(
     head(ws, &cols, &bold)?;
     for (k, m) in a.monthly.iter().enumerate() {
         let r = 1 + k as u32;
-        ws.write_string(r, 0, m.zone.as_deref().unwrap_or(""))?;
-        ws.write_string(r, 1, m.section.as_deref().unwrap_or(""))?;
+        put(ws, r, 0, m.zone.as_deref().unwrap_or(""))?;
+        put(ws, r, 1, m.section.as_deref().unwrap_or(""))?;
         let d = ExcelDateTime::from_ymd(m.month.year as u16, m.month.month as u8, 1)?;
         ws.write_datetime_with_format(r, 2, &d, &month_fmt)?;
         ws.write_number(r, 3, m.samples as f64)?;
-        ws.write_string(r, 4, l.class(m.target.name()))?;
+        put(ws, r, 4, l.class(m.target.name()))?;
         class_cell(ws, r, 5, m.class, l)?;
         ws.write_boolean(r, 6, m.compliant)?;
         ws.write_number_with_format(r, 7, m.compliance_rate, &pct)?;
-        ws.write_string(r, 8, m.main_pollutants.join(";"))?;
+        put(ws, r, 8, m.main_pollutants.join(";"))?;
         for (p, v) in m.mean_mg_l.iter().enumerate() {
             num(ws, r, 9 + p as u16, *v)?;
         }
@@ -212,14 +232,14 @@ pub fn workbook(
                     .collect::<Vec<_>>()
                     .join(";")
             };
-            ws.write_string(r, 0, &sa.id)?;
-            ws.write_string(r, 1, sa.zone.as_deref().unwrap_or(""))?;
+            put(ws, r, 0, &sa.id)?;
+            put(ws, r, 1, sa.zone.as_deref().unwrap_or(""))?;
             period_cell(ws, r, 2, *k, l)?;
             ws.write_number(r, 3, sa.sample_indices.len() as f64)?;
-            ws.write_string(r, 4, l.class(sa.target.name()))?;
+            put(ws, r, 4, l.class(sa.target.name()))?;
             class_cell(ws, r, 5, sa.class, l)?;
-            ws.write_string(r, 6, names(&sa.failing))?;
-            ws.write_string(r, 7, names(&sa.failing_class_iii))?;
+            put(ws, r, 6, names(&sa.failing))?;
+            put(ws, r, 7, names(&sa.failing_class_iii))?;
             for (&p, &v) in sa.parameters.iter().zip(&sa.mean_mg_l) {
                 num(ws, r, 8 + p as u16, v)?;
             }
@@ -257,8 +277,8 @@ pub fn workbook(
         );
         for (view, name, km) in rows {
             period_cell(ws, r, 0, k, l)?;
-            ws.write_string(r, 1, view)?;
-            ws.write_string(r, 2, name)?;
+            put(ws, r, 1, view)?;
+            put(ws, r, 2, name)?;
             for (c, v) in km.km.iter().enumerate() {
                 ws.write_number(r, 3 + c as u16, *v)?;
             }
@@ -334,12 +354,12 @@ fn policy_sheets(
                 .collect()
         };
         for (g, v) in groups {
-            ws.write_string(r, 0, &rv.name)?;
+            put(ws, r, 0, &rv.name)?;
             ws.write_number(r, 1, rv.km)?;
-            ws.write_string(r, 2, reaches.join(";"))?;
-            ws.write_string(r, 3, sections.join(";"))?;
-            ws.write_string(r, 4, pj(&rv.projects))?;
-            ws.write_string(r, 5, g)?;
+            put(ws, r, 2, reaches.join(";"))?;
+            put(ws, r, 3, sections.join(";"))?;
+            put(ws, r, 4, pj(&rv.projects))?;
+            put(ws, r, 5, g)?;
             for (k, x) in v.into_iter().flatten().enumerate() {
                 num(ws, r, 6 + k as u16, *x)?;
             }
@@ -365,10 +385,10 @@ fn policy_sheets(
         let of = &model.outfalls[op.outfall];
         let mut write_row =
             |ws: &mut Worksheet, section: &str, shares: Option<&Vec<Option<f64>>>| {
-                ws.write_string(r, 0, &of.id)?;
-                ws.write_string(r, 1, format!("{:?}", of.kind).to_lowercase())?;
-                ws.write_string(r, 2, pj(&op.projects))?;
-                ws.write_string(r, 3, section)?;
+                put(ws, r, 0, &of.id)?;
+                put(ws, r, 1, format!("{:?}", of.kind).to_lowercase())?;
+                put(ws, r, 2, pj(&op.projects))?;
+                put(ws, r, 3, section)?;
                 for (k, v) in op.load_kg_d.iter().enumerate() {
                     num(ws, r, 4 + k as u16, *v)?;
                 }
@@ -415,7 +435,7 @@ fn csv_sheet(wb: &mut Workbook, name: &str, text: &str, bold: &Format) -> Result
             } else if cell == "true" || cell == "false" {
                 ws.write_boolean(r, c, cell == "true")?;
             } else {
-                ws.write_string(r, c, cell)?;
+                put(ws, r, c, cell)?;
             }
         }
     }

@@ -231,12 +231,12 @@ fn two_runs_into_one_folder_at_once_leave_one_complete_set() {
 
 /// Sections 大河 and 小河 get their own readable plot files (before, both became `section___.png` and the
 /// report showed one river's plot under the other's heading), `apportion` with them succeeds (it stopped
-/// with exit 1), and a section id of 100,000 characters gets a capped file name (the run failed with "File
-/// name too long").
+/// with exit 1), and a section id of 256 Chinese characters (768 bytes, three times what a file name may
+/// hold) gets a capped file name (the run failed with "File name too long").
 #[test]
 fn ids_make_readable_distinct_and_short_file_names() {
     let dir = tempfile::tempdir().unwrap();
-    let long = "长".repeat(100_000);
+    let long = "长".repeat(256);
     let s = tutorial_variant(dir.path(), "s.toml", |t| {
         t.replace("id = \"S1\"", "id = \"大河\"")
             + &format!(
@@ -281,4 +281,23 @@ fn ids_make_readable_distinct_and_short_file_names() {
     ] {
         assert!(ap.join(f).is_file(), "{f} missing");
     }
+}
+
+/// An id of 100,000 characters is refused by validation (exit 2) with a shortened message; before, it passed
+/// and the run failed writing files.
+#[test]
+fn an_id_of_100000_characters_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let long = "长".repeat(100_000);
+    let s = tutorial_variant(dir.path(), "s.toml", |t| {
+        t.replace("id = \"S1\"", &format!("id = \"{long}\""))
+    });
+    let o = rivsim().arg("validate").arg(&s).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("at most 256 characters") && err.contains("100000 characters"),
+        "{err}"
+    );
+    assert!(err.len() < 1000, "a short message: {} bytes", err.len());
 }

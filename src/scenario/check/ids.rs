@@ -36,6 +36,10 @@ impl std::hash::Hasher for FxHasher {
     }
 }
 
+/// Longest id, in characters: ids name files, plots, table cells and report headings (a spreadsheet cell
+/// holds at most 32,767 characters, a file name 255 bytes).
+pub const MAX_ID_CHARS: usize = 256;
+
 /// The ids of one kind of item, each mapped to the item's position in its list (the first item that
 /// uses an id; ids are borrowed from the raw items, not copied).
 pub(super) struct Ids<'r> {
@@ -92,6 +96,19 @@ impl Checker<'_> {
                 Some(Id(id)) if id.trim().is_empty() => {
                     let lab = label(kind, None, it.ord);
                     self.push(&it.loc, &lab, "id", "", "a non-empty id");
+                }
+                Some(Id(id)) if id.chars().count() > MAX_ID_CHARS => {
+                    // reported once, shortened; still defined, so that references to it resolve
+                    let lab = label(kind, None, it.ord);
+                    let short: String = id.chars().take(40).collect();
+                    self.push(
+                        &it.loc,
+                        &lab,
+                        "id",
+                        format!("{short}… ({} characters)", id.chars().count()),
+                        format!("an id of at most {MAX_ID_CHARS} characters"),
+                    );
+                    ids.map.entry(id.as_str()).or_insert(k);
                 }
                 Some(Id(id)) => {
                     if let Some(first) = ids.get(id) {

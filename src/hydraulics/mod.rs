@@ -20,6 +20,7 @@
 
 pub mod looped;
 mod period;
+pub mod plausible;
 pub mod sparse;
 pub mod tree;
 pub mod unsteady;
@@ -196,6 +197,8 @@ pub fn solve(
     // as many periods, and a linear search among them would be quadratic)
     let mut solved: HashMap<Vec<u64>, usize> = HashMap::new();
     let mut warnings = Vec::new();
+    // depths, speeds and travel times no plain river has: warnings naming the reaches
+    let mut plausibility = plausible::Plausibility::new(net.n_reaches);
     for (k, &t0) in starts.iter().enumerate() {
         let t1 = starts.get(k + 1).copied().unwrap_or(model.sim.end_s);
         // a period whose inputs equal an earlier one's (bit for bit) reuses its field
@@ -207,10 +210,12 @@ pub fn solve(
             periods.push(field);
         } else {
             let field = solve_period(model, net, opts, t0, t1, &mut warnings)?;
+            plausibility.check(net, &field);
             solved.insert(key, periods.len());
             periods.push(field);
         }
     }
+    plausibility.warnings(model, &mut warnings);
     Ok(Hydraulics { periods, warnings })
 }
 

@@ -21,11 +21,19 @@
 //! face's flow, so a cell's lateral inflow enters at its centre). On a flat bed (S0 = 0), where no normal depth
 //! exists, the same equation gives the backwater rise. With Q = 0 the level stays flat (dy/ds = S0). The level
 //! at a junction is the water surface at the upstream end of its downstream reach; every reach entering it
-//! starts its march there. Depths never fall below `min_depth_m` (a warning names the reach). Near-critical
-//! flow (Fr² > 0.9) limits the denominator to 0.1 and is reported: the method is for subcritical plain rivers.
+//! starts its march there. Depths never fall below `min_depth_m` (a warning names the reach).
+//!
+//! A level below the critical depth of the flow leaving a reach (a level below the bed among them) cannot
+//! hold the water: the reach's end is then a free overfall and its profile starts from critical depth (at a
+//! held level a warning names the reach; at a junction a tributary falling into a lower river is normal). Where the depth rises upstream (Sf > S0: the H2, A2 and M2 profiles above a free overfall,
+//! whose outlet depth is critical, or above a low held level) and a distance step would raise it by more than 2%, the
+//! march goes by depth instead: distance as a function of depth, dX/dy = (1 − Fr²)/(Sf − S0), is regular at
+//! critical depth where dy/ds is infinite (the direct step method, Chow 1959, §10-3), integrated by Simpson's
+//! rule in depth steps of 2% and inverted by bisection where a half cell ends. Elsewhere, near-critical flow
+//! (Fr² > 0.9) limits the denominator to 0.1 and is reported: the method is for subcritical plain rivers.
 
 use super::period::{
-    Geo, PeriodInputs, ReachFlags, accumulate_faces, finish, free_outfall_level_m,
+    Geo, PeriodInputs, ReachFlags, accumulate_faces, end_bed_m, finish, free_outfall_level_m,
 };
 use super::{FlowField, HydraulicsError, HydraulicsOptions};
 use crate::model::{Model, NodeKind, Reach};
@@ -36,6 +44,10 @@ const G: f64 = 9.80665;
 
 /// Runge–Kutta steps per half cell.
 const RK_STEPS_PER_HALF_CELL: usize = 1;
+
+/// Depth step of the march by depth, relative to the depth; also the largest relative rise a distance step
+/// may make before the march goes by depth.
+const DEPTH_STEP_REL: f64 = 0.02;
 
 /// A wave of independent reach marches with fewer cells than this runs on the calling thread (a parallel
 /// dispatch costs more than it saves on a few reaches; a deep chain-like tree has many small waves).
@@ -142,29 +154,42 @@ pub fn solve(
     // levels: sinks, then march upstream
     let mut level = vec![0.0; nn];
     let mut critical = false;
+    let mut overfall = ReachFlags::new(net.n_reaches);
     for n in 0..nn {
         if !boundary[n] {
             continue;
         }
+        // the flow leaving through reach r's end at n
+        let outflow = |r: usize| {
+            let f = net.faces_of(r);
+            if model.reaches[r].to == n {
+                face[f.end - 1]
+            } else {
+                -face[f.start]
+            }
+        };
         level[n] = match inp.held_level_m[n] {
-            Some(h) => h,
-            None => free_outfall_level_m(
-                model,
-                net,
-                n,
-                opts.min_depth_m,
-                |r| {
-                    let f = net.faces_of(r);
-                    if model.reaches[r].to == n {
-                        face[f.end - 1]
-                    } else {
-                        -face[f.start]
+            Some(h) => {
+                // a level below the critical depth of what leaves makes the outlet a free overfall: the
+                // march (by depth) then starts from critical depth
+                for &r in net.out_of(n).iter().chain(net.into(n)) {
+                    let yc = model.reaches[r].section.critical_depth_m(outflow(r));
+                    if h - end_bed_m(model, r, n) < yc {
+                        overfall.set(r);
                     }
-                },
-                &mut critical,
-            ),
+                }
+                h
+            }
+            None => free_outfall_level_m(model, net, n, opts.min_depth_m, outflow, &mut critical),
         };
     }
+    overfall.warn(
+        model,
+        t0_s,
+        "the held level at the downstream end is below the critical depth of the flow leaving (the outlet \
+         is a free overfall; the profile starts from critical depth)",
+        warnings,
+    );
     if critical {
         let when = super::period::when(model, t0_s);
         warnings.push(format!(
@@ -278,38 +303,95 @@ struct March<'a> {
 }
 
 impl March<'_> {
-    /// dy/ds for flow `q` (m³/s, positive towards the downstream end) at depth `y`; sets `*crit` when the
-    /// denominator had to be limited.
+    /// The two factors of the GVF equation at depth `y` for flow `q` (m³/s, positive towards the downstream
+    /// end): (S0 − Sf, 1 − Fr²); `None` where the section holds no water.
     #[inline]
-    fn slope(&self, y: f64, q: f64, s0: f64, crit: &mut bool) -> f64 {
+    fn terms(&self, y: f64, q: f64, s0: f64) -> Option<(f64, f64)> {
         let y = y.max(self.min_depth_m);
         let (a, p, t) = self.geo.apt(&self.reach.section, y);
         if a <= 0.0 || p <= 0.0 {
-            return 0.0;
+            return None;
         }
         let r = a / p;
         let k = a * r.powf(2.0 / 3.0) * self.geo.inv_n();
         let sf = q * q.abs() / (k * k);
         let fr2 = q * q * t / (G * a * a * a);
-        let mut den = 1.0 - fr2;
+        Some((s0 - sf, 1.0 - fr2))
+    }
+
+    /// dy/ds for flow `q` at depth `y`; sets `*crit` when the denominator had to be limited.
+    #[inline]
+    fn slope(&self, y: f64, q: f64, s0: f64, crit: &mut bool) -> f64 {
+        let Some((num, mut den)) = self.terms(y, q, s0) else {
+            return 0.0;
+        };
         if den < 0.1 {
             den = 0.1;
             *crit = true;
         }
-        (s0 - sf) / den
+        num / den
     }
 
-    /// Integrate upstream over `dist` m (RK4, fixed steps) from depth `y` with flow `q`.
+    /// Whether the profile at depth `y` rises upstream (the friction slope exceeds the bed slope: the H2, A2
+    /// and M2 profiles above a free overfall or a low held level) too steeply for a distance step of `ds` m:
+    /// the rise over it would exceed [`DEPTH_STEP_REL`] of the depth.
     #[inline]
-    fn half(
-        &self,
-        mut y: f64,
-        q: f64,
-        s0: f64,
-        dist: f64,
-        clamp: &mut bool,
-        crit: &mut bool,
-    ) -> f64 {
+    fn rises_steeply(&self, y: f64, q: f64, s0: f64, ds: f64) -> bool {
+        q != 0.0
+            && self.terms(y, q, s0).is_some_and(|(num, den)| {
+                num < 0.0 && (den <= 0.0 || -num / den * ds > DEPTH_STEP_REL * y)
+            })
+    }
+
+    /// The distance upstream, m, over which the depth rises from `y` to `y + dy` (dy ≥ 0): Simpson's rule on
+    /// dX/dy = (1 − Fr²)/(Sf − S0), which is smooth and vanishes at critical depth, where dy/dX is infinite.
+    #[inline]
+    fn rise_distance_m(&self, y: f64, dy: f64, q: f64, s0: f64) -> f64 {
+        let f = |y: f64| match self.terms(y, q, s0) {
+            Some((num, den)) if num < 0.0 => den.max(0.0) / -num,
+            _ => 0.0,
+        };
+        dy / 6.0 * (f(y) + 4.0 * f(y + 0.5 * dy) + f(y + dy))
+    }
+
+    /// March upstream by depth from `y` while the profile rises steeply, over at most `dist` m; returns the
+    /// depth reached and the distance left. Near critical depth dy/ds is unbounded and a march in distance
+    /// overshoots by metres (one RK4 step from critical depth with the denominator limited); distance as a
+    /// function of depth is regular there (Chow 1959, §10-3, the direct step method). Each depth step rises
+    /// by [`DEPTH_STEP_REL`] of the depth, so the march costs O(log(y_end/y_start)/DEPTH_STEP_REL) steps.
+    fn rise(&self, mut y: f64, q: f64, s0: f64, dist: f64) -> (f64, f64) {
+        let mut left = dist;
+        while left > 0.0 && self.rises_steeply(y, q, s0, left) {
+            let dy = DEPTH_STEP_REL * y.max(self.min_depth_m);
+            let dx = self.rise_distance_m(y, dy, q, s0);
+            if dx < left {
+                y += dy;
+                left -= dx;
+                continue;
+            }
+            // the march ends inside this depth step: bisect for the rise that covers exactly `left`
+            let (mut lo, mut hi) = (0.0, dy);
+            for _ in 0..48 {
+                let mid = 0.5 * (lo + hi);
+                if self.rise_distance_m(y, mid, q, s0) < left {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            return (y + 0.5 * (lo + hi), 0.0);
+        }
+        (y, left)
+    }
+
+    /// Integrate upstream over `dist` m from depth `y` with flow `q`: by depth while the profile rises
+    /// steeply near critical depth ([`March::rise`]), then RK4 in fixed steps over what is left.
+    #[inline]
+    fn half(&self, y: f64, q: f64, s0: f64, dist: f64, clamp: &mut bool, crit: &mut bool) -> f64 {
+        let (mut y, dist) = self.rise(y, q, s0, dist);
+        if dist <= 0.0 {
+            return y;
+        }
         let ds = -dist / RK_STEPS_PER_HALF_CELL as f64;
         for _ in 0..RK_STEPS_PER_HALF_CELL {
             let k1 = self.slope(y, q, s0, crit);
@@ -348,6 +430,12 @@ impl March<'_> {
         };
         let s0 = (bed_u - bed_d) / r.length_m;
         let mut y = h_down - bed_d;
+        // water leaving over a lower level passes critical depth at the end (a free overfall)
+        let first_face = if down_is_to { n } else { 0 };
+        let q_out = sign * face[f0 + first_face];
+        if q_out > 0.0 {
+            y = y.max(r.section.critical_depth_m(q_out));
+        }
         if y.is_nan() || y < self.min_depth_m {
             y = self.min_depth_m;
             clamp = true;

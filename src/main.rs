@@ -57,7 +57,7 @@ enum Command {
         #[arg(long)]
         no_plots: bool,
         /// Worker threads (default: all cores). Results are bit-identical for any count.
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         /// Language of report.html, report.xlsx, plot titles and this summary (default: the scenario's
         /// `[report] language`, else English).
@@ -79,7 +79,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
         /// Worker threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
     },
     /// Rank the projects: benefit alone, benefit per cost, greedy sequence, best portfolio under a budget →
@@ -108,7 +108,7 @@ enum Command {
         #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
         assess_from: Option<chrono::NaiveDateTime>,
         /// Worker threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         #[command(flatten)]
         projects: ProjectSwitches,
@@ -133,7 +133,7 @@ enum Command {
         #[arg(long)]
         no_plots: bool,
         /// Worker threads (default: all cores).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
         #[command(flatten)]
         projects: ProjectSwitches,
@@ -459,7 +459,6 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
     }
 }
 
-/// Size the global thread pool (`--threads`).
 /// `--assess-from`: an ISO date or date-time.
 fn parse_date_arg(text: &str) -> Result<chrono::NaiveDateTime, String> {
     rivsim::scenario::parse_time(text)
@@ -469,7 +468,7 @@ fn parse_date_arg(text: &str) -> Result<chrono::NaiveDateTime, String> {
 #[derive(clap::Args, Debug)]
 struct ProjectSwitches {
     /// Leave these projects out (comma-separated ids); default: every project applies by its dates.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', conflicts_with = "only")]
     without: Vec<String>,
     /// Apply only these projects (comma-separated ids).
     #[arg(long, value_delimiter = ',')]
@@ -484,10 +483,22 @@ impl ProjectSwitches {
     }
 }
 
+/// `--threads`: a whole number of at least 1 (0 would leave the count to the machine, which the flag is there
+/// to override; clap turns the error into exit code 2).
+fn parse_threads(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a thread count: give a whole number of at least 1"
+        )),
+    }
+}
+
+/// Size the global thread pool (`--threads`).
 fn set_threads(threads: Option<usize>) -> Result<(), Error> {
     if let Some(n) = threads {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
+            .num_threads(n)
             .build_global()
             .map_err(|e| Error::Other(format!("--threads {n}: {e}")))?;
     }

@@ -33,6 +33,9 @@ pub enum Error {
     /// Writing results failed (exit code 1).
     #[error("{0}")]
     Report(#[from] ReportError),
+    /// The command's arguments do not fit together (exit code 2).
+    #[error("{0}")]
+    Usage(String),
     /// The output folder cannot be written (exit code 2: found before any computation).
     #[error("the output folder cannot be used: {0}")]
     Output(ReportError),
@@ -48,7 +51,7 @@ impl Error {
     /// Process exit code: 2 for invalid input, 1 for a failure while running.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Scenario(_) | Error::Output(_) | Error::Unsupported(_) => 2,
+            Error::Scenario(_) | Error::Usage(_) | Error::Output(_) | Error::Unsupported(_) => 2,
             _ => 1,
         }
     }
@@ -474,7 +477,7 @@ pub fn selection(p: &Prepared, without: &[String], only: &[String]) -> Result<Se
         (true, true) => Ok(Selection::all(&p.model)),
         (false, true) => Ok(Selection::without(&p.model, without)?),
         (true, false) => Ok(Selection::only(&p.model, only)?),
-        (false, false) => Err(Error::Other(
+        (false, false) => Err(Error::Usage(
             "give either --without or --only, not both".into(),
         )),
     }

@@ -232,3 +232,56 @@ fn a_level_below_critical_depth_makes_a_free_overfall() {
         low.warnings
     );
 }
+
+/// `rivsim validate` on `text`: (exit code, stderr).
+fn validate(text: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s.toml");
+    std::fs::write(&s, text).unwrap();
+    std::fs::write(
+        dir.path().join("tide.csv"),
+        "time,level_m\n2025-01-01T00:00,1.0\n2025-01-01T06:00,-3.5\n2025-01-01T12:00,1.0\n",
+    )
+    .unwrap();
+    let o = rivsim().arg("validate").arg(&s).output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// In steady hydraulics a held level below the outlet's bed is an input error (exit 2) naming the file, the
+/// line, the node and the field, with the bed it must reach; before, a level far below the bed gave a depth
+/// of 4,922 m, a travel time of 2.4e11 s and "class I, meets target" with exit 0. The bed here is 2.0 m
+/// (`bed_down_m`), the level 1.5 m; a tide series whose lowest value (−3.5 m at 06:00) is below the bed is
+/// refused the same way, and a level at the bed is valid.
+#[test]
+fn a_held_level_below_the_outlet_bed_is_refused_in_steady_runs() {
+    let (code, err) = validate(&one_reach(1000.0, 10.0, 2.5, 2.0, 1.0, "level_m = 1.5"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("s.toml:") && err.contains("node O") && err.contains("level_m"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1.5 m") && err.contains("at or above the node's bed, 2 m"),
+        "{err}"
+    );
+
+    let (code, err) = validate(&one_reach(
+        1000.0,
+        10.0,
+        2.5,
+        2.0,
+        1.0,
+        "level_series = \"tide.csv\"\ninterpolate = \"linear\"",
+    ));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("level_series") && err.contains("-3.5 m (its lowest, at 2025-01-01 06:00:00)"),
+        "{err}"
+    );
+
+    let (code, err) = validate(&one_reach(1000.0, 10.0, 2.5, 2.0, 1.0, "level_m = 2.0"));
+    assert_eq!(code, Some(0), "{err}");
+}

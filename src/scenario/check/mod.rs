@@ -116,6 +116,16 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         still_water: matches!(flow, FlowModel::Unsteady { .. }) && initial_level_m.is_some(),
     };
     topology::network_checks(c, rs, &top, &nodes, &links, &net.ends_ok);
+    if !links.unsteady && net.ends_ok.iter().all(|&ok| ok) && net.length_ok.iter().all(|&ok| ok) {
+        topology::held_levels_above_beds(
+            c,
+            rs,
+            &nodes,
+            &net.reaches,
+            &net.beds,
+            sim.as_ref().map(|s| s.start),
+        );
+    }
 
     let built = refs::Built {
         along: &along,

@@ -333,11 +333,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             for o in &outcomes {
                 let last = o.km.last().map_or(0.0, |k| k.worse_than_v());
                 if o.years_km.is_empty() {
-                    let ok = o.zones.iter().filter(|z| z.compliant).count();
+                    let (ok, n) = rivsim::targets::compliant_count(o.zones.iter());
                     println!(
-                        "  {:<20} zones compliant {ok}/{}; worse than V at the end: {last:.1} km",
+                        "  {:<20} zones compliant {ok}/{n}; worse than V at the end: {last:.1} km",
                         o.alternative,
-                        o.zones.len()
                     );
                     continue;
                 }
@@ -347,8 +346,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
                         .zones
                         .iter()
                         .filter(|z| z.year == rivsim::targets::PeriodKey::Year(*y));
-                    let (ok, n) =
-                        of_year.fold((0, 0), |(ok, n), z| (ok + z.compliant as usize, n + 1));
+                    let (ok, n) = rivsim::targets::compliant_count(of_year);
                     println!(
                         "    {y}: zones compliant {ok}/{n}; worse than V (year mean): {:.1} km",
                         km.worse_than_v()
@@ -627,7 +625,7 @@ fn print_run(p: &pipeline::Prepared, o: &pipeline::RunOutcome, out: &std::path::
             };
             let verdict = if z.class.is_none() {
                 l.t("not assessed")
-            } else if z.compliant {
+            } else if z.compliant == Some(true) {
                 l.t("meets target")
             } else {
                 match l {

@@ -313,16 +313,16 @@ fn frequency_and_annual_mean_disagree_as_computed_by_hand() {
     let a = assess(&m, &r).unwrap();
     let z = |id: &str| a.zones.iter().find(|z| z.id == id).unwrap();
     // exact comparisons: 7/10, 9/10 and the 0/1 rates are computed from small integers
-    assert!(z("A-mean").compliant);
+    assert_eq!(z("A-mean").compliant, Some(true));
     assert_eq!(z("A-mean").compliance_rate, 1.0);
     assert_eq!(z("A-mean").class, Some(Class::III));
-    assert!(!z("A-freq").compliant);
+    assert_eq!(z("A-freq").compliant, Some(false));
     assert_eq!(z("A-freq").compliance_rate, 0.7);
     assert_eq!(z("A-freq").samples, 10);
-    assert!(!z("B-mean").compliant);
+    assert_eq!(z("B-mean").compliant, Some(false));
     assert_eq!(z("B-mean").compliance_rate, 0.0);
     assert_eq!(z("B-mean").class, Some(Class::IV));
-    assert!(z("B-freq").compliant);
+    assert_eq!(z("B-freq").compliant, Some(true));
     assert_eq!(z("B-freq").compliance_rate, 0.9);
 
     // section SB fails its target III on the period mean 1.05: multiple 1.05/1.0 − 1 = 0.05
@@ -354,12 +354,12 @@ fn a_zone_complies_only_if_every_section_does() {
     let a = assess(&m, &r).unwrap();
     assert_eq!(a.zones[0].sites.len(), 2);
     assert_eq!(a.zones[0].compliance_rate, 0.7);
-    assert!(!a.zones[0].compliant);
+    assert_eq!(a.zones[0].compliant, Some(false));
     assert_eq!(a.zones[0].class, Some(Class::IV));
     // threshold 0.7: SA's 7/10 = 0.7 now meets it exactly → compliant
     m.zones[0].threshold = 0.7;
     let a = assess(&m, &r).unwrap();
-    assert!(a.zones[0].compliant);
+    assert_eq!(a.zones[0].compliant, Some(true));
 }
 
 #[test]
@@ -389,13 +389,47 @@ fn monthly_sampling_picks_the_sampling_day() {
     m.zones = vec![z, zone("Zall", 3, ComplianceMethod::Frequency, vec![0])];
     let a = assess(&m, &r).unwrap();
     assert_eq!(a.zones[0].samples, 2);
-    assert!(a.zones[0].compliant);
+    assert_eq!(a.zones[0].compliant, Some(true));
     assert_eq!(a.zones[0].compliance_rate, 1.0);
     assert_eq!(a.zones[0].class, Some(Class::II));
     // all outputs: 2 of 60 samples meet
     assert_eq!(a.zones[1].samples, 60);
     assert_eq!(a.zones[1].compliance_rate, 2.0 / 60.0);
-    assert!(!a.zones[1].compliant);
+    assert_eq!(a.zones[1].compliant, Some(false));
+}
+
+/// A zone with no sample in its period is not assessed: neither compliant nor failing (`compliant` null in
+/// `summary.json`, empty in `zones.csv`, not counted among the zones judged). Before, it was reported as
+/// failing (`"compliant": false`, counted in "zones compliant 0/1"). Monthly sampling on day 20 of a run
+/// from 1 to 11 January has no sample.
+#[test]
+fn a_zone_with_no_sample_is_not_assessed_rather_than_failing() {
+    let mut m = model(&["NH3N"], &[1000.0], 10.0 * DAY, DAY);
+    m.sections = vec![section("S", 0, 500.0)];
+    let r = results(&m, |_, _, _| 3.0, |_, _, _| 0.0);
+    let mut z = zone("Z", 3, ComplianceMethod::Frequency, vec![0]);
+    z.sampling = Sampling::Monthly;
+    z.sampling_day = 20;
+    m.zones = vec![z, zone("Zall", 3, ComplianceMethod::Frequency, vec![0])];
+    let a = assess(&m, &r).unwrap();
+    assert_eq!(a.zones[0].samples, 0);
+    assert_eq!(a.zones[0].class, None);
+    assert_eq!(a.zones[0].compliant, None);
+    // the zone judged on every output fails (3.0 mg/L NH3N is worse than V): it is counted, the other not
+    assert_eq!(a.zones[1].compliant, Some(false));
+    assert_eq!(compliant_count(a.zones.iter()), (0, 1));
+    let json = serde_json::to_string(&a.zones[0]).unwrap();
+    assert!(json.contains(r#""class":null,"compliant":null"#), "{json}");
+    assert!(
+        a.warnings
+            .iter()
+            .any(|w| w.contains("zone Z: no sample") && w.contains("not assessed")),
+        "{:?}",
+        a.warnings
+    );
+    let csv = zones_csv(&a);
+    let row = csv.lines().find(|l| l.starts_with("Z,,")).unwrap();
+    assert!(row.ends_with(",,,0,"), "{row}");
 }
 
 #[test]
@@ -505,7 +539,7 @@ fn a_zone_without_sections_is_assessed_on_its_reaches_with_a_warning() {
     );
     let a = assess(&m, &r).unwrap();
     assert_eq!(a.zones[0].class, Some(Class::V));
-    assert!(!a.zones[0].compliant);
+    assert_eq!(a.zones[0].compliant, Some(false));
     assert_eq!(a.zones[0].sites[0].site, "R1");
     assert_eq!(a.warnings.len(), 1);
     assert!(a.warnings[0].contains("zone Z"), "{:?}", a.warnings);

@@ -38,7 +38,7 @@ pub fn compare_csv(outcomes: &[CompareOutcome]) -> String {
                 crate::report::csv_field(&z.id),
                 z.year,
                 z.class.map_or("-", Class::name),
-                z.compliant,
+                crate::targets::compliant_cell(z.compliant),
                 z.compliance_rate
             );
         }
@@ -60,7 +60,7 @@ pub fn compare_years_csv(outcomes: &[CompareOutcome]) -> Option<String> {
                 .zones
                 .iter()
                 .filter(|z| z.year == crate::targets::PeriodKey::Year(*y));
-            let (ok, n) = of_year.fold((0, 0), |(ok, n), z| (ok + z.compliant as usize, n + 1));
+            let (ok, n) = crate::targets::compliant_count(of_year);
             let _ = write!(
                 s,
                 "{},{y},{ok},{n}",

@@ -88,7 +88,7 @@ fn badge(l: Lang, c: Option<Class>) -> String {
 fn verdict(l: Lang, z: &ZoneAssessment) -> String {
     if z.class.is_none() {
         format!("<span class=\"note\">{}</span>", l.t("not assessed"))
-    } else if z.compliant {
+    } else if z.compliant == Some(true) {
         format!("<span class=\"ok\">✔ {}</span>", l.t("meets target"))
     } else {
         format!("<span class=\"fail\">✘ {}</span>", l.t("fails target"))
@@ -286,18 +286,22 @@ fn cards(o: &mut String, a: &Assessment, n_warnings: usize, l: Lang) {
             format!(" ({})", l.t("period mean")),
         ),
     };
-    let n_ok = zones.iter().filter(|z| z.compliant).count();
+    let (n_ok, n_assessed) = crate::targets::compliant_count(zones.iter().copied());
     let vplus = km.km.worse_than_v();
     let total = a.rivers.total_km;
     let _ = write!(
         o,
         "<div class=\"cards\">\
-         <div class=\"card\"><div class=\"big\">{n_ok} / {nz}</div><div class=\"lbl\">{zl}{label}</div></div>\
+         <div class=\"card\"><div class=\"big\">{n_ok} / {n_assessed}</div><div class=\"lbl\">{zl}{label}{unassessed}</div></div>\
          <div class=\"card\"><div class=\"big\" style=\"color:{red}\">{vplus:.2} km</div><div class=\"lbl\">{vl}, \
          {vs:.0}% {of} {total:.2} km{label}</div></div>\
          <div class=\"card\"><div class=\"big\">{wm:.2} km</div><div class=\"lbl\">{wml}</div></div>\
          <div class=\"card\"><div class=\"big\">{n_warnings}</div><div class=\"lbl\">{wl}</div></div></div>",
-        nz = zones.len(),
+        unassessed = if n_assessed < zones.len() {
+            format!(" · {} {}", zones.len() - n_assessed, l.t("not assessed"))
+        } else {
+            String::new()
+        },
         zl = l.t("water-function zones meeting their target"),
         red = hex(Some(Class::VPlus)),
         vl = l.t("worse than class V (V+)"),

@@ -120,23 +120,30 @@ pub fn workbook(
     )?;
     let mut r = 1u32;
     for z in a.zone_rows() {
-        let mut row =
-            |ws: &mut Worksheet, site: &str, class, ok: bool, rate: f64, failing: String| {
-                put(ws, r, 0, &z.id)?;
-                put(ws, r, 1, site)?;
-                period_cell(ws, r, 2, z.year, l)?;
-                put(ws, r, 3, l.class(z.target.name()))?;
-                put(ws, r, 4, format!("{:?}", z.method).to_lowercase())?;
-                ws.write_number(r, 5, z.threshold)?;
-                ws.write_number(r, 6, z.samples as f64)?;
-                put(ws, r, 7, z.parameters.join(";"))?;
-                class_cell(ws, r, 8, class, l)?;
-                ws.write_boolean(r, 9, ok)?;
-                ws.write_number_with_format(r, 10, rate, &pct)?;
-                put(ws, r, 11, failing)?;
-                r += 1;
-                Ok::<(), XlsxError>(())
+        let mut row = |ws: &mut Worksheet,
+                       site: &str,
+                       class,
+                       ok: Option<bool>,
+                       rate: f64,
+                       failing: String| {
+            put(ws, r, 0, &z.id)?;
+            put(ws, r, 1, site)?;
+            period_cell(ws, r, 2, z.year, l)?;
+            put(ws, r, 3, l.class(z.target.name()))?;
+            put(ws, r, 4, format!("{:?}", z.method).to_lowercase())?;
+            ws.write_number(r, 5, z.threshold)?;
+            ws.write_number(r, 6, z.samples as f64)?;
+            put(ws, r, 7, z.parameters.join(";"))?;
+            class_cell(ws, r, 8, class, l)?;
+            match ok {
+                Some(ok) => ws.write_boolean(r, 9, ok)?,
+                None => put(ws, r, 9, l.t("not assessed"))?,
             };
+            ws.write_number_with_format(r, 10, rate, &pct)?;
+            put(ws, r, 11, failing)?;
+            r += 1;
+            Ok::<(), XlsxError>(())
+        };
         let failing: Vec<&str> = z.failing.iter().map(|f| f.parameter.as_str()).collect();
         row(
             ws,
@@ -151,7 +158,7 @@ pub fn workbook(
                 ws,
                 &s.site,
                 s.class,
-                s.compliant,
+                Some(s.compliant),
                 s.compliance_rate,
                 String::new(),
             )?;

@@ -346,9 +346,10 @@ pub struct ZoneAssessment {
     pub method: ComplianceMethod,
     /// Worst site's period-mean class.
     pub class: Option<Class>,
-    /// Every site compliant.
-    pub compliant: bool,
-    /// Lowest site compliance rate (see the module docs).
+    /// Every site compliant; `None` (`null` in `summary.json`) when the zone was not assessed: no sample in
+    /// its period, no site or no parameter to judge (a zone nobody measured neither meets nor fails).
+    pub compliant: Option<bool>,
+    /// Lowest site compliance rate (see the module docs); 0 when not assessed.
     pub compliance_rate: f64,
     /// Frequency threshold.
     #[serde(skip)]
@@ -805,7 +806,7 @@ pub(crate) fn assess_places(
             target,
             method: zone.method,
             class,
-            compliant,
+            compliant: class.map(|_| compliant),
             compliance_rate: rate,
             threshold: zone.threshold,
             sampling: zone.sampling,

@@ -27,6 +27,24 @@ pub use gb3838::{Class, Param, classify};
 pub use rivers::{ClassKm, KmBreakdown, RiverStats};
 pub use zones::{ZoneFields, ZoneProblem, ZoneSpec, parse_zone, validate_zone};
 
+/// A zone's `compliant` in a CSV cell: `true`, `false`, or empty when it was not assessed.
+pub fn compliant_cell(compliant: Option<bool>) -> &'static str {
+    match compliant {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    }
+}
+
+/// (zones meeting their target, zones assessed): a zone that was not assessed (no sample in its period)
+/// counts as neither.
+pub fn compliant_count<'a>(zones: impl Iterator<Item = &'a ZoneAssessment>) -> (usize, usize) {
+    zones.fold((0, 0), |(ok, n), z| match z.compliant {
+        Some(c) => (ok + c as usize, n + 1),
+        None => (ok, n),
+    })
+}
+
 use crate::model::{AssessmentPeriod, Model};
 use crate::transport::RunResults;
 use serde::{Serialize, Serializer};

@@ -43,7 +43,7 @@ fn sampling_name(s: Sampling) -> &'static str {
 /// compliant only if every site is, lowest site rate; `failing` lists the parameters failing the target at the
 /// worst site, most severe first), then one row per site (section id, or reach id when the zone has no section;
 /// `failing` empty). `parameters` are the assessed parameters, `samples` the number of samples, `compliant`
-/// `true`/`false`, `compliance_rate` 1/0 for the annual-mean method or the share of samples meeting the target.
+/// `true`/`false` (empty for a zone not assessed: no sample in its period), `compliance_rate` 1/0 for the annual-mean method or the share of samples meeting the target.
 pub fn zones_csv(a: &Assessment) -> String {
     let mut out = String::from(
         "zone,site,year,target,method,threshold,sampling,samples,parameters,class,compliant,compliance_rate,failing\n",
@@ -68,7 +68,7 @@ pub fn zones_csv(a: &Assessment) -> String {
             "{},{},{},{},{}\n",
             head(""),
             class_cell(z.class),
-            z.compliant,
+            super::compliant_cell(z.compliant),
             z.compliance_rate,
             field(&failing.join(";"))
         ));

@@ -245,8 +245,11 @@ impl Assessor {
         section_flow_m3s: &[Vec<f64>],
     ) -> Result<Metrics, TargetsError> {
         let a = targets::assess(model, results)?;
-        let (zones_compliant, compliance_rate_sum) =
-            zone_counts(a.zones.iter().map(|z| (z.compliant, z.compliance_rate)));
+        let (zones_compliant, compliance_rate_sum) = zone_counts(
+            a.zones
+                .iter()
+                .map(|z| (z.compliant == Some(true), z.compliance_rate)),
+        );
         let km = a.worse_than_v_km();
         let load_t = self.load_t(model, results, section_flow_m3s);
         let value = match self.objective {

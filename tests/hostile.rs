@@ -127,7 +127,11 @@ fn non_utf8_names_the_line() {
 fn huge_numbers_nan_inf_negative() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("length_m = 1000.0", "length_m = 1e308", "cells"),
+        (
+            "length_m = 1000.0",
+            "length_m = 1e308",
+            "a reach length of at most 10⁷ m",
+        ),
         ("length_m = 1000.0", "length_m = 1e400", "finite"),
         (
             "length_m = 1000.0",

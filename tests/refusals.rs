@@ -46,3 +46,95 @@ fn zero_threads_are_refused() {
         assert!(err.contains("at least 1"), "{cmd}: {err}");
     }
 }
+
+/// `rivsim validate` on the tutorial with `from` replaced by `to`: (exit code, stderr).
+fn validate_tutorial(from: &str, to: &str) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("scenarios/tutorial/scenario.toml")).unwrap();
+    assert!(text.contains(from), "{from}");
+    let s = dir.path().join("s.toml");
+    std::fs::write(&s, text.replacen(from, to, 1)).unwrap();
+    let o = rivsim().arg("validate").arg(&s).output().unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A flow of 1e308 m³/s is refused at validation (exit 2) naming the inflow, the field and the limit; before,
+/// it was accepted and the run failed with a non-finite concentration. 10⁶ m³/s is the largest flow taken.
+#[test]
+fn a_flow_of_1e308_is_refused_at_validation() {
+    let (code, err) = validate_tutorial("flow_m3s = 0.03", "flow_m3s = 1e308");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("s.toml:")
+            && err.contains("field `flow_m3s`")
+            && err.contains("a finite flow ≥ 0 and at most 10⁶ m³/s"),
+        "{err}"
+    );
+    let (code, err) = validate_tutorial("flow_m3s = 0.03", "flow_m3s = 1e6");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// A reach of 1e308 m is blamed on its `length_m`, in a short message; before, the message blamed
+/// `cell_length_m` and printed a 309-digit cell count.
+#[test]
+fn a_length_of_1e308_is_blamed_on_the_length() {
+    let (code, err) = validate_tutorial("length_m = 5000.0", "length_m = 1e308");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("field `length_m` = 1e308") && err.contains("at most 10⁷ m"),
+        "{err}"
+    );
+    assert!(!err.contains("cell_length_m"), "{err}");
+    assert!(err.len() < 400, "a short message: {err}");
+}
+
+/// A short row in the district's high-tech inflow series is reported once, in the series file; before, the
+/// project PJ-HT (a boundary improvement at that inflow's node) also reported "a node with an [[inflows]]
+/// entry", a follow-on of the same problem.
+#[test]
+fn a_broken_inflow_is_not_reported_again_by_its_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = repo("scenarios/district");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for e in walk(from) {
+            let rel = e.strip_prefix(from).unwrap();
+            let dst = to.join(rel);
+            std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+            std::fs::copy(&e, &dst).unwrap();
+        }
+    };
+    copy(&src, dir.path());
+    let ts = dir.path().join("ts/hightech_flow.csv");
+    let text = std::fs::read_to_string(&ts).unwrap();
+    std::fs::write(
+        &ts,
+        text.replacen("2025-02-01T00:00:00,1.7", "2025-02-01T00:00:00", 1),
+    )
+    .unwrap();
+    let o = rivsim()
+        .arg("validate")
+        .arg(dir.path().join("scenario.toml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("hightech_flow.csv:3"), "{err}");
+    assert!(!err.contains("PJ-HT"), "{err}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

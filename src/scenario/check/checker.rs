@@ -18,6 +18,11 @@ use std::rc::Rc;
 /// Given-or-not and valid-or-not: `None` absent, `Some(None)` given but invalid (already reported).
 pub(super) type Opt<T> = Option<Option<T>>;
 
+/// The largest flow an inflow, outfall, withdrawal or project may give, m³/s: five times the Amazon's mean
+/// flow. Larger numbers are typing or unit mistakes (a flow of 1e308 m³/s was accepted and the run then
+/// failed with a non-finite concentration).
+pub const MAX_FLOW_M3S: f64 = 1e6;
+
 /// What a number must be, and how a problem says so.
 #[derive(Clone, Copy)]
 pub(super) struct Rule {
@@ -49,8 +54,11 @@ impl Rule {
     pub const CONCENTRATION: Rule = Rule::non_negative("a finite concentration ≥ 0 mg/L");
     /// A capacity, m³/s.
     pub const CAPACITY: Rule = Rule::non_negative("a finite capacity ≥ 0 m³/s");
-    /// A flow, m³/s.
-    pub const FLOW: Rule = Rule::non_negative("a finite flow ≥ 0 m³/s");
+    /// A flow, m³/s, at most [`MAX_FLOW_M3S`].
+    pub const FLOW: Rule = Rule {
+        holds: |v| (0.0..=MAX_FLOW_M3S).contains(&v),
+        expected: "a finite flow ≥ 0 and at most 10⁶ m³/s (the Amazon carries about 2·10⁵ m³/s)",
+    };
     /// A distance along a reach, m.
     pub const DISTANCE: Rule = Rule::non_negative("a finite distance ≥ 0 m");
     /// A share in [0, 1].

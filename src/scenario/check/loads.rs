@@ -218,7 +218,7 @@ fn discharge(c: &mut Checker, loc: &Loc, lab: &str, r: &RawOutfall) -> Option<Di
                 ("flow_series", r.flow_series.as_ref()),
                 "flow_m3s",
                 linear,
-                Rule::NON_NEGATIVE,
+                Rule::FLOW,
             );
             let conc = c.concentrations(
                 loc,

@@ -12,6 +12,9 @@ use rayon::prelude::*;
 /// At most this many cells in a network (all reaches together).
 pub const MAX_CELLS: usize = 20_000_000;
 
+/// The longest reach, m (10,000 km).
+pub const MAX_LENGTH_M: f64 = 1e7;
+
 /// Smallest number of items one parallel task of look-ups handles.
 const ROWS_PER_TASK: usize = 1024;
 
@@ -267,8 +270,22 @@ pub(super) fn reaches(
         let cell_length = or(&own.cell_length_m, &defaults.cell_length_m).unwrap_or(Some(100.0));
         if let (Some(l), Some(dx)) = (length, cell_length) {
             let n = (l / dx).round().max(1.0);
-            if n > MAX_CELLS as f64 || total_cells + n as usize > MAX_CELLS {
-                c.push(loc, &lab, "cell_length_m", format!("{dx}"), format!("a cell length giving at most {MAX_CELLS} cells in the whole network (this reach alone: {n} cells)"));
+            if l > MAX_LENGTH_M {
+                // a length no river has: blame it, not the cell length that cannot fit it
+                c.push(
+                    loc,
+                    &lab,
+                    "length_m",
+                    format!("{l:e}"),
+                    "a reach length of at most 10⁷ m (10,000 km; the Nile is 6,650 km)",
+                );
+            } else if n > MAX_CELLS as f64 || total_cells + n as usize > MAX_CELLS {
+                let count = if n < 1e12 {
+                    format!("{n}")
+                } else {
+                    format!("{n:.3e}")
+                };
+                c.push(loc, &lab, "cell_length_m", format!("{dx}"), format!("a cell length giving at most {MAX_CELLS} cells in the whole network (this reach alone: {count} cells)"));
             } else {
                 total_cells += n as usize;
             }

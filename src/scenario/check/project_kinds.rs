@@ -412,8 +412,18 @@ fn boundary_improvement(c: &mut Checker, p: Proj) -> Option<ProjectKind> {
         && !built.inflows.iter().any(|i| i.node == n)
     {
         let nid = built.nodes[n].id.clone();
-        let expected = "a node with an [[inflows]] entry (the boundary whose quality changes)";
-        c.push(loc, lab, "node", nid, expected);
+        // an [[inflows]] entry that names the node but has a problem of its own (a short row in its flow
+        // series, say), or one that could not be read at all, has been reported: saying it again here
+        // would blame the project for it
+        let named = c.rs.any_broken("inflow")
+            || c.rs
+                .inflows
+                .iter()
+                .any(|it| it.raw.node.as_ref().is_some_and(|i| i.0 == nid));
+        if !named {
+            let expected = "a node with an [[inflows]] entry (the boundary whose quality changes)";
+            c.push(loc, lab, "node", nid, expected);
+        }
         return None;
     }
     let what = "the new concentrations in mg/L (required)";

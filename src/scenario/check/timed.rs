@@ -115,7 +115,7 @@ impl Checker<'_> {
             ("flow_series", flow_series),
             "flow_m3s",
             linear,
-            Rule::NON_NEGATIVE,
+            Rule::FLOW,
         );
         if flow.is_none() {
             self.push(
@@ -123,7 +123,7 @@ impl Checker<'_> {
                 item,
                 "flow_m3s",
                 "",
-                "a flow in m³/s (≥ 0) or a flow_series file",
+                "a flow in m³/s (0 to 10⁶) or a flow_series file",
             );
         }
         flow

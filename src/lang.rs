@@ -156,6 +156,15 @@ const PHRASES: &[(&str, &str)] = &[
     ("exceedance multiple", "超标倍数"),
     ("minimum", "最低限值"),
     ("River length per class (km)", "各类水质河长（km）"),
+    // capacity (纳污能力) and allocation
+    ("allowable loads", "纳污能力"),
+    ("load (kg/day)", "负荷（kg/d）"),
+    ("present load", "现状入河量"),
+    ("capacity (network model)", "纳污能力（河网模型）"),
+    (
+        "capacity (GB/T 25173 formula)",
+        "纳污能力（GB/T 25173 一维公式）",
+    ),
     ("View", "统计口径"),
     ("total km", "总长 km"),
     ("time-weighted", "时间加权"),

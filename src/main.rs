@@ -138,6 +138,30 @@ enum Command {
         #[command(flatten)]
         projects: ProjectSwitches,
     },
+    /// Allowable loads (纳污能力, GB/T 25173-2010) under design conditions, by the network model and by the
+    /// standard's one-dimensional formula, and the cheapest reductions by source group → capacity.csv,
+    /// allocation.csv, allocation_sections.csv, capacity.svg/.png and capacity.json in DIR.
+    Capacity {
+        /// The scenario TOML file.
+        scenario: PathBuf,
+        /// Output folder (created if missing; rivsim's own files in it are replaced atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// The design flow, replacing `[capacity] design_flow`: p90_month (the 90%-guarantee driest-month
+        /// mean, default), driest_month, a month 2025-08, a day 2025-08-15, a period
+        /// 2025-08-01/2025-08-15 or a date-time 2025-08-15T06:00.
+        #[arg(long, value_name = "P", value_parser = parse_design_flow)]
+        design_flow: Option<rivsim::model::DesignFlow>,
+        /// Skip the plot.
+        #[arg(long)]
+        no_plots: bool,
+        /// Language of the plot and this summary (default: the scenario's `[report] language`).
+        #[arg(long, value_enum)]
+        lang: Option<LangArg>,
+        /// Worker threads (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Write a synthetic but plausible network scenario (deterministic for a seed) to DIR.
     Generate {
         /// Number of reaches (not needed with --peer-tree, whose file fixes the tree).
@@ -420,6 +444,33 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             print_apportion(&p, &o, &out);
             Ok(())
         }
+        Command::Capacity {
+            scenario,
+            out,
+            design_flow,
+            no_plots,
+            lang,
+            threads,
+        } => {
+            set_threads(threads)?;
+            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let lang = lang.map_or(p.model.language, Lang::from);
+            let opts = pipeline::CapacityRunOptions {
+                capacity: rivsim::projects::capacity::CapacityOptions { design_flow },
+                no_plots,
+                lang: Some(lang),
+            };
+            let (o, files) = with_spinner("allowable loads under design conditions", || {
+                pipeline::capacity(&p, &out, &opts)
+            })?;
+            print_capacity(&p, &o);
+            println!(
+                "  wrote {} to {}",
+                Lang::En.count(files.len(), "file", "files", ""),
+                out.display()
+            );
+            Ok(())
+        }
         Command::Generate {
             reaches,
             loops,
@@ -458,6 +509,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
 }
 
 /// `--assess-from`: an ISO date or date-time.
+fn parse_design_flow(text: &str) -> Result<rivsim::model::DesignFlow, String> {
+    rivsim::model::DesignFlow::parse(text)
+}
+
 fn parse_date_arg(text: &str) -> Result<chrono::NaiveDateTime, String> {
     rivsim::scenario::parse_time(text)
 }
@@ -515,6 +570,49 @@ fn with_spinner<T>(what: &str, f: impl FnOnce() -> T) -> T {
 }
 
 /// The ranking table, the optimum and the check on standard output.
+fn print_capacity(p: &pipeline::Prepared, o: &rivsim::projects::capacity::CapacityOutcome) {
+    let d = &o.design;
+    println!("{}", p.model.title);
+    println!(
+        "  design conditions: {} → {} (total inflow {:.4} m³/s{})",
+        d.rule,
+        d.picked,
+        d.total_inflow_m3s,
+        d.water_c
+            .map_or(String::new(), |t| format!(", water {t:.1} °C"))
+    );
+    let cell = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
+    println!(
+        "  {:<12} {:<6} {:>10} {:>12} {:>12} {:>12} {:>12}  status",
+        "zone", "param", "target", "present kg/d", "model kg/d", "formula kg/d", "reduce kg/d"
+    );
+    for z in &o.zones {
+        println!(
+            "  {:<12} {:<6} {:>10} {:>12.1} {:>12} {:>12} {:>12}  {}",
+            z.zone,
+            z.pollutant,
+            z.target_mg_l,
+            z.present_load_kg_d,
+            cell(z.capacity_kg_d),
+            cell(z.formula_capacity_kg_d),
+            cell(z.reduction_kg_d),
+            z.status.name()
+        );
+    }
+    let cost: f64 = o.allocation.iter().map(|g| g.cost).sum();
+    let removed: f64 = o.allocation.iter().map(|g| g.reduction_kg_d).sum();
+    println!("  allocation: {removed:.1} kg/day removed in all, cost {cost:.2}");
+    for g in o.allocation.iter().filter(|g| g.reduction_kg_d > 0.0) {
+        println!(
+            "    {:<24} {:<6} {:>10.1} → {:>10.1} kg/day",
+            g.group, g.pollutant, g.present_kg_d, g.allowed_kg_d
+        );
+    }
+    for n in &o.notes {
+        println!("  note: {n}");
+    }
+}
+
 fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
     let unit = p.model.cost_unit.as_deref().unwrap_or("");
     println!("{}: objective {}", p.model.title, o.objective);

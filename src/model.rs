@@ -8,8 +8,10 @@
 //! Items refer to each other by index (`usize` into the owning `Vec`), never by id string; the id strings are
 //! kept for reports and error messages.
 
+mod capacity;
 mod projects;
 
+pub use capacity::{CapacitySettings, DESIGN_FLOW_VALID, DesignFlow, reducible_groups};
 pub use projects::{
     Alternative, At, Construction, Plant, Project, ProjectKind, Sewer, SewerDestination,
 };
@@ -573,6 +575,8 @@ pub struct Model {
     /// Unsteady hydraulics: still water at this level everywhere at the start (`[initial] level_m`), m;
     /// `None`: the steady solution of the inputs at the start.
     pub initial_level_m: Option<f64>,
+    /// `[capacity]`: the design-flow rule and reduction costs of `rivsim capacity` (DESIGN.md §11).
+    pub capacity: CapacitySettings,
 }
 
 /// A sluice, weir or pump: a link of zero length between two nodes (DESIGN.md §9). Positive flow runs from
@@ -717,6 +721,7 @@ impl Default for Model {
             crs: None,
             structures: Vec::new(),
             initial_level_m: None,
+            capacity: CapacitySettings::default(),
         }
     }
 }

@@ -808,3 +808,69 @@ pub fn apportion(
         ],
     })
 }
+
+/// Options of `rivsim capacity`.
+#[derive(Debug, Clone, Default)]
+pub struct CapacityRunOptions {
+    /// The computation's options (`--design-flow`).
+    pub capacity: projects::capacity::CapacityOptions,
+    /// Skip the plot.
+    pub no_plots: bool,
+    /// The language of the plot (`None`: the scenario's `[report] language`).
+    pub lang: Option<crate::lang::Lang>,
+}
+
+/// `rivsim capacity`: allowable loads and the cheapest allocation under design conditions
+/// (`projects::capacity`); writes `capacity.csv`, `allocation.csv`, `allocation_sections.csv`,
+/// `capacity.svg` / `.png` and, last, `capacity.json` to `out`. A zone without a control section, or a design
+/// flow outside the run, is invalid input (exit code 2).
+pub fn capacity(
+    p: &Prepared,
+    out: &Path,
+    opts: &CapacityRunOptions,
+) -> Result<(projects::capacity::CapacityOutcome, Vec<PathBuf>), Error> {
+    use projects::capacity::{self as cap, CapacityError};
+    if let FlowModel::Unsteady { .. } = p.model.sim.hydraulics {
+        return Err(Error::Unsupported(format!(
+            "{}: `[simulation] hydraulics = \"unsteady\"`: `rivsim capacity` computes allowable loads on the \
+             steady flow field of the design conditions; use `hydraulics = \"steady\"` (the default)",
+            p.model.path.display()
+        )));
+    }
+    let mut stage = begin(out)?;
+    let o = cap::capacity(&p.model, &opts.capacity).map_err(|e| match e {
+        CapacityError::Scenario(e) => Error::Scenario(e),
+        CapacityError::Hydraulics(e) => Error::Hydraulics(e),
+        CapacityError::Transport(e) => Error::Transport(e),
+        CapacityError::Allocation(e) => Error::Other(format!("allocation: {e}")),
+    })?;
+    let dir = stage.path().to_path_buf();
+    for (name, text) in [
+        ("capacity.csv", cap::output::capacity_csv(&o)),
+        ("allocation.csv", cap::output::allocation_csv(&o)),
+        ("allocation_sections.csv", cap::output::sections_csv(&o)),
+    ] {
+        stage.add(&report::write_atomic(&dir, name, text.as_bytes())?);
+    }
+    if !opts.no_plots && !o.zones.is_empty() {
+        let lang = opts.lang.unwrap_or(p.model.language);
+        let title = format!("{}: {}", p.model.title, lang.t("allowable loads"));
+        let svg = cap::output::plot_svg(&title, &o, lang)
+            .map_err(|e| Error::Other(format!("plot capacity.svg: {e}")))?;
+        stage.add(&report::write_atomic(&dir, "capacity.svg", svg.as_bytes())?);
+        let png = dir.join("capacity.png");
+        cap::output::plot_png(&png, &title, &o, lang)
+            .map_err(|e| Error::Other(format!("plot capacity.png: {e}")))?;
+        stage.add(&png);
+    }
+    let value = with_files(cap::output::capacity_json(&o), &stage, "capacity.json");
+    let json = serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?;
+    stage.add(&report::write_atomic(
+        &dir,
+        "capacity.json",
+        json.as_bytes(),
+    )?);
+    // capacity.json moves into place last: its presence marks a complete set
+    let files = stage.commit("capacity.json")?;
+    Ok((o, files))
+}

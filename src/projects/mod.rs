@@ -49,6 +49,7 @@
 //! the breakpoints and held, a documented approximation). Items no selected project touches keep their series
 //! bit for bit, and with nothing selected `apply` returns the model unchanged.
 
+pub mod capacity;
 mod compare;
 pub mod rank;
 mod transform;

@@ -80,6 +80,8 @@ pub struct RawScenario {
     pub assessment: Option<Item<RawAssessment>>,
     /// `[report]`.
     pub report: Option<Item<RawReport>>,
+    /// `[capacity]`.
+    pub capacity: Option<Item<RawCapacity>>,
     /// Nodes (inline, then CSV).
     pub nodes: Vec<Item<RawNode>>,
     /// Reaches (inline, then CSV, then GeoJSON), each with its polyline (empty unless GeoJSON).
@@ -146,7 +148,7 @@ impl RawScenario {
 }
 
 /// The top-level keys of a scenario file.
-pub const TOP_KEYS: [&str; 17] = [
+pub const TOP_KEYS: [&str; 18] = [
     "title",
     "simulation",
     "initial",
@@ -155,6 +157,7 @@ pub const TOP_KEYS: [&str; 17] = [
     "temperature",
     "assessment",
     "report",
+    "capacity",
     "nodes",
     "reaches",
     "inflows",
@@ -515,6 +518,12 @@ pub fn parse_toml(text: &str, file: &Path, probs: &mut Problems) -> Option<RawSc
                 rs.report = ctx.item(value, &|| "[report]".to_string(), "[report]", 1, probs);
                 if rs.report.is_none() {
                     rs.broken_tables.insert("report");
+                }
+            }
+            "capacity" => {
+                rs.capacity = ctx.item(value, &|| "[capacity]".to_string(), "[capacity]", 1, probs);
+                if rs.capacity.is_none() {
+                    rs.broken_tables.insert("capacity");
                 }
             }
             "nodes" => list(

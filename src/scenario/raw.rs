@@ -365,6 +365,16 @@ pub struct RawAssessment {
     pub period: Option<String>,
 }
 
+/// `[capacity]` (DESIGN.md §11).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCapacity {
+    /// "p90_month" | "driest_month" | a month, day, period or date-time.
+    pub design_flow: Option<String>,
+    /// Cost per kg/day removed, by source group.
+    pub reduction_cost: Option<toml::Table>,
+}
+
 /// `[report]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

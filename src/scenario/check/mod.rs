@@ -16,7 +16,9 @@
 //! | sections, zones | `zones.rs` |
 //! | `[[structures]]` (sluices, weirs, pumps) | `structures.rs` |
 //! | sewers, plants, projects, alternatives | `projects.rs`, `project_kinds.rs`, `refs.rs` |
+//! | `[capacity]` | `capacity.rs` |
 
+mod capacity;
 mod checker;
 mod ids;
 mod loads;
@@ -138,6 +140,7 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         line_loads: &line_loads,
     };
     let tables = projects::projects(c, rs, &built);
+    let capacity = capacity::capacity(c, rs, sim.as_ref(), &outfalls, &line_loads);
 
     if !c.clean() {
         return None;
@@ -174,5 +177,6 @@ fn tables(rs: &RawScenario, scenario: &Path, probs: &mut Problems) -> Option<Mod
         crs,
         structures,
         initial_level_m,
+        capacity,
     })
 }

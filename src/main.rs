@@ -668,11 +668,16 @@ fn print_rank(p: &pipeline::Prepared, o: &rivsim::projects::RankOutcome) {
     );
     if let Some(c) = &o.superposition_check {
         println!(
-            "  superposition check on {} portfolios: max |dC| {:.3e} mg/L, max relative {:.3e} (expected <= {}), max |dV| {:.3e}",
+            "  superposition check on {} portfolios: max |dC| {:.3e} mg/L, max relative {:.3e} (expected <= {}{}), max |dV| {:.3e}",
             c.portfolios.len(),
             c.max_abs_mg_l,
             c.max_rel,
             c.expected_rel,
+            if c.within_tolerance {
+                ""
+            } else {
+                ": EXCEEDED, see the warning"
+            },
             c.max_objective_diff
         );
     }

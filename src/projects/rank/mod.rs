@@ -68,6 +68,13 @@
 //! when a zone sits that close to its limit. Negative superposed concentrations (possible only at that level
 //! of error) are clamped to 0 before assessment.
 //!
+//! When a checked portfolio's relative difference exceeds [`EXPECTED_REL`], superposition is not trusted: a
+//! warning says where and by how much (console and `rank.json`, whose check has `within_tolerance: false`),
+//! the greedy prefixes are reported from their full runs, and the optimum is chosen again by full runs among
+//! the [`RECHOOSE_CANDIDATES`] best affordable portfolios by superposition and those already checked
+//! (`evaluated_by: "full_run"` on each). A reported optimum is then exact for what it reports; it is the best
+//! of those candidates, which a superposition this far off may still have ranked wrongly.
+//!
 //! ## Search
 //! Marginal benefits (each project alone), the greedy sequence, and the best portfolio under the budget:
 //! exhaustive enumeration up to `exhaustive_max` projects (default 12; exact, no assumption, and it also
@@ -1230,6 +1237,8 @@ pub struct GreedyStep {
     pub benefit: f64,
     /// Metrics of the prefix.
     pub metrics: Metrics,
+    /// Where the metrics come from: `superposition`, or `full_run` when the check exceeded its tolerance.
+    pub evaluated_by: &'static str,
 }
 
 /// The best portfolio under the budget (the `portfolio.json` of DESIGN.md §8, plus details).
@@ -1247,6 +1256,9 @@ pub struct Portfolio {
     pub benefit: f64,
     /// Metrics of the portfolio.
     pub metrics: Metrics,
+    /// Where the metrics come from: `superposition`, or `full_run` when the check exceeded its tolerance
+    /// (the portfolio was then chosen by full runs among the best candidates, [`RECHOOSE_CANDIDATES`]).
+    pub evaluated_by: &'static str,
     /// `exhaustive` or `branch_and_bound`.
     pub method: &'static str,
     /// Portfolios evaluated.
@@ -1272,6 +1284,9 @@ pub struct CheckRow {
     pub max_rel: f64,
     /// Where the largest relative difference is: section id, pollutant.
     pub worst: (String, String),
+    /// Everything assessed about the full run.
+    #[serde(skip)]
+    pub metrics_full: Metrics,
 }
 
 /// The superposition check (see the module docs).
@@ -1287,6 +1302,8 @@ pub struct Check {
     pub max_objective_diff: f64,
     /// The tolerance stated in the module docs (relative).
     pub expected_rel: f64,
+    /// `max_rel` is within `expected_rel`; when not, the reported portfolios come from full runs.
+    pub within_tolerance: bool,
 }
 
 /// The runs behind the responses.
@@ -1487,8 +1504,9 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
     let pb = bar(opts.progress, 3, "searching portfolios");
     let steps = search::greedy(&costs, &value);
     pb.inc(1);
+    let mut all = Vec::new();
     let (best, method, frontier) = if n <= opts.exhaustive_max {
-        let all = search::all_values(&costs, &value);
+        all = search::all_values(&costs, &value);
         let best = search::best_of(&all, budget);
         let fr = search::frontier(&all)
             .into_iter()
@@ -1512,6 +1530,7 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             cost: s.cost,
             benefit: s.value - baseline.value,
             metrics: eval(prefix)?,
+            evaluated_by: "superposition",
         });
     }
     let best_metrics = eval(best.mask)?;
@@ -1529,13 +1548,14 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
             best.evaluations
         ));
     }
-    let optimum = Portfolio {
+    let mut optimum = Portfolio {
         objective: opts.objective.name(),
         budget: opts.budget,
         projects: ids(best.mask),
         cost: best.cost,
         benefit: best.value - baseline.value,
         metrics: best_metrics,
+        evaluated_by: "superposition",
         method,
         evaluations: best.evaluations,
         proven: best.proven,
@@ -1573,7 +1593,21 @@ pub fn rank(model: &Model, opts: &RankOptions) -> Result<RankOutcome, RankError>
         if !masks.contains(&best.mask) && best.mask != 0 {
             masks.push(best.mask);
         }
-        Some(check(model, &sp, &assessor, &masks, opts.progress)?)
+        let mut c = check(model, &sp, &assessor, &masks, opts.progress)?;
+        if !c.within_tolerance {
+            let f = FullRuns {
+                model,
+                sp: &sp,
+                assessor: &assessor,
+                costs: &costs,
+                budget,
+                baseline: &baseline,
+                progress: opts.progress,
+            };
+            f.report_from_full_runs(&mut c, &masks, &all, &mut greedy, &mut optimum, &ids)?;
+            warnings.push(f.warning(&c));
+        }
+        Some(c)
     } else {
         None
     };
@@ -1679,6 +1713,7 @@ pub fn check(
                 max_abs_mg_l: max_abs,
                 max_rel,
                 worst,
+                metrics_full: mf,
             })
         })
         .collect::<Result<_, RankError>>()?;
@@ -1691,8 +1726,104 @@ pub fn check(
             .map(|r| (r.value_superposed - r.value_full).abs())
             .fold(0.0, f64::max),
         expected_rel: EXPECTED_REL,
+        within_tolerance: rows.iter().all(|r| r.max_rel <= EXPECTED_REL),
         portfolios: rows,
     })
+}
+
+/// How many of the best portfolios under the budget (by superposition) are run in full to choose the optimum
+/// again when the check exceeds its tolerance.
+pub const RECHOOSE_CANDIDATES: usize = 8;
+
+/// What choosing by full runs needs, when superposition fails its check.
+struct FullRuns<'a> {
+    model: &'a Model,
+    sp: &'a Superposition,
+    assessor: &'a Assessor,
+    costs: &'a [f64],
+    budget: f64,
+    baseline: &'a Metrics,
+    progress: bool,
+}
+
+impl FullRuns<'_> {
+    /// The check `c` of the portfolios `masks` (the greedy prefixes, then the optimum) exceeded its
+    /// tolerance: report the greedy prefixes from their full runs, and choose the optimum again by full runs
+    /// among the [`RECHOOSE_CANDIDATES`] best affordable portfolios by superposition (`all`, when
+    /// enumerated) and the affordable portfolios already checked. The new full runs join `c`.
+    fn report_from_full_runs(
+        &self,
+        c: &mut Check,
+        masks: &[u64],
+        all: &[(u64, f64, f64)],
+        greedy: &mut [GreedyStep],
+        optimum: &mut Portfolio,
+        ids: &dyn Fn(u64) -> Vec<String>,
+    ) -> Result<(), RankError> {
+        for (g, row) in greedy.iter_mut().zip(&c.portfolios) {
+            g.metrics = row.metrics_full;
+            g.benefit = row.value_full - self.baseline.value;
+            g.evaluated_by = "full_run";
+        }
+        let mut by_value: Vec<&(u64, f64, f64)> = all
+            .iter()
+            .filter(|&&(m, cost, _)| m != 0 && search::affordable(cost, self.budget))
+            .collect();
+        by_value.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let more: Vec<u64> = by_value
+            .iter()
+            .map(|&&(m, _, _)| m)
+            .filter(|m| !masks.contains(m))
+            .take(RECHOOSE_CANDIDATES)
+            .collect();
+        let extra = check(self.model, self.sp, self.assessor, &more, self.progress)?;
+        let mut checked: Vec<u64> = masks.to_vec();
+        checked.extend(&more);
+        c.portfolios.extend(extra.portfolios);
+        let cost = |m: u64| search::mask_cost(m, self.costs);
+        // the empty portfolio is the baseline itself (no superposition): always a candidate
+        let mut full: Vec<(u64, f64, f64)> = vec![(0, 0.0, self.baseline.value)];
+        full.extend(
+            checked
+                .iter()
+                .zip(&c.portfolios)
+                .filter(|&(&m, _)| search::affordable(cost(m), self.budget))
+                .map(|(&m, r)| (m, cost(m), r.value_full)),
+        );
+        let best = search::best_of(&full, self.budget);
+        let metrics = match checked.iter().position(|&m| m == best.mask) {
+            Some(k) => c.portfolios[k].metrics_full,
+            None => *self.baseline,
+        };
+        optimum.projects = ids(best.mask);
+        optimum.cost = best.cost;
+        optimum.benefit = best.value - self.baseline.value;
+        optimum.metrics = metrics;
+        optimum.evaluated_by = "full_run";
+        Ok(())
+    }
+
+    /// The warning of a check beyond its tolerance.
+    fn warning(&self, c: &Check) -> String {
+        let worst = c
+            .portfolios
+            .iter()
+            .max_by(|a, b| a.max_rel.total_cmp(&b.max_rel))
+            .expect("a failed check has portfolios");
+        format!(
+            "the superposition check exceeds its tolerance: a relative difference of {:.3} (tolerance {}) at \
+             section {}, {}, for the portfolio [{}]; the greedy prefixes and the optimum are reported from \
+             full runs, and the optimum was chosen again by full runs among the {} best portfolios under the \
+             budget by superposition and those checked; the benefits of single projects and the frontier are \
+             still by superposition (a lower --full-share gives water-moving projects their own flow states)",
+            worst.max_rel,
+            c.expected_rel,
+            worst.worst.0,
+            worst.worst.1,
+            worst.projects.join(", "),
+            RECHOOSE_CANDIDATES,
+        )
+    }
 }
 
 /// The relative tolerance the check is expected to meet with the default `full_share` (module docs): the

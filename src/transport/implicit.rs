@@ -39,10 +39,10 @@ pub(crate) struct Factors {
     dt_s: f64,
     /// 1/m_i, 1/m³ (empty until first factored).
     inv_m: Vec<f64>,
-    /// For a tagged run, the sweeps' coefficients per slot with the pivots folded in, (V_i/m_i, g_i/m_i,
-    /// g_{i+1}/m_i), g = Δt·D and 0 at a reach's ends: the forward sweep is then y_i = (g_i/m_i)·y_{i−1} +
-    /// (V_i/m_i)·C*_i, one multiply–add in the chain from cell to cell, the backward one
-    /// C_i = y_i + (g_{i+1}/m_i)·C_{i+1} (`None`: not kept).
+    /// For a follower that carries many values per cell, the sweeps' coefficients per slot with the pivots
+    /// folded in, (V_i/m_i, g_i/m_i, g_{i+1}/m_i), g = Δt·D and 0 at a reach's ends: the forward sweep is
+    /// then y_i = (g_i/m_i)·y_{i−1} + (V_i/m_i)·C*_i, one multiply–add in the chain from cell to cell, the
+    /// backward one C_i = y_i + (g_{i+1}/m_i)·C_{i+1} (`None`: not kept).
     coef: Option<Vec<[f64; 3]>>,
 }
 
@@ -114,11 +114,11 @@ impl Factors {
     }
 }
 
-/// Solve the reaches of layout ranks `lay.group_rank[g0] .. lay.group_rank[g1]` in place; `c` holds the
-/// extended slots from `offset` on. With `parallel`, the groups are split in halves recursively with
+/// Solve the reaches of layout ranks `lay.batch_rank[b0] .. lay.batch_rank[b1]` in place; `c` holds the
+/// extended slots from `offset` on. With `parallel`, the batches are split in halves recursively with
 /// `rayon::join` (the split points are reach boundaries, so no reach is shared).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn solve_groups(
+pub(crate) fn solve_batches(
     net: &Network,
     lay: &Layout,
     co: &Coeffs,
@@ -126,21 +126,21 @@ pub(crate) fn solve_groups(
     disp: &[f64],
     c: &mut [f64],
     offset: usize,
-    g0: usize,
-    g1: usize,
+    b0: usize,
+    b1: usize,
     parallel: bool,
 ) {
-    if parallel && g1 - g0 > 1 {
-        let mid = (g0 + g1) / 2;
-        let split = lay.group_start(mid) - offset;
+    if parallel && b1 - b0 > 1 {
+        let mid = (b0 + b1) / 2;
+        let split = lay.batch_start(mid) - offset;
         let (a, b) = c.split_at_mut(split);
         rayon::join(
-            || solve_groups(net, lay, co, f, disp, a, offset, g0, mid, true),
-            || solve_groups(net, lay, co, f, disp, b, offset + split, mid, g1, true),
+            || solve_batches(net, lay, co, f, disp, a, offset, b0, mid, true),
+            || solve_batches(net, lay, co, f, disp, b, offset + split, mid, b1, true),
         );
         return;
     }
-    for rank in lay.group_rank[g0]..lay.group_rank[g1] {
+    for rank in lay.batch_rank[b0]..lay.batch_rank[b1] {
         let r = lay.order[rank];
         let n = net.n_cells_of(r);
         if n < 2 || disp[r] <= 0.0 {

@@ -14,8 +14,8 @@
 //! h = exp(−k·Δt/2) the exact half-step factor. (Decaying a full step after transport would age the water
 //! entering a reach by a whole step in its first step, shifting a plug-flow profile by half a cell.)
 //!
-//! In a tagged run (`StepData::parts`) the same loop also leaves each interior face's limiter weight κ and
-//! share C_f/C_U for the groups' split (`tagged.rs`), in a path of its own so that the plain run's loop is
+//! When the run's follower asks for them (`StepData::parts`, `follower.rs`), the same loop also leaves each
+//! interior face's limiter weight κ and share C_f/C_U, in a path of its own so that the plain run's loop is
 //! unchanged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,7 +43,7 @@ pub(crate) fn face_value(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> f64 {
 }
 
 /// The face value and the limiter's choice as a weight: (C_f, κ) with C_f = [`face_value`] = u + κ·(d − u),
-/// 0 ≤ κ ≤ 1 − ν (what a tagged run needs to split the face's water among source groups).
+/// 0 ≤ κ ≤ 1 − ν (what a follower needs to share the face's water out, `tagged/split.rs`).
 #[inline(always)]
 pub(crate) fn face_parts(uu: f64, u: f64, d: f64, nu: f64, dsum: f64) -> (f64, f64) {
     let (c, dd) = correction(uu, u, d, nu, dsum);
@@ -106,9 +106,9 @@ pub(crate) struct StepData<'a> {
     pub chunk_first_rank: &'a [usize],
     /// Step, s.
     pub dt: f64,
-    /// For a tagged run, where to leave the limiter's weight κ and the share C_f/C_U of every interior face
-    /// (network face f: `[2f]` and `[2f + 1]`, as f64 bits) for the groups' split (`tagged::total_faces`):
-    /// the same numbers the groups would compute from the same state, made once.
+    /// Where to leave the limiter's weight κ and the share C_f/C_U of every interior face (network face f:
+    /// `[2f]` and `[2f + 1]`, as f64 bits) for the run's follower, when it reads them: the same numbers it
+    /// would compute from the same state, made once.
     pub parts: Option<&'a [AtomicU64]>,
 }
 
@@ -236,7 +236,7 @@ fn segment(
 
 /// Fluxes through faces `a ..= e` of the reach of layout rank `rank` into `buf[0 ..= e − a]`, g/s: the
 /// interior faces (1 ..= n − 1) from the limited face values and the dispersion, the end faces from the
-/// node pass. With `pbuf` (a tagged run) the interior faces' κ and shares go to `s.parts` too, through
+/// node pass. With `pbuf` (a follower reads them) the interior faces' κ and shares go to `s.parts` too, through
 /// `pbuf` (computed in the same vector loop, then stored; a face on a chunk boundary is stored by both
 /// chunks, with the same bits).
 #[inline(always)]

@@ -7,10 +7,10 @@
 //! use the same extended indexing; per-face coefficients (flow, dispersive conductance) use the network's face
 //! indexing (`Network::faces_of`).
 
-use super::TransportError;
 use super::kernel::Span;
+use super::options::TransportError;
 use crate::hydraulics::FlowField;
-use crate::model::{Discharge, Model, NodeKind, Place};
+use crate::model::{Discharge, Model, NodeKind, Place, Series};
 use crate::network::Network;
 
 /// Seconds per day.
@@ -57,10 +57,10 @@ pub(crate) struct Layout {
     /// The ghost slots of one-cell reaches with the node whose value they take (set after the node pass,
     /// which reads them as far-upwind values).
     pub late_ghosts: Vec<(usize, usize)>,
-    /// Groups of whole reaches for the parallel implicit dispersion solve: group g holds the layout ranks
-    /// `group_rank[g] .. group_rank[g + 1]` (about `chunk` cells each; the last entry is the number of
-    /// reaches). The extended slots of a group are `group_start(g) .. group_start(g + 1)`.
-    pub group_rank: Vec<usize>,
+    /// Batches of whole reaches for the parallel implicit dispersion solve: batch b holds the layout ranks
+    /// `batch_rank[b] .. batch_rank[b + 1]` (about `chunk` cells each; the last entry is the number of
+    /// reaches). The extended slots of a batch are `batch_start(b) .. batch_start(b + 1)`.
+    pub batch_rank: Vec<usize>,
     /// The order the node pass visits the nodes in (see `Layout::new`), and each node's position in it.
     pub node_seq: Vec<usize>,
     pub node_pos: Vec<usize>,
@@ -107,17 +107,17 @@ impl Layout {
             *first = s;
         }
 
-        // whole reaches in layout order, cut into groups once a group holds `chunk` cells
-        let mut group_rank = vec![0usize];
+        // whole reaches in layout order, cut into batches once a batch holds `chunk` cells
+        let mut batch_rank = vec![0usize];
         let mut cells = 0usize;
         for (s, &r) in order.iter().enumerate() {
             if cells >= chunk {
-                group_rank.push(s);
+                batch_rank.push(s);
                 cells = 0;
             }
             cells += net.reach_n_cells[r];
         }
-        group_rank.push(n_r);
+        batch_rank.push(n_r);
 
         let mut ends: Vec<Vec<(usize, bool)>> = vec![Vec::new(); net.n_nodes];
         for (r, reach) in model.reaches.iter().enumerate() {
@@ -283,7 +283,7 @@ impl Layout {
             span,
             late_ghosts,
             order,
-            group_rank,
+            batch_rank,
             node_seq,
             node_pos,
             node_end_start,
@@ -299,10 +299,10 @@ impl Layout {
         }
     }
 
-    /// First extended slot of implicit-solve group `g` (the ghost before its first reach), for
-    /// `g ≤ number of groups` (the end of the last group is `n_ext`).
-    pub fn group_start(&self, g: usize) -> usize {
-        match self.order.get(self.group_rank[g]) {
+    /// First extended slot of implicit-solve batch `b` (the ghost before its first reach), for
+    /// `b ≤ number of batches` (the end of the last batch is `n_ext`).
+    pub fn batch_start(&self, b: usize) -> usize {
+        match self.order.get(self.batch_rank[b]) {
             Some(&r) => self.base[r] - 1,
             None => self.n_ext,
         }
@@ -865,4 +865,35 @@ pub(crate) fn inflow_conc(model: &Model, i: usize, p: usize, t_s: f64) -> f64 {
         .concentration
         .get(p)
         .map_or(0.0, |c| c.at(t_s))
+}
+
+/// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
+/// series are evaluated per step (a missing series is the constant 0).
+pub(crate) struct ConstConc {
+    /// The constant value, mg/L (0 for a table series).
+    pub value: Vec<f64>,
+    /// `true` where the series is a table and must be evaluated at the time.
+    pub table: Vec<bool>,
+}
+
+impl ConstConc {
+    pub fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
+        let (mut value, mut table) = (Vec::new(), Vec::new());
+        for s in series {
+            let (v, t) = match s {
+                None => (0.0, false),
+                Some(Series::Const(v)) => (*v, false),
+                Some(_) => (0.0, true),
+            };
+            value.push(v);
+            table.push(t);
+        }
+        ConstConc { value, table }
+    }
+
+    /// Item `i`'s concentration: the constant, or `eval()` for a table series.
+    #[inline(always)]
+    pub fn at(&self, i: usize, eval: impl FnOnce() -> f64) -> f64 {
+        if self.table[i] { eval() } else { self.value[i] }
+    }
 }

@@ -58,7 +58,7 @@
 //! correction of the coupling restores order 2 on transients but is inconsistent with decay and point sources
 //! at equilibrium (it doubled the steady error next to a point load), so it is not used.
 //!
-//! **Nodes** (`simulation::node_pass`): everything flowing into a node is mixed completely; the mixed mass
+//! **Nodes** (`nodes.rs`): everything flowing into a node is mixed completely; the mixed mass
 //! is handed to the outgoing faces, withdrawals and outlet exchange in proportion to their flows, so mass is
 //! conserved exactly even when the hydraulic continuity has a residual. Boundary inflows enter as Q·C_in; water
 //! entering at an outlet (negative exchange) carries the outlet's `concentration`. Storage nodes (ponds) are
@@ -93,211 +93,40 @@
 //! 1661 (analytical solutions of the advection–dispersion equation with decay); Patankar, S.V. (1980)
 //! *Numerical Heat Transfer and Fluid Flow*, §4.2–4.3 (the tridiagonal algorithm, the fully implicit scheme).
 
+//! ## Files
+//! | file | what |
+//! |---|---|
+//! | `simulation.rs` | [`Simulation`]: new / step / finish; the choice of each step, flow periods, outputs |
+//! | `step.rs` | one step of one pollutant: decay factors → node pass → kernel → sources → withdrawals → dispersion |
+//! | `nodes.rs` | the node pass: mixing, end-face fluxes, ghosts, ponds |
+//! | `kernel.rs` | the cell kernel: explicit advection–dispersion–decay over a chunk of cells |
+//! | `implicit.rs` | backward-Euler dispersion per reach |
+//! | `layout.rs` | the static layout of the state; per-period coefficients; sources |
+//! | `steady.rs` | the steady-state solver |
+//! | `follower.rs` | what a run hands, step by step, to something carried along on its fluxes |
+//! | `tagged/` | tagged runs and responses (source apportionment, project ranking), followers of a run |
+//! | `results.rs`, `options.rs` | [`RunResults`], [`MassBalance`]; [`TransportOptions`], [`TransportError`] |
+
 // Index loops over struct-of-arrays columns read better than zipped iterators here.
 #![allow(clippy::needless_range_loop)]
 
-mod assist;
+mod follower;
 mod implicit;
 mod kernel;
 mod layout;
+mod nodes;
+mod options;
+mod results;
 mod simulation;
 pub mod steady;
+mod step;
 mod tagged;
 
+pub use options::{DispersionMode, TransportError, TransportOptions};
+pub use results::{MassBalance, RunResults};
 pub use simulation::{Simulation, run};
 pub use steady::{SteadyState, steady_state};
 pub use tagged::{
     ResponseState, TaggedResults, group_layout, response_layout, run_response_tree, run_responses,
     run_responses_in_order, run_tagged, run_tagged_in_order,
 };
-
-/// Mass ledger of one pollutant over a run, kg.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MassBalance {
-    /// Mass that entered (boundary inflows, outfalls, line loads, release, water entering at outlets), kg.
-    pub in_kg: f64,
-    /// Mass that left (advection out of outlets, withdrawals), kg.
-    pub out_kg: f64,
-    /// Mass removed by first-order decay, kg.
-    pub decayed_kg: f64,
-    /// Mass in the network at the end minus at the start, kg.
-    pub storage_change_kg: f64,
-    /// Mass added (negative: removed) when a new flow period changed the cell and pond volumes while the
-    /// concentrations were kept, kg (0 when every period has the same areas).
-    pub volume_change_kg: f64,
-    /// Mass in the network (cells and ponds) at the start, kg.
-    pub initial_mass_kg: f64,
-    /// Mass in the network at the end, kg.
-    pub final_mass_kg: f64,
-    /// |in − out − decayed + volume_change − storage_change| / max(in, out, decayed, |storage_change|,
-    /// |volume_change|, initial mass, final mass, tiny) — the masses are in the scale because the round-off of
-    /// summing the stored mass is relative to it.
-    pub relative_error: f64,
-}
-
-impl MassBalance {
-    /// Recompute `relative_error` from the other fields.
-    pub fn close(&mut self) {
-        let imbalance = self.in_kg - self.out_kg - self.decayed_kg + self.volume_change_kg
-            - self.storage_change_kg;
-        let scale = self
-            .in_kg
-            .abs()
-            .max(self.out_kg.abs())
-            .max(self.decayed_kg.abs())
-            .max(self.storage_change_kg.abs())
-            .max(self.volume_change_kg.abs())
-            .max(self.initial_mass_kg.abs())
-            .max(self.final_mass_kg.abs())
-            .max(1e-300);
-        self.relative_error = imbalance.abs() / scale;
-    }
-}
-
-/// What a run produces, at the output times.
-#[derive(Debug, Clone)]
-pub struct RunResults {
-    /// Output times, seconds since start (start, start + interval, …, up to end).
-    pub output_times_s: Vec<f64>,
-    /// Pollutant names, in the model's order.
-    pub pollutants: Vec<String>,
-    /// Section concentrations, mg/L: `[time][section * n_pollutants + pollutant]`.
-    pub section_conc: Vec<Vec<f64>>,
-    /// Reach-mean concentrations (volume-weighted), mg/L: `[time][reach * n_pollutants + pollutant]`.
-    pub reach_conc: Vec<Vec<f64>>,
-    /// Flow period index in force at each output time (`Hydraulics::period_at`; at an output time that is
-    /// also a period start, the new period — the concentrations there are the end state of the old one).
-    pub output_period: Vec<usize>,
-    /// Mass ledger per pollutant.
-    pub mass_balance: Vec<MassBalance>,
-    /// Notes for the summary from transport (sub-steps, continuity defects met, …); the hydraulics'
-    /// own notes stay in `Hydraulics::warnings`.
-    pub warnings: Vec<String>,
-    /// Number of transport time steps taken (sub-steps included; 0 in steady mode).
-    pub steps: usize,
-    /// Mean cell concentrations over the output times after the warm-up, mg/L: `[pollutant][global cell]` (the
-    /// network's cell order); empty when no output time lies after the warm-up, or for results not made by
-    /// [`Simulation::finish`] (tagged totals, superposed portfolios).
-    pub mean_cell_conc: Vec<Vec<f64>>,
-    /// Cell concentrations at the end of the run, mg/L: `[pollutant][global cell]` (the network's cell order).
-    pub final_cell_conc: Vec<Vec<f64>>,
-}
-
-/// How the dynamic solver treats longitudinal dispersion (see the module docs, "Dispersion").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DispersionMode {
-    /// Per flow period: [`DispersionMode::Implicit`] when the explicit diffusion limit would cut the stable
-    /// step below half of the advective (Courant) step, else [`DispersionMode::Explicit`] (the default).
-    #[default]
-    Auto,
-    /// Explicit central differences inside the advective flux; the time step obeys the diffusion limit.
-    Explicit,
-    /// A split backward-Euler step per reach after the advection–decay update; the time step obeys the
-    /// Courant limit only.
-    Implicit,
-}
-
-/// Solver settings.
-#[derive(Debug, Clone)]
-pub struct TransportOptions {
-    /// Safety factor on the stable time step (0 < s ≤ 1; default 0.9).
-    pub safety: f64,
-    /// Cells per parallel work chunk. Sums are made per chunk in a fixed order, so the result does not
-    /// depend on the number of threads (default 8192).
-    pub chunk_cells: usize,
-    /// Nodes per parallel work chunk of the node pass (default 4096; the ledger sums are made per chunk in
-    /// a fixed order, so the result does not depend on the number of threads).
-    pub chunk_nodes: usize,
-    /// Sweeps allowed to the steady solver on a network whose flows contain a directed cycle (default 10 000).
-    pub steady_max_sweeps: usize,
-    /// Explicit or implicit dispersion, or chosen per flow period (default [`DispersionMode::Auto`]).
-    pub dispersion: DispersionMode,
-    /// Runs with at most this many cell slots × pollutants (cells plus two ghost slots per reach) step on
-    /// the calling thread alone, without the rayon pool (default 16 384; 0 always uses the pool). The
-    /// result is the same bits either way. Measured on the district scenario (778 slots × 5 pollutants,
-    /// 2 threads, a year's 26 678 steps): 0.77 s on one thread against 1.14 s with the pool, whose wake-up
-    /// and join cost about as much as a step's few tens of microseconds of work.
-    pub serial_cell_lanes: usize,
-    /// A tagged run may take every thread of the pool for itself (default `true`): its pollutants go side
-    /// by side, and a thread with no pollutant left helps the others with half of each step's cell pass,
-    /// spinning between steps. Set `false` when several runs share the pool (project ranking runs its
-    /// flow states side by side). Either way the result is the same bits.
-    pub whole_pool: bool,
-}
-
-impl Default for TransportOptions {
-    fn default() -> Self {
-        TransportOptions {
-            safety: 0.9,
-            chunk_cells: 8192,
-            chunk_nodes: 4096,
-            steady_max_sweeps: 10_000,
-            dispersion: DispersionMode::Auto,
-            serial_cell_lanes: 16_384,
-            whole_pool: true,
-        }
-    }
-}
-
-/// A transport failure (the input was valid but the computation could not go on).
-#[derive(Debug, thiserror::Error)]
-pub enum TransportError {
-    /// A concentration became NaN or infinite.
-    #[error(
-        "non-finite concentration of {pollutant} in reach {reach}, cell {cell} (global cell {global_cell}) \
-         at t = {t_s} s"
-    )]
-    NonFinite {
-        /// Reach id.
-        reach: String,
-        /// Cell number within the reach (0 at the from-node).
-        cell: usize,
-        /// Global cell index.
-        global_cell: usize,
-        /// Pollutant name.
-        pollutant: String,
-        /// Time, seconds since start.
-        t_s: f64,
-    },
-    /// The flow fields do not fit the network or the run.
-    #[error("flow field of period {period}: {what}")]
-    BadFlowField {
-        /// Period index.
-        period: usize,
-        /// What is wrong and what would be valid.
-        what: String,
-    },
-    /// The options are out of range.
-    #[error("transport option `{option}` = {value}: {expected}")]
-    BadOption {
-        /// Option name.
-        option: &'static str,
-        /// Value given.
-        value: String,
-        /// What would be valid.
-        expected: &'static str,
-    },
-    /// A group of a tagged run does not fit the total.
-    #[error("tagged run, group {group}: {what}")]
-    BadGroup {
-        /// Group index.
-        group: usize,
-        /// What is wrong and what would be valid.
-        what: String,
-    },
-    /// The steady solver did not converge on a network with circulating flow.
-    #[error(
-        "steady transport did not converge in {sweeps} sweeps (period {period}, pollutant {pollutant}): \
-         last change {change:e} mg/L; the flows contain a directed cycle"
-    )]
-    SteadyNotConverged {
-        /// Period index.
-        period: usize,
-        /// Pollutant name.
-        pollutant: String,
-        /// Sweeps done.
-        sweeps: usize,
-        /// Largest change in the last sweep.
-        change: f64,
-    },
-}

@@ -1,38 +1,130 @@
 //! The dynamic solver: a [`Simulation`] that can be started, stepped and finished.
 //!
-//! One step, per pollutant: (1) the node pass mixes what flows into every node and fixes the mass flux
-//! through both end faces of every reach (and the ghost values the limiter reads); (2) the cell kernel
-//! advances every cell in parallel over fixed-size chunks; (3) sources and withdrawals are applied; (4) the
-//! ledger is updated; (5) with implicit dispersion, the backward-Euler dispersion step of every reach
-//! (`implicit.rs`; it conserves mass, so the ledger is already complete). Nothing in the step allocates, hashes or does I/O; the per-face and per-cell coefficients
-//! are recomputed in place only when the flow period changes.
+//! [`Simulation::step`] chooses the next step (the stable step of the flow period in force, shortened to
+//! land on output times and period starts; a user-fixed step larger than the stable one is cut into
+//! sub-steps), switches flow periods (booking the mass a change of cell volumes adds), applies decay-rate
+//! changes, advances every pollutant by one step (`step.rs`: node pass → kernel → sources → withdrawals →
+//! dispersion) and records the outputs. In steady mode every output time is the steady state of its
+//! period (`steady.rs`). The per-face and per-cell coefficients are recomputed in place only when the flow
+//! period changes.
+//!
+//! The solver core, [`Solver`], carries a [`Follower`] per pollutant (see `follower.rs`); a
+//! [`Simulation`] is a solver whose pollutants have none.
 
-use super::assist;
-use super::implicit::{Factors, solve_groups};
-use super::kernel::{StepData, face_value, step_chunk};
-use super::layout::{
-    Coeffs, DAY_S, Layout, PeriodFlows, inflow_conc, outlet_conc, source_held_until, source_rate,
-    temp_factor,
-};
+use super::follower::{Alone, Follower, Start};
+use super::implicit::Factors;
+use super::layout::{Coeffs, ConstConc, DAY_S, Layout, PeriodFlows};
+use super::options::{DispersionMode, TransportError, TransportOptions};
+use super::results::{DECAY, IN, MassBalance, OUT, RunResults, VOLUME};
 use super::steady;
-use super::tagged::{self, Groups, TagLane, TagStep, TaggedResults};
-use super::{DispersionMode, MassBalance, RunResults, TransportError, TransportOptions};
+use super::step::{Lane, StepCx, advance, decay_per_s, steps_alone};
 use crate::hydraulics::Hydraulics;
-use crate::model::{InitialState, Mode, Model, Series};
+use crate::model::{InitialState, Mode, Model};
 use crate::network::Network;
 use rayon::prelude::*;
 use std::sync::atomic::AtomicU64;
-
-/// Ledger slots, grams.
-const IN: usize = 0;
-const OUT: usize = 1;
-const DECAY: usize = 2;
-const VOLUME: usize = 3;
 
 /// A transport run that can be stepped (start with [`Simulation::new`], advance with [`Simulation::step`],
 /// collect with [`Simulation::finish`]). It holds references to the model, network and flow fields and owns
 /// only its state and scratch buffers, so any number of simulations can run side by side in threads.
 pub struct Simulation<'a> {
+    solver: Solver<'a, Alone>,
+}
+
+impl<'a> Simulation<'a> {
+    /// Set up a run: the layout, the first period's coefficients, the initial state (the model's
+    /// `InitialState`), and the output at time 0.
+    pub fn new(
+        model: &'a Model,
+        net: &'a Network,
+        hyd: &'a Hydraulics,
+        opts: &TransportOptions,
+    ) -> Result<Simulation<'a>, TransportError> {
+        let solver = Solver::new(model, net, hyd, opts, |_, _| Alone)?;
+        Ok(Simulation { solver })
+    }
+
+    /// Replace the initial concentration of pollutant `p` in global cell `g` (mg/L), e.g. to start from a
+    /// pulse. Only before the first [`Simulation::step`]: returns `false` (and changes nothing) once
+    /// stepping has begun, or for an index out of range.
+    pub fn set_initial_cell_conc(&mut self, p: usize, g: usize, conc_mg_l: f64) -> bool {
+        self.solver.set_initial_cell_conc(p, g, conc_mg_l)
+    }
+
+    /// Advance by one time step (in steady mode: to the next output time). Returns `Ok(false)` once the end
+    /// of the run has been reached.
+    pub fn step(&mut self) -> Result<bool, TransportError> {
+        self.solver.step()
+    }
+
+    /// Finish the run: close the mass ledger and hand back the results.
+    pub fn finish(self) -> RunResults {
+        self.solver.finish().0
+    }
+
+    /// Time reached, seconds since start.
+    pub fn time_s(&self) -> f64 {
+        self.solver.t_s
+    }
+
+    /// Current concentration of pollutant `p` in global cell `g`, mg/L.
+    pub fn cell_conc(&self, p: usize, g: usize) -> f64 {
+        self.solver.cell_conc(p, g)
+    }
+
+    /// Current mixed concentration of pollutant `p` at node `n` (the state of a storage node), mg/L.
+    pub fn node_conc(&self, p: usize, n: usize) -> f64 {
+        self.solver.lanes[p].node_c[n]
+    }
+
+    /// Mass of pollutant `p` in the network now (cells and ponds), kg.
+    pub fn mass_kg(&self, p: usize) -> f64 {
+        self.solver.total_mass_g(p) / 1000.0
+    }
+
+    /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
+    /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
+    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays (among them the
+    /// node pass's per-period reach-end records, 32 B per reach end).
+    pub fn state_bytes(&self) -> usize {
+        self.solver.state_bytes()
+    }
+
+    /// The stable time step of the current flow period, s (safety factor included): the Courant limit
+    /// alone when dispersion is implicit, else the Courant and diffusion limits.
+    pub fn stable_dt_s(&self) -> f64 {
+        self.solver.stable_dt_s()
+    }
+
+    /// Whether dispersion is solved implicitly in the current flow period ([`DispersionMode::Auto`]
+    /// decides per flow period; see the module docs).
+    pub fn implicit_dispersion(&self) -> bool {
+        self.solver.implicit
+    }
+}
+
+/// Run the whole period: `Simulation::new`, `step` until the end, `finish`.
+pub fn run(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+) -> Result<RunResults, TransportError> {
+    let mut sim = Simulation::new(model, net, hyd, opts)?;
+    while sim.step()? {}
+    Ok(sim.finish())
+}
+
+/// What the followers recorded at the output times: `width` values per section (and per reach) and
+/// pollutant, `[time][(item * n_pollutants + pollutant) * width + value]`.
+pub(crate) struct Followed {
+    pub width: usize,
+    pub section: Vec<Vec<f64>>,
+    pub reach: Vec<Vec<f64>>,
+}
+
+/// The solver of a run whose pollutants each carry a follower `F` (see the module docs).
+pub(crate) struct Solver<'a, F: Follower> {
     model: &'a Model,
     net: &'a Network,
     hyd: &'a Hydraulics,
@@ -41,8 +133,8 @@ pub struct Simulation<'a> {
     flows: Vec<PeriodFlows>,
     co: Coeffs,
     period: usize,
-    /// State and scratch of every pollutant.
-    lanes: Vec<Lane>,
+    /// State and scratch of every pollutant, with its follower.
+    lanes: Vec<Lane<F>>,
     /// E/Δx² per reach, 1/s.
     disp_coef: Vec<f64>,
     /// `disp_coef` by layout rank.
@@ -59,97 +151,83 @@ pub struct Simulation<'a> {
     mass0_g: Vec<f64>,
     mass_before_g: Vec<f64>,
     results: RunResults,
+    followed: Followed,
     warned_substep: bool,
     done: bool,
     /// The next entry of `Model::decay_changes` to apply.
     next_decay_change: usize,
-    /// The source groups carried along (a tagged run; `None` for a plain run).
-    groups: Option<Groups<'a>>,
-    /// Group concentrations at the output times (see [`TaggedResults`]).
-    tag_section: Vec<Vec<f64>>,
-    tag_reach: Vec<Vec<f64>>,
-    /// Set up to carry responses (`tagged::run_responses`), even with no group.
-    responses: bool,
 }
 
-impl<'a> Simulation<'a> {
-    /// Set up a run: the layout, the first period's coefficients, the initial state (the model's
-    /// `InitialState`), and the output at time 0.
+/// Check the options and flow fields a run is asked for, before anything is built.
+pub(crate) fn check_options(
+    model: &Model,
+    hyd: &Hydraulics,
+    opts: &TransportOptions,
+) -> Result<(), TransportError> {
+    if !(opts.safety > 0.0 && opts.safety <= 1.0) {
+        return Err(TransportError::BadOption {
+            option: "safety",
+            value: opts.safety.to_string(),
+            expected: "a factor in (0, 1]",
+        });
+    }
+    if opts.chunk_cells == 0 {
+        return Err(TransportError::BadOption {
+            option: "chunk_cells",
+            value: "0".into(),
+            expected: "at least 1",
+        });
+    }
+    if hyd.periods.is_empty() {
+        return Err(TransportError::BadFlowField {
+            period: 0,
+            what: "no flow periods; at least one is needed".into(),
+        });
+    }
+    if let Some(dt) = model.sim.time_step_s
+        && !(dt.is_finite() && dt > 0.0)
+    {
+        return Err(TransportError::BadOption {
+            option: "time_step_s",
+            value: dt.to_string(),
+            expected: "a positive time step",
+        });
+    }
+    Ok(())
+}
+
+/// The output times, seconds since start: the start, every `interval` after it, and the end.
+fn output_times(end_s: f64, interval_s: f64) -> Vec<f64> {
+    let end = end_s.max(0.0);
+    let mut times = vec![0.0];
+    if interval_s > 0.0 && interval_s.is_finite() {
+        let mut k = 1usize;
+        loop {
+            let t = k as f64 * interval_s;
+            if t >= end * (1.0 - 1e-12) {
+                break;
+            }
+            times.push(t);
+            k += 1;
+        }
+    }
+    if end > 0.0 {
+        times.push(end);
+    }
+    times
+}
+
+impl<'a, F: Follower> Solver<'a, F> {
+    /// Set up a run (see [`Simulation::new`]), pollutant `p` followed by `follow(p)`.
     pub fn new(
         model: &'a Model,
         net: &'a Network,
         hyd: &'a Hydraulics,
         opts: &TransportOptions,
-    ) -> Result<Simulation<'a>, TransportError> {
-        Simulation::with_groups(model, net, hyd, opts, &[])
-    }
-
-    /// Set up a tagged run: as [`Simulation::new`], with the source groups `groups` carried along with the
-    /// total's fluxes and limiter choices (see `tagged.rs`; collect with [`Simulation::finish_tagged`]).
-    /// With no groups this is a plain run.
-    pub fn with_groups(
-        model: &'a Model,
-        net: &'a Network,
-        hyd: &'a Hydraulics,
-        opts: &TransportOptions,
-        group_models: &'a [Model],
-    ) -> Result<Simulation<'a>, TransportError> {
-        Simulation::tagged(model, net, hyd, opts, group_models, false)
-    }
-
-    /// [`Simulation::with_groups`], the groups carried as themselves (`relative` false) or as their
-    /// responses, their differences from the total (`relative` true; see `tagged::run_responses`).
-    pub(crate) fn tagged(
-        model: &'a Model,
-        net: &'a Network,
-        hyd: &'a Hydraulics,
-        opts: &TransportOptions,
-        group_models: &'a [Model],
-        relative: bool,
-    ) -> Result<Simulation<'a>, TransportError> {
-        if !(opts.safety > 0.0 && opts.safety <= 1.0) {
-            return Err(TransportError::BadOption {
-                option: "safety",
-                value: opts.safety.to_string(),
-                expected: "a factor in (0, 1]",
-            });
-        }
-        if opts.chunk_cells == 0 {
-            return Err(TransportError::BadOption {
-                option: "chunk_cells",
-                value: "0".into(),
-                expected: "at least 1",
-            });
-        }
-        if hyd.periods.is_empty() {
-            return Err(TransportError::BadFlowField {
-                period: 0,
-                what: "no flow periods; at least one is needed".into(),
-            });
-        }
-        if let Some(dt) = model.sim.time_step_s
-            && !(dt.is_finite() && dt > 0.0)
-        {
-            return Err(TransportError::BadOption {
-                option: "time_step_s",
-                value: dt.to_string(),
-                expected: "a positive time step",
-            });
-        }
-        let np = model.pollutants.len();
+        follow: impl FnMut(&Layout, usize) -> F,
+    ) -> Result<Solver<'a, F>, TransportError> {
+        check_options(model, hyd, opts)?;
         let lay = Layout::new(model, net, opts.chunk_cells);
-        let groups = if group_models.is_empty() {
-            None
-        } else {
-            Some(Groups::new(
-                model,
-                net,
-                hyd,
-                opts.chunk_cells,
-                group_models,
-                relative,
-            )?)
-        };
         let flows: Vec<PeriodFlows> = hyd
             .periods
             .iter()
@@ -157,78 +235,27 @@ impl<'a> Simulation<'a> {
             .collect();
         let mut co = Coeffs::default();
         co.fill(model, net, &lay, &hyd.periods[0], &flows[0], 0, opts.safety)?;
-
-        let end = model.sim.end_s.max(0.0);
-        let iv = model.sim.output_interval_s;
-        let mut output_times = vec![0.0];
-        if iv > 0.0 && iv.is_finite() {
-            let mut k = 1usize;
-            loop {
-                let t = k as f64 * iv;
-                if t >= end * (1.0 - 1e-12) {
-                    break;
-                }
-                output_times.push(t);
-                k += 1;
-            }
-        }
-        if end > 0.0 {
-            output_times.push(end);
-        }
-
-        let n_chunks = lay.chunk_first_rank.len();
+        let output_times = output_times(model.sim.end_s, model.sim.output_interval_s);
         let n_out = output_times.len();
+        let lanes = Self::lanes(model, net, opts, &lay, follow);
         // E/Δx² per reach, 1/s
         let disp_coef: Vec<f64> = (0..net.n_reaches)
             .map(|r| {
                 model.reaches[r].dispersion_m2s.max(0.0) / (net.reach_dx_m[r] * net.reach_dx_m[r])
             })
             .collect();
-        let mut sim = Simulation {
+        let np = model.pollutants.len();
+        let mut sim = Solver {
             model,
             net,
             hyd,
             opts: opts.clone(),
-            lanes: (0..np)
-                .map(|p| Lane {
-                    k_per_s: model
-                        .reaches
-                        .iter()
-                        .map(|r| r.decay_per_day.get(p).copied().unwrap_or(0.0) / DAY_S)
-                        .collect(),
-                    decay_for: None,
-                    inflow_c: ConstConc::new(model.inflows.iter().map(|i| i.concentration.get(p))),
-                    outlet_c: ConstConc::new(model.nodes.iter().map(|n| n.concentration.get(p))),
-                    conc: vec![0.0; lay.n_ext],
-                    conc_new: vec![0.0; lay.n_ext],
-                    node_c: vec![0.0; net.n_nodes],
-                    bflux: vec![0.0; 2 * net.n_reaches],
-                    decay: vec![1.0; net.n_reaches],
-                    decay_loss: vec![0.0; net.n_reaches],
-                    partial: vec![0.0; n_chunks],
-                    ledger_g: [0.0; 4],
-                    failed: false,
-                    withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
-                    node_partial: vec![
-                        [0.0; 4];
-                        net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)
-                    ],
-                    tags: groups.as_ref().map(|g| TagLane::new(g, net, &lay, p)),
-                    src_rate: vec![(0.0, f64::NEG_INFINITY); lay.sources.len()],
-                    src_period: usize::MAX,
-                    snap: Snapshot::default(),
-                    face_parts: if groups.is_some() {
-                        (0..2 * net.n_faces()).map(|_| AtomicU64::new(0)).collect()
-                    } else {
-                        Vec::new()
-                    },
-                })
-                .collect(),
             disp_rank: lay.order.iter().map(|&r| disp_coef[r]).collect(),
             disp_coef,
             zero_disp: vec![0.0; net.n_reaches],
             implicit: false,
-            factors: Factors::new(groups.is_some()),
+            factors: Factors::new(lanes.iter().any(|l| l.follower.reads_sweeps())),
+            lanes,
             lay,
             flows,
             co,
@@ -251,44 +278,93 @@ impl<'a> Simulation<'a> {
                 mean_cell_conc: Vec::new(),
                 final_cell_conc: Vec::new(),
             },
+            followed: Followed {
+                width: 0,
+                section: Vec::new(),
+                reach: Vec::new(),
+            },
             warned_substep: false,
             done: false,
             next_decay_change: 0,
-            groups,
-            tag_section: Vec::new(),
-            tag_reach: Vec::new(),
-            responses: relative,
         };
+        sim.followed.width = sim.lanes.first().map_or(0, |l| l.follower.width());
         sim.implicit = use_implicit(sim.opts.dispersion, &sim.co);
-
-        match (&model.sim.mode, &model.initial) {
-            (Mode::Steady, _) => {}
-            (_, InitialState::Steady) => sim.solve_steady_into_state(0.0)?,
-            (_, InitialState::Zero) => {}
-            (_, InitialState::Values(v)) => {
-                for p in 0..np {
-                    let val = v.get(p).copied().unwrap_or(0.0);
-                    for r in 0..net.n_reaches {
-                        let b = sim.lay.base[r];
-                        sim.lanes[p].conc[b..b + net.n_cells_of(r)].fill(val);
-                    }
-                    sim.lanes[p].node_c.fill(val);
-                }
-            }
-        }
-        if model.sim.mode == Mode::Dynamic {
-            for p in 0..np {
-                sim.mass0_g[p] = sim.total_mass_g(p);
-            }
-            sim.initialise_groups(0.0, false)?;
-        }
+        sim.set_initial_state()?;
         sim.check_dead_ends();
         Ok(sim)
     }
 
-    /// Replace the initial concentration of pollutant `p` in global cell `g` (mg/L), e.g. to start from a
-    /// pulse. (In a tagged run this changes the total only: the groups keep their own initial states.) Only before the first [`Simulation::step`]: returns `false` (and changes nothing) once stepping
-    /// has begun, or for an index out of range.
+    /// Every pollutant's state and scratch, zero, with its follower.
+    fn lanes(
+        model: &Model,
+        net: &Network,
+        opts: &TransportOptions,
+        lay: &Layout,
+        mut follow: impl FnMut(&Layout, usize) -> F,
+    ) -> Vec<Lane<F>> {
+        let n_chunks = lay.chunk_first_rank.len();
+        (0..model.pollutants.len())
+            .map(|p| {
+                let follower = follow(lay, p);
+                let face_parts = if follower.reads_face_parts() {
+                    (0..2 * net.n_faces()).map(|_| AtomicU64::new(0)).collect()
+                } else {
+                    Vec::new()
+                };
+                Lane {
+                    k_per_s: decay_per_s(model, p),
+                    decay_for: None,
+                    inflow_c: ConstConc::new(model.inflows.iter().map(|i| i.concentration.get(p))),
+                    outlet_c: ConstConc::new(model.nodes.iter().map(|n| n.concentration.get(p))),
+                    conc: vec![0.0; lay.n_ext],
+                    conc_new: vec![0.0; lay.n_ext],
+                    node_c: vec![0.0; net.n_nodes],
+                    bflux: vec![0.0; 2 * net.n_reaches],
+                    decay: vec![1.0; net.n_reaches],
+                    decay_loss: vec![0.0; net.n_reaches],
+                    partial: vec![0.0; n_chunks],
+                    ledger_g: [0.0; 4],
+                    failed: false,
+                    withdraw_frac: vec![0.0; lay.cell_withdrawals.len()],
+                    node_partial: vec![
+                        [0.0; 4];
+                        net.n_nodes.div_ceil(opts.chunk_nodes.max(1)).max(1)
+                    ],
+                    src_rate: vec![(0.0, f64::NEG_INFINITY); lay.sources.len()],
+                    src_period: usize::MAX,
+                    face_parts,
+                    follower,
+                }
+            })
+            .collect()
+    }
+
+    /// The model's initial state (in steady mode nothing: every output is solved on its own), and the
+    /// followers'.
+    fn set_initial_state(&mut self) -> Result<(), TransportError> {
+        let (model, net) = (self.model, self.net);
+        match (&model.sim.mode, &model.initial) {
+            (Mode::Steady, _) => return Ok(()),
+            (_, InitialState::Steady) => self.solve_steady_into_state(0.0)?,
+            (_, InitialState::Zero) => {}
+            (_, InitialState::Values(v)) => {
+                for (p, lane) in self.lanes.iter_mut().enumerate() {
+                    let val = v.get(p).copied().unwrap_or(0.0);
+                    for r in 0..net.n_reaches {
+                        let b = self.lay.base[r];
+                        lane.conc[b..b + net.n_cells_of(r)].fill(val);
+                    }
+                    lane.node_c.fill(val);
+                }
+            }
+        }
+        for p in 0..model.pollutants.len() {
+            self.mass0_g[p] = self.total_mass_g(p);
+        }
+        self.start_followers(0.0, false)
+    }
+
+    /// See [`Simulation::set_initial_cell_conc`] (the followers keep their own initial states).
     pub fn set_initial_cell_conc(&mut self, p: usize, g: usize, conc_mg_l: f64) -> bool {
         if self.next_out > 0
             || self.done
@@ -309,150 +385,17 @@ impl<'a> Simulation<'a> {
     }
 
     /// The output times, seconds since start.
-    pub(crate) fn output_times(&self) -> &[f64] {
+    pub fn output_times(&self) -> &[f64] {
         &self.output_times
     }
 
-    /// The run's state now (concentrations, the groups' states, the mass ledger and the outputs so far),
-    /// for another run to go on from ([`Simulation::resume`]).
-    pub(crate) fn resume_point(&self) -> ResumePoint {
-        ResumePoint {
-            t_s: self.t_s,
-            next_out: self.next_out,
-            done: self.done,
-            warned_substep: self.warned_substep,
-            mass0_g: self.mass0_g.clone(),
-            lanes: self
-                .lanes
-                .iter()
-                .map(|l| LaneState {
-                    conc: l.conc.clone(),
-                    node_c: l.node_c.clone(),
-                    bflux: l.bflux.clone(),
-                    ledger_g: l.ledger_g,
-                    tags: l.tags.as_ref().map(TagLane::state),
-                })
-                .collect(),
-            results: RunResults {
-                output_times_s: self.results.output_times_s.clone(),
-                pollutants: self.results.pollutants.clone(),
-                section_conc: self.results.section_conc.clone(),
-                reach_conc: self.results.reach_conc.clone(),
-                output_period: self.results.output_period.clone(),
-                mass_balance: Vec::new(),
-                warnings: self.results.warnings.clone(),
-                steps: self.results.steps,
-                mean_cell_conc: self.results.mean_cell_conc.clone(),
-                final_cell_conc: Vec::new(),
-            },
-            tag_section: self.tag_section.clone(),
-            tag_reach: self.tag_reach.clone(),
-        }
-    }
-
-    /// Go on from `rp`, the state of a run of another model at an output time: this run's own model,
-    /// flows and groups from then on, that run's state and outputs up to then. For a model and flows that
-    /// agree with that run's up to `rp`'s time — a scenario with a project that acts only later — the
-    /// result is that of a run from the start, without stepping the common part again (to round-off and
-    /// the step sequence: the two runs' flow periods may be cut differently before then, with the same
-    /// flows). The mass ledger goes on from that run's. Refused, with nothing changed, unless the two runs
-    /// have the same pollutants, output times, kind and number of groups and layout, this one is dynamic
-    /// and has not begun (then only a failure to make this run's coefficients, which leaves it unusable,
-    /// can stop it).
-    pub(crate) fn resume(&mut self, rp: &ResumePoint) -> Result<(), TransportError> {
-        let bad = |what: &str| TransportError::BadOption {
-            option: "resume",
-            value: what.to_string(),
-            expected: "a state of a run with the same pollutants, output times and groups, taken at an \
-                       output time, resumed before the first step",
-        };
-        if self.next_out > 0 || self.done || self.model.sim.mode == Mode::Steady {
-            return Err(bad("this run has begun, or is steady"));
-        }
-        if rp.lanes.len() != self.lanes.len()
-            || rp.results.pollutants != self.results.pollutants
-            || rp.next_out == 0
-            || rp.next_out > self.output_times.len()
-            || rp.results.output_times_s.as_slice() != &self.output_times[..rp.next_out]
-        {
-            return Err(bad("the outputs do not match"));
-        }
-        for (l, s) in self.lanes.iter().zip(&rp.lanes) {
-            let tags_fit = match (&l.tags, &s.tags) {
-                (Some(t), Some(st)) => t.fits(st),
-                (None, None) => true,
-                _ => false,
-            };
-            if l.conc.len() != s.conc.len()
-                || l.node_c.len() != s.node_c.len()
-                || l.bflux.len() != s.bflux.len()
-                || !tags_fit
-            {
-                return Err(bad("the state does not fit this run's layout or groups"));
-            }
-        }
-        let t = rp.t_s;
-        // the period in force just before t (the other run's volumes there are this run's): the next step
-        // switches to the one starting at t, if any, and books the volume change as a period change does
-        let k = self
-            .hyd
-            .periods
-            .partition_point(|p| p.t_start_s < t)
-            .saturating_sub(1);
-        self.enter_period(k)?;
-        for (l, s) in self.lanes.iter_mut().zip(&rp.lanes) {
-            l.conc.copy_from_slice(&s.conc);
-            l.node_c.copy_from_slice(&s.node_c);
-            l.bflux.copy_from_slice(&s.bflux);
-            l.ledger_g = s.ledger_g;
-            l.decay_for = None;
-            l.src_period = usize::MAX;
-            if let (Some(tl), Some(ts)) = (l.tags.as_mut(), &s.tags) {
-                tl.set_state(ts);
-            }
-        }
-        self.t_s = t;
-        self.next_out = rp.next_out;
-        self.done = rp.done;
-        self.warned_substep = rp.warned_substep;
-        self.mass0_g.copy_from_slice(&rp.mass0_g);
-        // this run's decay changes are applied afresh from the first: every one before t takes effect at
-        // the next step (`advance`), as it had in the other run
-        self.next_decay_change = 0;
-        let mut results = rp.results.clone();
-        // the outputs' flow periods in this run's numbering (as `record_output` books them)
-        results.output_period = results
-            .output_times_s
-            .iter()
-            .map(|&ti| self.hyd.period_at(ti))
-            .collect();
-        results.pollutants = self.results.pollutants.clone();
-        self.results = results;
-        self.tag_section = rp.tag_section.clone();
-        self.tag_reach = rp.tag_reach.clone();
-        Ok(())
-    }
-
     /// Current concentration of pollutant `p` in global cell `g`, mg/L.
-    pub fn cell_conc(&self, p: usize, g: usize) -> f64 {
+    fn cell_conc(&self, p: usize, g: usize) -> f64 {
         self.lanes[p].conc[self.lay.ext(self.net, g)]
     }
 
-    /// Current mixed concentration of pollutant `p` at node `n` (the state of a storage node), mg/L.
-    pub fn node_conc(&self, p: usize, n: usize) -> f64 {
-        self.lanes[p].node_c[n]
-    }
-
-    /// Mass of pollutant `p` in the network now (cells and ponds), kg.
-    pub fn mass_kg(&self, p: usize) -> f64 {
-        self.total_mass_g(p) / 1000.0
-    }
-
-    /// Bytes held by the solver's per-cell and per-face arrays: per pollutant the old and new
-    /// concentrations (16 B per cell), shared by all pollutants the face flows, dispersive conductances,
-    /// volumes and inverse volumes (32 B per cell); plus small per-node and per-reach arrays (among them the
-    /// node pass's per-period reach-end records, 32 B per reach end).
-    pub fn state_bytes(&self) -> usize {
+    /// See [`Simulation::state_bytes`].
+    fn state_bytes(&self) -> usize {
         let f = std::mem::size_of::<f64>();
         let per_pollutant: usize = self
             .lanes
@@ -490,9 +433,8 @@ impl<'a> Simulation<'a> {
         per_pollutant + shared + ends + self.factors.bytes()
     }
 
-    /// The stable time step of the current flow period, s (safety factor included): the Courant limit
-    /// alone when dispersion is implicit, else the Courant and diffusion limits.
-    pub fn stable_dt_s(&self) -> f64 {
+    /// See [`Simulation::stable_dt_s`].
+    fn stable_dt_s(&self) -> f64 {
         if self.implicit {
             self.co.dt_advective_s
         } else {
@@ -500,14 +442,7 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    /// Whether dispersion is solved implicitly in the current flow period ([`DispersionMode::Auto`]
-    /// decides per period; see the module docs).
-    pub fn implicit_dispersion(&self) -> bool {
-        self.implicit
-    }
-
-    /// Advance by one time step (in steady mode: to the next output time). Returns `Ok(false)` once the end
-    /// of the run has been reached.
+    /// See [`Simulation::step`].
     pub fn step(&mut self) -> Result<bool, TransportError> {
         if self.done {
             return Ok(false);
@@ -533,32 +468,9 @@ impl<'a> Simulation<'a> {
         if k != self.period {
             self.switch_period(k)?;
         }
-        let mut target = self.output_times[self.next_out];
-        if let Some(next) = self.hyd.periods.get(self.period + 1)
-            && next.t_start_s > self.t_s
-            && next.t_start_s < target
-        {
-            target = next.t_start_s;
-        }
-        let remaining = target - self.t_s;
+        let target = self.next_target();
+        let (dt, land) = self.step_length(target);
         let stable = self.stable_dt_s();
-        let (dt, land) = match self.model.sim.time_step_s {
-            Some(fixed) => {
-                if fixed >= remaining * (1.0 - 1e-12) {
-                    (remaining, true)
-                } else {
-                    (fixed, false)
-                }
-            }
-            None => {
-                let n = (remaining / stable * (1.0 - 1e-12)).ceil().max(1.0);
-                if n <= 1.0 {
-                    (remaining, true)
-                } else {
-                    (remaining / n, false)
-                }
-            }
-        };
         // only a user-fixed step can exceed the stable one (the automatic step is at most a rounding error
         // above it, which the safety factor covers)
         let n_sub = if self.model.sim.time_step_s.is_some() && dt > stable * (1.0 + 1e-9) {
@@ -592,43 +504,67 @@ impl<'a> Simulation<'a> {
         Ok(!self.done)
     }
 
-    /// Finish the run: close the mass ledger and hand back the results.
-    pub fn finish(mut self) -> RunResults {
-        let np = self.model.pollutants.len();
-        if self.model.sim.mode == Mode::Dynamic {
-            let mut mb = Vec::with_capacity(np);
-            for p in 0..np {
-                let l = self.lanes[p].ledger_g;
-                let end = self.total_mass_g(p);
-                let mut b = MassBalance {
-                    in_kg: l[IN] / 1000.0,
-                    out_kg: l[OUT] / 1000.0,
-                    decayed_kg: l[DECAY] / 1000.0,
-                    storage_change_kg: (end - self.mass0_g[p]) / 1000.0,
-                    volume_change_kg: l[VOLUME] / 1000.0,
-                    initial_mass_kg: self.mass0_g[p] / 1000.0,
-                    final_mass_kg: end / 1000.0,
-                    relative_error: 0.0,
-                };
-                b.close();
-                mb.push(b);
-            }
-            self.results.mass_balance = mb;
-        } else {
-            let mut mb = Vec::with_capacity(np);
-            for p in 0..np {
-                let l = self.lanes[p].ledger_g;
-                let mut b = MassBalance {
-                    in_kg: l[IN] / 1000.0,
-                    out_kg: l[OUT] / 1000.0,
-                    decayed_kg: l[DECAY] / 1000.0,
-                    ..Default::default()
-                };
-                b.close();
-                mb.push(b);
-            }
-            self.results.mass_balance = mb;
+    /// The time the next steps must land on: the next output time, or the next period's start if earlier.
+    fn next_target(&self) -> f64 {
+        let mut target = self.output_times[self.next_out];
+        if let Some(next) = self.hyd.periods.get(self.period + 1)
+            && next.t_start_s > self.t_s
+            && next.t_start_s < target
+        {
+            target = next.t_start_s;
         }
+        target
+    }
+
+    /// The next step's length towards `target`, and whether it lands there: the user's fixed step, or the
+    /// stable step shortened so that a whole number of equal steps lands on the target.
+    fn step_length(&self, target: f64) -> (f64, bool) {
+        let remaining = target - self.t_s;
+        match self.model.sim.time_step_s {
+            Some(fixed) => {
+                if fixed >= remaining * (1.0 - 1e-12) {
+                    (remaining, true)
+                } else {
+                    (fixed, false)
+                }
+            }
+            None => {
+                let n = (remaining / self.stable_dt_s() * (1.0 - 1e-12))
+                    .ceil()
+                    .max(1.0);
+                if n <= 1.0 {
+                    (remaining, true)
+                } else {
+                    (remaining / n, false)
+                }
+            }
+        }
+    }
+
+    /// Finish the run: close the mass ledger; the results and what the followers recorded.
+    pub fn finish(mut self) -> (RunResults, Followed) {
+        let np = self.model.pollutants.len();
+        let dynamic = self.model.sim.mode == Mode::Dynamic;
+        let mut mb = Vec::with_capacity(np);
+        for p in 0..np {
+            let l = self.lanes[p].ledger_g;
+            let mut b = MassBalance {
+                in_kg: l[IN] / 1000.0,
+                out_kg: l[OUT] / 1000.0,
+                decayed_kg: l[DECAY] / 1000.0,
+                ..Default::default()
+            };
+            if dynamic {
+                let end = self.total_mass_g(p);
+                b.storage_change_kg = (end - self.mass0_g[p]) / 1000.0;
+                b.volume_change_kg = l[VOLUME] / 1000.0;
+                b.initial_mass_kg = self.mass0_g[p] / 1000.0;
+                b.final_mass_kg = end / 1000.0;
+            }
+            b.close();
+            mb.push(b);
+        }
+        self.results.mass_balance = mb;
         let w = self.model.sim.warmup_s;
         let n_mean = self
             .results
@@ -643,58 +579,33 @@ impl<'a> Simulation<'a> {
         self.results.final_cell_conc = (0..np)
             .map(|p| (0..net.n_cells).map(|g| self.cell_conc(p, g)).collect())
             .collect();
-        self.results
+        let mut followed = self.followed;
+        if followed.width == 0 {
+            // nothing followed: an empty row per output time, the shape of the results for any width
+            followed.section = vec![Vec::new(); self.results.output_times_s.len()];
+            followed.reach = vec![Vec::new(); self.results.output_times_s.len()];
+        }
+        (self.results, followed)
     }
 
-    /// Finish a tagged run ([`Simulation::with_groups`]): the total's results and the groups'
-    /// concentrations at the output times.
-    pub fn finish_tagged(mut self) -> TaggedResults {
-        let n_groups = self.groups.as_ref().map_or(0, |g| g.len());
-        let (mut section_conc, mut reach_conc) = (
-            std::mem::take(&mut self.tag_section),
-            std::mem::take(&mut self.tag_reach),
-        );
-        let relative = self.responses;
-        let total = self.finish();
-        if n_groups == 0 {
-            // a run without groups steps as a plain run and records no group values: an empty row per
-            // output time, the shape of the results for any number of groups
-            section_conc = vec![Vec::new(); total.output_times_s.len()];
-            reach_conc = vec![Vec::new(); total.output_times_s.len()];
-        }
-        TaggedResults {
-            total,
-            n_groups,
-            section_conc,
-            reach_conc,
-            relative,
-        }
-    }
-
-    /// Set every group's initial state (`steady`: the steady state of the current period at `t_s`, as in
-    /// steady mode; otherwise from each group model's `InitialState`).
-    fn initialise_groups(&mut self, t_s: f64, steady: bool) -> Result<(), TransportError> {
-        let Some(groups) = &self.groups else {
-            return Ok(());
-        };
+    /// Set every follower's initial state (`steady`: the steady state of the current period at `t_s`).
+    fn start_followers(&mut self, t_s: f64, steady: bool) -> Result<(), TransportError> {
         for (p, lane) in self.lanes.iter_mut().enumerate() {
-            if let Some(t) = lane.tags.as_mut() {
-                t.initialise(
-                    groups,
-                    self.net,
-                    &self.lay,
-                    &self.co,
-                    self.period,
-                    t_s,
-                    p,
-                    self.opts.steady_max_sweeps,
-                    steady,
-                )?;
-            }
+            let cx = Start {
+                net: self.net,
+                lay: &self.lay,
+                co: &self.co,
+                period: self.period,
+                t_s,
+                p,
+                max_sweeps: self.opts.steady_max_sweeps,
+            };
+            lane.follower.start(&cx, steady)?;
         }
         Ok(())
     }
 
+    /// Mass of pollutant `p` in the network now (cells and ponds), g.
     fn total_mass_g(&self, p: usize) -> f64 {
         let mut m = 0.0;
         let c = &self.lanes[p].conc;
@@ -727,6 +638,8 @@ impl<'a> Simulation<'a> {
         Ok(())
     }
 
+    /// Enter period `k` mid-run: the concentrations are kept, and the mass the new cell volumes add (or
+    /// remove) is booked.
     fn switch_period(&mut self, k: usize) -> Result<(), TransportError> {
         let np = self.model.pollutants.len();
         for p in 0..np {
@@ -757,6 +670,7 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// The steady state of the current period at `t_s` into every pollutant's state.
     fn solve_steady_into_state(&mut self, t_s: f64) -> Result<(), TransportError> {
         for (p, lane) in self.lanes.iter_mut().enumerate() {
             steady::solve_layout(
@@ -776,6 +690,8 @@ impl<'a> Simulation<'a> {
         Ok(())
     }
 
+    /// Steady mode: the next output time's steady state, and the ledger of its rates over the interval
+    /// that follows.
     fn step_steady(&mut self) -> Result<bool, TransportError> {
         let i = self.next_out;
         let t = self.output_times[i];
@@ -784,7 +700,7 @@ impl<'a> Simulation<'a> {
             self.enter_period(k)?;
         }
         self.solve_steady_into_state(t)?;
-        self.initialise_groups(t, true)?;
+        self.start_followers(t, true)?;
         let span = match self.output_times.get(i + 1) {
             Some(&t1) => t1 - t,
             None => 0.0,
@@ -814,14 +730,8 @@ impl<'a> Simulation<'a> {
         Ok(!self.done)
     }
 
-    /// One step of length `dt` from time `t`, every pollutant. A small run (at most
-    /// `TransportOptions::serial_cell_lanes` cells × pollutants) runs on the calling thread alone: there a step is tens of microseconds of work, and
-    /// waking the pool costs as much as it saves. With several pollutants on a network too small to fill the
-    /// threads with cell chunks, the pollutants run in parallel (each serially over its chunks); otherwise
-    /// they run one after another, each parallel over its chunks. Either way a pollutant's result does not
-    /// depend on the split, so the bits do not change with the number of threads.
-    fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
-        // decay-rate changes take effect from the step whose midpoint passes them (within half a step)
+    /// Decay-rate changes take effect from the step whose midpoint passes them (within half a step).
+    fn apply_decay_changes(&mut self, t: f64, dt: f64) {
         let changes = &self.model.decay_changes;
         while let Some(c) = changes.get(self.next_decay_change)
             && c.t_s <= t + 0.5 * dt
@@ -832,51 +742,59 @@ impl<'a> Simulation<'a> {
             }
             self.next_decay_change += 1;
         }
+    }
+
+    /// One step of length `dt` from time `t`, every pollutant (`step::advance`). A small run (at most
+    /// `TransportOptions::serial_cell_lanes` cells × pollutants) runs on the calling thread alone: there a
+    /// step is tens of microseconds of work, and waking the pool costs as much as it saves. With several
+    /// pollutants on a network too small to fill the threads with cell chunks, the pollutants run in
+    /// parallel (each serially over its chunks); otherwise they run one after another, each parallel over
+    /// its chunks. Either way a pollutant's result does not depend on the split, so the bits do not change
+    /// with the number of threads.
+    fn advance(&mut self, t: f64, dt: f64) -> Result<(), TransportError> {
+        self.apply_decay_changes(t, dt);
         if self.implicit {
             self.factors.refresh(self.net, &self.lay, &self.co, dt);
         }
-        let ctx = Ctx {
+        let zeros = &self.zero_disp;
+        let cx = StepCx {
             model: self.model,
             net: self.net,
             lay: &self.lay,
             co: &self.co,
             flows: &self.flows[self.period],
             disp: if self.implicit {
-                &self.zero_disp
+                zeros
             } else {
                 &self.disp_coef
             },
             disp_coef: &self.disp_coef,
             disp_rank: if self.implicit {
-                &self.zero_disp
+                zeros
             } else {
                 &self.disp_rank
             },
-            implicit: if self.implicit {
-                Some(&self.factors)
-            } else {
-                None
-            },
-            groups: self.groups.as_ref(),
+            implicit: self.implicit.then_some(&self.factors),
             period: self.period,
         };
         let n_chunks = self.lay.chunk_first_rank.len();
         let by_pollutant = self.lanes.len() > 1 && n_chunks < 4 * rayon::current_num_threads();
-        // a tagged run carries many groups per pollutant: worth the pool even on a small network
+        // a busy follower makes the pool worth it even on a small network
         let small = steps_alone(self.net, self.lanes.len(), &self.opts);
+        let busy = self.lanes.iter().any(|l| l.follower.busy());
         let one_thread = rayon::current_num_threads() == 1;
-        if one_thread || (small && !(self.groups.is_some() && self.lanes.len() > 1)) {
+        if one_thread || (small && !(busy && self.lanes.len() > 1)) {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
-                advance_lane(&ctx, p, lane, t, dt, false);
+                advance(&cx, p, lane, t, dt, false);
             }
         } else if by_pollutant {
             self.lanes
                 .par_iter_mut()
                 .enumerate()
-                .for_each(|(p, lane)| advance_lane(&ctx, p, lane, t, dt, false));
+                .for_each(|(p, lane)| advance(&cx, p, lane, t, dt, false));
         } else {
             for (p, lane) in self.lanes.iter_mut().enumerate() {
-                advance_lane(&ctx, p, lane, t, dt, true);
+                advance(&cx, p, lane, t, dt, true);
             }
         }
         // report the first pollutant (in model order) that went wrong
@@ -886,6 +804,7 @@ impl<'a> Simulation<'a> {
         Ok(())
     }
 
+    /// The error for pollutant `p`'s first non-finite cell.
     fn non_finite(&self, p: usize, t_s: f64) -> TransportError {
         let net = self.net;
         let (mut global_cell, mut reach, mut cell) = (0, 0, 0);
@@ -930,6 +849,8 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// The outputs at the current output time: section values (interpolated between the two cells
+    /// around the section) and reach means (volume-weighted), and the followers' own.
     fn record_output(&mut self) {
         let model = self.model;
         let net = self.net;
@@ -954,33 +875,8 @@ impl<'a> Simulation<'a> {
                 rch.push(if vt > 0.0 { m / vt } else { 0.0 });
             }
         }
-        if let Some(groups) = &self.groups {
-            let ng = groups.len();
-            let mut sec = vec![0.0; model.sections.len() * np * ng];
-            for (si, s) in model.sections.iter().enumerate() {
-                let (a, b, w) = net.section_weights(s.reach, s.at_m);
-                let (ea, eb) = (self.lay.ext(net, a), self.lay.ext(net, b));
-                for p in 0..np {
-                    let k = (si * np + p) * ng;
-                    if let Some(t) = &self.lanes[p].tags {
-                        t.section_values(ea, eb, w, &mut sec[k..k + ng]);
-                    }
-                }
-            }
-            let mut rch = vec![0.0; net.n_reaches * np * ng];
-            for r in 0..net.n_reaches {
-                let b = self.lay.base[r];
-                let v = &self.co.vol[b..b + net.n_cells_of(r)];
-                let vt: f64 = v.iter().sum();
-                for p in 0..np {
-                    let k = (r * np + p) * ng;
-                    if let Some(t) = &self.lanes[p].tags {
-                        t.reach_values(b, v, vt, &mut rch[k..k + ng]);
-                    }
-                }
-            }
-            self.tag_section.push(sec);
-            self.tag_reach.push(rch);
+        if self.followed.width > 0 {
+            self.record_followed();
         }
         let t = self.output_times[self.next_out];
         self.add_cell_means(t);
@@ -989,374 +885,34 @@ impl<'a> Simulation<'a> {
         self.results.reach_conc.push(rch);
         self.results.output_period.push(self.hyd.period_at(t));
     }
-}
 
-/// The state and scratch of one pollutant.
-struct Lane {
-    /// Concentrations, extended indexing, mg/L.
-    conc: Vec<f64>,
-    conc_new: Vec<f64>,
-    /// Mixed concentration per node (the state of storage nodes), mg/L.
-    node_c: Vec<f64>,
-    /// Mass flux through the two end faces of every reach, g/s (see `node_pass`).
-    bflux: Vec<f64>,
-    /// Half-step decay factor h = exp(−kΔt/2) and 1 − h, by layout rank (the order the kernel reads them in;
-    /// reach r's are at `Layout::rank[r]`).
-    decay: Vec<f64>,
-    decay_loss: Vec<f64>,
-    /// Decay rate k per reach, 1/s (the model's 1/day over 86,400 s).
-    k_per_s: Vec<f64>,
-    /// The bits of (Δt, θ) that `decay` and `decay_loss` were computed for (`None`: not yet computed).
-    decay_for: Option<(u64, u64)>,
-    /// Inflow concentrations, mg/L, per inflow (constants resolved once).
-    inflow_c: ConstConc,
-    /// Concentration of water entering at each node from outside, mg/L, per node (constants resolved once).
-    outlet_c: ConstConc,
-    /// Decayed mass per chunk, g.
-    partial: Vec<f64>,
-    /// Ledger: in, out, decayed, volume change, g.
-    ledger_g: [f64; 4],
-    /// A non-finite value appeared in the last step.
-    failed: bool,
-    /// Share of each cell withdrawal's demand that the last step could take (≤ 1 when a cell ran dry).
-    withdraw_frac: Vec<f64>,
-    /// Ledger entries of the node pass per chunk of nodes, g.
-    node_partial: Vec<[f64; 4]>,
-    /// The source groups' state, in a tagged run.
-    tags: Option<TagLane>,
-    /// Per source of the layout: its mass rate (g/s) and the time up to which it holds (most series are
-    /// step tables), valid for the flow period `src_period`.
-    src_rate: Vec<(f64, f64)>,
-    src_period: usize,
-    /// A copy of the old state for the groups' node pass when it runs beside the total's (tagged runs).
-    snap: Snapshot,
-    /// Tagged runs: each interior face's limiter weight κ and share C_f/C_U from this step's kernel, as f64
-    /// bits at `[2f]`, `[2f + 1]` (network face f; `kernel::StepData::parts`); empty in a plain run.
-    face_parts: Vec<AtomicU64>,
-}
-
-/// A run's state at an output time ([`Simulation::resume_point`]).
-pub(crate) struct ResumePoint {
-    t_s: f64,
-    next_out: usize,
-    done: bool,
-    warned_substep: bool,
-    mass0_g: Vec<f64>,
-    lanes: Vec<LaneState>,
-    results: RunResults,
-    tag_section: Vec<Vec<f64>>,
-    tag_reach: Vec<Vec<f64>>,
-}
-
-/// One pollutant's state in a [`ResumePoint`].
-struct LaneState {
-    conc: Vec<f64>,
-    node_c: Vec<f64>,
-    bflux: Vec<f64>,
-    ledger_g: [f64; 4],
-    tags: Option<tagged::TagState>,
-}
-
-/// The total's old cells, node concentrations and half-step decay factors, as a tagged step's node pass
-/// reads them.
-#[derive(Default)]
-struct Snapshot {
-    c: Vec<f64>,
-    nc: Vec<f64>,
-    half: Vec<f64>,
-}
-
-/// Concentrations of a list of series for one pollutant: a constant's value stored densely, so only table
-/// series are evaluated per step (a missing series is the constant 0).
-pub(super) struct ConstConc {
-    /// The constant value, mg/L (0 for a table series).
-    pub value: Vec<f64>,
-    /// `true` where the series is a table and must be evaluated at the time.
-    pub table: Vec<bool>,
-}
-
-impl ConstConc {
-    pub(super) fn new<'m>(series: impl Iterator<Item = Option<&'m Series>>) -> ConstConc {
-        let (mut value, mut table) = (Vec::new(), Vec::new());
-        for s in series {
-            let (v, t) = match s {
-                None => (0.0, false),
-                Some(Series::Const(v)) => (*v, false),
-                Some(_) => (0.0, true),
-            };
-            value.push(v);
-            table.push(t);
-        }
-        ConstConc { value, table }
-    }
-
-    /// Item `i`'s concentration: the constant, or `eval()` for a table series.
-    #[inline(always)]
-    pub(super) fn at(&self, i: usize, eval: impl FnOnce() -> f64) -> f64 {
-        if self.table[i] { eval() } else { self.value[i] }
-    }
-}
-
-/// What every pollutant's step reads.
-struct Ctx<'s> {
-    model: &'s Model,
-    net: &'s Network,
-    lay: &'s Layout,
-    co: &'s Coeffs,
-    flows: &'s PeriodFlows,
-    /// E/Δx² per reach as the explicit kernel sees it (zeros when dispersion is implicit).
-    disp: &'s [f64],
-    /// E/Δx² per reach (the true values).
-    disp_coef: &'s [f64],
-    /// `disp` by layout rank (what the kernel reads).
-    disp_rank: &'s [f64],
-    /// The factored implicit dispersion operator, when dispersion is implicit.
-    implicit: Option<&'s Factors>,
-    /// The source groups of a tagged run.
-    groups: Option<&'s Groups<'s>>,
-    /// The flow period in force.
-    period: usize,
-}
-
-/// One step of one pollutant: node pass, cell kernel (over the chunks in parallel or in order), sources,
-/// withdrawals, ledger. Sets `lane.failed` on a non-finite value (the state is then not swapped).
-fn advance_lane(ctx: &Ctx, p: usize, lane: &mut Lane, t: f64, dt: f64, parallel: bool) {
-    let (model, net, co) = (ctx.model, ctx.net, ctx.co);
-    let t_mid = t + 0.5 * dt;
-    let theta = temp_factor(model, p, t_mid);
-    // the factors depend only on k, θ and Δt: recomputed only when Δt or θ changed (bit for bit)
-    let key = (dt.to_bits(), theta.to_bits());
-    if lane.decay_for != Some(key) {
-        for ((f, loss), &r) in lane
-            .decay
-            .iter_mut()
-            .zip(lane.decay_loss.iter_mut())
-            .zip(ctx.lay.order.iter())
-        {
-            let x = 0.5 * lane.k_per_s[r] * theta * dt;
-            // clamped so that dividing by it (node pass) stays finite
-            *f = (-x).exp().max(1e-150);
-            // 1.0 − h is exact for h ≥ ½ (Sterbenz): the ledger books exactly what the factor h removes
-            // (−expm1(−x) would be closer to the true 1 − e^−x but differ from 1 − h by an ulp, a bias
-            // repeated every step)
-            *loss = 1.0 - *f;
-        }
-        lane.decay_for = Some(key);
-    }
-    // the groups' view of this step, with the half-step decay factors `half` and the faces' κ and shares
-    // `parts` (read only by the cell pass)
-    macro_rules! mk_step {
-        ($half:expr, $parts:expr) => {
-            ctx.groups.map(|groups| TagStep {
-                net,
-                lay: ctx.lay,
-                co,
-                groups,
-                period: ctx.period,
-                p,
-                dt,
-                t_mid,
-                theta,
-                explicit_disp: ctx.implicit.is_none(),
-                disp: ctx.disp,
-                disp_true: ctx.disp_coef,
-                half: $half,
-                parts: $parts,
-            })
-        };
-    }
-    // the groups' node pass reads the total's old state; with a thread to help (see `assist`) it runs on
-    // a copy of that state beside the total's node pass, kernel and sources, else before them
-    let overlap = lane.tags.is_some() && assist::has_helpers();
-    // the faces' κ and shares the kernel leaves for the groups (empty in a plain run), out of the lane while
-    // the total's part borrows it
-    let parts = std::mem::take(&mut lane.face_parts);
-    let decayed = if overlap {
-        let mut snap = std::mem::take(&mut lane.snap);
-        let mut tags = lane.tags.take();
-        snap.c.clear();
-        snap.c.extend_from_slice(&lane.conc);
-        snap.nc.clear();
-        snap.nc.extend_from_slice(&lane.node_c);
-        snap.half.clear();
-        snap.half.extend_from_slice(&lane.decay);
-        let ts = mk_step!(&snap.half, &[]);
-        let mut decayed = 0.0;
-        assist::join(
-            || decayed = total_part(ctx, p, lane, &parts, t_mid, theta, dt, parallel),
-            || {
-                if let (Some(ts), Some(tags)) = (&ts, tags.as_mut()) {
-                    tagged::node_pass(ts, &snap.c, &snap.nc, tags)
-                }
-            },
-        );
-        lane.tags = tags;
-        lane.snap = snap;
-        decayed
-    } else {
-        if let (Some(ts), Some(tags)) = (&mk_step!(&lane.decay, &[]), lane.tags.as_mut()) {
-            tagged::node_pass(ts, &lane.conc, &lane.node_c, tags);
-        }
-        total_part(ctx, p, lane, &parts, t_mid, theta, dt, parallel)
-    };
-    lane.face_parts = parts;
-    let led = &lane.ledger_g;
-    if !(decayed.is_finite() && led[IN].is_finite()) {
-        lane.failed = true;
-        return;
-    }
-    // implicit dispersion within each reach: conserves Σ V·C, so the ledger is unchanged
-    let implicit_of = |f: &Factors, c: &mut [f64]| {
-        let n_groups = ctx.lay.group_rank.len() - 1;
-        solve_groups(
-            net,
-            ctx.lay,
-            co,
-            f,
-            ctx.disp_coef,
-            c,
-            0,
-            0,
-            n_groups,
-            parallel,
-        )
-    };
-    let tag_step = mk_step!(&lane.decay, &lane.face_parts);
-    if let (Some(ts), Some(tags)) = (&tag_step, lane.tags.as_mut()) {
-        // the groups' cell pass reads the old state; the total's implicit dispersion works on the new one
-        // meanwhile (the groups' pass hands it to whichever thread does its first half)
-        let new = &mut lane.conc_new;
-        let mut total = || {
-            if let Some(f) = ctx.implicit {
-                implicit_of(f, new)
+    /// The followers' values at the current output time (see [`Followed`]).
+    fn record_followed(&mut self) {
+        let (model, net) = (self.model, self.net);
+        let np = model.pollutants.len();
+        let w = self.followed.width;
+        let mut sec = vec![0.0; model.sections.len() * np * w];
+        for (si, s) in model.sections.iter().enumerate() {
+            let (a, b, wt) = net.section_weights(s.reach, s.at_m);
+            let (ea, eb) = (self.lay.ext(net, a), self.lay.ext(net, b));
+            for p in 0..np {
+                let k = (si * np + p) * w;
+                (self.lanes[p].follower).section_values(ea, eb, wt, &mut sec[k..k + w]);
             }
-        };
-        tagged::cells(
-            ts,
-            &lane.conc,
-            &lane.withdraw_frac,
-            ctx.implicit,
-            tags,
-            &mut total,
-        );
-        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
-    } else {
-        std::mem::swap(&mut lane.conc, &mut lane.conc_new);
-        if let Some(f) = ctx.implicit {
-            implicit_of(f, &mut lane.conc);
         }
+        let mut rch = vec![0.0; net.n_reaches * np * w];
+        for r in 0..net.n_reaches {
+            let b = self.lay.base[r];
+            let v = &self.co.vol[b..b + net.n_cells_of(r)];
+            let vt: f64 = v.iter().sum();
+            for p in 0..np {
+                let k = (r * np + p) * w;
+                (self.lanes[p].follower).reach_values(b, v, vt, &mut rch[k..k + w]);
+            }
+        }
+        self.followed.section.push(sec);
+        self.followed.reach.push(rch);
     }
-}
-
-/// Whether a run of `pollutants` on `net` is small enough to step on one thread, without the pool
-/// (`TransportOptions::serial_cell_lanes`: cell slots, two ghosts per reach included, × pollutants).
-pub(super) fn steps_alone(net: &Network, pollutants: usize, opts: &TransportOptions) -> bool {
-    (net.n_cells + 2 * net.n_reaches) * pollutants <= opts.serial_cell_lanes
-}
-
-/// The total's part of a step of one pollutant: node pass, cell kernel, sources and withdrawals, with the
-/// ledger; returns the mass decayed in the cells, g (non-finite on a failed step). In a tagged run the
-/// kernel also leaves each interior face's κ and share in `parts` for the groups (`kernel::StepData`).
-#[allow(clippy::too_many_arguments)]
-fn total_part(
-    ctx: &Ctx,
-    p: usize,
-    lane: &mut Lane,
-    parts: &[AtomicU64],
-    t_mid: f64,
-    theta: f64,
-    dt: f64,
-    parallel: bool,
-) -> f64 {
-    let (model, net, co) = (ctx.model, ctx.net, ctx.co);
-    let led = &mut lane.ledger_g;
-    let ns = NodeStep {
-        model,
-        lay: ctx.lay,
-        co,
-        flows: ctx.flows,
-        p,
-        dt,
-        t_mid,
-        theta,
-        explicit_disp: ctx.implicit.is_none(),
-        inflow_c: &lane.inflow_c,
-        outlet_c: &lane.outlet_c,
-        half: &lane.decay,
-    };
-    node_pass(
-        &ns,
-        net,
-        &mut lane.conc,
-        &mut lane.node_c,
-        &mut lane.bflux,
-        &mut lane.node_partial,
-        led,
-        parallel,
-    );
-    let data = StepData {
-        c: &lane.conc,
-        q: &co.q_face,
-        disp: ctx.disp_rank,
-        inv_vol: &co.inv_vol,
-        bflux: &lane.bflux,
-        decay: &lane.decay,
-        decay_loss: &lane.decay_loss,
-        span: &ctx.lay.span,
-        chunk_first_rank: &ctx.lay.chunk_first_rank,
-        dt,
-        parts: (!parts.is_empty()).then_some(parts),
-    };
-    let chunk = ctx.lay.chunk;
-    if parallel {
-        lane.conc_new
-            .par_chunks_mut(chunk)
-            .zip(lane.partial.par_iter_mut())
-            .enumerate()
-            .for_each(|(k, (out, part))| *part = step_chunk(&data, k, chunk, out));
-    } else {
-        lane.conc_new
-            .chunks_mut(chunk)
-            .zip(lane.partial.iter_mut())
-            .enumerate()
-            .for_each(|(k, (out, part))| *part = step_chunk(&data, k, chunk, out));
-    }
-    let mut decayed = 0.0;
-    for &x in &lane.partial {
-        decayed += x;
-    }
-    led[DECAY] += decayed;
-    // sources and withdrawals
-    let cn = &mut lane.conc_new;
-    if lane.src_period != ctx.period {
-        lane.src_rate.fill((0.0, f64::NEG_INFINITY));
-        lane.src_period = ctx.period;
-    }
-    for (s, cache) in ctx.lay.sources.iter().zip(&mut lane.src_rate) {
-        // entering at mid-step, a source's mass decays for half a step
-        let rate = if t_mid < cache.1 {
-            cache.0
-        } else {
-            let r = source_rate(model, ctx.flows, s, p, t_mid);
-            *cache = (r, source_held_until(model, s, p, t_mid));
-            r
-        };
-        let m = rate * dt;
-        let rank = ctx.lay.rank[s.reach];
-        let h = lane.decay[rank];
-        cn[s.ext] += h * m * co.inv_vol[s.ext];
-        led[IN] += m;
-        led[DECAY] += lane.decay_loss[rank] * m;
-    }
-    for (i, &(ext, _)) in ctx.lay.cell_withdrawals.iter().enumerate() {
-        let want = co.cell_withdraw_q[i] * lane.conc[ext] * dt;
-        let have = cn[ext] * co.vol[ext];
-        let take = want.min(have).max(0.0);
-        cn[ext] -= take * co.inv_vol[ext];
-        led[OUT] += take;
-        lane.withdraw_frac[i] = if want > 0.0 { take / want } else { 0.0 };
-    }
-    decayed
 }
 
 /// Whether to solve dispersion implicitly with the coefficients `co`: as asked, or under
@@ -1370,355 +926,138 @@ fn use_implicit(mode: DispersionMode, co: &Coeffs) -> bool {
     }
 }
 
-/// Run the whole period: `Simulation::new`, `step` until the end, `finish`.
-pub fn run(
-    model: &Model,
-    net: &Network,
-    hyd: &Hydraulics,
-    opts: &TransportOptions,
-) -> Result<RunResults, TransportError> {
-    let mut sim = Simulation::new(model, net, hyd, opts)?;
-    while sim.step()? {}
-    Ok(sim.finish())
+/// A run's state at an output time ([`Solver::resume_point`]).
+pub(crate) struct ResumePoint<S> {
+    t_s: f64,
+    next_out: usize,
+    done: bool,
+    warned_substep: bool,
+    mass0_g: Vec<f64>,
+    lanes: Vec<LaneState<S>>,
+    results: RunResults,
+    followed_section: Vec<Vec<f64>>,
+    followed_reach: Vec<Vec<f64>>,
 }
 
-/// One step of a pond (a completely mixed volume `v`, m³) holding `cn` mg/L, with the inflowing mass rate
-/// `rate` (g/s) held over the step and the sink `sink` = Q_out + k·V (m³/s): the exact solution of
-/// V·dC/dt = rate − sink·C (module docs, "Nodes"). Returns the new concentration and ∫C dt over the step
-/// (the water leaving carries its mean, ∫C dt / Δt).
-#[inline(always)]
-pub(super) fn pond_step(cn: f64, rate: f64, sink: f64, v: f64, dt: f64) -> (f64, f64) {
-    Pond::new(sink, v, dt).step(cn, rate)
+/// One pollutant's state in a [`ResumePoint`], with its follower's.
+struct LaneState<S> {
+    conc: Vec<f64>,
+    node_c: Vec<f64>,
+    bflux: Vec<f64>,
+    ledger_g: [f64; 4],
+    follower: S,
 }
 
-/// The part of [`pond_step`] that does not depend on the concentrations (one exponential per pond and
-/// step, however many source groups share it).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Pond {
-    sink: f64,
-    v: f64,
-    dt: f64,
-    /// sink/V, 1/s, and 1 − e^(−λΔt).
-    lam: f64,
-    one_minus_e: f64,
-}
+impl<F: Follower> Solver<'_, F> {
+    /// The run's state now (concentrations, the followers' states, the mass ledger and the outputs so
+    /// far), for another run to go on from ([`Solver::resume`]).
+    pub fn resume_point(&self) -> ResumePoint<F::State> {
+        ResumePoint {
+            t_s: self.t_s,
+            next_out: self.next_out,
+            done: self.done,
+            warned_substep: self.warned_substep,
+            mass0_g: self.mass0_g.clone(),
+            lanes: self
+                .lanes
+                .iter()
+                .map(|l| LaneState {
+                    conc: l.conc.clone(),
+                    node_c: l.node_c.clone(),
+                    bflux: l.bflux.clone(),
+                    ledger_g: l.ledger_g,
+                    follower: l.follower.state(),
+                })
+                .collect(),
+            results: RunResults {
+                output_times_s: self.results.output_times_s.clone(),
+                pollutants: self.results.pollutants.clone(),
+                section_conc: self.results.section_conc.clone(),
+                reach_conc: self.results.reach_conc.clone(),
+                output_period: self.results.output_period.clone(),
+                mass_balance: Vec::new(),
+                warnings: self.results.warnings.clone(),
+                steps: self.results.steps,
+                mean_cell_conc: self.results.mean_cell_conc.clone(),
+                final_cell_conc: Vec::new(),
+            },
+            followed_section: self.followed.section.clone(),
+            followed_reach: self.followed.reach.clone(),
+        }
+    }
 
-impl Pond {
-    #[inline(always)]
-    pub(super) fn new(sink: f64, v: f64, dt: f64) -> Pond {
-        let (lam, one_minus_e) = if sink > 0.0 {
-            let lam = sink / v;
-            (lam, -(-lam * dt).exp_m1())
-        } else {
-            (0.0, 0.0)
+    /// Go on from `rp`, the state of a run of another model at an output time: this run's own model,
+    /// flows and followers from then on, that run's state and outputs up to then. For a model and flows
+    /// that agree with that run's up to `rp`'s time — a scenario with a project that acts only later — the
+    /// result is that of a run from the start, without stepping the common part again (to round-off and
+    /// the step sequence: the two runs' flow periods may be cut differently before then, with the same
+    /// flows). The mass ledger goes on from that run's. Refused, with nothing changed, unless the two runs
+    /// have the same pollutants, output times and followers' shapes, this one is dynamic and has not
+    /// begun (then only a failure to make this run's coefficients, which leaves it unusable, can stop it).
+    pub fn resume(&mut self, rp: &ResumePoint<F::State>) -> Result<(), TransportError> {
+        let bad = |what: &str| TransportError::BadOption {
+            option: "resume",
+            value: what.to_string(),
+            expected: "a state of a run with the same pollutants, output times and groups, taken at an \
+                       output time, resumed before the first step",
         };
-        Pond {
-            sink,
-            v,
-            dt,
-            lam,
-            one_minus_e,
+        if self.next_out > 0 || self.done || self.model.sim.mode == Mode::Steady {
+            return Err(bad("this run has begun, or is steady"));
         }
-    }
-
-    /// [`pond_step`] for concentration `cn` and inflowing mass rate `rate`.
-    #[inline(always)]
-    pub(super) fn step(&self, cn: f64, rate: f64) -> (f64, f64) {
-        let (sink, v, dt) = (self.sink, self.v, self.dt);
-        if sink > 0.0 {
-            let c_eq = rate / sink;
-            let integral = c_eq * dt + (cn - c_eq) * self.one_minus_e / self.lam;
-            (cn + (rate * dt - sink * integral) / v, integral)
-        } else {
-            (cn + rate * dt / v, cn * dt + 0.5 * rate * dt * dt / v)
-        }
-    }
-}
-
-/// How many reach-end records ahead the node pass asks for the cells it will read.
-const PREFETCH_ENDS: usize = 16;
-/// How many nodes ahead the node pass asks for their mixed state.
-const PREFETCH_NODES: usize = 6;
-
-/// Hint the processor to load `v[i]` into the cache (nothing happens for an index out of range, or on
-/// another architecture).
-#[inline(always)]
-fn prefetch(v: &[f64], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(x) = v.get(i) {
-        // SAFETY: a prefetch is a hint that never faults and reads nothing into the program; the pointer is
-        // to a live element of `v` anyway
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                (x as *const f64).cast::<i8>(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (v, i);
-}
-
-/// A column that the node pass's chunks write to concurrently, each at indices no other chunk touches
-/// (a node's mixed concentration; the boundary flux and ghost slot of a reach end, which belongs to
-/// exactly one node).
-#[derive(Clone, Copy)]
-struct Scatter {
-    ptr: *mut f64,
-    len: usize,
-}
-
-// SAFETY: the chunks of one pass write disjoint index sets (see `Scatter`), and the borrow the pointer was
-// made from outlives the pass, so sharing the pointer between threads cannot race.
-unsafe impl Send for Scatter {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Scatter {}
-
-impl Scatter {
-    fn new(v: &mut [f64]) -> Scatter {
-        Scatter {
-            ptr: v.as_mut_ptr(),
-            len: v.len(),
-        }
-    }
-
-    /// Hint the processor to load index `i` (nothing for an index out of range; never faults).
-    #[inline(always)]
-    fn prefetch(self, i: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if i < self.len {
-            // SAFETY: the address is inside the column (checked); a prefetch reads nothing into the
-            // program and cannot fault
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    self.ptr.add(i).cast::<i8>().cast_const(),
-                )
-            };
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = i;
-    }
-
-    /// # Safety
-    /// No other thread writes index `i` during the pass.
-    #[inline(always)]
-    unsafe fn get(self, i: usize) -> f64 {
-        assert!(i < self.len);
-        // SAFETY: in bounds (checked), and not written concurrently (the caller's promise)
-        unsafe { *self.ptr.add(i) }
-    }
-
-    /// # Safety
-    /// No other thread reads or writes index `i` during the pass.
-    #[inline(always)]
-    unsafe fn set(self, i: usize, v: f64) {
-        assert!(i < self.len);
-        // SAFETY: in bounds (checked), and touched by this thread alone (the caller's promise)
-        unsafe { *self.ptr.add(i) = v }
-    }
-}
-
-/// What the node pass reads of one pollutant's step besides the state.
-struct NodeStep<'s> {
-    model: &'s Model,
-    lay: &'s Layout,
-    co: &'s Coeffs,
-    flows: &'s PeriodFlows,
-    /// Pollutant.
-    p: usize,
-    /// Step, s; its midpoint, s since start; the temperature factor θ^(T−20) there.
-    dt: f64,
-    t_mid: f64,
-    theta: f64,
-    /// Explicit dispersion in this step (the limiter leaves it room).
-    explicit_disp: bool,
-    /// Inflow and outlet concentrations (constants resolved once).
-    inflow_c: &'s ConstConc,
-    outlet_c: &'s ConstConc,
-    /// Half-step decay factor per layout rank.
-    half: &'s [f64],
-}
-
-/// The columns the node pass writes.
-#[derive(Clone, Copy)]
-struct NodeOut {
-    node_c: Scatter,
-    bflux: Scatter,
-    /// The concentrations: the pass reads cells and writes ghost slots, disjoint sets.
-    c: Scatter,
-}
-
-/// Mix every node for pollutant `p` over a step of `dt` seconds: the mass flux through both end faces of every
-/// reach (`bflux`, g/s, positive from→to), the nodes' mixed concentrations and pond states, the ghost values,
-/// and the ledger entries of the nodes (inflows, water entering at outlets, water leaving, pond decay).
-///
-/// The nodes are independent of each other within a pass (each reads the cells next to it and its own
-/// mixed state, and writes its own reach ends), so they run in fixed chunks of
-/// `TransportOptions::chunk_nodes` nodes, in parallel when `parallel`; the ledger is summed per chunk, then
-/// over the chunks in order, so the bits do not depend on the number of threads. Each node writes the ghost
-/// slots of its reach ends as it goes (no node reads them), except those of one-cell reaches, which are
-/// the far-upwind values of the node at the other end: they are set after the pass
-/// (`Layout::late_ghosts`).
-#[allow(clippy::too_many_arguments)]
-fn node_pass(
-    ns: &NodeStep,
-    net: &Network,
-    c: &mut [f64],
-    node_c: &mut [f64],
-    bflux: &mut [f64],
-    partial: &mut [[f64; 4]],
-    led: &mut [f64; 4],
-    parallel: bool,
-) {
-    let lay = ns.lay;
-    let nn = net.n_nodes;
-    let per = nn.div_ceil(partial.len()).max(1);
-    let out = NodeOut {
-        node_c: Scatter::new(node_c),
-        bflux: Scatter::new(bflux),
-        c: Scatter::new(c),
-    };
-    {
-        let chunk = |k: usize, part: &mut [f64; 4]| {
-            let range = (k * per).min(nn)..nn.min((k + 1) * per);
-            *part = node_chunk(ns, out, range);
-        };
-        if parallel && partial.len() > 1 {
-            partial
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(k, part)| chunk(k, part));
-        } else {
-            for (k, part) in partial.iter_mut().enumerate() {
-                chunk(k, part);
-            }
-        }
-    }
-    for part in partial.iter() {
-        for (l, x) in led.iter_mut().zip(part) {
-            *l += x;
-        }
-    }
-    // the ghosts of one-cell reaches, which the pass read as far-upwind values: set now that it is over
-    for &(ghost, n) in &lay.late_ghosts {
-        c[ghost] = node_c[n];
-    }
-}
-
-/// The nodes at positions `range` of `Layout::node_seq` (see [`node_pass`]). Returns their ledger
-/// entries, g.
-#[inline(always)]
-fn node_chunk(ns: &NodeStep, out: NodeOut, range: std::ops::Range<usize>) -> [f64; 4] {
-    let NodeStep {
-        model,
-        lay,
-        co,
-        flows,
-        p,
-        dt,
-        t_mid,
-        theta,
-        explicit_disp,
-        inflow_c,
-        outlet_c,
-        half,
-    } = *ns;
-    let mut led = [0.0f64; 4];
-    for k in range {
-        let nrec = &co.nodes[k];
-        let n = nrec.node;
-        // SAFETY: node n belongs to this chunk alone (see `node_pass`)
-        let cn = unsafe { out.node_c.get(n) };
-        let mut rate = 0.0;
-        // this node's reach ends, gathered per flow period in `Layout::node_seq` order (`Coeffs::ends`)
-        let (e0, e1) = (lay.node_end_start[k], lay.node_end_start[k + 1]);
-        let ends = &co.ends[e0..e1];
-        // the cells and factors a few nodes ahead are scattered over the state: ask for them early so their
-        // loads overlap this node's arithmetic (a hint only; no value changes)
-        for a in co
-            .ends
-            .get(e0 + PREFETCH_ENDS..e1 + PREFETCH_ENDS)
-            .unwrap_or(&[])
+        if rp.lanes.len() != self.lanes.len()
+            || rp.results.pollutants != self.results.pollutants
+            || rp.next_out == 0
+            || rp.next_out > self.output_times.len()
+            || rp.results.output_times_s.as_slice() != &self.output_times[..rp.next_out]
         {
-            out.c.prefetch(a.iu());
-            out.c.prefetch(a.uu());
-            prefetch(half, a.rank());
+            return Err(bad("the outputs do not match"));
         }
-        // and the mixed state of the node a few positions ahead
-        if let Some(a) = co.nodes.get(k + PREFETCH_NODES) {
-            out.node_c.prefetch(a.node);
-        }
-        for e in ends {
-            let into = e.into();
-            if into > 0.0 {
-                // the far-upwind neighbour of a one-cell reach is the other end's ghost
-                // SAFETY: cells (and the ghosts of one-cell reaches) are not written during the pass
-                let (u, uu) = unsafe { (out.c.get(e.iu()), out.c.get(e.uu())) };
-                let nu = into * dt * e.inv_vol_iu;
-                // the limiter leaves room for the explicit dispersion only when there is one
-                let dsum = if explicit_disp {
-                    e.d_sum * dt * e.inv_vol_iu
-                } else {
-                    0.0
-                };
-                let fv = face_value(uu, u, cn, nu, dsum);
-                // the water leaves the reach after half a step of decay (Strang splitting)
-                rate += half[e.rank()] * into * fv;
-                // SAFETY: the slot of a reach end belongs to its node alone
-                unsafe { out.bflux.set(e.slot as usize, e.q * fv) };
+        for (l, s) in self.lanes.iter().zip(&rp.lanes) {
+            if l.conc.len() != s.conc.len()
+                || l.node_c.len() != s.node_c.len()
+                || l.bflux.len() != s.bflux.len()
+                || !l.follower.fits(&s.follower)
+            {
+                return Err(bad("the state does not fit this run's layout or groups"));
             }
         }
-        let mut ext_in = 0.0;
-        for &i in lay.inflows_at(k) {
-            let ci = inflow_c.at(i, || inflow_conc(model, i, p, t_mid));
-            ext_in += flows.inflow_q[i] * ci;
+        let t = rp.t_s;
+        // the period in force just before t (the other run's volumes there are this run's): the next step
+        // switches to the one starting at t, if any, and books the volume change as a period change does
+        let k = self
+            .hyd
+            .periods
+            .partition_point(|p| p.t_start_s < t)
+            .saturating_sub(1);
+        self.enter_period(k)?;
+        for (l, s) in self.lanes.iter_mut().zip(&rp.lanes) {
+            l.conc.copy_from_slice(&s.conc);
+            l.node_c.copy_from_slice(&s.node_c);
+            l.bflux.copy_from_slice(&s.bflux);
+            l.ledger_g = s.ledger_g;
+            l.decay_for = None;
+            l.src_period = usize::MAX;
+            l.follower.set_state(&s.follower);
         }
-        let ex = nrec.exchange;
-        if ex < 0.0 {
-            let co_n = outlet_c.at(n, || outlet_conc(model, n, p, t_mid));
-            ext_in += -ex * co_n;
-        }
-        led[IN] += ext_in * dt;
-        rate += ext_in;
-        let qout = nrec.q_out;
-        let leave = nrec.leave;
-        let v = nrec.vol;
-        // concentration carried by the water leaving the node during the step
-        let mut c_node = cn;
-        let m = if nrec.pond {
-            let k = lay.node_decay_per_day[p][n] / DAY_S * theta;
-            let (c_new, integral) = pond_step(cn, rate, qout + k * v, v, dt);
-            c_node = c_new;
-            led[DECAY] += k * v * integral;
-            integral / dt
-        } else {
-            let m = if qout > 0.0 {
-                rate / qout
-            } else {
-                // nothing can leave: what flows in is lost from the ledger as `out` (continuity broken)
-                led[OUT] += rate * dt;
-                0.0
-            };
-            let qin = nrec.q_in;
-            if qin > 0.0 {
-                c_node = rate / qin;
-            }
-            m
-        };
-        // SAFETY: node n belongs to this chunk alone
-        unsafe { out.node_c.set(n, c_node) };
-        led[OUT] += leave * m * dt;
-        for e in ends {
-            if e.into() <= 0.0 {
-                // the kernel multiplies by h again: hand in the entering flux divided by h
-                // SAFETY: as above
-                unsafe { out.bflux.set(e.slot as usize, e.q * m / half[e.rank()]) };
-            }
-            if !e.one_cell() {
-                // SAFETY: a ghost slot belongs to one reach end, a reach end to one node, and no node reads
-                // the ghosts of reaches of more than one cell
-                unsafe { out.c.set(e.ghost(), c_node) };
-            }
-        }
+        self.t_s = t;
+        self.next_out = rp.next_out;
+        self.done = rp.done;
+        self.warned_substep = rp.warned_substep;
+        self.mass0_g.copy_from_slice(&rp.mass0_g);
+        // this run's decay changes are applied afresh from the first: every one before t takes effect at
+        // the next step (`advance`), as it had in the other run
+        self.next_decay_change = 0;
+        let mut results = rp.results.clone();
+        // the outputs' flow periods in this run's numbering (as `record_output` books them)
+        results.output_period = results
+            .output_times_s
+            .iter()
+            .map(|&ti| self.hyd.period_at(ti))
+            .collect();
+        results.pollutants = self.results.pollutants.clone();
+        self.results = results;
+        self.followed.section = rp.followed_section.clone();
+        self.followed.reach = rp.followed_reach.clone();
+        Ok(())
     }
-    led
 }

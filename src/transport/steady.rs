@@ -21,7 +21,7 @@ use super::layout::{
     Coeffs, DAY_S, Layout, PeriodFlows, end_face, inflow_conc, outlet_conc, source_rate,
     temp_factor,
 };
-use super::{TransportError, TransportOptions};
+use super::options::{TransportError, TransportOptions};
 use crate::hydraulics::FlowField;
 use crate::model::Model;
 use crate::network::Network;

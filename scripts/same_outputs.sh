@@ -4,7 +4,8 @@
 # `validate`'s report. Every file written must be byte-identical; console lines are not compared (they print
 # wall-clock times), except `validate`'s, which print none. The wall-clock fields of rank.json's "timings"
 # (responses_s, responses_setup_s, responses_runs_s, hydraulics_s, search_s, check_s) are blanked on both
-# sides before the comparison; every other byte counts.
+# sides before the comparison, and so are the write times in an .xlsx's docProps/core.xml (its members are
+# compared one by one); every other byte counts.
 #
 #   scripts/same_outputs.sh BASE            # BASE: a commit, e.g. 4ae671e
 #
@@ -104,6 +105,14 @@ for case in "${cases[@]}"; do
     "$bin" ${args//OUT/$out} >"$work/$side/$name.console" 2>&1
     echo $? >"$work/$side/$name.exit"
     set -e
+    # an .xlsx is a zip whose docProps/core.xml carries the time of writing: its members are compared,
+    # with those two timestamps blanked
+    while IFS= read -r -d '' x; do
+      mkdir -p "$x.members"
+      (cd "$x.members" && unzip -qo "$x")
+      rm "$x"
+      sed -i -E 's#<dcterms:(created|modified)([^>]*)>[^<]*<#<dcterms:\1\2>write time<#g' "$x.members/docProps/core.xml"
+    done < <(find "$out" -name '*.xlsx' -print0 2>/dev/null)
     if [ -f "$out/rank.json" ]; then
       sed -i -E 's/"(responses|responses_setup|responses_runs|hydraulics|search|check)_s": [-0-9.e+]+/"\1_s": "wall clock"/' "$out/rank.json"
     fi

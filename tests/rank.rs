@@ -244,25 +244,25 @@ fn load_objective_matches_the_hand_calculation() {
     assert_eq!(order, ["P2", "P1", "P3"]);
 }
 
-/// A sewage outfall carrying 8 % of the river's flow, intercepted into a sewer that discharges out of the
-/// model's assessed reach: the tagged (held-flow) response against a full run.
-#[test]
-fn superposition_against_full_runs_within_the_held_flow_share() {
-    let text = THREE.replace(
+/// [`THREE`] with a sewage outfall W of `flow_m3s` (COD 60 mg/L) on R1 and the project PW that intercepts it
+/// into a trunk sewer discharging at the end of R2 (cost 2, finished on 5 January 2025).
+fn with_sewage_intercept(flow_m3s: f64) -> String {
+    THREE.replace(
         "[[projects]]\nid = \"P1\"",
-        r#"[[outfalls]]
+        &format!(
+            r#"[[outfalls]]
 id = "W"
 reach = "R1"
 at_m = 300.0
-flow_m3s = 0.08
-concentration = { COD = 60.0 }
+flow_m3s = {flow_m3s}
+concentration = {{ COD = 60.0 }}
 kind = "sewage"
 
 [[sewers]]
 id = "trunk"
 capacity_m3s = 1.0
-overflow = { reach = "R2", at_m = 1995.0 }
-discharge = { reach = "R2", at_m = 1995.0 }
+overflow = {{ reach = "R2", at_m = 1995.0 }}
+discharge = {{ reach = "R2", at_m = 1995.0 }}
 
 [[projects]]
 id = "PW"
@@ -274,8 +274,16 @@ outfalls = ["W"]
 sewer = "trunk"
 
 [[projects]]
-id = "P1""#,
-    );
+id = "P1""#
+        ),
+    )
+}
+
+/// A sewage outfall carrying 8 % of the river's flow, intercepted into a sewer that discharges out of the
+/// model's assessed reach: the tagged (held-flow) response against a full run.
+#[test]
+fn superposition_against_full_runs_within_the_held_flow_share() {
+    let text = with_sewage_intercept(0.08);
     let mut o = opts(Objective::Load, None);
     o.full_share = 1.0; // keep PW tagged so the check measures the held-flow approximation
     let r = ranked(&text, &o);
@@ -749,34 +757,7 @@ fn a_ranking_of_flow_state_projects_alone_runs() {
 /// reported optimum and prefixes must agree with it (1e-9 relative: both are runs of the same portfolios).
 #[test]
 fn a_check_beyond_its_tolerance_is_said_and_the_optimum_comes_from_full_runs() {
-    let text = THREE.replace(
-        "[[projects]]\nid = \"P1\"",
-        r#"[[outfalls]]
-id = "W"
-reach = "R1"
-at_m = 300.0
-flow_m3s = 0.6
-concentration = { COD = 60.0 }
-kind = "sewage"
-
-[[sewers]]
-id = "trunk"
-capacity_m3s = 1.0
-overflow = { reach = "R2", at_m = 1995.0 }
-discharge = { reach = "R2", at_m = 1995.0 }
-
-[[projects]]
-id = "PW"
-kind = "intercept"
-cost = 2.0
-start = "2024-06-01"
-finish = "2025-01-05"
-outfalls = ["W"]
-sewer = "trunk"
-
-[[projects]]
-id = "P1""#,
-    );
+    let text = with_sewage_intercept(0.6);
     let mut o = opts(Objective::Load, Some(9.0));
     o.full_share = 1.0;
     let r = ranked(&text, &o);

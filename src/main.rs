@@ -59,6 +59,9 @@ enum Command {
         /// Worker threads (default: all cores). Results are bit-identical for any count.
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        /// Run even if the transport needs more than 10⁷ steps (see docs/scenario.md, Limits).
+        #[arg(long)]
+        force: bool,
         /// Language of report.html, report.xlsx, plot titles and this summary (default: the scenario's
         /// `[report] language`, else English).
         #[arg(long, value_enum)]
@@ -81,6 +84,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        /// Run even if the transport needs more than 10⁷ steps (see docs/scenario.md, Limits).
+        #[arg(long)]
+        force: bool,
     },
     /// Rank the projects: benefit alone, benefit per cost, greedy sequence, best portfolio under a budget →
     /// rank.csv, portfolio.json, rank.json and rank_curve.svg/.png in DIR.
@@ -110,6 +116,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        /// Run even if the transport needs more than 10⁷ steps (see docs/scenario.md, Limits).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         projects: ProjectSwitches,
     },
@@ -135,6 +144,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long, value_parser = parse_threads)]
         threads: Option<usize>,
+        /// Run even if the transport needs more than 10⁷ steps (see docs/scenario.md, Limits).
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         projects: ProjectSwitches,
     },
@@ -161,6 +173,9 @@ enum Command {
         /// Worker threads (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Run even if the transport needs more than 10⁷ steps (see docs/scenario.md, Limits).
+        #[arg(long)]
+        force: bool,
     },
     /// Write a synthetic but plausible network scenario (deterministic for a seed) to DIR.
     Generate {
@@ -324,12 +339,16 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             out,
             no_plots,
             threads,
+            force,
             lang,
             policies,
             projects,
         } => {
             set_threads(threads)?;
-            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let p = forced(
+                with_spinner("loading the scenario", || pipeline::prepare(&scenario))?,
+                force,
+            );
             let p = projects.apply(&p)?;
             let lang = lang.map_or(p.model.language, Lang::from);
             let opts = pipeline::RunOptions {
@@ -346,9 +365,13 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             scenario,
             out,
             threads,
+            force,
         } => {
             set_threads(threads)?;
-            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let p = forced(
+                with_spinner("loading the scenario", || pipeline::prepare(&scenario))?,
+                force,
+            );
             let n = 2 + p.model.alternatives.len();
             let (outcomes, files) = with_spinner(&format!("running {n} alternatives"), || {
                 pipeline::compare(&p, &out)
@@ -393,10 +416,14 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             full_share,
             assess_from,
             threads,
+            force,
             projects,
         } => {
             set_threads(threads)?;
-            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let p = forced(
+                with_spinner("loading the scenario", || pipeline::prepare(&scenario))?,
+                force,
+            );
             // rank only the projects asked for; the others are left out of the scenario
             let p = pipeline::restrict_projects(&p, &projects.without, &projects.only)?;
             let opts = rivsim::projects::RankOptions {
@@ -429,10 +456,14 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             max_groups,
             no_plots,
             threads,
+            force,
             projects,
         } => {
             set_threads(threads)?;
-            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let p = forced(
+                with_spinner("loading the scenario", || pipeline::prepare(&scenario))?,
+                force,
+            );
             let p = projects.apply(&p)?;
             let opts = pipeline::ApportionOptions {
                 by: by.into(),
@@ -451,9 +482,13 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             no_plots,
             lang,
             threads,
+            force,
         } => {
             set_threads(threads)?;
-            let p = with_spinner("loading the scenario", || pipeline::prepare(&scenario))?;
+            let p = forced(
+                with_spinner("loading the scenario", || pipeline::prepare(&scenario))?,
+                force,
+            );
             let lang = lang.map_or(p.model.language, Lang::from);
             let opts = pipeline::CapacityRunOptions {
                 capacity: rivsim::projects::capacity::CapacityOptions { design_flow },
@@ -545,6 +580,14 @@ fn parse_threads(text: &str) -> Result<usize, String> {
             "`{text}` is not a thread count: give a whole number of at least 1"
         )),
     }
+}
+
+/// `--force`: lift the limit on a run's transport steps.
+fn forced(mut p: pipeline::Prepared, force: bool) -> pipeline::Prepared {
+    if force {
+        p.model.sim.max_steps = f64::INFINITY;
+    }
+    p
 }
 
 /// Size the global thread pool (`--threads`).

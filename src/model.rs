@@ -173,6 +173,9 @@ pub struct Simulation {
     pub mode: Mode,
     /// How the flows are computed (`hydraulics`, `hydraulic_step`, `theta`).
     pub hydraulics: FlowModel,
+    /// Most transport steps a dynamic run may take (sub-steps included), checked before its first step
+    /// (default [`MAX_TRANSPORT_STEPS`]; `f64::INFINITY` with `--force`).
+    pub max_steps: f64,
 }
 
 /// How flows are computed (`[simulation] hydraulics`, DESIGN.md §9).
@@ -188,6 +191,11 @@ pub enum FlowModel {
         theta: f64,
     },
 }
+
+/// The default limit on a dynamic run's transport steps: 10⁷, a year in 3-second steps, an hour or more of
+/// computing on a network of a few thousand cells. A run that needs more almost always has a mistake in it
+/// (a flow in litres typed as m³/s, a cell of centimetres, a dispersion of 10⁶ m²/s); `--force` runs it.
+pub const MAX_TRANSPORT_STEPS: f64 = 1e7;
 
 /// What a node is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -694,6 +702,7 @@ impl Default for Model {
                 start: chrono::DateTime::UNIX_EPOCH.naive_utc(),
                 end_s: 86_400.0,
                 time_step_s: None,
+                max_steps: MAX_TRANSPORT_STEPS,
                 output_interval_s: 3_600.0,
                 warmup_s: 0.0,
                 mode: Mode::Dynamic,

@@ -27,7 +27,7 @@ pub enum Error {
     /// Hydraulics failed (exit code 1).
     #[error("hydraulics: {0}")]
     Hydraulics(#[from] HydraulicsError),
-    /// Transport failed (exit code 1).
+    /// Transport failed (exit code 1; 2 for a run refused for its step count).
     #[error("transport: {0}")]
     Transport(#[from] TransportError),
     /// Writing results failed (exit code 1).
@@ -52,6 +52,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Scenario(_) | Error::Usage(_) | Error::Output(_) | Error::Unsupported(_) => 2,
+            // a run that asks for an absurd number of steps is refused before it starts
+            Error::Transport(TransportError::TooManySteps { .. }) => 2,
             _ => 1,
         }
     }

@@ -147,6 +147,7 @@ fn sample() -> (Model, RunResults) {
             warmup_s: 5.0 * DAY,
             mode: Mode::Dynamic,
             hydraulics: FlowModel::Steady,
+            max_steps: MAX_TRANSPORT_STEPS,
         },
         pollutants: vec!["COD".into(), "NH3N".into(), "TP".into(), "DO".into()],
         nodes,

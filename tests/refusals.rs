@@ -138,3 +138,50 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A run that would need more transport steps than the documented limit (10⁷) is refused before its first
+/// step, with exit code 2, the count and the reach that sets the step; `--force` lifts the limit. From the
+/// command line: a fixed step of 0.01 s over the tutorial's 10 days is 8.64·10⁷ steps. From the library: the
+/// tutorial's own automatic steps under a limit of 100, and with the limit lifted.
+#[test]
+fn a_run_needing_too_many_steps_is_refused_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo("scenarios/tutorial/scenario.toml"))
+        .unwrap()
+        .replace("# time_step = \"5min\"", "time_step = \"0.01s\"");
+    assert!(text.contains("time_step = \"0.01s\""));
+    let s = dir.path().join("s.toml");
+    std::fs::write(&s, text).unwrap();
+    let clock = std::time::Instant::now();
+    let (code, err) = refused(&["run", "--no-plots", s.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("about 8.640e7 transport steps, more than the limit of 1e7")
+            && err.contains("reach R1"),
+        "{err}"
+    );
+    assert!(err.len() < 600, "a short message: {err}");
+    assert!(
+        clock.elapsed().as_secs() < 60,
+        "refused only after {:?}",
+        clock.elapsed()
+    );
+
+    // the library: the same model under a lower limit, and with the limit lifted (as --force does)
+    let mut p = rivsim::pipeline::prepare(&repo("scenarios/tutorial/scenario.toml")).unwrap();
+    let hyd = rivsim::pipeline::hydraulics(&p).unwrap();
+    p.model.sim.max_steps = 100.0;
+    let e = rivsim::pipeline::simulate(&p, &hyd, false).unwrap_err();
+    assert_eq!(e.exit_code(), 2, "{e}");
+    p.model.sim.max_steps = f64::INFINITY;
+    rivsim::pipeline::simulate(&p, &hyd, false).unwrap();
+}
+
+/// `--force` is accepted by every command that runs transport.
+#[test]
+fn force_is_accepted() {
+    let tutorial = repo("scenarios/tutorial/scenario.toml");
+    let t = tutorial.to_str().unwrap();
+    let (code, err) = refused(&["run", "--no-plots", "--force", t]);
+    assert_eq!(code, Some(0), "{err}");
+}

@@ -519,6 +519,32 @@ impl EndRec {
     }
 }
 
+impl Coeffs {
+    /// The reach of the cell with the smallest stable step of these coefficients (`advective_only`: the
+    /// Courant limit alone, as with implicit dispersion); for messages.
+    pub fn limiting_reach(&self, net: &Network, lay: &Layout, advective_only: bool) -> usize {
+        let mut best = (f64::INFINITY, 0);
+        for r in 0..net.n_reaches {
+            let f0 = net.first_face[r];
+            let b = lay.base[r];
+            for j in 0..net.n_cells_of(r) {
+                let (ql, qr) = (self.q_face[f0 + j], self.q_face[f0 + j + 1]);
+                let a = (qr.max(0.0) + (-ql).max(0.0)) * self.inv_vol[b + j];
+                let d = if advective_only {
+                    0.0
+                } else {
+                    (self.d_face[f0 + j] + self.d_face[f0 + j + 1]) * self.inv_vol[b + j]
+                };
+                let dt = stable_dt(a, d);
+                if dt < best.0 {
+                    best = (dt, r);
+                }
+            }
+        }
+        best.1
+    }
+}
+
 /// The flag bit of `EndRec::iu_flag`.
 const ONE_CELL: u32 = 1 << 31;
 

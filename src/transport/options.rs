@@ -102,6 +102,24 @@ pub enum TransportError {
         /// What is wrong and what would be valid.
         what: String,
     },
+    /// The run would need more transport steps than allowed (`Model::sim.max_steps`).
+    #[error(
+        "the run needs about {steps:.3e} transport steps, more than the limit of {limit:.0e}: the stable step is \
+         {dt_s:.3e} s in flow period {period}, set by reach {reach} (a fast flow or a large dispersion in short \
+         cells); check its flows, dispersion and cell length, or run anyway with --force"
+    )]
+    TooManySteps {
+        /// Steps needed (sub-steps included).
+        steps: f64,
+        /// The limit.
+        limit: f64,
+        /// The smallest stable step, s.
+        dt_s: f64,
+        /// The period where it occurs.
+        period: usize,
+        /// The reach whose cell sets it.
+        reach: String,
+    },
     /// The steady solver did not converge on a network with circulating flow.
     #[error(
         "steady transport did not converge in {sweeps} sweeps (period {period}, pollutant {pollutant}): \

@@ -235,6 +235,9 @@ impl<'a, F: Follower> Solver<'a, F> {
             .collect();
         let mut co = Coeffs::default();
         co.fill(model, net, &lay, &hyd.periods[0], &flows[0], 0, opts.safety)?;
+        if model.sim.mode == Mode::Dynamic {
+            check_step_budget(model, net, hyd, &lay, &flows, &co, opts)?;
+        }
         let output_times = output_times(model.sim.end_s, model.sim.output_interval_s);
         let n_out = output_times.len();
         let lanes = Self::lanes(model, net, opts, &lay, follow);
@@ -924,6 +927,73 @@ fn use_implicit(mode: DispersionMode, co: &Coeffs) -> bool {
         DispersionMode::Implicit => true,
         DispersionMode::Auto => co.dt_stable_s < 0.5 * co.dt_advective_s,
     }
+}
+
+/// Refuse a dynamic run that would need more than `model.sim.max_steps` transport steps: per flow period, its
+/// length over the step the run will take there (the stable step of its coefficients, Courant alone where
+/// dispersion is implicit; a fixed `time_step` and the sub-steps it needs where it exceeds the stable one),
+/// plus one step per output time. Costs one coefficient fill per period (`co` is period 0's), which the run
+/// itself makes again when it enters each period.
+#[allow(clippy::too_many_arguments)]
+fn check_step_budget(
+    model: &Model,
+    net: &Network,
+    hyd: &Hydraulics,
+    lay: &Layout,
+    flows: &[PeriodFlows],
+    co: &Coeffs,
+    opts: &TransportOptions,
+) -> Result<(), TransportError> {
+    let end = model.sim.end_s;
+    let step = |c: &Coeffs| {
+        if use_implicit(opts.dispersion, c) {
+            c.dt_advective_s
+        } else {
+            c.dt_stable_s
+        }
+    };
+    let mut scratch = Coeffs::default();
+    // each output time ends a step
+    let mut total = (end / model.sim.output_interval_s).ceil().max(0.0) + 1.0;
+    let mut worst = (f64::INFINITY, 0usize);
+    for (k, field) in hyd.periods.iter().enumerate() {
+        let len = field.t_end_s.min(end) - field.t_start_s;
+        if len.is_nan() || len <= 0.0 {
+            continue;
+        }
+        let c = if k == 0 {
+            co
+        } else {
+            scratch.fill(model, net, lay, field, &flows[k], k, opts.safety)?;
+            &scratch
+        };
+        let stable = step(c);
+        if stable < worst.0 {
+            worst = (stable, k);
+        }
+        total += match model.sim.time_step_s {
+            Some(fixed) => (len / fixed).ceil() * (fixed / stable).ceil().max(1.0),
+            None => (len / stable).ceil(),
+        };
+    }
+    if total <= model.sim.max_steps {
+        return Ok(());
+    }
+    let (dt_s, k) = worst;
+    let c = if k == 0 {
+        co
+    } else {
+        scratch.fill(model, net, lay, &hyd.periods[k], &flows[k], k, opts.safety)?;
+        &scratch
+    };
+    let r = c.limiting_reach(net, lay, use_implicit(opts.dispersion, c));
+    Err(TransportError::TooManySteps {
+        steps: total,
+        limit: model.sim.max_steps,
+        dt_s,
+        period: k,
+        reach: model.reaches[r].id.clone(),
+    })
 }
 
 /// A run's state at an output time ([`Solver::resume_point`]).

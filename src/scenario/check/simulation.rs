@@ -56,6 +56,7 @@ pub(super) fn simulation(c: &mut Checker, rs: &RawScenario, top: &Loc) -> Option
         warmup_s: 0.0,
         mode: Mode::Dynamic,
         hydraulics: FlowModel::Steady,
+        max_steps: crate::model::MAX_TRANSPORT_STEPS,
     };
     if let Some(ts) = &s.time_step
         && let Some(v) = positive_duration(c, loc, "time_step", ts)

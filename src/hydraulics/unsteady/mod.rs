@@ -59,8 +59,8 @@ impl Default for UnsteadyOptions {
     fn default() -> Self {
         UnsteadyOptions {
             max_iterations: 10,
-            tol_level_m: 1e-5,
-            tol_flow_rel: 1e-5,
+            tol_level_m: 1e-4,
+            tol_flow_rel: 1e-4,
             dry_depth_m: shape::DRY_DEPTH_M,
         }
     }
@@ -212,7 +212,9 @@ pub fn run(
         }
     }
     for (k, &(flips, t)) in stats.flips.iter().enumerate() {
-        if flips >= 3 {
+        // a rule may rightly hold a gate open for one step now and then (a tide turning at the margin);
+        // chatter is when that is a large share of what the gate does
+        if flips >= 3 && 10 * flips >= stats.switches[k] {
             warnings.push(format!(
                 "structure {}: its operation undid its own change after a single step {flips} times \
                  (first {t} s after the start): the level it reads swings with the structure's own flow; \

@@ -8,10 +8,11 @@
 //! 3. **Newton iterations** on the nonlinear equations, each: reaches assembled and condensed
 //!    ([`super::reach::assemble`], in parallel over blocks of reaches), the node system assembled and solved
 //!    ([`super::node`]), every reach back-substituted ([`super::reach::update`]), the structures' and
-//!    boundaries' linearised flows kept. The iteration stops when the largest level correction is below
-//!    `tol_level_m` and the largest discharge correction below `tol_flow_rel` times the largest discharge
-//!    (plus 1e-9 m³/s), and no flap gate carries reverse flow; at most `max_iterations` (a step that did not
-//!    converge is counted and reported).
+//!    boundaries' linearised flows kept. The iteration stops when the error left in the levels and in the
+//!    discharges, estimated from the last two corrections ([`remaining`]), is below `tol_level_m` and
+//!    `tol_flow_rel` times the largest discharge (plus 1e-9 m³/s), and no flap gate carries reverse flow (a
+//!    flap whose flow comes out reversed is shut for the rest of the step); at most `max_iterations` (a
+//!    step that did not converge is counted and reported).
 //! 4. **Ledger**: the step's inflows, outflows, withdrawals and boundary exchanges, exactly the flows the
 //!    continuity equations used.
 
@@ -189,6 +190,14 @@ pub struct Unsteady<'m> {
     settings: Vec<Setting>,
     st_q: Vec<f64>,
     st_slope: Vec<(f64, f64)>,
+    /// Flap gates shut for the rest of the step (their flow came out reversed).
+    flap_shut: Vec<bool>,
+    /// The step's first Newton iteration is being assembled.
+    first_iteration: bool,
+    /// The last step's length, s (0 before the first).
+    last_dt_s: f64,
+    /// A structure's setting changed at the start of the last step.
+    last_switched: bool,
     /// Reach indices in layout order.
     order: Vec<usize>,
     /// The (from, to) nodes of each reach in layout order.
@@ -326,6 +335,10 @@ impl<'m> Unsteady<'m> {
             settings: Vec::new(),
             st_q: vec![0.0; model.structures.len()],
             st_slope: vec![(0.0, 0.0); model.structures.len()],
+            flap_shut: vec![false; model.structures.len()],
+            first_iteration: true,
+            last_dt_s: 0.0,
+            last_switched: true,
             ends: order
                 .iter()
                 .map(|&r| (model.reaches[r].from, model.reaches[r].to))
@@ -400,7 +413,7 @@ impl<'m> Unsteady<'m> {
             .iter()
             .map(|s| structure::initial(s, 0.0, self.node_z[s.control_node], self.node_z[s.to]))
             .collect();
-        self.begin(self.step_s, true);
+        self.begin(self.step_s, reach::Start::First);
         self.ledger.initial_m3 = self.volume_m3();
         Ok(())
     }
@@ -459,7 +472,7 @@ impl<'m> Unsteady<'m> {
 
     /// Start a step of `dt` (or, with `first`, the run): the state now becomes the old state and every box's
     /// old terms and conveyance are taken now.
-    fn begin(&mut self, dt: f64, first: bool) {
+    fn begin(&mut self, dt: f64, start: reach::Start) {
         let (net, order, shapes, bed, theta) =
             (self.net, &self.order, &self.shapes, &self.bed_m, self.theta);
         let lanes = Lanes {
@@ -481,7 +494,7 @@ impl<'m> Unsteady<'m> {
                     theta,
                     dx_m: net.reach_dx_m[r],
                 };
-                let (pts, old) = (&l.pts[fl.clone()], &mut l.old[fl]);
+                let (pts, old) = (&mut l.pts[fl.clone()], &mut l.old[fl]);
                 let cond = &mut l.cond[rank - b.ranks.start];
                 reach::begin(
                     k,
@@ -491,11 +504,18 @@ impl<'m> Unsteady<'m> {
                     old,
                     &mut l.cells[cl],
                     cond,
-                    first,
+                    start,
                 );
             }
         });
-        self.node_z_old.copy_from_slice(&self.node_z);
+        let nodes = self.node_z.iter_mut().zip(&mut self.node_z_old);
+        for ((z, old), bed) in nodes.zip(&self.node_bed_m) {
+            let now = *z;
+            if start == reach::Start::Extrapolate {
+                *z += reach::extrapolated(now - *old, now - bed);
+            }
+            *old = now;
+        }
     }
 
     /// The inputs of the step [t, t + dt]: flows at its middle.
@@ -537,33 +557,54 @@ impl<'m> Unsteady<'m> {
             return Ok(0.0);
         }
         // 1. controls, at the levels of t
+        let mut switched = false;
         for (k, s) in self.model.structures.iter().enumerate() {
             let (zf, zt) = (self.node_z[s.control_node], self.node_z[s.to]);
             let set = structure::operate(s, self.settings[k], self.t_s, zf, zt);
+            let last = self.settings[k];
+            // (bits: a weir's or pump's opening is NaN, equal to itself here)
+            if set.open != last.open || set.opening_m.to_bits() != last.opening_m.to_bits() {
+                switched = true;
+            }
             if set.open != self.settings[k].open {
                 self.stats.switched(k, self.stats.steps, self.t_s);
             }
             self.settings[k] = set;
         }
-        // 2. inputs and the boxes' conveyances
+        // 2. inputs and the boxes' conveyances; a step like the last starts from the extrapolated state
         self.inputs(dt);
-        self.begin(dt, false);
+        let smooth = dt == self.last_dt_s && !switched && !self.last_switched;
+        self.last_switched = switched;
+        let start = if smooth {
+            reach::Start::Extrapolate
+        } else {
+            reach::Start::Now
+        };
+        self.begin(dt, start);
+        self.last_dt_s = dt;
         let t_end = self.t_s + dt;
         // 3. Newton iterations
+        self.flap_shut.fill(false);
         let mut converged = false;
-        let mut last_dz = 0.0;
-        for _ in 0..self.opts.max_iterations.max(1) {
+        let (mut last_dz, mut last_dq) = (f64::INFINITY, f64::INFINITY);
+        for it in 0..self.opts.max_iterations.max(1) {
             self.stats.iterations += 1;
+            self.first_iteration = it == 0;
             let (dz, dq, q_scale) = self.iterate(dt, t_end)?;
-            last_dz = dz;
-            let flap_ok = self.flaps_hold();
-            if dz <= self.opts.tol_level_m
-                && dq <= self.opts.tol_flow_rel * q_scale + 1e-9
-                && flap_ok
-            {
+            let tol_q = self.opts.tol_flow_rel * q_scale + 1e-9;
+            let settled =
+                remaining(dz, last_dz) <= self.opts.tol_level_m && remaining(dq, last_dq) <= tol_q;
+            (last_dz, last_dq) = (dz, dq);
+            if self.shut_reversed_flaps() && settled {
                 converged = true;
                 break;
             }
+        }
+        // a flap shut at the last iteration: once more, with it shut, so it passes nothing reversed
+        while !converged && !self.shut_reversed_flaps() {
+            self.stats.iterations += 1;
+            self.first_iteration = false;
+            self.iterate(dt, t_end)?;
         }
         if !converged {
             self.stats.unconverged += 1;
@@ -581,16 +622,24 @@ impl<'m> Unsteady<'m> {
         Ok(dt)
     }
 
-    /// `true` when no one-way structure carries reverse flow.
-    fn flaps_hold(&self) -> bool {
-        self.model.structures.iter().zip(&self.st_q).all(|(s, &q)| {
+    /// Shut, for the rest of the step, every flap gate whose linearised flow came out reversed; `true` when
+    /// there was none. (A flap is linearised by its two-way law while it is open in a step, which keeps
+    /// Newton's iteration smooth across Δh = 0; the kink of max(Q, 0) would make it cycle between open
+    /// and shut when the flow through the gate draws the level at its node down to the other side's.)
+    fn shut_reversed_flaps(&mut self) -> bool {
+        let mut none = true;
+        for (k, s) in self.model.structures.iter().enumerate() {
             let one_way = matches!(
                 s.kind,
                 StructureKind::Sluice { one_way: true, .. }
                     | StructureKind::Weir { one_way: true, .. }
             );
-            !one_way || q >= 0.0
-        })
+            if one_way && !self.flap_shut[k] && self.st_q[k] < 0.0 {
+                self.flap_shut[k] = true;
+                none = false;
+            }
+        }
+        none
     }
 
     /// One Newton iteration of the step ending at `t_end`. Returns the largest level and discharge
@@ -691,12 +740,23 @@ impl<'m> Unsteady<'m> {
             let (i, j) = (s.from, s.to);
             let (zi, zj) = (self.node_z[i], self.node_z[j]);
             let yi = zi - self.node_bed_m[i];
-            let set = self.settings[k];
-            let q = |a: f64, b: f64, y: f64| structure::flow(s, set, a, b, y);
+            let mut set = self.settings[k];
+            if self.flap_shut[k] {
+                set.open = false;
+            }
+            let q = |a: f64, b: f64, y: f64| structure::flow_two_way(s, set, a, b, y);
             const EPS: f64 = 1e-6;
-            let q0 = q(zi, zj, yi);
-            let ff = (q(zi + EPS, zj, yi + EPS) - q(zi - EPS, zj, yi - EPS)) / (2.0 * EPS);
-            let ft = (q(zi, zj + EPS, yi) - q(zi, zj - EPS, yi)) / (2.0 * EPS);
+            let g = q(zi, zj, yi);
+            let gf = (q(zi + EPS, zj, yi + EPS) - q(zi - EPS, zj, yi - EPS)) / (2.0 * EPS);
+            let gt = (q(zi, zj + EPS, yi) - q(zi, zj - EPS, yi)) / (2.0 * EPS);
+            let last = match s.kind {
+                StructureKind::Pump { .. } => None,
+                _ if self.first_iteration => None,
+                // inside the band the law is linear in the levels: its tangent is exact
+                _ if (zi - zj).abs() < structure::LINEAR_BAND_M => None,
+                _ => Some(self.st_q[k]),
+            };
+            let (q0, ff, ft) = structure::linearise(g, gf, gt, last);
             self.st_q[k] = q0;
             self.st_slope[k] = (ff, ft);
             self.sys.add_link(nr + k, i, j, [ff, ft, -ff, -ft], dz);
@@ -937,4 +997,18 @@ fn blocks(net: &Network, order: &[usize]) -> Vec<Block> {
         });
     }
     out
+}
+
+/// The error left in an iterate after a correction of size `now` that followed one of size `before`: the
+/// correction itself while it does not shrink, else ρ·now/(1 − ρ) with ρ = now/before (the sum of the
+/// corrections still to come if each shrinks by ρ; Newton's own are smaller still once quadratic). So an
+/// iterate is accepted one iteration before the correction itself falls below the tolerance, when the
+/// convergence shows that it will.
+fn remaining(now: f64, before: f64) -> f64 {
+    let rho = now / before;
+    if before.is_finite() && rho < 0.5 {
+        now.min(rho * now / (1.0 - rho))
+    } else {
+        now
+    }
 }

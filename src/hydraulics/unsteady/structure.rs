@@ -31,7 +31,8 @@
 //! smooth through Δh = 0, so a structure's flow reverses only through zero and its conductance stays
 //! finite (MIKE 1D linearises below its `Delhs` = 0.01 m in the same way).
 //!
-//! **One-way (flap) gates** pass max(Q, 0). **Pumps** pass their capacity from `from` to `to` while running,
+//! **One-way (flap) gates** pass max(Q, 0) ([`flow`]; the solver linearises the two-way law
+//! [`flow_two_way`] while a flap is open and shuts it when its flow comes out reversed). **Pumps** pass their capacity from `from` to `to` while running,
 //! whatever the levels, reduced linearly to nothing as the depth over the `from` node's bed falls from
 //! [`SUCTION_DEPTH_M`] to 0, so that a pump never draws a node dry (the same cut applies to withdrawals).
 //!
@@ -142,6 +143,18 @@ pub fn initial(s: &Structure, t_s: f64, z_from: f64, z_to: f64) -> Setting {
 /// `z_to` (m). For a pump: its capacity while running, cut as the module docs say, with `from_depth_m` the
 /// depth over the `from` node's bed.
 pub fn flow(s: &Structure, set: Setting, z_from: f64, z_to: f64, from_depth_m: f64) -> f64 {
+    let q = flow_two_way(s, set, z_from, z_to, from_depth_m);
+    match s.kind {
+        StructureKind::Sluice { one_way: true, .. } | StructureKind::Weir { one_way: true, .. } => {
+            q.max(0.0)
+        }
+        _ => q,
+    }
+}
+
+/// [`flow`] with a flap gate's one-way rule left out: what the gate would pass both ways while it is open
+/// (the law the solver linearises; it shuts the flap itself when the flow comes out reversed).
+pub fn flow_two_way(s: &Structure, set: Setting, z_from: f64, z_to: f64, from_depth_m: f64) -> f64 {
     match &s.kind {
         StructureKind::Pump { capacity_m3s } => {
             if set.open {
@@ -153,7 +166,6 @@ pub fn flow(s: &Structure, set: Setting, z_from: f64, z_to: f64, from_depth_m: f
         StructureKind::Sluice {
             sill_m,
             width_m,
-            one_way,
             discharge_coefficient,
             weir_coefficient,
             ..
@@ -171,19 +183,19 @@ pub fn flow(s: &Structure, set: Setting, z_from: f64, z_to: f64, from_depth_m: f
                     *weir_coefficient,
                 )
             };
-            signed(z_from - sill_m, z_to - sill_m, *one_way, law)
+            signed(z_from - sill_m, z_to - sill_m, law)
         }
         StructureKind::Weir {
             sill_m,
             width_m,
-            one_way,
             discharge_coefficient,
+            ..
         } => {
             if !set.open {
                 return 0.0;
             }
             let law = |hu: f64, hd: f64| weir(hu, hd, *width_m, *discharge_coefficient);
-            signed(z_from - sill_m, z_to - sill_m, *one_way, law)
+            signed(z_from - sill_m, z_to - sill_m, law)
         }
     }
 }
@@ -206,14 +218,14 @@ pub fn suction_slope(y_m: f64) -> f64 {
 }
 
 /// A law F(h_u, h_d) (upstream head ≥ downstream head) applied to heads over the sill of the two sides, with
-/// the direction, the linear band and the flap.
-fn signed(h_from: f64, h_to: f64, one_way: bool, law: impl Fn(f64, f64) -> f64) -> f64 {
+/// the direction and the linear band.
+fn signed(h_from: f64, h_to: f64, law: impl Fn(f64, f64) -> f64) -> f64 {
     let (hu, dh, sign) = if h_from >= h_to {
         (h_from, h_from - h_to, 1.0)
     } else {
         (h_to, h_to - h_from, -1.0)
     };
-    if hu <= 0.0 || (one_way && sign < 0.0) {
+    if hu <= 0.0 {
         return 0.0;
     }
     let q = if dh >= LINEAR_BAND_M {
@@ -262,5 +274,30 @@ pub fn sluice(hu: f64, hd: f64, e: f64, width_m: f64, mu: f64, c: f64) -> f64 {
     } else {
         let w = (hu - e) / ((ORIFICE_FROM - 1.0) * e);
         (1.0 - w) * weir(hu, hd, width_m, c) + w * orifice(hu, hd, e, width_m, mu)
+    }
+}
+
+/// A gate's or weir's flow linearised in the level corrections of its two nodes: `(q0, slope_from,
+/// slope_to)` with Q ≈ q0 + slope_from·ΔZ_from + slope_to·ΔZ_to, given the law's flow `g` at the current
+/// levels and its slopes `gf`, `gt`.
+///
+/// At a step's first iteration (`last` = None) this is the tangent: q0 = g. Later the flow Q* of the last
+/// iterate is kept as a second unknown, and Newton's method is applied to Q·|Q| = g·|g| rather than to
+/// Q = g (DSM2 writes its gates this way): for the square-root laws of orifices and submerged weirs g·|g| is
+/// close to linear in the levels, so the iteration no longer overshoots across the kinks of the law when the
+/// flow through a wide-open gate draws its own node down; at convergence Q* = g and the two forms agree.
+/// Linearised: Q = Q* + (g·|g| − Q*·|Q*|)/(2|Q*|) + (|g|/|Q*|)·(g_f ΔZ_f + g_t ΔZ_t). It falls back to the
+/// tangent when Q* and g differ in sign or Q* is almost nothing (1e-6 m³/s).
+pub fn linearise(g: f64, gf: f64, gt: f64, last: Option<f64>) -> (f64, f64, f64) {
+    match last {
+        Some(qs) if qs.abs() > 1e-6 => {
+            let r = g.abs() / qs.abs();
+            (
+                qs + (g * g.abs() - qs * qs.abs()) / (2.0 * qs.abs()),
+                r * gf,
+                r * gt,
+            )
+        }
+        _ => (g, gf, gt),
     }
 }

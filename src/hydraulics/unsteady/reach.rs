@@ -117,6 +117,86 @@ pub struct Condensed {
     last: [f64; 3],
 }
 
+/// How a reach's ends meet their nodes in a step.
+///
+/// An end is *tied* when its level is its node's. It *falls freely* when the node's level is below the
+/// level of critical flow at the end (its bed plus the critical depth of the end's discharge, found as
+/// Q²·T/(g·A³) ≥ 1 at the node's level): a tributary perched on a river that the ebb has drawn below its
+/// mouth, or a channel over a tide that has fallen below its bed. The node then cannot hold the end up;
+/// the end passes critical flow Q = √(g·A³/T) at its own level, and its node only receives that flow (the
+/// free overfall of SWMM's conduits and HEC-RAS's reaches). The choice is made at the start of each step from
+/// the state then; the two conditions meet at critical depth, so the switch is continuous.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Ends {
+    /// Both end levels are their nodes' levels.
+    #[default]
+    Tied,
+    /// The `to` end falls freely into its node, flow leaving downstream: ΔZ_n = m0 + m1·ΔZ_from.
+    FreeDown { m0: f64, m1: f64 },
+    /// The `from` end falls freely into its node, flow leaving upstream: ΔZ_0 = k0 + k1·ΔZ_to.
+    FreeUp { k0: f64, k1: f64 },
+}
+
+/// Whether an end with discharge `q_m3s` leaving the reach falls freely into a node whose level stands
+/// `depth_m` above the end's bed: the node's level is below the bed, or would make the end's flow critical
+/// or faster (Q²·T ≥ g·A³).
+pub fn falls_freely(shape: &Shape, depth_m: f64, q_m3s: f64) -> bool {
+    if depth_m <= shape.dry_depth_m() {
+        return true;
+    }
+    let (a, t) = shape.area_width(depth_m);
+    q_m3s * q_m3s * t >= G * a * a * a
+}
+
+/// Critical flow √(g·A³/T) at depth `y_m` (m³/s) and its slope per metre of level.
+pub fn critical_flow(shape: &Shape, y_m: f64) -> (f64, f64) {
+    let q = |y: f64| {
+        let (a, t) = shape.area_width(y);
+        (G * a * a * a / t).sqrt()
+    };
+    const EPS: f64 = 1e-6;
+    (q(y_m), (q(y_m + EPS) - q(y_m - EPS)) / (2.0 * EPS))
+}
+
+/// Tie a freely falling end into the condensed relations `c`, given the end's depth `y_m` and discharge
+/// `q_m3s` of the iterate: the end's condition (its discharge is the critical flow at its level, linearised)
+/// gives its level correction in terms of the other end's, which is substituted into both relations, so
+/// that neither depends on the free end's node. Returns the map of the free end's level correction.
+pub fn free_end(mode: Ends, shape: &Shape, y_m: f64, q_m3s: f64, c: &mut Condensed) -> Ends {
+    let (up, down) = (c.up, c.down);
+    match mode {
+        Ends::Tied => Ends::Tied,
+        Ends::FreeDown { .. } => {
+            // q_n + ΔQ_n = Qc + Qc'·ΔZ_n with ΔQ_n = d0 + d1·ΔZ_0 + d2·ΔZ_n
+            let (qc, dqc) = critical_flow(shape, y_m);
+            let den = down[2] - dqc;
+            let (m0, m1) = ((qc - q_m3s - down[0]) / den, -down[1] / den);
+            c.up = [up[0] + up[2] * m0, up[1] + up[2] * m1, 0.0];
+            c.down = [down[0] + down[2] * m0, down[1] + down[2] * m1, 0.0];
+            Ends::FreeDown { m0, m1 }
+        }
+        Ends::FreeUp { .. } => {
+            // q_0 + ΔQ_0 = −Qc − Qc'·ΔZ_0 with ΔQ_0 = u0 + u1·ΔZ_0 + u2·ΔZ_n
+            let (qc, dqc) = critical_flow(shape, y_m);
+            let den = up[1] + dqc;
+            let (k0, k1) = ((-qc - q_m3s - up[0]) / den, -up[2] / den);
+            c.up = [up[0] + up[1] * k0, 0.0, up[2] + up[1] * k1];
+            c.down = [down[0] + down[1] * k0, 0.0, down[2] + down[1] * k1];
+            Ends::FreeUp { k0, k1 }
+        }
+    }
+}
+
+/// The level corrections of a reach's two ends from its nodes' (`dz_from`, `dz_to`) under `mode`.
+#[inline]
+pub fn end_corrections(mode: Ends, dz_from: f64, dz_to: f64) -> (f64, f64) {
+    match mode {
+        Ends::Tied => (dz_from, dz_to),
+        Ends::FreeDown { m0, m1 } => (dz_from, m0 + m1 * dz_from),
+        Ends::FreeUp { k0, k1 } => (k0 + k1 * dz_to, dz_to),
+    }
+}
+
 /// The constants of one step for one reach.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {

@@ -92,6 +92,11 @@ impl Shape {
         (s.area_m2(y), s.top_width_m(y), s.wetted_perimeter_m(y))
     }
 
+    /// The dry depth y_d below which the section is continued, m.
+    pub fn dry_depth_m(&self) -> f64 {
+        self.dry_m
+    }
+
     /// (area m², top width m) at depth `y` (any real number; see the module docs below the dry depth).
     #[inline]
     pub fn area_width(&self, y: f64) -> (f64, f64) {

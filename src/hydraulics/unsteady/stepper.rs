@@ -154,6 +154,8 @@ pub struct Unsteady<'m> {
     work: Vec<PointWork>,
     cells: Vec<Cell>,
     cond: Vec<Condensed>,
+    /// How each reach's ends meet their nodes this step (layout order).
+    ends_mode: Vec<reach::Ends>,
     change: Vec<Change>,
     blocks: Vec<Block>,
     /// Outfall flows of each cell this step, m³/s.
@@ -309,6 +311,7 @@ impl<'m> Unsteady<'m> {
             work: vec![PointWork::default(); n_points],
             cells: vec![Cell::default(); net.n_cells],
             cond: vec![Condensed::default(); net.n_reaches],
+            ends_mode: vec![reach::Ends::Tied; net.n_reaches],
             change: vec![Change::default(); blocks.len()],
             blocks,
             lateral_m3s: vec![0.0; net.n_cells],
@@ -582,6 +585,7 @@ impl<'m> Unsteady<'m> {
         };
         self.begin(dt, start);
         self.last_dt_s = dt;
+        self.find_free_ends();
         let t_end = self.t_s + dt;
         // 3. Newton iterations
         self.flap_shut.fill(false);
@@ -620,6 +624,27 @@ impl<'m> Unsteady<'m> {
         self.t_s = t_end;
         self.stats.steps += 1;
         Ok(dt)
+    }
+
+    /// Decide, from the state at the start of the step, which reach ends fall freely into their nodes
+    /// ([`reach::Ends`]): a downstream end passing flow out whose node stands below its critical level, or an
+    /// upstream end passing reversed flow out likewise. (Not both ends of one reach: the downstream one wins.)
+    fn find_free_ends(&mut self) {
+        let (net, pts, bed) = (self.net, &self.pts, &self.bed_m);
+        for (rank, mode) in self.ends_mode.iter_mut().enumerate() {
+            let (r, (i, j)) = (self.order[rank], self.ends[rank]);
+            let f = net.faces_of(r);
+            let (p0, pn) = (f.start, f.end - 1);
+            let shape = &self.shapes[r];
+            let (q0, qn) = (pts[p0].q, pts[pn].q);
+            *mode = if qn >= 0.0 && reach::falls_freely(shape, self.node_z[j] - bed[pn], qn) {
+                reach::Ends::FreeDown { m0: 0.0, m1: 0.0 }
+            } else if q0 <= 0.0 && reach::falls_freely(shape, self.node_z[i] - bed[p0], q0) {
+                reach::Ends::FreeUp { k0: 0.0, k1: 0.0 }
+            } else {
+                reach::Ends::Tied
+            };
+        }
     }
 
     /// Shut, for the rest of the step, every flap gate whose linearised flow came out reversed; `true` when
@@ -725,6 +750,17 @@ impl<'m> Unsteady<'m> {
         // reach ends: −F leaves the from node, +F enters the to node
         for (rank, c) in self.cond.iter().enumerate() {
             let (r, (i, j)) = (self.order[rank], self.ends[rank]);
+            let mut c = *c;
+            let mode = &mut self.ends_mode[rank];
+            if *mode != reach::Ends::Tied {
+                let f = net.faces_of(r);
+                let p = match mode {
+                    reach::Ends::FreeUp { .. } => f.start,
+                    _ => f.end - 1,
+                };
+                let (y, q) = (self.pts[p].z - self.bed_m[p], self.pts[p].q);
+                *mode = reach::free_end(*mode, &self.shapes[r], y, q, &mut c);
+            }
             let (f0, fn_) = (
                 th * c.q[0] + (1.0 - th) * c.q_old[0],
                 th * c.q[1] + (1.0 - th) * c.q_old[1],
@@ -842,7 +878,7 @@ impl<'m> Unsteady<'m> {
     /// Back-substitute every reach. Returns the largest corrections and discharge.
     fn update_reaches(&mut self) -> Change {
         let (net, order, dz) = (self.net, &self.order, &self.node_dz);
-        let model = self.model;
+        let (model, ends_mode) = (self.model, &self.ends_mode);
         let lanes = Lanes {
             pts: &mut self.pts,
             old: &mut self.old,
@@ -859,10 +895,12 @@ impl<'m> Unsteady<'m> {
                 let (f, c) = (net.faces_of(r), net.cells_of(r));
                 let fl = f.start - b.points.start..f.end - b.points.start;
                 let cl = c.start - b.cells.start..c.end - b.cells.start;
+                let (dz_from, dz_to) =
+                    reach::end_corrections(ends_mode[rank], dz[reach.from], dz[reach.to]);
                 let ch = reach::update(
                     &l.cond[rank - b.ranks.start],
-                    dz[reach.from],
-                    dz[reach.to],
+                    dz_from,
+                    dz_to,
                     &l.work[fl.clone()],
                     &mut l.cells[cl],
                     &mut l.pts[fl],

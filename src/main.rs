@@ -754,8 +754,13 @@ fn print_run(p: &pipeline::Prepared, o: &pipeline::RunOutcome, out: &std::path::
     println!("  {}", l.t("mass balance (relative error):"));
     for (name, mb) in m.pollutants.iter().zip(&o.results.mass_balance) {
         println!(
-            "    {name:<6} in {:>12.1} kg  out {:>12.1} kg  decayed {:>12.1} kg  Δstorage {:>10.1} kg  error {:.1e}",
-            mb.in_kg, mb.out_kg, mb.decayed_kg, mb.storage_change_kg, mb.relative_error
+            "    {name:<6} in {:>12.1} kg  out {:>12.1} kg  decayed {:>12.1} kg  Δvolume {:>10.1} kg  Δstorage {:>10.1} kg  error {:.1e}",
+            mb.in_kg,
+            mb.out_kg,
+            mb.decayed_kg,
+            mb.volume_change_kg,
+            mb.storage_change_kg,
+            mb.relative_error
         );
     }
     let rows = o.assessment.zone_rows();

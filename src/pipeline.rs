@@ -3,9 +3,9 @@
 //! One function per command; each returns an [`Error`] whose [`Error::exit_code`] follows DESIGN.md §6
 //! (2 for invalid input, 1 for a failure while running).
 
-use crate::hydraulics::unsteady::{UnsteadyOptions, UnsteadyRun};
+use crate::hydraulics::unsteady::{Unsteady, UnsteadyOptions, UnsteadyRun};
 use crate::hydraulics::{self, Hydraulics, HydraulicsError, HydraulicsOptions};
-use crate::model::{FlowModel, Model};
+use crate::model::{FlowModel, InitialState, Mode, Model};
 use crate::network::Network;
 use crate::projects::{self, CompareOutcome, Selection};
 use crate::report::staging::Staging;
@@ -13,7 +13,7 @@ use crate::report::{self, ReportError};
 use crate::report::{html, plot, summary, summary::Summary};
 use crate::scenario::{self, ScenarioError};
 use crate::targets::{self, Assessment};
-use crate::transport::{RunResults, Simulation, TransportError, TransportOptions};
+use crate::transport::{Moving, RunResults, Simulation, TransportError, TransportOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -76,13 +76,13 @@ pub fn prepare(path: &Path) -> Result<Prepared, Error> {
 }
 
 /// Steady hydraulics of every flow period. A scenario with unsteady hydraulics stops here (exit code 2):
-/// pollutants are carried on steady fields only, so far; `rivsim hydraulics` runs its hydraulics alone.
+/// `run` takes [`simulate_unsteady`] instead; `compare`, `apportion` and `rank` use steady fields only, so far.
 pub fn hydraulics(p: &Prepared) -> Result<Hydraulics, Error> {
     if let FlowModel::Unsteady { .. } = p.model.sim.hydraulics {
         return Err(Error::Unsupported(format!(
-            "{}: `[simulation] hydraulics = \"unsteady\"`: transport on unsteady flow is not available yet, \
-             so `run`, `compare`, `apportion` and `rank` need `hydraulics = \"steady\"` (the default); \
-             `rivsim hydraulics` runs the unsteady hydraulics alone",
+            "{}: `[simulation] hydraulics = \"unsteady\"`: `compare`, `apportion` and `rank` on unsteady flow \
+             are not available yet and need `hydraulics = \"steady\"` (the default); `rivsim run` carries \
+             the pollutants on unsteady flow and `rivsim hydraulics` runs the hydraulics alone",
             p.model.path.display()
         )));
     }
@@ -240,6 +240,85 @@ pub struct RunOutcome {
     pub timings_s: [f64; 3],
 }
 
+/// Unsteady hydraulics and transport on them, step by step (`transport::Moving`): the results, and the
+/// hydraulic field of every output time as the flow periods the reports read (period k holds output k).
+pub fn simulate_unsteady(p: &Prepared, progress: bool) -> Result<(Hydraulics, RunResults), Error> {
+    let (model, net) = (&p.model, &p.net);
+    if model.sim.mode != Mode::Dynamic {
+        return Err(Error::Unsupported(format!(
+            "{}: `[simulation] mode = \"steady\"` with `hydraulics = \"unsteady\"`: steady transport needs \
+             steady flow; use `mode = \"dynamic\"`",
+            model.path.display()
+        )));
+    }
+    let hopts = UnsteadyOptions::default();
+    let mut state = Unsteady::new(model, net, hopts.clone())?;
+    let (cell, node) = initial_concentrations(model, net, &state.snapshot())?;
+    let mut tr = Moving::new(model, net, cell, node);
+    tr.start(&state.step_flows());
+    let times = hydraulics::unsteady::output_times(model);
+    let mut periods = Vec::with_capacity(times.len());
+    let bar = progress_bar(progress, "hydraulics and transport");
+    let mut tick = 0u64;
+    for (k, &t_out) in times.iter().enumerate() {
+        while state.time_s() < t_out - 1e-9 * t_out.max(1.0) {
+            state.step(t_out)?;
+            tr.advance(&state.step_flows())?;
+            if let Some(b) = &bar {
+                let t = (1000.0 * state.time_s() / model.sim.end_s) as u64;
+                if t != tick {
+                    tick = t;
+                    b.set_position(t);
+                }
+            }
+        }
+        let mut field = state.snapshot();
+        field.t_start_s = t_out;
+        field.t_end_s = times.get(k + 1).copied().unwrap_or(model.sim.end_s);
+        periods.push(field);
+        tr.record(t_out, k);
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let warnings = hydraulics::unsteady::run_warnings(model, &hopts, state.stats());
+    Ok((Hydraulics { periods, warnings }, tr.finish()))
+}
+
+/// Concentrations per pollutant: per global cell, and per node, mg/L.
+type Concentrations = (Vec<Vec<f64>>, Vec<Vec<f64>>);
+
+/// The initial concentrations (per pollutant: per global cell, per node) of `[initial]`: the steady state of
+/// the loads on the flow `field`, zero, or given values.
+fn initial_concentrations(
+    model: &Model,
+    net: &Network,
+    field: &hydraulics::FlowField,
+) -> Result<Concentrations, Error> {
+    let np = model.pollutants.len();
+    let filled = |v: &dyn Fn(usize) -> f64| {
+        (
+            (0..np).map(|p| vec![v(p); net.n_cells]).collect(),
+            (0..np).map(|p| vec![v(p); net.n_nodes]).collect(),
+        )
+    };
+    Ok(match &model.initial {
+        InitialState::Steady => {
+            let s = crate::transport::steady_state(
+                model,
+                net,
+                field,
+                0,
+                0.0,
+                &TransportOptions::default(),
+            )?;
+            (s.cell_conc, s.node_conc)
+        }
+        InitialState::Zero => filled(&|_| 0.0),
+        InitialState::Values(v) => filled(&|p| v.get(p).copied().unwrap_or(0.0)),
+    })
+}
+
 /// Simulate transport over the scenario's period, with an optional progress bar.
 pub fn simulate(p: &Prepared, hyd: &Hydraulics, progress: bool) -> Result<RunResults, Error> {
     let opts = TransportOptions::default();
@@ -267,9 +346,22 @@ pub fn simulate(p: &Prepared, hyd: &Hydraulics, progress: bool) -> Result<RunRes
 pub fn run(p: &Prepared, out: &Path, opts: &RunOptions) -> Result<RunOutcome, Error> {
     let mut stage = begin(out)?;
     let t0 = Instant::now();
-    let hyd = hydraulics(p)?;
-    let t1 = Instant::now();
-    let results = simulate(p, &hyd, opts.progress)?;
+    let (hyd, results, t1) = if let FlowModel::Unsteady { .. } = p.model.sim.hydraulics {
+        if opts.policies {
+            return Err(Error::Unsupported(format!(
+                "{}: `--policies` needs `hydraulics = \"steady\"`: apportionment on unsteady flow is not \
+                 available yet",
+                p.model.path.display()
+            )));
+        }
+        let (hyd, results) = simulate_unsteady(p, opts.progress)?;
+        (hyd, results, t0)
+    } else {
+        let hyd = hydraulics(p)?;
+        let t1 = Instant::now();
+        let results = simulate(p, &hyd, opts.progress)?;
+        (hyd, results, t1)
+    };
     let t2 = Instant::now();
     let assessment = targets::assess(&p.model, &results)
         .map_err(|e| Error::Other(format!("assessment: {e}")))?;

@@ -642,10 +642,10 @@ one_way = true
     );
 }
 
-/// `rivsim run` of a scenario with unsteady hydraulics stops with exit code 2 and says why, until
-/// transport on unsteady flow exists; `rivsim hydraulics` runs it.
+/// `rivsim run` of a scenario with unsteady hydraulics carries the pollutants on it and writes its files;
+/// `apportion` stops with exit code 2 and says why; `rivsim hydraulics` runs the hydraulics alone.
 #[test]
-fn run_with_unsteady_hydraulics_is_refused_clearly() {
+fn run_with_unsteady_hydraulics_runs_and_apportion_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let text = concat!(support::one_reach!(), "\n").replace(
         "pollutants = [\"COD\", \"TP\"]",
@@ -658,6 +658,16 @@ fn run_with_unsteady_hydraulics_is_refused_clearly() {
         .arg(&path)
         .arg("--out")
         .arg(dir.path().join("out"))
+        .arg("--no-plots")
+        .output()
+        .unwrap();
+    assert_exit_ok(&out, "rivsim run");
+    assert!(dir.path().join("out").join("summary.json").exists());
+    let out = rivsim()
+        .arg("apportion")
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("ap"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

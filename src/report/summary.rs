@@ -25,6 +25,10 @@ pub struct MassBalanceJson {
     pub decayed_kg: f64,
     /// kg storage change.
     pub storage_change_kg: f64,
+    /// kg added (negative: removed) when a new steady flow period changed the cell and pond volumes under
+    /// kept concentrations (and, on unsteady flow, left in a cell that ran dry): in − out − decayed +
+    /// volume_change − storage_change is the closure error.
+    pub volume_change_kg: f64,
     /// Relative closure error.
     pub relative_error: f64,
 }
@@ -36,6 +40,7 @@ impl From<&MassBalance> for MassBalanceJson {
             out_kg: m.out_kg,
             decayed_kg: m.decayed_kg,
             storage_change_kg: m.storage_change_kg,
+            volume_change_kg: m.volume_change_kg,
             relative_error: m.relative_error,
         }
     }

@@ -103,6 +103,7 @@
 //! | `implicit.rs` | backward-Euler dispersion per reach |
 //! | `layout.rs` | the static layout of the state; per-period coefficients; sources |
 //! | `steady.rs` | the steady-state solver |
+//! | `moving.rs` | [`Moving`]: transport on unsteady flow, one hydraulic step at a time (its own module docs) |
 //! | `follower.rs` | what a run hands, step by step, to something carried along on its fluxes |
 //! | `tagged/` | tagged runs and responses (source apportionment, project ranking), followers of a run |
 //! | `results.rs`, `options.rs` | [`RunResults`], [`MassBalance`]; [`TransportOptions`], [`TransportError`] |
@@ -114,6 +115,7 @@ mod follower;
 mod implicit;
 mod kernel;
 mod layout;
+mod moving;
 mod nodes;
 mod options;
 mod results;
@@ -122,6 +124,7 @@ pub mod steady;
 mod step;
 mod tagged;
 
+pub use moving::Moving;
 pub use options::{DispersionMode, TransportError, TransportOptions};
 pub use results::{MassBalance, RunResults};
 pub use simulation::{Simulation, run};

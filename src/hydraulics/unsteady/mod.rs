@@ -40,7 +40,7 @@ use crate::hydraulics::HydraulicsError;
 use crate::model::{Model, StructureKind};
 use crate::network::Network;
 pub use reach::Point;
-pub use stepper::{Stats, Unsteady};
+pub use stepper::{Stats, StepFlows, Unsteady};
 
 /// Settings of the unsteady solver.
 #[derive(Debug, Clone)]
@@ -189,6 +189,18 @@ pub fn run(
         outputs.push(output(&state, net));
     }
     let stats = state.stats().clone();
+    let warnings = run_warnings(model, opts, &stats);
+    Ok(UnsteadyRun {
+        outputs,
+        ledger: state.ledger(),
+        stats,
+        warnings,
+    })
+}
+
+/// The notes of a finished unsteady run for its summary: steps that did not converge, structures the water
+/// never reached, gates that undid their own change.
+pub fn run_warnings(model: &Model, opts: &UnsteadyOptions, stats: &Stats) -> Vec<String> {
     let mut warnings = Vec::new();
     if stats.unconverged > 0 {
         let (dz, t) = stats.worst_unconverged;
@@ -223,12 +235,7 @@ pub fn run(
             ));
         }
     }
-    Ok(UnsteadyRun {
-        outputs,
-        ledger: state.ledger(),
-        stats,
-        warnings,
-    })
+    warnings
 }
 
 /// The output values of the state now.

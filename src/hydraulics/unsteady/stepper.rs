@@ -139,6 +139,44 @@ impl Stats {
     }
 }
 
+/// The water of one step [t, t + Δt] as the continuity equations balanced it. Box j of a reach (points j and
+/// j + 1, length Δx) holds V = Δx·(A_j + A_j+1)/2 at each end of the step (the stored areas `a` of `old` and
+/// `new`) and passes F = θ·Q + (1 − θ)·Q° through each point during the step; then, to round-off,
+/// V − V° = Δt·(F_j − F_j+1 + lateral − withdrawn). At a node, Σ of the reach ends' F, the structures'
+/// flows (fully implicit), inflows, withdrawals, free outfalls and the storage change A_s·(Z − Z°)/Δt
+/// balance, except at held levels, where the remainder enters or leaves.
+#[derive(Debug, Clone, Copy)]
+pub struct StepFlows<'a> {
+    /// Δt, s.
+    pub dt_s: f64,
+    /// The weight θ of the end of the step.
+    pub theta: f64,
+    /// The points at the start of the step.
+    pub old: &'a [Point],
+    /// The points at the end of the step.
+    pub new: &'a [Point],
+    /// Outfall flow into each cell, m³/s.
+    pub cell_lateral_m3s: &'a [f64],
+    /// What each cell's withdrawals took, m³/s.
+    pub cell_withdrawn_m3s: &'a [f64],
+    /// Inflows at each node, m³/s.
+    pub node_inflow_m3s: &'a [f64],
+    /// What each node's withdrawals took, m³/s.
+    pub node_withdrawn_m3s: &'a [f64],
+    /// Water leaving each node through a free outfall, m³/s.
+    pub node_outfall_m3s: &'a [f64],
+    /// Each node's storage area (storage nodes; 0 elsewhere), m².
+    pub node_area_m2: &'a [f64],
+    /// Each node's bed, m.
+    pub node_bed_m: &'a [f64],
+    /// Each node's level at the start of the step, m.
+    pub node_level_old_m: &'a [f64],
+    /// Each node's level at the end of the step, m.
+    pub node_level_m: &'a [f64],
+    /// Each structure's flow during the step, m³/s (positive from `from` to `to`).
+    pub structure_m3s: &'a [f64],
+}
+
 /// The unsteady state of a network.
 pub struct Unsteady<'m> {
     model: &'m Model,
@@ -172,6 +210,8 @@ pub struct Unsteady<'m> {
     cell_wd_items: Vec<(usize, &'m Series)>,
     /// The cells with a withdrawal, each once.
     wd_cells: Vec<usize>,
+    /// What each cell's withdrawal took in the last step (linearised, as continuity used it), m³/s.
+    wd_used_m3s: Vec<f64>,
     /// Σ outfall flows this step, m³/s.
     lateral_total_m3s: f64,
     /// Σ inflows this step, m³/s.
@@ -321,6 +361,7 @@ impl<'m> Unsteady<'m> {
             lateral_items,
             cell_wd_items,
             wd_cells,
+            wd_used_m3s: vec![0.0; net.n_cells],
             lateral_total_m3s: 0.0,
             inflow_total_m3s: 0.0,
             roles,
@@ -456,6 +497,27 @@ impl<'m> Unsteady<'m> {
     /// Each structure's flow in the last step, m³/s (positive from `from` to `to`).
     pub fn structure_flow_m3s(&self) -> &[f64] {
         &self.st_q
+    }
+
+    /// The water of the last step as the continuity equations balanced it, for what is carried on it
+    /// (transport): see [`StepFlows`]. Valid after [`Unsteady::step`] and until the next one.
+    pub fn step_flows(&self) -> StepFlows<'_> {
+        StepFlows {
+            dt_s: self.last_dt_s,
+            theta: self.theta,
+            old: &self.old,
+            new: &self.pts,
+            cell_lateral_m3s: &self.lateral_m3s,
+            cell_withdrawn_m3s: &self.wd_used_m3s,
+            node_inflow_m3s: &self.node_in_m3s,
+            node_withdrawn_m3s: &self.node_wd_used_m3s,
+            node_outfall_m3s: &self.outfall_m3s,
+            node_area_m2: &self.node_area_m2,
+            node_bed_m: &self.node_bed_m,
+            node_level_old_m: &self.node_z_old,
+            node_level_m: &self.node_z,
+            structure_m3s: &self.st_q,
+        }
     }
 
     /// Water in the network: the boxes' stored volumes and the storage nodes', m³.
@@ -920,6 +982,7 @@ impl<'m> Unsteady<'m> {
         l.inflow_m3 += dt * self.inflow_total_m3s;
         l.lateral_m3 += dt * self.lateral_total_m3s;
         for &c in &self.wd_cells {
+            self.wd_used_m3s[c] = self.cells[c].wd_used;
             l.withdrawal_m3 += dt * self.cells[c].wd_used;
         }
         for i in 0..net.n_nodes {

@@ -6,7 +6,8 @@
 
 use chrono::NaiveDate;
 use rivsim::model::*;
-use rivsim::report::html::{Image, escape, load_images, report_html};
+use rivsim::report::html::{Image, load_images, report_html};
+use rivsim::report::markup::escape;
 use rivsim::report::plot::*;
 use rivsim::targets::{Class, ClassKm, assess};
 use rivsim::transport::RunResults;

@@ -9,6 +9,7 @@
 //! offline and shows Chinese on a machine without a Chinese font. Every text from the scenario (titles, ids,
 //! warnings) is HTML-escaped.
 
+use super::markup::{escape, sig};
 use super::plot::{PlotError, PlotFile, class_color};
 use super::policy::Policies;
 use crate::lang::Lang;
@@ -49,22 +50,6 @@ pub fn load_images(plots: &[PlotFile]) -> Result<Vec<Image>, PlotError> {
             })
         })
         .collect()
-}
-
-/// Escape text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn hex(c: Option<Class>) -> String {
@@ -120,18 +105,6 @@ fn failing_text(l: Lang, f: &[Failing]) -> String {
         })
         .collect::<Vec<_>>()
         .join("<br>")
-}
-
-/// A value for display with three significant digits (tables only; the CSV and JSON keep full precision).
-pub fn sig(v: f64) -> String {
-    if !v.is_finite() {
-        return "–".into();
-    }
-    if v == 0.0 {
-        return "0".into();
-    }
-    let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
-    format!("{v:.digits$}")
 }
 
 fn km_row(out: &mut String, name: &str, km: &ClassKm, unclassified: f64) {

@@ -9,6 +9,7 @@ pub mod chains;
 pub mod geojson;
 pub mod html;
 pub mod hydraulics;
+pub mod markup;
 pub mod names;
 mod num;
 pub mod plot;

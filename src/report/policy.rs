@@ -270,13 +270,13 @@ pub fn policies(model: &Model, shares: Option<(&SourceGroups, &Apportionment)>) 
 }
 
 fn esc(s: &str) -> String {
-    super::html::escape(s)
+    super::markup::escape(s)
 }
 
 fn values(v: &[f64], names: &[String]) -> String {
     v.iter()
         .zip(names)
-        .map(|(v, n)| format!("{} {}", esc(n), super::html::sig(*v)))
+        .map(|(v, n)| format!("{} {}", esc(n), super::markup::sig(*v)))
         .collect::<Vec<_>>()
         .join(", ")
 }

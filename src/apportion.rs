@@ -67,8 +67,8 @@
 //! (1979) *Mixing in Inland and Coastal Waters*, Academic Press, ch. 2; Sweby, P.K. (1984) SIAM J. Numer.
 //! Anal. 21(5), 995–1011 (the limiter that makes the discrete scheme nonlinear).
 
+use crate::files::{csv_field, iso_time};
 use crate::model::{InitialState, Model, NodeKind, Series};
-use crate::report::{csv_field, iso_time};
 use crate::targets::assess::{SiteRef, sample_indices, zone_sites};
 use crate::transport::TaggedResults;
 use plotters::prelude::*;
@@ -847,7 +847,7 @@ pub fn section_plot_png(
     m: &SiteMeans,
 ) -> Result<(), String> {
     crate::fonts::register();
-    let tmp = crate::report::temp_sibling(path, "partial.png");
+    let tmp = crate::files::temp_sibling(path, "partial.png");
     let res = {
         let root = BitMapBackend::new(&tmp, plot_size(a.groups.len())).into_drawing_area();
         draw(&root, title, a, m)

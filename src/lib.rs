@@ -6,6 +6,7 @@
 
 pub mod apportion;
 pub mod colors;
+pub mod files;
 pub mod fonts;
 pub mod generate;
 pub mod hydraulics;

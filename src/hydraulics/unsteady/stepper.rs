@@ -37,6 +37,15 @@ struct Block {
     cells: std::ops::Range<usize>,
 }
 
+impl Block {
+    /// Reach `r`'s faces and cells as ranges within this block's lanes.
+    fn local(&self, net: &Network, r: usize) -> (std::ops::Range<usize>, std::ops::Range<usize>) {
+        let (f, c) = (net.faces_of(r), net.cells_of(r));
+        let (p0, c0) = (self.points.start, self.cells.start);
+        (f.start - p0..f.end - p0, c.start - c0..c.end - c0)
+    }
+}
+
 /// The mutable per-point, per-cell and per-reach arrays of a block of reaches.
 struct Lanes<'a> {
     pts: &'a mut [Point],
@@ -551,9 +560,7 @@ impl<'m> Unsteady<'m> {
         for_blocks(&self.blocks, lanes, &|b: &Block, l: Lanes| {
             for rank in b.ranks.clone() {
                 let r = order[rank];
-                let (f, c) = (net.faces_of(r), net.cells_of(r));
-                let fl = f.start - b.points.start..f.end - b.points.start;
-                let cl = c.start - b.cells.start..c.end - b.cells.start;
+                let (fl, cl) = b.local(net, r);
                 let k = reach::Step {
                     dt_s: dt,
                     theta,
@@ -564,7 +571,7 @@ impl<'m> Unsteady<'m> {
                 reach::begin(
                     k,
                     &shapes[r],
-                    &bed[f],
+                    &bed[net.faces_of(r)],
                     pts,
                     old,
                     &mut l.cells[cl],
@@ -771,24 +778,20 @@ impl<'m> Unsteady<'m> {
         for_blocks(&self.blocks, lanes, &|b: &Block, l: Lanes| {
             for rank in b.ranks.clone() {
                 let r = order[rank];
-                let (f, c) = (net.faces_of(r), net.cells_of(r));
-                let (fl, cl) = (
-                    f.start - b.points.start..f.end - b.points.start,
-                    c.start - b.cells.start..c.end - b.cells.start,
-                );
+                let (fl, cl) = b.local(net, r);
                 let k = reach::Step {
                     dt_s: dt,
                     theta,
                     dx_m: net.reach_dx_m[r],
                 };
                 let inputs = CellInputs {
-                    lateral_m3s: &lat[c.clone()],
-                    withdrawal_m3s: &wd[c.clone()],
+                    lateral_m3s: &lat[net.cells_of(r)],
+                    withdrawal_m3s: &wd[net.cells_of(r)],
                 };
                 reach::assemble(
                     k,
                     &shapes[r],
-                    &bed[f.clone()],
+                    &bed[net.faces_of(r)],
                     &l.pts[fl.clone()],
                     &inputs,
                     &mut l.work[fl],
@@ -954,9 +957,7 @@ impl<'m> Unsteady<'m> {
             for rank in b.ranks.clone() {
                 let r = order[rank];
                 let reach = &model.reaches[r];
-                let (f, c) = (net.faces_of(r), net.cells_of(r));
-                let fl = f.start - b.points.start..f.end - b.points.start;
-                let cl = c.start - b.cells.start..c.end - b.cells.start;
+                let (fl, cl) = b.local(net, r);
                 let (dz_from, dz_to) =
                     reach::end_corrections(ends_mode[rank], dz[reach.from], dz[reach.to]);
                 let ch = reach::update(
